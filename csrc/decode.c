@@ -1,0 +1,182 @@
+/* Stage 5: the entry points. Peaks, limb scores, assignment and assembly for
+ * one frame or a batch, over one caller-provided workspace. */
+#include "internal.h"
+
+#define PD_MAX_RADIUS 64
+#define PD_MAX_PEAKS_LIMIT 4096
+#define PD_MAX_SAMPLES 4096
+
+static int pd_total_peaks(const pd_skeleton *s, const pd_params *p) {
+    return s->num_keypoints * p->max_peaks;
+}
+
+int pd_check_params(const pd_skeleton *s, const pd_params *p) {
+    if (!s || !p || s->num_keypoints < 1 || s->num_keypoints > 4096 || s->num_limbs < 0 ||
+        (s->num_limbs > 0 && (!s->limb_keypoints || !s->limb_paf)))
+        return PD_ERR_ARGUMENT;
+    for (int l = 0; l < s->num_limbs; l++) {
+        int a = s->limb_keypoints[2 * l], b = s->limb_keypoints[2 * l + 1];
+        if (a < 0 || b < 0 || a >= s->num_keypoints || b >= s->num_keypoints || a == b)
+            return PD_ERR_ARGUMENT;
+        if (s->limb_paf[2 * l] < 0 || s->limb_paf[2 * l + 1] < 0) return PD_ERR_ARGUMENT;
+    }
+    if (!(p->peak_threshold == p->peak_threshold) || p->peak_radius < 1 ||
+        p->peak_radius > PD_MAX_RADIUS || p->max_peaks < 1 || p->max_peaks > PD_MAX_PEAKS_LIMIT)
+        return PD_ERR_ARGUMENT;
+    if (!(p->paf_threshold == p->paf_threshold) || p->paf_samples < 2 ||
+        p->paf_samples > PD_MAX_SAMPLES || p->min_inliers < 0 ||
+        p->min_inliers > p->paf_samples || !(p->max_limb_length == p->max_limb_length) ||
+        p->max_candidates < 1)
+        return PD_ERR_ARGUMENT;
+    if ((p->assignment != PD_ASSIGN_GREEDY && p->assignment != PD_ASSIGN_HUNGARIAN) ||
+        p->min_keypoints < 0 || !(p->min_person_score == p->min_person_score) ||
+        !(p->stride > 0.0f) || p->stride - p->stride != 0.0f)
+        return PD_ERR_ARGUMENT;
+    return PD_OK;
+}
+
+int pd_max_people(const pd_skeleton *s, const pd_params *p) {
+    /* People hold distinct peaks, and a kept person holds at least
+     * max(min_keypoints, 2) of them. */
+    int per_person = p->min_keypoints > 2 ? p->min_keypoints : 2;
+    return pd_total_peaks(s, p) / per_person;
+}
+
+size_t pd_workspace_size(const pd_skeleton *s, const pd_params *p, int height, int width) {
+    if (pd_check_params(s, p) != PD_OK || height <= 0 || width <= 0) return 0;
+    size_t total = (size_t)pd_total_peaks(s, p);
+    size_t mp = (size_t)p->max_peaks;
+    size_t capacity = total / 2 + 1;
+    return pd_peaks_workspace_size(height, width, p->max_peaks) +
+           3 * pd_round_up(total * sizeof(float)) +
+           pd_round_up((size_t)s->num_keypoints * sizeof(int32_t)) +
+           pd_round_up(mp * mp * sizeof(pd_candidate)) + pd_round_up(mp * sizeof(pd_candidate)) +
+           pd_assign_workspace_size(p->max_peaks) +
+           pd_people_workspace_size(s->num_keypoints, (int)total) +
+           pd_round_up(capacity * sizeof(pd_candidate)) + 12 * PD_ALIGN;
+}
+
+static int pd_check_fields(const pd_skeleton *s, const pd_fields *heatmaps, const pd_fields *pafs) {
+    if (!heatmaps || !pafs || !heatmaps->data || heatmaps->height <= 0 || heatmaps->width <= 0 ||
+        heatmaps->channels < s->num_keypoints)
+        return PD_ERR_ARGUMENT;
+    if (pafs->height != heatmaps->height || pafs->width != heatmaps->width)
+        return PD_ERR_ARGUMENT;
+    for (int l = 0; l < s->num_limbs; l++)
+        if (s->limb_paf[2 * l] >= pafs->channels || s->limb_paf[2 * l + 1] >= pafs->channels)
+            return PD_ERR_ARGUMENT;
+    if (s->num_limbs > 0 && !pafs->data) return PD_ERR_ARGUMENT;
+    return PD_OK;
+}
+
+static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
+                                   const pd_fields *heat, const pd_fields *paf, void *workspace,
+                                   size_t workspace_size, float *out_keypoints, float *out_scores,
+                                   pd_stats *stats) {
+    const int K = s->num_keypoints, H = heat->height, W = heat->width, mp = p->max_peaks;
+    const int total = pd_total_peaks(s, p);
+    pd_arena arena;
+    pd_arena_init(&arena, workspace, workspace_size);
+    size_t peaks_ws_size = pd_peaks_workspace_size(H, W, mp);
+    void *peaks_ws = pd_take(&arena, peaks_ws_size);
+    float *peak_x = pd_take(&arena, (size_t)total * sizeof(float));
+    float *peak_y = pd_take(&arena, (size_t)total * sizeof(float));
+    float *peak_v = pd_take(&arena, (size_t)total * sizeof(float));
+    int32_t *peak_count = pd_take(&arena, (size_t)K * sizeof(int32_t));
+    pd_candidate *cands = pd_take(&arena, (size_t)mp * (size_t)mp * sizeof(pd_candidate));
+    pd_candidate *chosen = pd_take(&arena, (size_t)mp * sizeof(pd_candidate));
+    size_t assign_ws_size = pd_assign_workspace_size(mp);
+    void *assign_ws = pd_take(&arena, assign_ws_size);
+    if (!peaks_ws || !peak_x || !peak_y || !peak_v || !peak_count || !cands || !chosen ||
+        !assign_ws)
+        return PD_ERR_WORKSPACE;
+    pd_people people;
+    if (pd_people_init(&people, K, total, &arena) != PD_OK) return PD_ERR_WORKSPACE;
+    pd_candidate *order = pd_take(&arena, (size_t)people.capacity * sizeof(pd_candidate));
+    if (!order) return PD_ERR_WORKSPACE;
+
+    pd_stats local = {0, 0, 0, 0};
+    for (int k = 0; k < K; k++) {
+        size_t off = (size_t)k * mp;
+        int n = pd_find_peaks(heat->data + (ptrdiff_t)k * heat->stride_c, H, W, heat->stride_y,
+                              heat->stride_x, p->peak_threshold, p->peak_radius, mp,
+                              peak_x + off, peak_y + off, peak_v + off, peaks_ws, peaks_ws_size);
+        if (n < 0) return n;
+        peak_count[k] = n;
+        local.peaks += n;
+    }
+    for (int l = 0; l < s->num_limbs; l++) {
+        int ka = s->limb_keypoints[2 * l], kb = s->limb_keypoints[2 * l + 1];
+        int na = peak_count[ka], nb = peak_count[kb];
+        if (na == 0 || nb == 0) continue;
+        size_t oa = (size_t)ka * mp, ob = (size_t)kb * mp;
+        const float *fx = paf->data + (ptrdiff_t)s->limb_paf[2 * l] * paf->stride_c;
+        const float *fy = paf->data + (ptrdiff_t)s->limb_paf[2 * l + 1] * paf->stride_c;
+        int nc = pd_score_limb(fx, fy, H, W, paf->stride_y, paf->stride_x, peak_x + oa,
+                               peak_y + oa, na, peak_x + ob, peak_y + ob, nb, p, cands);
+        if (nc > p->max_candidates) nc = p->max_candidates;
+        local.candidates += nc;
+        int nconn = pd_assign_limb(cands, nc, na, nb, p->assignment, chosen, assign_ws,
+                                   assign_ws_size);
+        if (nconn < 0) return nconn;
+        local.connections += nconn;
+        int redundant = s->limb_redundant ? s->limb_redundant[l] : 0;
+        for (int c = 0; c < nconn; c++) {
+            int32_t ga = (int32_t)(oa + chosen[c].a), gb = (int32_t)(ob + chosen[c].b);
+            pd_people_connect(&people, ka, kb, ga, gb, peak_v[ga], peak_v[gb], chosen[c].score,
+                              redundant);
+        }
+    }
+    int kept = pd_people_emit(&people, peak_x, peak_y, peak_v, p, order, out_keypoints,
+                              out_scores);
+    local.people = kept;
+    if (stats) *stats = local;
+    return kept;
+}
+
+int pd_decode_frame(const pd_skeleton *s, const pd_params *p, const pd_fields *heatmaps,
+                    const pd_fields *pafs, void *workspace, size_t workspace_size,
+                    float *out_keypoints, float *out_scores, pd_stats *stats) {
+    if (pd_check_params(s, p) != PD_OK || pd_check_fields(s, heatmaps, pafs) != PD_OK ||
+        !out_keypoints || !out_scores)
+        return PD_ERR_ARGUMENT;
+    if (workspace_size < pd_workspace_size(s, p, heatmaps->height, heatmaps->width))
+        return PD_ERR_WORKSPACE;
+    unsigned saved = pd_enter_flush_denormals();
+    int rc = pd_decode_frame_flushed(s, p, heatmaps, pafs, workspace, workspace_size,
+                                     out_keypoints, out_scores, stats);
+    pd_leave_flush_denormals(saved);
+    return rc;
+}
+
+int pd_decode_batch(const pd_skeleton *s, const pd_params *p, const pd_fields *heatmaps,
+                    ptrdiff_t heat_frame_stride, const pd_fields *pafs,
+                    ptrdiff_t paf_frame_stride, int num_frames, void *workspace,
+                    size_t workspace_size, float *out_keypoints, float *out_scores,
+                    int32_t *out_counts, pd_stats *stats) {
+    if (num_frames < 0 || pd_check_params(s, p) != PD_OK ||
+        pd_check_fields(s, heatmaps, pafs) != PD_OK || !out_counts ||
+        (num_frames > 0 && (!out_keypoints || !out_scores)))
+        return PD_ERR_ARGUMENT;
+    if (workspace_size < pd_workspace_size(s, p, heatmaps->height, heatmaps->width))
+        return PD_ERR_WORKSPACE;
+    const size_t max_people = (size_t)pd_max_people(s, p);
+    unsigned saved = pd_enter_flush_denormals();
+    int rc = PD_OK;
+    for (int f = 0; f < num_frames; f++) {
+        pd_fields heat = *heatmaps, paf = *pafs;
+        heat.data += (ptrdiff_t)f * heat_frame_stride;
+        if (paf.data) paf.data += (ptrdiff_t)f * paf_frame_stride;
+        int n = pd_decode_frame_flushed(s, p, &heat, &paf, workspace, workspace_size,
+                                        out_keypoints + (size_t)f * max_people * s->num_keypoints * 3,
+                                        out_scores + (size_t)f * max_people,
+                                        stats ? stats + f : NULL);
+        if (n < 0) {
+            rc = n;
+            break;
+        }
+        out_counts[f] = n;
+    }
+    pd_leave_flush_denormals(saved);
+    return rc;
+}

@@ -1,0 +1,162 @@
+/*
+ * pafdecode: the public C API of the decoding core.
+ *
+ * Everything here is a pure function over raw pointers with explicit sizes and
+ * strides. There are no globals and no allocation: the caller asks for the
+ * workspace size, provides the workspace, and may use one workspace per thread.
+ *
+ * Coordinates: map cell (gx, gy) is the image point ((gx + 0.5) * stride - 0.5,
+ * (gy + 0.5) * stride - 0.5). Peaks are found and refined in map coordinates
+ * (cell centres at integers); only the final keypoints are written in image
+ * pixels.
+ */
+#ifndef PAFDECODE_H
+#define PAFDECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    PD_OK = 0,
+    PD_ERR_ARGUMENT = -1,  /* a size, stride or parameter out of range */
+    PD_ERR_WORKSPACE = -2  /* the workspace is smaller than pd_workspace_size */
+};
+
+enum { PD_ASSIGN_GREEDY = 0, PD_ASSIGN_HUNGARIAN = 1 };
+
+/* A strided 3-D view of float32 fields: channel, row, column. Strides are in
+ * elements, not bytes, and may be any value (CHW, HWC, or a slice of either). */
+typedef struct {
+    const float *data;
+    int channels, height, width;
+    ptrdiff_t stride_c, stride_y, stride_x;
+} pd_fields;
+
+typedef struct {
+    int num_keypoints;
+    int num_limbs;
+    const int32_t *limb_keypoints;  /* 2 * num_limbs: (a, b) per limb          */
+    const int32_t *limb_paf;        /* 2 * num_limbs: (x, y) PAF channel       */
+    const uint8_t *limb_redundant;  /* num_limbs: 1 for limbs beyond a tree    */
+} pd_skeleton;
+
+typedef struct {
+    /* peaks */
+    float peak_threshold;     /* a peak's value must exceed this                  */
+    int peak_radius;          /* NMS window is (2r+1) x (2r+1), r >= 1            */
+    int max_peaks;            /* per channel; the strongest are kept              */
+    /* limb scoring */
+    float paf_threshold;      /* a sample is an inlier above this                 */
+    int paf_samples;          /* samples along a candidate limb, >= 2             */
+    int min_inliers;          /* inliers a candidate needs, 1..paf_samples        */
+    float max_limb_length;    /* in map pixels; <= 0 means unlimited              */
+    int max_candidates;       /* per limb type; the best-scoring are kept         */
+    /* assignment and assembly */
+    int assignment;           /* PD_ASSIGN_GREEDY or PD_ASSIGN_HUNGARIAN          */
+    int min_keypoints;        /* people with fewer keypoints are dropped          */
+    float min_person_score;   /* people with a lower mean score are dropped       */
+    /* output */
+    float stride;             /* map pixel -> image pixel scale                   */
+} pd_params;
+
+typedef struct {
+    int32_t peaks;        /* peaks kept, all channels                            */
+    int32_t candidates;   /* candidate limbs, all limb types                     */
+    int32_t connections;  /* connections chosen by the assignment                */
+    int32_t people;       /* people written to the output                        */
+} pd_stats;
+
+/* peaks.c ------------------------------------------------------------------ */
+
+/* Workspace bytes pd_find_peaks needs for an H x W map. */
+size_t pd_peaks_workspace_size(int height, int width, int max_peaks);
+
+/* Local maxima of one channel above threshold over a (2r+1)^2 window, one per
+ * plateau, refined to sub-pixel precision by a Gaussian (log-parabola) fit.
+ * Writes at most max_peaks peaks, strongest first (ties in raster order):
+ * x, y (map pixels) and value. Returns the number written, or a PD_ERR. */
+int pd_find_peaks(const float *map, int height, int width, ptrdiff_t stride_y,
+                  ptrdiff_t stride_x, float threshold, int radius, int max_peaks,
+                  float *out_x, float *out_y, float *out_value, void *workspace,
+                  size_t workspace_size);
+
+/* scoring.c ---------------------------------------------------------------- */
+
+typedef struct {
+    int32_t a, b;   /* peak indices within their channels */
+    float score;    /* mean PAF agreement plus length prior */
+} pd_candidate;
+
+/* Candidate limbs between peaks A and B of one limb type, scored on the PAF
+ * channels (paf_x, paf_y). Returns how many were written (<= na * nb),
+ * sorted by score, highest first, ties by (a, b). */
+int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
+                  ptrdiff_t stride_y, ptrdiff_t stride_x, const float *ax,
+                  const float *ay, int na, const float *bx, const float *by, int nb,
+                  const pd_params *params, pd_candidate *out);
+
+/* assignment.c ------------------------------------------------------------- */
+
+/* Workspace bytes pd_linear_sum_assignment needs for an n x m matrix. */
+size_t pd_lsa_workspace_size(int rows, int cols);
+
+/* Rectangular linear sum assignment minimising sum cost[i, col_of_row[i]]
+ * over min(rows, cols) pairs (rows with no column get -1). cost is row-major
+ * with row stride `ld` and must be finite. Returns PD_OK or a PD_ERR. */
+int pd_linear_sum_assignment(const double *cost, int rows, int cols, ptrdiff_t ld,
+                             int32_t *col_of_row, void *workspace,
+                             size_t workspace_size);
+
+/* Chooses connections among sorted candidates so that each peak is used at
+ * most once: greedily by score, or maximising the total score (Hungarian).
+ * Writes the chosen candidates to `out` (highest score first) and returns how
+ * many. */
+int pd_assign_limb(const pd_candidate *candidates, int num_candidates, int na, int nb,
+                   int mode, pd_candidate *out, void *workspace,
+                   size_t workspace_size);
+
+/* Workspace bytes pd_assign_limb needs for up to max_peaks peaks a side. */
+size_t pd_assign_workspace_size(int max_peaks);
+
+/* decode.c ----------------------------------------------------------------- */
+
+/* Workspace bytes for decoding frames of this skeleton, map size and params. */
+size_t pd_workspace_size(const pd_skeleton *skeleton, const pd_params *params,
+                         int height, int width);
+
+/* Upper bound on the people one frame can yield. */
+int pd_max_people(const pd_skeleton *skeleton, const pd_params *params);
+
+/* Decodes one frame. heatmaps has >= num_keypoints channels; pafs holds the
+ * channels the skeleton names. Writes up to pd_max_people people:
+ * out_keypoints (people, num_keypoints, 3) of x, y (image pixels), score; a
+ * missing keypoint is (0, 0, 0); out_scores (people). Returns the number of
+ * people, or a PD_ERR. stats may be NULL. */
+int pd_decode_frame(const pd_skeleton *skeleton, const pd_params *params,
+                    const pd_fields *heatmaps, const pd_fields *pafs, void *workspace,
+                    size_t workspace_size, float *out_keypoints, float *out_scores,
+                    pd_stats *stats);
+
+/* Decodes num_frames frames laid out at heat_frame_stride / paf_frame_stride
+ * elements apart, with one workspace. Frame f writes its people at
+ * out_keypoints + f * pd_max_people * num_keypoints * 3 and out_scores +
+ * f * pd_max_people, and its count to out_counts[f]. stats may be NULL or
+ * hold num_frames entries. Returns PD_OK or the first PD_ERR. */
+int pd_decode_batch(const pd_skeleton *skeleton, const pd_params *params,
+                    const pd_fields *heatmaps, ptrdiff_t heat_frame_stride,
+                    const pd_fields *pafs, ptrdiff_t paf_frame_stride, int num_frames,
+                    void *workspace, size_t workspace_size, float *out_keypoints,
+                    float *out_scores, int32_t *out_counts, pd_stats *stats);
+
+/* Validates params against a skeleton and map size; PD_OK or PD_ERR_ARGUMENT. */
+int pd_check_params(const pd_skeleton *skeleton, const pd_params *params);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PAFDECODE_H */

@@ -1,0 +1,71 @@
+/* Ordering and floating-point mode helpers used by every stage. */
+#include "internal.h"
+
+#if defined(__SSE__) || defined(_M_X64) || defined(__x86_64__)
+#include <xmmintrin.h>
+#define PD_HAVE_MXCSR 1
+#endif
+
+/* 1 when x comes before y in the decoder's order. */
+static inline int pd_before(const pd_candidate *x, const pd_candidate *y) {
+    if (x->score != y->score) return x->score > y->score;
+    if (x->a != y->a) return x->a < y->a;
+    return x->b < y->b;
+}
+
+static void pd_sift_down(pd_candidate *items, int root, int n) {
+    for (;;) {
+        int child = 2 * root + 1;
+        if (child >= n) return;
+        /* A max-heap of "comes last" so the array ends in ascending "before" order. */
+        if (child + 1 < n && pd_before(&items[child], &items[child + 1])) child++;
+        if (!pd_before(&items[root], &items[child])) return;
+        pd_candidate tmp = items[root];
+        items[root] = items[child];
+        items[child] = tmp;
+        root = child;
+    }
+}
+
+void pd_sort_candidates(pd_candidate *items, int n) {
+    if (n < 2) return;
+    if (n <= 16) {
+        for (int i = 1; i < n; i++) {
+            pd_candidate item = items[i];
+            int j = i - 1;
+            while (j >= 0 && pd_before(&item, &items[j])) {
+                items[j + 1] = items[j];
+                j--;
+            }
+            items[j + 1] = item;
+        }
+        return;
+    }
+    /* Heap ordered so that the root is the item that comes LAST. */
+    for (int i = n / 2 - 1; i >= 0; i--) pd_sift_down(items, i, n);
+    for (int end = n - 1; end > 0; end--) {
+        pd_candidate tmp = items[0];
+        items[0] = items[end];
+        items[end] = tmp;
+        pd_sift_down(items, 0, end);
+    }
+}
+
+unsigned pd_enter_flush_denormals(void) {
+#ifdef PD_HAVE_MXCSR
+    unsigned saved = _mm_getcsr();
+    /* FTZ (bit 15) and DAZ (bit 6). */
+    _mm_setcsr(saved | 0x8040u);
+    return saved;
+#else
+    return 0;
+#endif
+}
+
+void pd_leave_flush_denormals(unsigned saved) {
+#ifdef PD_HAVE_MXCSR
+    _mm_setcsr(saved);
+#else
+    (void)saved;
+#endif
+}

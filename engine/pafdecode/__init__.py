@@ -1,0 +1,13 @@
+"""pafdecode: a compiled bottom-up pose decoder.
+
+Turns the keypoint heatmaps and Part Affinity Fields of an OpenPose-style network into
+people: peak finding with sub-pixel refinement, PAF line-integral limb scoring, greedy or
+optimal limb assignment and assembly into skeletons, in C with the GIL released.
+"""
+
+from .skeleton import Skeleton
+from .decoder import Decoder, Poses
+from . import synth
+
+__version__ = "0.1.0"
+__all__ = ["Decoder", "Poses", "Skeleton", "synth", "__version__"]

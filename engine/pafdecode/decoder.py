@@ -1,0 +1,268 @@
+"""The public decoder: validates and converts fields, then runs the compiled core."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from . import _kernels
+from .skeleton import Skeleton
+
+__all__ = ["Decoder", "Poses"]
+
+_FLOAT_DTYPES = (np.float16, np.float32, np.float64)
+_STAT_NAMES = ("peaks", "candidates", "connections", "people")
+
+
+class Poses:
+    """The people found in one frame.
+
+    Attributes
+    ----------
+    keypoints : ndarray of float32, shape (P, K, 3)
+        x, y in input-image pixels and the keypoint's heatmap peak value. A missing
+        keypoint is (0, 0, 0). People are ordered by score, best first.
+    scores : ndarray of float32, shape (P,)
+        One score per person: the mean of its evidence, i.e. its keypoints' peak values
+        and its connections' limb scores together.
+    skeleton : Skeleton
+    stats : dict
+        What the decoder saw: ``peaks`` kept, candidate limbs (``candidates``),
+        ``connections`` chosen, ``people`` returned.
+    """
+
+    __slots__ = ("keypoints", "scores", "skeleton", "stats")
+
+    def __init__(self, keypoints, scores, skeleton, stats=None):
+        self.keypoints = keypoints
+        self.scores = scores
+        self.skeleton = skeleton
+        self.stats = dict(stats) if stats is not None else {}
+
+    def __len__(self):
+        return len(self.scores)
+
+    def __repr__(self):
+        return f"Poses({len(self)} people, {self.skeleton.num_keypoints} keypoints)"
+
+    def to_coco(self, image_id, category_id=1):
+        """The people as COCO keypoint results.
+
+        Returns
+        -------
+        list of dict
+            ``{"image_id", "category_id", "keypoints": [x1, y1, s1, ...], "score"}``
+            per person; a missing keypoint is ``0, 0, 0``.
+        """
+        return [
+            {
+                "image_id": image_id,
+                "category_id": category_id,
+                "keypoints": [float(v) for v in self.keypoints[p].reshape(-1)],
+                "score": float(self.scores[p]),
+            }
+            for p in range(len(self))
+        ]
+
+
+def _positive_int(name, value, minimum=1, maximum=None):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
+        raise ValueError(f"{name} must be {bounds}, got {value}")
+    return value
+
+
+def _finite_float(name, value, minimum=None, maximum=None, strict_minimum=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if minimum is not None and (value < minimum or (strict_minimum and value == minimum)):
+        raise ValueError(f"{name} must be {'>' if strict_minimum else '>='} {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+class Decoder:
+    """Decodes keypoint heatmaps and Part Affinity Fields into people.
+
+    Parameters
+    ----------
+    skeleton : Skeleton
+        Keypoints, limbs and PAF channels, e.g. ``Skeleton.openpose_coco18()``.
+    stride : float, default 8
+        Input-image pixels per map pixel. Map cell (gx, gy) is the image point
+        ((gx + 0.5) * stride - 0.5, (gy + 0.5) * stride - 0.5).
+    peak_threshold : float, default 0.1
+        A heatmap peak must exceed this value.
+    peak_radius : int, default 1
+        Non-maximum suppression window is (2r + 1) x (2r + 1) map pixels.
+    max_peaks : int, default 128
+        Peaks kept per keypoint channel, the strongest first (at most 4096).
+    paf_threshold : float, default 0.05
+        A PAF sample counts as an inlier when its dot product with the limb's unit
+        vector exceeds this value.
+    paf_samples : int, default 10
+        Points sampled along each candidate limb, endpoints included (2..4096).
+    min_inlier_ratio : float, default 0.8
+        Share of samples that must be inliers for a pair to be a candidate limb.
+    max_limb_length : float or None, default None
+        Pairs farther apart than this, in input-image pixels, are never sampled.
+        None: no limit.
+    max_candidates : int, default 4096
+        Candidate limbs kept per limb type, the best-scoring first.
+    assignment : {"greedy", "hungarian"}, default "greedy"
+        How connections are chosen per limb type: by descending score, each peak used
+        once, or with the maximum total score.
+    min_keypoints : int, default 3
+        People with fewer keypoints are dropped.
+    min_person_score : float, default 0.2
+        People whose score (mean of keypoint peak values and limb scores) is lower
+        are dropped.
+    layout : {"CHW", "HWC"}, default "CHW"
+        Axis order of one frame's fields (a batch adds a leading axis).
+
+    Notes
+    -----
+    A limb's score is the mean of its PAF samples plus OpenPose's length prior
+    ``min(0.5 * H / length - 1, 0)`` (H the map height, length in map pixels); a
+    candidate also needs a score above 0. Pairs less than 1e-3 map pixels apart have
+    no direction and are never candidates. Non-finite field values (NaN, +-Inf) are
+    read as 0, and float32 values below the smallest normal (1.2e-38) as 0.
+    Peaks are refined to sub-pixel precision by fitting a parabola to the logarithm of
+    the peak and its two neighbours along each axis, which is exact for a Gaussian;
+    a plateau of equal values yields one peak, at its first cell in raster order.
+    """
+
+    def __init__(self, skeleton, *, stride=8, peak_threshold=0.1, peak_radius=1,
+                 max_peaks=128, paf_threshold=0.05, paf_samples=10, min_inlier_ratio=0.8,
+                 max_limb_length=None, max_candidates=4096, assignment="greedy",
+                 min_keypoints=3, min_person_score=0.2, layout="CHW"):
+        if not isinstance(skeleton, Skeleton):
+            raise ValueError(f"skeleton must be a pafdecode.Skeleton, got {type(skeleton).__name__}")
+        if assignment not in ("greedy", "hungarian"):
+            raise ValueError(f"assignment must be 'greedy' or 'hungarian', got {assignment!r}")
+        if layout not in ("CHW", "HWC"):
+            raise ValueError(f"layout must be 'CHW' or 'HWC', got {layout!r}")
+        self.skeleton = skeleton
+        self.layout = layout
+        self.stride = _finite_float("stride", stride, 0.0, strict_minimum=True)
+        paf_samples = _positive_int("paf_samples", paf_samples, 2, 4096)
+        ratio = _finite_float("min_inlier_ratio", min_inlier_ratio, 0.0, 1.0)
+        if max_limb_length is None:
+            limb_limit = 0.0
+        else:
+            limb_limit = _finite_float("max_limb_length", max_limb_length, 0.0,
+                                       strict_minimum=True) / self.stride
+        self.params = {
+            "peak_threshold": _finite_float("peak_threshold", peak_threshold),
+            "peak_radius": _positive_int("peak_radius", peak_radius, 1, 64),
+            "max_peaks": _positive_int("max_peaks", max_peaks, 1, 4096),
+            "paf_threshold": _finite_float("paf_threshold", paf_threshold),
+            "paf_samples": paf_samples,
+            # The tolerance keeps 0.8 * 10 at 8 despite binary rounding.
+            "min_inliers": min(paf_samples, int(math.ceil(ratio * paf_samples - 1e-9))),
+            "max_limb_length": limb_limit,
+            "max_candidates": _positive_int("max_candidates", max_candidates, 1),
+            "assignment": assignment,
+            "min_keypoints": _positive_int("min_keypoints", min_keypoints, 0),
+            "min_person_score": _finite_float("min_person_score", min_person_score),
+            "stride": self.stride,
+        }
+        self.min_inlier_ratio = ratio
+        self.max_limb_length = max_limb_length
+        self._core = _kernels.CoreDecoder(skeleton.limbs, skeleton.paf_channels,
+                                          skeleton.redundant, skeleton.num_keypoints,
+                                          self.params)
+
+    def __repr__(self):
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"Decoder({self.skeleton!r}, layout={self.layout!r}, {opts})"
+
+    # -- input conversion ------------------------------------------------------------
+    def _fields(self, array, name, frame_ndim):
+        arr = np.asarray(array)
+        if arr.dtype not in _FLOAT_DTYPES:
+            raise ValueError(f"{name} must be float16, float32 or float64, got dtype {arr.dtype}")
+        if arr.ndim != frame_ndim:
+            what = "(C, H, W)" if self.layout == "CHW" else "(H, W, C)"
+            if frame_ndim == 4:
+                what = "(N, " + what[1:]
+            raise ValueError(f"{name} must have {frame_ndim} dimensions {what}, got shape {arr.shape}")
+        if self.layout == "HWC":
+            arr = np.moveaxis(arr, -1, -3)  # a view: the core reads any strides
+        # float16 and float64 are converted once; float32 is read in place unless its
+        # strides are not whole elements.
+        return np.require(arr, dtype=np.float32, requirements=["ALIGNED"])
+
+    def _check_shapes(self, heat, paf):
+        k = self.skeleton.num_keypoints
+        channels, height, width = heat.shape[-3:]
+        if channels not in (k, k + 1):
+            raise ValueError(
+                f"heatmaps has {channels} channels; the skeleton has {k} keypoints, so "
+                f"expected {k} (or {k + 1} with a trailing background channel)")
+        need = self.skeleton.num_paf_channels
+        if paf.shape[-3] != need:
+            raise ValueError(f"pafs has {paf.shape[-3]} channels; the skeleton's "
+                             f"{self.skeleton.num_limbs} limbs need {need}")
+        if paf.shape[-2:] != (height, width):
+            raise ValueError(f"heatmaps are {height}x{width} but pafs are "
+                             f"{paf.shape[-2]}x{paf.shape[-1]} (H x W); they must match")
+        if height == 0 or width == 0:
+            raise ValueError(f"heatmaps and pafs are empty ({height}x{width} maps)")
+
+    def _poses(self, result):
+        keypoints, scores, stats = result
+        return Poses(keypoints, scores, self.skeleton, dict(zip(_STAT_NAMES, stats)))
+
+    # -- decoding --------------------------------------------------------------------
+    def __call__(self, heatmaps, pafs):
+        """Decode one frame.
+
+        Parameters
+        ----------
+        heatmaps : array_like, shape (K or K+1, H, W), or (H, W, K or K+1) for "HWC"
+            Keypoint heatmaps in the skeleton's keypoint order; a trailing background
+            channel is ignored. float16, float32 or float64, any strides.
+        pafs : array_like, shape (2L, H, W), or (H, W, 2L) for "HWC"
+            Part Affinity Fields; limb ``i`` reads ``skeleton.paf_channels[i]``.
+
+        Returns
+        -------
+        Poses
+            Keypoints in input-image pixels (map pixels times ``stride``, per the
+            convention above).
+
+        Raises
+        ------
+        ValueError
+            On a wrong number of dimensions, a dtype that is not floating point,
+            channel counts that do not fit the skeleton, maps of different or zero size.
+        """
+        heat = self._fields(heatmaps, "heatmaps", 3)
+        paf = self._fields(pafs, "pafs", 3)
+        self._check_shapes(heat, paf)
+        return self._poses(self._core.decode(heat, paf))
+
+    def decode_batch(self, heatmaps, pafs):
+        """Decode a batch of frames: the arrays of ``__call__`` with a leading axis N.
+
+        Returns
+        -------
+        list of Poses
+            One per frame.
+        """
+        heat = self._fields(heatmaps, "heatmaps", 4)
+        paf = self._fields(pafs, "pafs", 4)
+        if heat.shape[0] != paf.shape[0]:
+            raise ValueError(f"heatmaps hold {heat.shape[0]} frames but pafs hold {paf.shape[0]}")
+        self._check_shapes(heat, paf)
+        return [self._poses(r) for r in self._core.decode_batch(heat, paf)]

@@ -1,0 +1,133 @@
+"""Peak finding against a plain NumPy reference, and sub-pixel refinement against
+rendered Gaussians."""
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+from hypothesis.extra.numpy import arrays
+
+from pafdecode import _kernels
+
+
+def reference_peaks(heatmap, threshold, radius, max_peaks):
+    """The documented definition, written plainly: a cell above threshold with no
+    strictly higher cell within `radius`; cells of equal value connected through
+    such windows form a plateau, which is a peak when none of its cells has a higher
+    neighbour, reported at its first cell in raster order. Strongest first, ties in
+    raster order. Returns (row, col, value) triples."""
+    h, w = heatmap.shape
+    padded = np.pad(heatmap, radius, constant_values=-np.inf)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (2 * radius + 1,) * 2)
+    window_max = windows.max(axis=(2, 3))
+    candidate = (heatmap > threshold) & (heatmap >= window_max)
+    seen = np.zeros_like(candidate)
+    peaks = []
+    for y in range(h):
+        for x in range(w):
+            if not candidate[y, x] or seen[y, x]:
+                continue
+            v = heatmap[y, x]
+            plateau, stack, is_max = [], [(y, x)], True
+            seen[y, x] = True
+            while stack:
+                cy, cx = stack.pop()
+                plateau.append((cy, cx))
+                if window_max[cy, cx] > v:
+                    is_max = False
+                for ny in range(max(0, cy - radius), min(h, cy + radius + 1)):
+                    for nx in range(max(0, cx - radius), min(w, cx + radius + 1)):
+                        if heatmap[ny, nx] == v and not seen[ny, nx]:
+                            seen[ny, nx] = True
+                            stack.append((ny, nx))
+            if is_max:
+                first = min(plateau)
+                peaks.append((first[0], first[1], float(v)))
+    peaks.sort(key=lambda p: (-p[2], p[0], p[1]))
+    return peaks[:max_peaks]
+
+
+# A few distinct levels make plateaus and ties common; free floats make the rest.
+levels = st.sampled_from([0.0, 0.05, 0.3, 0.5, 0.5, 0.9, 1.0])
+free = st.floats(0.0, 1.0, width=32, allow_subnormal=False)
+maps = st.tuples(st.integers(1, 14), st.integers(1, 14), st.booleans()).flatmap(
+    lambda t: arrays(np.float32, (t[0], t[1]), elements=levels if t[2] else free))
+
+
+@given(heatmap=maps, threshold=st.sampled_from([0.0, 0.1, 0.4]),
+       radius=st.integers(1, 3), max_peaks=st.integers(1, 12))
+def test_peaks_match_numpy_reference(heatmap, threshold, radius, max_peaks):
+    got = _kernels.find_peaks(heatmap, threshold, radius, max_peaks)
+    want = reference_peaks(heatmap, threshold, radius, max_peaks)
+    assert len(got) == len(want)
+    for (x, y, value), (ry, rx, rvalue) in zip(got, want):
+        assert value == rvalue
+        # Refinement moves a peak by at most half a cell from its integer position.
+        assert abs(x - rx) <= 0.5 and abs(y - ry) <= 0.5
+
+
+def test_plateau_gives_one_peak_at_its_first_cell():
+    heatmap = np.zeros((9, 9), np.float32)
+    # A V-shaped plateau: its right arm has no equal neighbour before it in raster
+    # order, so a window rule alone would report two peaks.
+    for y, x in [(2, 2), (3, 3), (4, 4), (3, 5), (2, 6)]:
+        heatmap[y, x] = 0.7
+    peaks = _kernels.find_peaks(heatmap, 0.1, 1, 10)
+    assert len(peaks) == 1
+    assert abs(peaks[0, 0] - 2) <= 0.5 and abs(peaks[0, 1] - 2) <= 0.5
+
+
+def test_plateau_touching_a_higher_cell_is_not_a_peak():
+    heatmap = np.zeros((5, 12), np.float32)
+    heatmap[2, 1:10] = 0.5
+    heatmap[2, 10] = 0.6
+    peaks = _kernels.find_peaks(heatmap, 0.1, 1, 10)
+    assert peaks[:, :2].round().tolist() == [[10.0, 2.0]]
+
+
+def test_strongest_peaks_are_kept():
+    heatmap = np.zeros((3, 20), np.float32)
+    heatmap[1, 1::3] = np.arange(1, 8, dtype=np.float32) / 10
+    peaks = _kernels.find_peaks(heatmap, 0.0, 1, 3)
+    assert peaks[:, 2].tolist() == pytest.approx([0.7, 0.6, 0.5])
+
+
+def gaussian(shape, cx, cy, sigma):
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    return np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sigma**2)).astype(np.float32)
+
+
+@given(cx=st.floats(2.0, 17.0), cy=st.floats(2.0, 12.0), sigma=st.floats(0.7, 3.0))
+def test_refinement_finds_gaussian_centre(cx, cy, sigma):
+    peaks = _kernels.find_peaks(gaussian((15, 20), cx, cy, sigma), 0.1, 1, 4)
+    assert len(peaks) == 1
+    assert abs(peaks[0, 0] - cx) < 0.05 and abs(peaks[0, 1] - cy) < 0.05
+
+
+def test_refinement_between_two_cells():
+    # A centre exactly between two cells makes a two-cell plateau.
+    peaks = _kernels.find_peaks(gaussian((9, 9), 4.5, 4.0, 1.0), 0.1, 1, 4)
+    assert len(peaks) == 1
+    assert peaks[0, 0] == pytest.approx(4.5, abs=1e-4)
+    assert peaks[0, 1] == pytest.approx(4.0, abs=1e-4)
+
+
+def test_strided_and_transposed_views_agree():
+    rng = np.random.default_rng(3)
+    heatmap = rng.random((17, 23), dtype=np.float32)
+    base = _kernels.find_peaks(heatmap, 0.2, 1, 50)
+    wide = np.zeros((17, 46), np.float32)
+    wide[:, ::2] = heatmap
+    np.testing.assert_array_equal(_kernels.find_peaks(wide[:, ::2], 0.2, 1, 50), base)
+    transposed = _kernels.find_peaks(np.ascontiguousarray(heatmap.T).T, 0.2, 1, 50)
+    np.testing.assert_array_equal(transposed, base)
+
+
+def test_non_finite_values_read_as_zero():
+    heatmap = gaussian((11, 11), 5.2, 4.9, 1.2)
+    heatmap[0, 0] = np.nan
+    heatmap[10, 10] = np.inf
+    heatmap[0, 10] = -np.inf
+    heatmap[5, 6] = np.nan  # beside the peak: read as 0, it must not stop the peak
+    peaks = _kernels.find_peaks(heatmap, 0.1, 1, 10)
+    assert len(peaks) == 1 and round(peaks[0, 0]) == 5 and round(peaks[0, 1]) == 5
+    assert len(_kernels.find_peaks(np.full((6, 6), np.nan, np.float32), 0.1, 1, 10)) == 0
