@@ -51,6 +51,7 @@ size_t pd_workspace_size(const pd_skeleton *s, const pd_params *p, int height, i
            3 * pd_round_up(total * sizeof(float)) +
            pd_round_up((size_t)s->num_keypoints * sizeof(int32_t)) +
            pd_round_up(mp * mp * sizeof(pd_candidate)) + pd_round_up(mp * sizeof(pd_candidate)) +
+           pd_score_workspace_size(height, width, p->paf_samples) +
            pd_assign_workspace_size(p->max_peaks) +
            pd_people_workspace_size(s->num_keypoints, (int)total) +
            pd_round_up(capacity * sizeof(pd_candidate)) + 12 * PD_ALIGN;
@@ -87,8 +88,10 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
     pd_candidate *chosen = pd_take(&arena, (size_t)mp * sizeof(pd_candidate));
     size_t assign_ws_size = pd_assign_workspace_size(mp);
     void *assign_ws = pd_take(&arena, assign_ws_size);
+    size_t score_ws_size = pd_score_workspace_size(H, W, p->paf_samples);
+    void *score_ws = pd_take(&arena, score_ws_size);
     if (!peaks_ws || !peak_x || !peak_y || !peak_v || !peak_count || !cands || !chosen ||
-        !assign_ws)
+        !assign_ws || !score_ws)
         return PD_ERR_WORKSPACE;
     pd_people people;
     if (pd_people_init(&people, K, total, &arena) != PD_OK) return PD_ERR_WORKSPACE;
@@ -113,7 +116,9 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
         const float *fx = paf->data + (ptrdiff_t)s->limb_paf[2 * l] * paf->stride_c;
         const float *fy = paf->data + (ptrdiff_t)s->limb_paf[2 * l + 1] * paf->stride_c;
         int nc = pd_score_limb(fx, fy, H, W, paf->stride_y, paf->stride_x, peak_x + oa,
-                               peak_y + oa, na, peak_x + ob, peak_y + ob, nb, p, cands);
+                               peak_y + oa, na, peak_x + ob, peak_y + ob, nb, p, cands,
+                               score_ws, score_ws_size);
+        if (nc < 0) return nc;
         if (nc > p->max_candidates) nc = p->max_candidates;
         local.candidates += nc;
         int nconn = pd_assign_limb(cands, nc, na, nb, p->assignment, chosen, assign_ws,

@@ -91,13 +91,21 @@ typedef struct {
     float score;    /* mean PAF agreement plus length prior */
 } pd_candidate;
 
+/* Workspace bytes pd_score_limb needs. */
+size_t pd_score_workspace_size(int height, int width, int paf_samples);
+
 /* Candidate limbs between peaks A and B of one limb type, scored on the PAF
- * channels (paf_x, paf_y). Returns how many were written (<= na * nb),
- * sorted by score, highest first, ties by (a, b). */
+ * channels (paf_x, paf_y): samples at t = k / (n - 1), k = 0..n-1, from a to
+ * b, bilinear, dotted with the unit vector from a to b; a sample touching NaN
+ * or Inf reads as 0. A candidate has at least min_inliers samples above
+ * paf_threshold and a score (mean of the samples, summed in k order, plus
+ * min(0.5 * height / length - 1, 0)) above 0. Returns how many were written
+ * (<= na * nb), sorted by score, highest first, ties by (a, b). */
 int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
                   ptrdiff_t stride_y, ptrdiff_t stride_x, const float *ax,
                   const float *ay, int na, const float *bx, const float *by, int nb,
-                  const pd_params *params, pd_candidate *out);
+                  const pd_params *params, pd_candidate *out, void *workspace,
+                  size_t workspace_size);
 
 /* assignment.c ------------------------------------------------------------- */
 

@@ -9,41 +9,32 @@ size_t pd_peaks_workspace_size(int height, int width, int max_peaks) {
     (void)max_peaks;
     if (height <= 0 || width <= 0) return 0;
     size_t cells = (size_t)height * (size_t)width;
-    /* visited marks, the flood-fill queue, and every local maximum found */
-    return pd_round_up(cells) + pd_round_up(cells * sizeof(int32_t)) +
-           pd_round_up(cells * sizeof(pd_candidate)) + 3 * PD_ALIGN;
+    /* the sanitised plane, its row and window maxima, visited marks, the
+     * flood-fill queue and every local maximum found */
+    return 3 * pd_round_up(cells * sizeof(float)) + pd_round_up(cells) +
+           pd_round_up(cells * sizeof(int32_t)) + pd_round_up(cells * sizeof(pd_candidate)) +
+           8 * PD_ALIGN;
 }
 
-#define CELL(map, y, x, sy, sx) pd_finite_or_zero((map)[(ptrdiff_t)(y) * (sy) + (ptrdiff_t)(x) * (sx)])
-
-/* 1 when some cell within `radius` of (x, y) is strictly above v. */
-static int pd_has_higher_neighbour(const float *map, int height, int width, ptrdiff_t sy,
-                                   ptrdiff_t sx, int x, int y, int radius, float v,
-                                   int *has_equal) {
+/* 1 when some cell within `radius` of (x, y), other than itself, equals v. */
+static int pd_has_equal_neighbour(const float *plane, int height, int width, int x, int y,
+                                  int radius, float v) {
     int y0 = y - radius < 0 ? 0 : y - radius;
     int y1 = y + radius >= height ? height - 1 : y + radius;
     int x0 = x - radius < 0 ? 0 : x - radius;
     int x1 = x + radius >= width ? width - 1 : x + radius;
-    int equal = 0;
-    for (int yy = y0; yy <= y1; yy++) {
-        for (int xx = x0; xx <= x1; xx++) {
-            if (yy == y && xx == x) continue;
-            float n = CELL(map, yy, xx, sy, sx);
-            if (n > v) return 1;
-            equal |= (n == v);
-        }
-    }
-    *has_equal = equal;
+    for (int yy = y0; yy <= y1; yy++)
+        for (int xx = x0; xx <= x1; xx++)
+            if (plane[yy * width + xx] == v && (yy != y || xx != x)) return 1;
     return 0;
 }
 
 /* Floods the plateau of value v that starts at `start` (its first cell in
  * raster order), marking it visited. Returns 1 when no cell of the plateau has
  * a strictly higher neighbour, i.e. the plateau is a local maximum. */
-static int pd_plateau_is_maximum(const float *map, int height, int width, ptrdiff_t sy,
-                                 ptrdiff_t sx, int start, int radius, float v,
-                                 uint8_t *visited, int32_t *queue, int *queue_len) {
-    int head = *queue_len, tail = *queue_len;
+static int pd_plateau_is_maximum(const float *plane, int height, int width, int start,
+                                 int radius, float v, uint8_t *visited, int32_t *queue) {
+    int head = 0, tail = 0;
     int is_max = 1;
     visited[start] = 1;
     queue[tail++] = start;
@@ -56,9 +47,9 @@ static int pd_plateau_is_maximum(const float *map, int height, int width, ptrdif
         int x1 = x + radius >= width ? width - 1 : x + radius;
         for (int yy = y0; yy <= y1; yy++) {
             for (int xx = x0; xx <= x1; xx++) {
-                float n = CELL(map, yy, xx, sy, sx);
-                if (n > v) is_max = 0;
                 int idx = yy * width + xx;
+                float n = plane[idx];
+                if (n > v) is_max = 0;
                 if (n == v && !visited[idx]) {
                     visited[idx] = 1;
                     queue[tail++] = idx;
@@ -66,27 +57,78 @@ static int pd_plateau_is_maximum(const float *map, int height, int width, ptrdif
             }
         }
     }
-    *queue_len = tail;
     return is_max;
+}
+
+/* Maximum over the cells within `radius` along one axis, clamped at the ends:
+ * out[i] = max(in[i + d * step], |d| <= radius) for i = 0..count-1 of one line. */
+static inline float pd_clamped_max(const float *line, int count, ptrdiff_t step, int radius,
+                                   int i) {
+    int lo = i - radius < 0 ? 0 : i - radius;
+    int hi = i + radius >= count ? count - 1 : i + radius;
+    float m = line[lo * step];
+    for (int j = lo + 1; j <= hi; j++) m = line[j * step] > m ? line[j * step] : m;
+    return m;
+}
+
+/* The (2r+1) x (2r+1) window maximum of every cell, as two separable passes.
+ * For r = 1 each pass runs as one long loop over the whole plane (the rows'
+ * ends are fixed after), which the compiler vectorises without the overhead
+ * of a short loop per row. */
+static void pd_window_max(const float *restrict plane, float *restrict row_max,
+                          float *restrict window, int height, int width, int radius) {
+    const size_t cells = (size_t)height * width;
+    if (radius == 1 && width >= 3 && height >= 3) {
+        for (size_t i = 1; i + 1 < cells; i++) {
+            float m = plane[i - 1] > plane[i] ? plane[i - 1] : plane[i];
+            row_max[i] = plane[i + 1] > m ? plane[i + 1] : m;
+        }
+        for (int y = 0; y < height; y++) {
+            const float *line = plane + (size_t)y * width;
+            row_max[(size_t)y * width] = line[0] > line[1] ? line[0] : line[1];
+            row_max[(size_t)y * width + width - 1] =
+                line[width - 1] > line[width - 2] ? line[width - 1] : line[width - 2];
+        }
+        for (size_t i = (size_t)width; i + width < cells; i++) {
+            float m = row_max[i - width] > row_max[i] ? row_max[i - width] : row_max[i];
+            window[i] = row_max[i + width] > m ? row_max[i + width] : m;
+        }
+        for (int x = 0; x < width; x++) {
+            size_t top = (size_t)x, bottom = (size_t)(height - 1) * width + x;
+            window[top] = row_max[top] > row_max[top + width] ? row_max[top] : row_max[top + width];
+            window[bottom] = row_max[bottom] > row_max[bottom - width] ? row_max[bottom]
+                                                                       : row_max[bottom - width];
+        }
+        return;
+    }
+    for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++)
+            row_max[(size_t)y * width + x] =
+                pd_clamped_max(plane + (size_t)y * width, width, 1, radius, x);
+    for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++)
+            window[(size_t)y * width + x] = pd_clamped_max(row_max + x, height, width, radius, y);
 }
 
 /* Offset of a 1-D maximum from three samples. On positive samples a parabola
  * through their logarithms is exact for a Gaussian (the DARK idea in 1-D);
- * otherwise a parabola through the values. Clamped to half a cell. */
-static double pd_fit_offset(float left, float centre, float right) {
-    double l = left, c = centre, r = right, num, den;
-    if (l > 0.0 && c > 0.0 && r > 0.0) {
-        double ll = log(l), lc = log(c), lr = log(r);
+ * otherwise a parabola through the values. Clamped to half a cell. Logarithms
+ * of the ratios to the centre keep both in (0, 1]: no overflow, two logs. */
+static float pd_fit_offset(float left, float centre, float right) {
+    float num, den;
+    float ratio_l = left / centre, ratio_r = right / centre;
+    if (centre > 0.0f && ratio_l > 0.0f && ratio_r > 0.0f) {
+        float ll = logf(ratio_l), lr = logf(ratio_r);
         num = ll - lr;
-        den = ll - 2.0 * lc + lr;
+        den = ll + lr;
     } else {
-        num = l - r;
-        den = l - 2.0 * c + r;
+        num = left - right;
+        den = left - 2.0f * centre + right;
     }
-    if (!(den < 0.0)) return 0.0;
-    double off = 0.5 * num / den;
-    if (off > 0.5) off = 0.5;
-    if (off < -0.5) off = -0.5;
+    if (!(den < 0.0f)) return 0.0f;
+    float off = 0.5f * num / den;
+    if (off > 0.5f) off = 0.5f;
+    if (off < -0.5f) off = -0.5f;
     return off;
 }
 
@@ -101,31 +143,50 @@ int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff
     size_t cells = (size_t)height * (size_t)width;
     pd_arena arena;
     pd_arena_init(&arena, workspace, workspace_size);
+    float *plane = pd_take(&arena, cells * sizeof(float));
+    float *row_max = pd_take(&arena, cells * sizeof(float));
     uint8_t *visited = pd_take(&arena, cells);
     int32_t *queue = pd_take(&arena, cells * sizeof(int32_t));
     pd_candidate *found = pd_take(&arena, cells * sizeof(pd_candidate));
-    if (!visited || !queue || !found) return PD_ERR_WORKSPACE;
+    float *window = pd_take(&arena, cells * sizeof(float));
+    if (!plane || !row_max || !visited || !queue || !found || !window) return PD_ERR_WORKSPACE;
 
-    /* The workspace arrives dirty; clearing the marks costs a byte a cell. */
-    memset(visited, 0, cells);
-    int num_found = 0, queue_len = 0;
-    for (int y = 0; y < height; y++) {
-        const float *row = map + (ptrdiff_t)y * sy;
-        for (int x = 0; x < width; x++) {
-            float v = row[(ptrdiff_t)x * sx];
-            /* NaN fails this test; +Inf passes it and is dropped just below. */
-            if (!(v > threshold)) continue;
-            if (v - v != 0.0f) continue;
-            int has_equal = 0;
-            if (pd_has_higher_neighbour(map, height, width, sy, sx, x, y, radius, v, &has_equal))
-                continue;
-            int idx = y * width + x;
-            if (has_equal) {
-                /* Raster order reaches a plateau at its first cell, which floods
-                 * and marks the rest, so each plateau is judged exactly once. */
+    /* One strided read into a clean contiguous plane: every later pass is
+     * unit-stride, and NaN and Inf are zeros from here on. */
+    if (sx == 1 && sy == width) {
+        for (size_t i = 0; i < cells; i++) plane[i] = pd_finite_or_zero(map[i]);
+    } else {
+        for (int y = 0; y < height; y++) {
+            const float *src = map + (ptrdiff_t)y * sy;
+            float *dst = plane + (size_t)y * width;
+            for (int x = 0; x < width; x++) dst[x] = pd_finite_or_zero(src[(ptrdiff_t)x * sx]);
+        }
+    }
+    pd_window_max(plane, row_max, window, height, width, radius);
+    /* Blocks of cells are first tested without branches; only the few blocks
+     * holding a local maximum above the threshold are walked cell by cell. */
+    enum { BLOCK = 32 };
+    int num_found = 0, marks_clean = 0;
+    for (size_t base = 0; base < cells; base += BLOCK) {
+        size_t end = base + BLOCK < cells ? base + BLOCK : cells;
+        int any = 0;
+        for (size_t i = base; i < end; i++) any |= (plane[i] > threshold) & (plane[i] >= window[i]);
+        if (!any) continue;
+        for (size_t i = base; i < end; i++) {
+            float v = plane[i];
+            if (!((v > threshold) & (v >= window[i]))) continue;
+            int idx = (int)i, y = idx / width, x = idx % width;
+            if (pd_has_equal_neighbour(plane, height, width, x, y, radius, v)) {
+                /* The workspace arrives dirty: clear the marks once, on the
+                 * first plateau. */
+                if (!marks_clean) {
+                    memset(visited, 0, cells);
+                    marks_clean = 1;
+                }
+                /* Raster order reaches a plateau that is a maximum at its first
+                 * cell, which floods and marks the rest: one judgement, one peak. */
                 if (visited[idx]) continue;
-                if (!pd_plateau_is_maximum(map, height, width, sy, sx, idx, radius, v,
-                                           visited, queue, &queue_len))
+                if (!pd_plateau_is_maximum(plane, height, width, idx, radius, v, visited, queue))
                     continue;
             }
             found[num_found].a = idx;
@@ -141,13 +202,11 @@ int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff
         int idx = found[i].a;
         int y = idx / width, x = idx % width;
         float v = found[i].score;
-        double dx = 0.0, dy = 0.0;
-        if (x > 0 && x < width - 1)
-            dx = pd_fit_offset(CELL(map, y, x - 1, sy, sx), v, CELL(map, y, x + 1, sy, sx));
-        if (y > 0 && y < height - 1)
-            dy = pd_fit_offset(CELL(map, y - 1, x, sy, sx), v, CELL(map, y + 1, x, sy, sx));
-        out_x[i] = (float)(x + dx);
-        out_y[i] = (float)(y + dy);
+        float dx = 0.0f, dy = 0.0f;
+        if (x > 0 && x < width - 1) dx = pd_fit_offset(plane[idx - 1], v, plane[idx + 1]);
+        if (y > 0 && y < height - 1) dy = pd_fit_offset(plane[idx - width], v, plane[idx + width]);
+        out_x[i] = (float)x + dx;
+        out_y[i] = (float)y + dy;
         out_value[i] = v;
     }
     return kept;

@@ -6,6 +6,8 @@
 
 /* Pairs closer than this (map pixels) have no direction to test the PAF with. */
 #define PD_MIN_LIMB_LENGTH 1e-3f
+/* Peaks a side; the decoder caps max_peaks at this. */
+#define PD_SCORE_MAX_SIDE 4096
 
 static inline float pd_bilinear(const float *field, int height, int width, ptrdiff_t sy,
                                 ptrdiff_t sx, float x, float y) {
@@ -21,10 +23,8 @@ static inline float pd_bilinear(const float *field, int height, int width, ptrdi
     float fx = x - (float)x0, fy = y - (float)y0;
     const float *r0 = field + (ptrdiff_t)y0 * sy;
     const float *r1 = field + (ptrdiff_t)y1 * sy;
-    float v00 = pd_finite_or_zero(r0[(ptrdiff_t)x0 * sx]);
-    float v01 = pd_finite_or_zero(r0[(ptrdiff_t)x1 * sx]);
-    float v10 = pd_finite_or_zero(r1[(ptrdiff_t)x0 * sx]);
-    float v11 = pd_finite_or_zero(r1[(ptrdiff_t)x1 * sx]);
+    float v00 = r0[(ptrdiff_t)x0 * sx], v01 = r0[(ptrdiff_t)x1 * sx];
+    float v10 = r1[(ptrdiff_t)x0 * sx], v11 = r1[(ptrdiff_t)x1 * sx];
     float top = v00 + (v01 - v00) * fx;
     float bottom = v10 + (v11 - v10) * fx;
     return top + (bottom - top) * fy;
@@ -39,40 +39,160 @@ static inline int pd_middle_out(int j, int n) {
     return (j % 2 == 1) ? c - (j + 1) / 2 : c + j / 2;
 }
 
+size_t pd_score_workspace_size(int height, int width, int paf_samples) {
+    size_t cells = (size_t)(height > 0 ? height : 0) * (size_t)(width > 0 ? width : 0);
+    size_t n = (size_t)(paf_samples > 0 ? paf_samples : 0);
+    return pd_round_up(cells * sizeof(int32_t)) + pd_round_up(n * sizeof(int32_t)) + pd_round_up(n * sizeof(float)) +
+           pd_round_up(n * sizeof(double)) + 4 * pd_round_up(PD_SCORE_MAX_SIDE * sizeof(int32_t)) +
+           8 * PD_ALIGN;
+}
+
+/* Marks the cells (x, y) whose bilinear square [x, x+1] x [y, y+1] has a corner
+ * with |PAF| above the threshold. A sample in an unmarked square interpolates
+ * vectors no longer than the threshold, so its dot product with any unit
+ * vector cannot exceed it: it fails without being interpolated. */
+static void pd_support_mask(const float *paf_x, const float *paf_y, int height, int width,
+                            ptrdiff_t sy, ptrdiff_t sx, float threshold, int32_t *mask) {
+    /* A hair below the threshold, so rounding in the interpolation can never
+     * let an unmarked sample pass. */
+    const float limit = threshold * threshold * (1.0f - 1e-5f);
+    for (int y = 0; y < height; y++) {
+        const float *rx = paf_x + (ptrdiff_t)y * sy, *ry = paf_y + (ptrdiff_t)y * sy;
+        int32_t *restrict row = mask + (size_t)y * width;
+        /* NaN fails the magnitude test and Inf passes it; both are marked, and
+         * then read as 0 when interpolated, as on the unmasked path. */
+        if (sx == 1) {
+            for (int x = 0; x < width; x++) {
+                float vx = rx[x], vy = ry[x], m = vx * vx + vy * vy;
+                row[x] = (m > limit) | (m != m);
+            }
+        } else {
+            for (int x = 0; x < width; x++) {
+                float vx = rx[(ptrdiff_t)x * sx], vy = ry[(ptrdiff_t)x * sx];
+                float m = vx * vx + vy * vy;
+                row[x] = (m > limit) | (m != m);
+            }
+        }
+    }
+    /* Spread each mark to the squares that have the cell as a corner. */
+    for (int y = 0; y < height; y++) {
+        int32_t *restrict row = mask + (size_t)y * width;
+        const int32_t *below = y + 1 < height ? row + width : row;
+        int32_t last = row[width - 1] | below[width - 1];
+        for (int x = 0; x + 1 < width; x++)
+            row[x] = row[x] | row[x + 1] | below[x] | below[x + 1];
+        row[width - 1] = last;
+    }
+}
+
+/* The exact score of the pair (a, b) from all n samples, or a negative value
+ * when it is no candidate. `order` is the middle-out sample order. */
+static double pd_score_pair(const float *paf_x, const float *paf_y, int height, int width,
+                            ptrdiff_t sy, ptrdiff_t sx, float ax, float ay, float dx, float dy,
+                            float length2, const int32_t *order, const float *t, int n,
+                            int max_failures, float threshold, double *dots) {
+    float length = sqrtf(length2);
+    float ux = dx / length, uy = dy / length;
+    int failures = 0;
+    for (int s = 0; s < n; s++) {
+        int k = order[s];
+        float px = ax + dx * t[k], py = ay + dy * t[k];
+        float dot = pd_bilinear(paf_x, height, width, sy, sx, px, py) * ux +
+                    pd_bilinear(paf_y, height, width, sy, sx, px, py) * uy;
+        /* A sample that touches NaN or Inf reads as 0. */
+        dot = pd_finite_or_zero(dot);
+        dots[k] = dot;
+        if (!(dot > threshold) && ++failures > max_failures) return -1.0;
+    }
+    /* Summed in sample order, whatever order the samples were taken in. */
+    double sum = 0.0;
+    for (int k = 0; k < n; k++) sum += dots[k];
+    /* OpenPose's prior: limbs longer than half the map height lose score. */
+    double prior = 0.5 * (double)height / (double)length - 1.0;
+    double score = sum / n + (prior < 0.0 ? prior : 0.0);
+    return score > 0.0 ? score : -1.0;
+}
+
 int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
                   ptrdiff_t sy, ptrdiff_t sx, const float *ax, const float *ay, int na,
                   const float *bx, const float *by, int nb, const pd_params *params,
-                  pd_candidate *out) {
+                  pd_candidate *out, void *workspace, size_t workspace_size) {
     const int n = params->paf_samples;
+    if (n < 2 || nb > PD_SCORE_MAX_SIDE ||
+        workspace_size < pd_score_workspace_size(height, width, n))
+        return PD_ERR_WORKSPACE;
     const int max_failures = n - params->min_inliers;
     const float threshold = params->paf_threshold;
     const float max_length = params->max_limb_length;
-    const double inv_steps = 1.0 / (double)(n - 1);
+    const float min_length2 = PD_MIN_LIMB_LENGTH * PD_MIN_LIMB_LENGTH;
+    const float max_length2 = max_length > 0.0f ? max_length * max_length : INFINITY;
+    pd_arena arena;
+    pd_arena_init(&arena, workspace, workspace_size);
+    /* int32 rather than bytes: the marking loops vectorise without packing. */
+    int32_t *mask = pd_take(&arena, (size_t)height * (size_t)width * sizeof(int32_t));
+    int32_t *order = pd_take(&arena, (size_t)n * sizeof(int32_t));
+    float *t = pd_take(&arena, (size_t)n * sizeof(float));
+    double *dots = pd_take(&arena, (size_t)n * sizeof(double));
+    int32_t *misses = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(int32_t));
+    int32_t *alive = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(int32_t));
+    float *rel_x = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(float));
+    float *rel_y = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(float));
+    if (!mask || !order || !t || !dots || !misses || !alive || !rel_x || !rel_y)
+        return PD_ERR_WORKSPACE;
+    for (int k = 0; k < n; k++) {
+        order[k] = pd_middle_out(k, n);
+        t[k] = (float)((double)k / (double)(n - 1));
+    }
+    /* The mask pays for itself once there are more pairs than a few rows of
+     * cells; below that, interpolating every sample is cheaper. It changes
+     * only the work done, never the result. */
+    const int use_mask = threshold >= 0.0f && (int64_t)na * nb * 32 > (int64_t)height * width;
+    if (use_mask) pd_support_mask(paf_x, paf_y, height, width, sy, sx, threshold, mask);
+
     int count = 0;
     for (int i = 0; i < na; i++) {
-        for (int j = 0; j < nb; j++) {
-            float dx = bx[j] - ax[i], dy = by[j] - ay[i];
-            float length = sqrtf(dx * dx + dy * dy);
-            if (length < PD_MIN_LIMB_LENGTH) continue;
-            if (max_length > 0.0f && length > max_length) continue;
-            float ux = dx / length, uy = dy / length;
-            int failures = 0;
-            double sum = 0.0;
-            for (int s = 0; s < n; s++) {
-                int k = pd_middle_out(s, n);
-                float t = (float)(k * inv_steps);
-                float px = ax[i] + dx * t, py = ay[i] + dy * t;
-                float vx = pd_bilinear(paf_x, height, width, sy, sx, px, py);
-                float vy = pd_bilinear(paf_y, height, width, sy, sx, px, py);
-                float dot = vx * ux + vy * uy;
-                if (!(dot > threshold) && ++failures > max_failures) break;
-                sum += dot;
+        const float x0 = ax[i], y0 = ay[i];
+        int live = nb;
+        if (use_mask) {
+            /* Count the samples of every pair from this a that land in
+             * unsupported squares: those fail for sure, so a pair with too many
+             * is dropped without interpolating anything. The pairs still alive
+             * are compacted every few samples, so most pairs of a crowd cost a
+             * handful of cheap, branch-free lookups. */
+            for (int j = 0; j < nb; j++) {
+                rel_x[j] = bx[j] - x0;
+                rel_y[j] = by[j] - y0;
+                misses[j] = 0;
+                alive[j] = j;
             }
-            if (failures > max_failures) continue;
-            /* OpenPose's prior: limbs longer than half the map height lose score. */
-            double prior = 0.5 * (double)height / (double)length - 1.0;
-            double score = sum / n + (prior < 0.0 ? prior : 0.0);
-            if (!(score > 0.0)) continue;
+            for (int s = 0; s < n && live > 0; s++) {
+                const float tk = t[order[s]];
+                for (int q = 0; q < live; q++) {
+                    int j = alive[q];
+                    /* Endpoints are peaks inside the map and t is in [0, 1], so
+                     * truncation lands in the map: no clamping needed. */
+                    int cx = (int)(x0 + rel_x[j] * tk), cy = (int)(y0 + rel_y[j] * tk);
+                    misses[j] += mask[cy * width + cx] == 0;
+                }
+                if (s % 3 == 2 || s == n - 1) {
+                    int kept = 0;
+                    for (int q = 0; q < live; q++) {
+                        int j = alive[q];
+                        alive[kept] = j;
+                        kept += misses[j] <= max_failures;
+                    }
+                    live = kept;
+                }
+            }
+        }
+        for (int q = 0; q < live; q++) {
+            int j = use_mask ? alive[q] : q;
+            float dx = bx[j] - x0, dy = by[j] - y0;
+            float length2 = dx * dx + dy * dy;
+            if (length2 < min_length2 || length2 > max_length2) continue;
+            double score = pd_score_pair(paf_x, paf_y, height, width, sy, sx, x0, y0, dx, dy,
+                                         length2, order, t, n, max_failures, threshold, dots);
+            if (score < 0.0) continue;
             out[count].a = i;
             out[count].b = j;
             out[count].score = (float)score;

@@ -225,8 +225,21 @@ cdef class CoreDecoder:
         _raise_for(pd_check_params(&self.skel, &self.params), "Decoder parameters")
         self.max_people = pd_max_people(&self.skel, &self.params)
 
-    def decode(self, const float[:, :, :] heatmaps, const float[:, :, :] pafs):
-        """One frame of (C, H, W) views -> (keypoints (P, K, 3), scores (P,), stats)."""
+    def workspace_bytes(self, int height, int width, int frames=1):
+        """Bytes of scratch memory decode or decode_batch needs (0 for empty maps)."""
+        cdef size_t ws = pd_workspace_size(&self.skel, &self.params, height, width)
+        if ws == 0:
+            return 0
+        cdef size_t per_frame = (<size_t>self.max_people * (self.skel.num_keypoints * 3 + 1)
+                                 * sizeof(float) + sizeof(int32_t) + sizeof(pd_stats))
+        return ws + <size_t>max(frames, 1) * per_frame + 64
+
+    def decode(self, const float[:, :, :] heatmaps, const float[:, :, :] pafs,
+               unsigned char[::1] scratch):
+        """One frame of (C, H, W) views -> (keypoints (P, K, 3), scores (P,), stats).
+
+        ``scratch`` holds at least workspace_bytes(H, W) bytes; callers keep one per
+        thread and reuse it, so a decode allocates nothing but its results."""
         cdef pd_fields heat, paf
         _view(&heat, heatmaps, "heatmaps")
         _view(&paf, pafs, "pafs")
@@ -235,28 +248,27 @@ cdef class CoreDecoder:
         cdef size_t out_floats = <size_t>self.max_people * K * 3
         if ws_size == 0:
             raise ValueError("decode: empty maps or invalid parameters")
-        cdef char *block = <char *>malloc(ws_size + (out_floats + <size_t>self.max_people) * sizeof(float))
-        if block == NULL:
-            raise MemoryError()
+        if <size_t>scratch.shape[0] < self.workspace_bytes(heat.height, heat.width, 1):
+            raise ValueError("decode: scratch buffer too small")
+        cdef char *block = <char *>&scratch[0]
         cdef float *out_kp = <float *>(block + ws_size)
         cdef float *out_sc = out_kp + out_floats
         cdef pd_stats stats
         cdef int n
-        try:
-            with nogil:
-                n = pd_decode_frame(&self.skel, &self.params, &heat, &paf, block, ws_size,
-                                    out_kp, out_sc, &stats)
-            _raise_for(n, "decode")
-            keypoints = np.empty((n, K, 3), np.float32)
-            scores = np.empty(n, np.float32)
-            if n > 0:
-                _copy_out(keypoints, scores, out_kp, out_sc, n, K)
-        finally:
-            free(block)
+        with nogil:
+            n = pd_decode_frame(&self.skel, &self.params, &heat, &paf, block, ws_size,
+                                out_kp, out_sc, &stats)
+        _raise_for(n, "decode")
+        keypoints = np.empty((n, K, 3), np.float32)
+        scores = np.empty(n, np.float32)
+        if n > 0:
+            _copy_out(keypoints, scores, out_kp, out_sc, n, K)
         return keypoints, scores, (stats.peaks, stats.candidates, stats.connections, stats.people)
 
-    def decode_batch(self, const float[:, :, :, :] heatmaps, const float[:, :, :, :] pafs):
-        """N frames of (N, C, H, W) views -> a list of (keypoints, scores, stats)."""
+    def decode_batch(self, const float[:, :, :, :] heatmaps, const float[:, :, :, :] pafs,
+                     unsigned char[::1] scratch):
+        """N frames of (N, C, H, W) views -> a list of (keypoints, scores, stats);
+        ``scratch`` holds at least workspace_bytes(H, W, N) bytes."""
         cdef int frames = heatmaps.shape[0]
         if frames == 0:
             return []
@@ -270,32 +282,28 @@ cdef class CoreDecoder:
         cdef size_t ws_size = pd_workspace_size(&self.skel, &self.params, heat.height, heat.width)
         if ws_size == 0:
             raise ValueError("decode_batch: empty maps or invalid parameters")
-        cdef size_t out_bytes = <size_t>frames * (per_frame + <size_t>self.max_people) * sizeof(float)
-        cdef char *block = <char *>malloc(ws_size + out_bytes + <size_t>frames * (sizeof(int32_t) + sizeof(pd_stats)))
-        if block == NULL:
-            raise MemoryError()
+        if <size_t>scratch.shape[0] < self.workspace_bytes(heat.height, heat.width, frames):
+            raise ValueError("decode_batch: scratch buffer too small")
+        cdef char *block = <char *>&scratch[0]
         cdef float *out_kp = <float *>(block + ws_size)
         cdef float *out_sc = out_kp + <size_t>frames * per_frame
         cdef int32_t *counts = <int32_t *>(out_sc + <size_t>frames * self.max_people)
         cdef pd_stats *stats = <pd_stats *>(counts + frames)
         cdef int rc, f, n
+        with nogil:
+            rc = pd_decode_batch(&self.skel, &self.params, &heat, heat_step, &paf, paf_step,
+                                 frames, block, ws_size, out_kp, out_sc, counts, stats)
+        _raise_for(rc, "decode_batch")
         results = []
-        try:
-            with nogil:
-                rc = pd_decode_batch(&self.skel, &self.params, &heat, heat_step, &paf, paf_step,
-                                     frames, block, ws_size, out_kp, out_sc, counts, stats)
-            _raise_for(rc, "decode_batch")
-            for f in range(frames):
-                n = counts[f]
-                keypoints = np.empty((n, K, 3), np.float32)
-                scores = np.empty(n, np.float32)
-                if n > 0:
-                    _copy_out(keypoints, scores, out_kp + f * per_frame,
-                              out_sc + <size_t>f * self.max_people, n, K)
-                results.append((keypoints, scores, (stats[f].peaks, stats[f].candidates,
-                                                    stats[f].connections, stats[f].people)))
-        finally:
-            free(block)
+        for f in range(frames):
+            n = counts[f]
+            keypoints = np.empty((n, K, 3), np.float32)
+            scores = np.empty(n, np.float32)
+            if n > 0:
+                _copy_out(keypoints, scores, out_kp + f * per_frame,
+                          out_sc + <size_t>f * self.max_people, n, K)
+            results.append((keypoints, scores, (stats[f].peaks, stats[f].candidates,
+                                                stats[f].connections, stats[f].people)))
         return results
 
 

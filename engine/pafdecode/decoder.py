@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 
 import numpy as np
 
@@ -181,6 +182,17 @@ class Decoder:
         self._core = _kernels.CoreDecoder(skeleton.limbs, skeleton.paf_channels,
                                           skeleton.redundant, skeleton.num_keypoints,
                                           self.params)
+        # Scratch memory per thread, kept between calls: a decode then allocates only
+        # its results, and threads never share a workspace.
+        self._local = threading.local()
+
+    def _scratch(self, height, width, frames=1):
+        need = self._core.workspace_bytes(height, width, frames)
+        buf = getattr(self._local, "scratch", None)
+        if buf is None or len(buf) < need:
+            buf = np.empty(need, np.uint8)
+            self._local.scratch = buf
+        return buf
 
     def __repr__(self):
         opts = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
@@ -250,7 +262,8 @@ class Decoder:
         heat = self._fields(heatmaps, "heatmaps", 3)
         paf = self._fields(pafs, "pafs", 3)
         self._check_shapes(heat, paf)
-        return self._poses(self._core.decode(heat, paf))
+        scratch = self._scratch(heat.shape[1], heat.shape[2])
+        return self._poses(self._core.decode(heat, paf, scratch))
 
     def decode_batch(self, heatmaps, pafs):
         """Decode a batch of frames: the arrays of ``__call__`` with a leading axis N.
@@ -265,4 +278,5 @@ class Decoder:
         if heat.shape[0] != paf.shape[0]:
             raise ValueError(f"heatmaps hold {heat.shape[0]} frames but pafs hold {paf.shape[0]}")
         self._check_shapes(heat, paf)
-        return [self._poses(r) for r in self._core.decode_batch(heat, paf)]
+        scratch = self._scratch(heat.shape[2], heat.shape[3], heat.shape[0])
+        return [self._poses(r) for r in self._core.decode_batch(heat, paf, scratch)]
