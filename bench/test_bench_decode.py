@@ -1,0 +1,69 @@
+"""Decode speed on rendered crowds (368x656 images, 46x82 maps, stride 8), one thread.
+
+Run: python -m pytest bench --benchmark-only --benchmark-columns=median,iqr,rounds
+"""
+
+import threading
+
+import numpy as np
+import pytest
+
+from pafdecode import Decoder, Skeleton
+
+COCO = Skeleton.openpose_coco18()
+
+
+@pytest.mark.parametrize("assignment", ["greedy", "hungarian"])
+@pytest.mark.parametrize("n_people", [1, 10, 20, 50, 100])
+def test_decode(benchmark, crowd, n_people, assignment):
+    scene = crowd(n_people)
+    decoder = Decoder(COCO, assignment=assignment)
+    poses = benchmark(decoder, scene.heatmaps, scene.pafs)
+    benchmark.extra_info.update(people_true=n_people, people_found=len(poses), **poses.stats)
+
+
+@pytest.mark.parametrize("n_people", [20, 100])
+def test_decode_noisy(benchmark, crowd, n_people):
+    scene = crowd(n_people, noisy=True)
+    decoder = Decoder(COCO)
+    poses = benchmark(decoder, scene.heatmaps, scene.pafs)
+    benchmark.extra_info.update(people_found=len(poses), **poses.stats)
+
+
+@pytest.mark.parametrize("denormals", ["kept", "flushed"])
+@pytest.mark.parametrize("n_people", [1, 20])
+def test_denormals_do_not_slow_decoding(benchmark, crowd, flush_denormals, n_people,
+                                        denormals):
+    """Rendered Gaussians leave float32 denormals in their tails; compare the two."""
+    scene = crowd(n_people)
+    heat = scene.heatmaps if denormals == "kept" else flush_denormals(scene.heatmaps)
+    tiny = np.finfo(np.float32).tiny
+    benchmark.extra_info["denormal_cells"] = int(((heat != 0) & (np.abs(heat) < tiny)).sum())
+    benchmark(Decoder(COCO), heat, scene.pafs)
+
+
+def test_decode_batch_of_16(benchmark, crowd):
+    scenes = [crowd(n) for n in (1, 10, 20, 50)] * 4
+    heat = np.stack([s.heatmaps for s in scenes])
+    paf = np.stack([s.pafs for s in scenes])
+    benchmark(Decoder(COCO).decode_batch, heat, paf)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_threads_decode_16_frames(benchmark, crowd, threads):
+    """16 frames of 50 people split over threads: with the GIL released, two
+    threads on two cores take about half the time of one."""
+    scene = crowd(50)
+    decoder = Decoder(COCO)
+
+    def run():
+        def work():
+            for _ in range(16 // threads):
+                decoder(scene.heatmaps, scene.pafs)
+        pool = [threading.Thread(target=work) for _ in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+
+    benchmark(run)
