@@ -165,24 +165,23 @@ int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
                 misses[j] = 0;
                 alive[j] = j;
             }
-            for (int s = 0; s < n && live > 0; s++) {
-                const float tk = t[order[s]];
+            for (int s0 = 0; s0 < n && live > 0; s0 += 3) {
+                const int s1 = s0 + 3 < n ? s0 + 3 : n;
+                int kept = 0;
                 for (int q = 0; q < live; q++) {
-                    int j = alive[q];
-                    /* Endpoints are peaks inside the map and t is in [0, 1], so
-                     * truncation lands in the map: no clamping needed. */
-                    int cx = (int)(x0 + rel_x[j] * tk), cy = (int)(y0 + rel_y[j] * tk);
-                    misses[j] += mask[cy * width + cx] == 0;
-                }
-                if (s % 3 == 2 || s == n - 1) {
-                    int kept = 0;
-                    for (int q = 0; q < live; q++) {
-                        int j = alive[q];
-                        alive[kept] = j;
-                        kept += misses[j] <= max_failures;
+                    int j = alive[q], m = misses[j];
+                    for (int s = s0; s < s1; s++) {
+                        const float tk = t[order[s]];
+                        /* Endpoints are peaks inside the map and t is in [0, 1],
+                         * so truncation lands in the map: no clamping needed. */
+                        int cx = (int)(x0 + rel_x[j] * tk), cy = (int)(y0 + rel_y[j] * tk);
+                        m += mask[cy * width + cx] == 0;
                     }
-                    live = kept;
+                    misses[j] = m;
+                    alive[kept] = j;
+                    kept += m <= max_failures;
                 }
+                live = kept;
             }
         }
         for (int q = 0; q < live; q++) {
