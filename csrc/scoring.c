@@ -159,11 +159,15 @@ int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
              * is dropped without interpolating anything. The pairs still alive
              * are compacted every few samples, so most pairs of a crowd cost a
              * handful of cheap, branch-free lookups. */
+            live = 0;
             for (int j = 0; j < nb; j++) {
-                rel_x[j] = bx[j] - x0;
-                rel_y[j] = by[j] - y0;
+                float dx = bx[j] - x0, dy = by[j] - y0, length2 = dx * dx + dy * dy;
+                rel_x[j] = dx;
+                rel_y[j] = dy;
                 misses[j] = 0;
-                alive[j] = j;
+                /* Pairs too short or too long are dropped before any sampling. */
+                alive[live] = j;
+                live += (length2 >= min_length2) & (length2 <= max_length2);
             }
             for (int s0 = 0; s0 < n && live > 0; s0 += 3) {
                 const int s1 = s0 + 3 < n ? s0 + 3 : n;
