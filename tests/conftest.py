@@ -3,17 +3,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 import pafdecode
 
 # Property tests take a modest example count by default; PAFDECODE_HYPOTHESIS=thorough
 # asks for ten times more.
-settings.register_profile("default", max_examples=60, deadline=None)
-settings.register_profile("thorough", max_examples=600, deadline=None)
+# The backend fixtures are parameters, not state, so sharing them across examples is safe.
+_shared = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+settings.register_profile("default", max_examples=60, **_shared)
+settings.register_profile("thorough", max_examples=600, **_shared)
 settings.load_profile(os.environ.get("PAFDECODE_HYPOTHESIS", "default"))
 
-BACKENDS = ["c"]
+from pafdecode.backends import load_backend
+
+# Every decoder test runs on every backend this installation has, so the twins
+# cannot drift apart.
+BACKENDS = pafdecode.available_backends()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -22,10 +28,17 @@ def backend(request):
 
 
 @pytest.fixture
+def kernels(backend):
+    """The backend module under test (find_peaks, linear_sum_assignment, ...)."""
+    return load_backend(backend)
+
+
+@pytest.fixture
 def make_decoder(backend):
     """A Decoder factory bound to the backend under test."""
 
     def make(skeleton=None, **options):
+        options.setdefault("backend", backend)
         return pafdecode.Decoder(skeleton or pafdecode.Skeleton.openpose_coco18(), **options)
 
     return make

@@ -5,7 +5,6 @@ from hypothesis import given, strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.optimize import linear_sum_assignment
 
-from pafdecode import _kernels
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
 matrices = st.tuples(st.integers(0, 9), st.integers(0, 9)).flatmap(
@@ -13,8 +12,8 @@ matrices = st.tuples(st.integers(0, 9), st.integers(0, 9)).flatmap(
 
 
 @given(cost=matrices)
-def test_linear_sum_assignment_matches_scipy(cost):
-    col_of_row = _kernels.linear_sum_assignment(cost)
+def test_linear_sum_assignment_matches_scipy(kernels, cost):
+    col_of_row = kernels.linear_sum_assignment(cost)
     rows = np.flatnonzero(col_of_row >= 0)
     cols = col_of_row[rows]
     assert len(rows) == min(cost.shape)
@@ -24,10 +23,10 @@ def test_linear_sum_assignment_matches_scipy(cost):
     assert abs(cost[rows, cols].sum() - want) <= 1e-9 * max(1.0, abs(want))
 
 
-def test_one_by_n_and_n_by_one():
+def test_one_by_n_and_n_by_one(kernels):
     row = np.array([[3.0, 1.0, 2.0, 5.0]])
-    assert _kernels.linear_sum_assignment(row).tolist() == [1]
-    assert _kernels.linear_sum_assignment(row.T).tolist() == [-1, 0, -1, -1]
+    assert kernels.linear_sum_assignment(row).tolist() == [1]
+    assert kernels.linear_sum_assignment(row.T).tolist() == [-1, 0, -1, -1]
 
 
 candidate_graphs = st.tuples(st.integers(1, 12), st.integers(1, 12)).flatmap(
@@ -38,11 +37,11 @@ candidate_graphs = st.tuples(st.integers(1, 12), st.integers(1, 12)).flatmap(
 
 
 @given(graph=candidate_graphs)
-def test_optimal_limb_assignment_is_maximum_weight_matching(graph):
+def test_optimal_limb_assignment_is_maximum_weight_matching(kernels, graph):
     (na, nb), weights, is_candidate = graph
     a, b = np.nonzero(is_candidate)
     score = weights[a, b]
-    chosen = _kernels.assign_limb(a.astype(np.int32), b.astype(np.int32), score, na, nb,
+    chosen = kernels.assign_limb(a.astype(np.int32), b.astype(np.int32), score, na, nb,
                                   "hungarian")
     # Each peak at most once, and only candidate pairs.
     assert len(set(chosen[:, 0].tolist())) == len(chosen)
@@ -54,11 +53,11 @@ def test_optimal_limb_assignment_is_maximum_weight_matching(graph):
 
 
 @given(graph=candidate_graphs)
-def test_greedy_limb_assignment_takes_best_free_pairs(graph):
+def test_greedy_limb_assignment_takes_best_free_pairs(kernels, graph):
     (na, nb), weights, is_candidate = graph
     a, b = np.nonzero(is_candidate)
     score = weights[a, b]
-    chosen = _kernels.assign_limb(a.astype(np.int32), b.astype(np.int32), score, na, nb,
+    chosen = kernels.assign_limb(a.astype(np.int32), b.astype(np.int32), score, na, nb,
                                   "greedy")
     # The same greedy pass written plainly: descending score, ties by (a, b).
     order = sorted(range(len(a)), key=lambda i: (-score[i], a[i], b[i]))

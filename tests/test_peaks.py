@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from pafdecode import _kernels
 
 
 def reference_peaks(heatmap, threshold, radius, max_peaks):
@@ -55,8 +54,8 @@ maps = st.tuples(st.integers(1, 14), st.integers(1, 14), st.booleans()).flatmap(
 
 @given(heatmap=maps, threshold=st.sampled_from([0.0, 0.1, 0.4]),
        radius=st.integers(1, 3), max_peaks=st.integers(1, 12))
-def test_peaks_match_numpy_reference(heatmap, threshold, radius, max_peaks):
-    got = _kernels.find_peaks(heatmap, threshold, radius, max_peaks)
+def test_peaks_match_numpy_reference(kernels, heatmap, threshold, radius, max_peaks):
+    got = kernels.find_peaks(heatmap, threshold, radius, max_peaks)
     want = reference_peaks(heatmap, threshold, radius, max_peaks)
     assert len(got) == len(want)
     for (x, y, value), (ry, rx, rvalue) in zip(got, want):
@@ -65,29 +64,29 @@ def test_peaks_match_numpy_reference(heatmap, threshold, radius, max_peaks):
         assert abs(x - rx) <= 0.5 and abs(y - ry) <= 0.5
 
 
-def test_plateau_gives_one_peak_at_its_first_cell():
+def test_plateau_gives_one_peak_at_its_first_cell(kernels):
     heatmap = np.zeros((9, 9), np.float32)
     # A V-shaped plateau: its right arm has no equal neighbour before it in raster
     # order, so a window rule alone would report two peaks.
     for y, x in [(2, 2), (3, 3), (4, 4), (3, 5), (2, 6)]:
         heatmap[y, x] = 0.7
-    peaks = _kernels.find_peaks(heatmap, 0.1, 1, 10)
+    peaks = kernels.find_peaks(heatmap, 0.1, 1, 10)
     assert len(peaks) == 1
     assert abs(peaks[0, 0] - 2) <= 0.5 and abs(peaks[0, 1] - 2) <= 0.5
 
 
-def test_plateau_touching_a_higher_cell_is_not_a_peak():
+def test_plateau_touching_a_higher_cell_is_not_a_peak(kernels):
     heatmap = np.zeros((5, 12), np.float32)
     heatmap[2, 1:10] = 0.5
     heatmap[2, 10] = 0.6
-    peaks = _kernels.find_peaks(heatmap, 0.1, 1, 10)
+    peaks = kernels.find_peaks(heatmap, 0.1, 1, 10)
     assert peaks[:, :2].round().tolist() == [[10.0, 2.0]]
 
 
-def test_strongest_peaks_are_kept():
+def test_strongest_peaks_are_kept(kernels):
     heatmap = np.zeros((3, 20), np.float32)
     heatmap[1, 1::3] = np.arange(1, 8, dtype=np.float32) / 10
-    peaks = _kernels.find_peaks(heatmap, 0.0, 1, 3)
+    peaks = kernels.find_peaks(heatmap, 0.0, 1, 3)
     assert peaks[:, 2].tolist() == pytest.approx([0.7, 0.6, 0.5])
 
 
@@ -97,37 +96,37 @@ def gaussian(shape, cx, cy, sigma):
 
 
 @given(cx=st.floats(2.0, 17.0), cy=st.floats(2.0, 12.0), sigma=st.floats(0.7, 3.0))
-def test_refinement_finds_gaussian_centre(cx, cy, sigma):
-    peaks = _kernels.find_peaks(gaussian((15, 20), cx, cy, sigma), 0.1, 1, 4)
+def test_refinement_finds_gaussian_centre(kernels, cx, cy, sigma):
+    peaks = kernels.find_peaks(gaussian((15, 20), cx, cy, sigma), 0.1, 1, 4)
     assert len(peaks) == 1
     assert abs(peaks[0, 0] - cx) < 0.05 and abs(peaks[0, 1] - cy) < 0.05
 
 
-def test_refinement_between_two_cells():
+def test_refinement_between_two_cells(kernels):
     # A centre exactly between two cells makes a two-cell plateau.
-    peaks = _kernels.find_peaks(gaussian((9, 9), 4.5, 4.0, 1.0), 0.1, 1, 4)
+    peaks = kernels.find_peaks(gaussian((9, 9), 4.5, 4.0, 1.0), 0.1, 1, 4)
     assert len(peaks) == 1
     assert peaks[0, 0] == pytest.approx(4.5, abs=1e-4)
     assert peaks[0, 1] == pytest.approx(4.0, abs=1e-4)
 
 
-def test_strided_and_transposed_views_agree():
+def test_strided_and_transposed_views_agree(kernels):
     rng = np.random.default_rng(3)
     heatmap = rng.random((17, 23), dtype=np.float32)
-    base = _kernels.find_peaks(heatmap, 0.2, 1, 50)
+    base = kernels.find_peaks(heatmap, 0.2, 1, 50)
     wide = np.zeros((17, 46), np.float32)
     wide[:, ::2] = heatmap
-    np.testing.assert_array_equal(_kernels.find_peaks(wide[:, ::2], 0.2, 1, 50), base)
-    transposed = _kernels.find_peaks(np.ascontiguousarray(heatmap.T).T, 0.2, 1, 50)
+    np.testing.assert_array_equal(kernels.find_peaks(wide[:, ::2], 0.2, 1, 50), base)
+    transposed = kernels.find_peaks(np.ascontiguousarray(heatmap.T).T, 0.2, 1, 50)
     np.testing.assert_array_equal(transposed, base)
 
 
-def test_non_finite_values_read_as_zero():
+def test_non_finite_values_read_as_zero(kernels):
     heatmap = gaussian((11, 11), 5.2, 4.9, 1.2)
     heatmap[0, 0] = np.nan
     heatmap[10, 10] = np.inf
     heatmap[0, 10] = -np.inf
     heatmap[5, 6] = np.nan  # beside the peak: read as 0, it must not stop the peak
-    peaks = _kernels.find_peaks(heatmap, 0.1, 1, 10)
+    peaks = kernels.find_peaks(heatmap, 0.1, 1, 10)
     assert len(peaks) == 1 and round(peaks[0, 0]) == 5 and round(peaks[0, 1]) == 5
-    assert len(_kernels.find_peaks(np.full((6, 6), np.nan, np.float32), 0.1, 1, 10)) == 0
+    assert len(kernels.find_peaks(np.full((6, 6), np.nan, np.float32), 0.1, 1, 10)) == 0

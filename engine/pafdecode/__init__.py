@@ -6,8 +6,9 @@ optimal limb assignment and assembly into skeletons, in C with the GIL released.
 """
 
 from .skeleton import Skeleton
+from .backends import available_backends
 from .decoder import Decoder, Poses
 from . import synth
 
 __version__ = "0.1.0"
-__all__ = ["Decoder", "Poses", "Skeleton", "synth", "__version__"]
+__all__ = ["Decoder", "Poses", "Skeleton", "available_backends", "synth", "__version__"]

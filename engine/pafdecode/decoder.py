@@ -8,7 +8,7 @@ import threading
 
 import numpy as np
 
-from . import _kernels
+from .backends import load_backend, resolve_backend
 from .skeleton import Skeleton
 
 __all__ = ["Decoder", "Poses"]
@@ -129,6 +129,10 @@ class Decoder:
         are dropped.
     layout : {"CHW", "HWC"}, default "CHW"
         Axis order of one frame's fields (a batch adds a leading axis).
+    backend : {"auto", "c", "numba"}, default "auto"
+        The compiled C core or its Numba twin; both give the same people. "auto" takes
+        ``$PAFDECODE_BACKEND`` when set, else C, else Numba (with a warning). See
+        ``pafdecode.available_backends()``.
 
     Notes
     -----
@@ -145,7 +149,7 @@ class Decoder:
     def __init__(self, skeleton, *, stride=8, peak_threshold=0.1, peak_radius=1,
                  max_peaks=128, paf_threshold=0.05, paf_samples=10, min_inlier_ratio=0.8,
                  max_limb_length=None, max_candidates=4096, assignment="greedy",
-                 min_keypoints=3, min_person_score=0.2, layout="CHW"):
+                 min_keypoints=3, min_person_score=0.2, layout="CHW", backend="auto"):
         if not isinstance(skeleton, Skeleton):
             raise ValueError(f"skeleton must be a pafdecode.Skeleton, got {type(skeleton).__name__}")
         if assignment not in ("greedy", "hungarian"):
@@ -179,9 +183,10 @@ class Decoder:
         }
         self.min_inlier_ratio = ratio
         self.max_limb_length = max_limb_length
-        self._core = _kernels.CoreDecoder(skeleton.limbs, skeleton.paf_channels,
-                                          skeleton.redundant, skeleton.num_keypoints,
-                                          self.params)
+        self.backend = resolve_backend(backend)
+        self._core = load_backend(self.backend).CoreDecoder(
+            skeleton.limbs, skeleton.paf_channels, skeleton.redundant, skeleton.num_keypoints,
+            self.params)
         # Scratch memory per thread, kept between calls: a decode then allocates only
         # its results, and threads never share a workspace.
         self._local = threading.local()
@@ -196,7 +201,8 @@ class Decoder:
 
     def __repr__(self):
         opts = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"Decoder({self.skeleton!r}, layout={self.layout!r}, {opts})"
+        return (f"Decoder({self.skeleton!r}, layout={self.layout!r}, "
+                f"backend={self.backend!r}, {opts})")
 
     # -- input conversion ------------------------------------------------------------
     def _fields(self, array, name, frame_ndim):
