@@ -1,0 +1,299 @@
+"""A plain NumPy/Python decoder of the same algorithm as the compiled core.
+
+Small and readable rather than fast: it is the specification the tests hold the backends
+to, and the baseline the benchmark measures the speed-up against. Each stage mirrors a
+file of ``csrc/``; see the README's "How it decodes" for the rules.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .decoder import Decoder, Poses
+
+__all__ = ["ReferenceDecoder", "find_peaks", "score_limb", "assign", "assemble"]
+
+F32 = np.float32
+TINY = np.finfo(np.float32).tiny
+
+
+def _clean(field):
+    """Non-finite values and float32 denormals read as 0, as in the core."""
+    field = np.asarray(field, dtype=F32)
+    return np.where(np.isfinite(field) & (np.abs(field) >= TINY), field, F32(0))
+
+
+def _fit_offset(left, centre, right):
+    """Sub-pixel offset from three samples: a parabola through their logarithms
+    (exact for a Gaussian), else through their values; clamped to half a cell."""
+    with np.errstate(all="ignore"):
+        ratio_l, ratio_r = F32(left) / F32(centre), F32(right) / F32(centre)
+        if centre > 0 and ratio_l > 0 and ratio_r > 0:
+            ll, lr = np.log(ratio_l), np.log(ratio_r)
+            num, den = F32(ll - lr), F32(ll + lr)
+        else:
+            num, den = F32(left - right), F32(left - F32(2) * centre + right)
+        if not den < 0:
+            return F32(0)
+        return F32(min(max(F32(0.5) * num / den, -0.5), 0.5))
+
+
+def find_peaks(heatmap, threshold=0.1, radius=1, max_peaks=128):
+    """Peaks of one cleaned (H, W) map: an (N, 3) float32 array of x, y, value in map
+    pixels, strongest first (ties in raster order), one per plateau."""
+    h, w = heatmap.shape
+    padded = np.pad(heatmap, radius, constant_values=-np.inf)
+    window = np.lib.stride_tricks.sliding_window_view(padded, (2 * radius + 1,) * 2)
+    window_max = window.max(axis=(2, 3))
+    found, seen = [], np.zeros((h, w), bool)
+    for y, x in zip(*np.nonzero((heatmap > threshold) & (heatmap >= window_max))):
+        v = heatmap[y, x]
+        if seen[y, x]:
+            continue
+        # Flood the plateau of equal values; it is a peak when no cell of it has a
+        # higher neighbour, reported at its first cell in raster order.
+        stack, plateau, is_max = [(y, x)], [], True
+        seen[y, x] = True
+        while stack:
+            cy, cx = stack.pop()
+            plateau.append((cy, cx))
+            is_max &= bool(window_max[cy, cx] <= v)
+            for ny in range(max(cy - radius, 0), min(cy + radius + 1, h)):
+                for nx in range(max(cx - radius, 0), min(cx + radius + 1, w)):
+                    if heatmap[ny, nx] == v and not seen[ny, nx]:
+                        seen[ny, nx] = True
+                        stack.append((ny, nx))
+        if is_max:
+            py, px = min(plateau)
+            found.append((-float(v), py * w + px))
+    found.sort()
+    peaks = []
+    for _, idx in found[:max_peaks]:
+        y, x = divmod(idx, w)
+        v = heatmap[y, x]
+        dx = _fit_offset(heatmap[y, x - 1], v, heatmap[y, x + 1]) if 0 < x < w - 1 else F32(0)
+        dy = _fit_offset(heatmap[y - 1, x], v, heatmap[y + 1, x]) if 0 < y < h - 1 else F32(0)
+        peaks.append((F32(x) + dx, F32(y) + dy, v))
+    return np.array(peaks, dtype=F32).reshape(-1, 3)
+
+
+def _bilinear(field, x, y):
+    h, w = field.shape
+    x = np.clip(x, F32(0), F32(w - 1))
+    y = np.clip(y, F32(0), F32(h - 1))
+    x0, y0 = x.astype(np.int64), y.astype(np.int64)
+    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+    fx, fy = x - x0.astype(F32), y - y0.astype(F32)
+    top = field[y0, x0] + (field[y0, x1] - field[y0, x0]) * fx
+    bottom = field[y1, x0] + (field[y1, x1] - field[y1, x0]) * fx
+    return top + (bottom - top) * fy
+
+
+def score_limb(paf_x, paf_y, peaks_a, peaks_b, *, paf_samples=10, min_inliers=8,
+               paf_threshold=0.05, max_limb_length=0.0):
+    """Candidate limbs between two peak sets on one limb type's PAF: (a, b, score)
+    tuples, best first (ties by a, then b)."""
+    ax, ay = peaks_a[:, 0][:, None], peaks_a[:, 1][:, None]
+    dx, dy = peaks_b[None, :, 0] - ax, peaks_b[None, :, 1] - ay
+    length2 = dx * dx + dy * dy
+    valid = length2 >= F32(1e-3) * F32(1e-3)
+    if max_limb_length > 0:
+        valid &= length2 <= F32(max_limb_length) * F32(max_limb_length)
+    with np.errstate(all="ignore"):
+        length = np.sqrt(length2)
+        ux, uy = dx / length, dy / length
+        t = (np.arange(paf_samples) / (paf_samples - 1)).astype(F32)
+        px = ax[..., None] + dx[..., None] * t
+        py = ay[..., None] + dy[..., None] * t
+        dots = _bilinear(paf_x, px, py) * ux[..., None] + _bilinear(paf_y, px, py) * uy[..., None]
+    dots = np.where(np.isfinite(dots), dots, F32(0))
+    height = paf_x.shape[0]
+    inliers = (dots > F32(paf_threshold)).sum(-1)
+    with np.errstate(all="ignore"):
+        prior = np.minimum(0.5 * height / length.astype(np.float64) - 1.0, 0.0)
+    score = dots.astype(np.float64).sum(-1) / paf_samples + prior
+    keep = valid & (inliers >= min_inliers) & (score > 0)
+    cands = [(int(a), int(b), F32(score[a, b])) for a, b in zip(*np.nonzero(keep))]
+    return sorted(cands, key=lambda c: (-c[2], c[0], c[1]))
+
+
+def _min_cost_assignment(cost):
+    """Rectangular min-cost assignment (shortest augmenting paths with potentials);
+    returns the column of each row, -1 where none."""
+    rows, cols = cost.shape
+    transposed = rows > cols
+    a = cost.T if transposed else cost
+    n, m = a.shape
+    u, v = np.zeros(n + 1), np.zeros(m + 1)
+    p, way = np.zeros(m + 1, int), np.zeros(m + 1, int)
+    for i in range(1, n + 1):
+        p[0], j0 = i, 0
+        minv, used = np.full(m + 1, np.inf), np.zeros(m + 1, bool)
+        while True:
+            used[j0] = True
+            i0, delta, j1 = p[j0], np.inf, 0
+            for j in range(1, m + 1):
+                if not used[j]:
+                    cur = a[i0 - 1, j - 1] - u[i0] - v[j]
+                    if cur < minv[j]:
+                        minv[j], way[j] = cur, j0
+                    if minv[j] < delta:
+                        delta, j1 = minv[j], j
+            for j in range(m + 1):
+                if used[j]:
+                    u[p[j]] += delta
+                    v[j] -= delta
+                else:
+                    minv[j] -= delta
+            j0 = j1
+            if p[j0] == 0:
+                break
+        while j0:
+            j1 = way[j0]
+            p[j0] = p[j1]
+            j0 = j1
+    col_of_row = np.full(rows, -1)
+    for j in range(1, m + 1):
+        if p[j]:
+            if transposed:
+                col_of_row[j - 1] = p[j] - 1
+            else:
+                col_of_row[p[j] - 1] = j - 1
+    return col_of_row
+
+
+def assign(candidates, mode="greedy"):
+    """Connections among sorted candidates, each peak at most once: greedily by score,
+    or with the maximum total score over each connected component of candidates."""
+    if mode == "greedy":
+        used_a, used_b, chosen = set(), set(), []
+        for a, b, s in candidates:
+            if a not in used_a and b not in used_b:
+                used_a.add(a)
+                used_b.add(b)
+                chosen.append((a, b, s))
+        return chosen
+    parent = {}
+
+    def root(node):
+        while parent.setdefault(node, node) != node:
+            node = parent[node]
+        return node
+
+    for a, b, _ in candidates:
+        ra, rb = root(("a", a)), root(("b", b))
+        if ra != rb:
+            parent[ra] = rb
+    components = {}
+    for cand in candidates:
+        components.setdefault(root(("a", cand[0])), []).append(cand)
+    chosen = []
+    for comp in components.values():
+        rows = list(dict.fromkeys(c[0] for c in comp))
+        cols = list(dict.fromkeys(c[1] for c in comp))
+        if len(rows) == 1 or len(cols) == 1:
+            chosen.append(comp[0])
+            continue
+        block = np.zeros((len(rows), len(cols)))
+        for a, b, s in comp:
+            block[rows.index(a), cols.index(b)] = -float(s)
+        for r, c in enumerate(_min_cost_assignment(block)):
+            if c >= 0 and block[r, c] != 0:
+                chosen.append((rows[r], cols[c], F32(-block[r, c])))
+    return sorted(chosen, key=lambda c: (-c[2], c[0], c[1]))
+
+
+def assemble(connections_per_limb, skeleton, peaks, *, min_keypoints=3,
+             min_person_score=0.2):
+    """People from connections, limbs in skeleton order. Returns a list of
+    (score, slots) with slots[k] = peak index in channel k or -1, best first."""
+    people, owner = [], {}
+    for limb, connections in enumerate(connections_per_limb):
+        ka, kb = skeleton.limbs[limb]
+        redundant = bool(skeleton.redundant[limb])
+        for a, b, score in connections:
+            ga, gb = (ka, a), (kb, b)
+            pa, pb = owner.get(ga), owner.get(gb)
+            value_a, value_b = float(peaks[ka][a, 2]), float(peaks[kb][b, 2])
+            if pa is None and pb is None:
+                if redundant:
+                    continue
+                person = {"slots": {ka: a, kb: b}, "connections": 1,
+                          "evidence": float(score) + value_a + value_b}
+                people.append(person)
+                owner[ga] = owner[gb] = len(people) - 1
+            elif pb is None or pa is None:
+                holder = pa if pb is None else pb
+                kind, peak, value, g = (kb, b, value_b, gb) if pb is None else (ka, a, value_a, ga)
+                person = people[holder]
+                if kind in person["slots"]:
+                    continue  # never overwrite a keypoint a person holds
+                person["slots"][kind] = peak
+                person["connections"] += 1
+                person["evidence"] += value + float(score)
+                owner[g] = holder
+            elif pa == pb:
+                people[pa]["connections"] += 1
+                people[pa]["evidence"] += float(score)
+            elif not set(people[pa]["slots"]) & set(people[pb]["slots"]):
+                into, gone = people[pa], people[pb]
+                for kind, peak in gone["slots"].items():
+                    into["slots"][kind] = peak
+                    owner[(kind, peak)] = pa
+                into["connections"] += gone["connections"] + 1
+                into["evidence"] += gone["evidence"] + float(score)
+                gone.update(slots={}, connections=0, evidence=0.0)
+    kept = []
+    for index, person in enumerate(people):
+        n = len(person["slots"])
+        if n == 0 or n < min_keypoints:
+            continue
+        score = F32(person["evidence"] / (n + person["connections"]))
+        if score >= F32(min_person_score):
+            kept.append((-score, index, person["slots"]))
+    kept.sort(key=lambda item: (item[0], item[1]))
+    return [(-s, slots) for s, _, slots in kept]
+
+
+class ReferenceDecoder:
+    """The decoder written plainly: same options and results as :class:`Decoder` (CHW
+    layout), at Python speed."""
+
+    def __init__(self, skeleton, **options):
+        # Reuse the public decoder's validation and parameter derivation.
+        self._public = Decoder(skeleton, **options)
+        if self._public.layout != "CHW":
+            raise ValueError("ReferenceDecoder reads CHW fields only")
+        self.skeleton = skeleton
+        self.params = self._public.params
+
+    def __call__(self, heatmaps, pafs):
+        p, skeleton = self.params, self.skeleton
+        heat = self._public._fields(heatmaps, "heatmaps", 3)
+        paf = self._public._fields(pafs, "pafs", 3)
+        self._public._check_shapes(heat, paf)
+        heat, paf = _clean(heat), _clean(paf)
+        peaks = [find_peaks(heat[k], p["peak_threshold"], p["peak_radius"], p["max_peaks"])
+                 for k in range(skeleton.num_keypoints)]
+        connections, num_candidates = [], 0
+        for (ka, kb), (cx, cy) in zip(skeleton.limbs, skeleton.paf_channels):
+            if len(peaks[ka]) == 0 or len(peaks[kb]) == 0:
+                connections.append([])
+                continue
+            cands = score_limb(paf[cx], paf[cy], peaks[ka], peaks[kb],
+                               paf_samples=p["paf_samples"], min_inliers=p["min_inliers"],
+                               paf_threshold=p["paf_threshold"],
+                               max_limb_length=p["max_limb_length"])[: p["max_candidates"]]
+            num_candidates += len(cands)
+            connections.append(assign(cands, p["assignment"]))
+        people = assemble(connections, skeleton, peaks, min_keypoints=p["min_keypoints"],
+                          min_person_score=p["min_person_score"])
+        keypoints = np.zeros((len(people), skeleton.num_keypoints, 3), F32)
+        shift = F32(0.5) * F32(p["stride"]) - F32(0.5)
+        for i, (_, slots) in enumerate(people):
+            for k, peak in slots.items():
+                x, y, v = peaks[k][peak]
+                keypoints[i, k] = (x * F32(p["stride"]) + shift, y * F32(p["stride"]) + shift, v)
+        stats = {"peaks": sum(len(q) for q in peaks), "candidates": num_candidates,
+                 "connections": sum(len(c) for c in connections), "people": len(people)}
+        return Poses(keypoints, np.array([s for s, _ in people], F32), skeleton, stats)

@@ -1,0 +1,32 @@
+"""The backends against the plain NumPy/Python reference decoder, the specification."""
+
+import numpy as np
+import pytest
+
+from pafdecode import Skeleton, synth
+from pafdecode.reference import ReferenceDecoder
+
+SCENES = [  # (skeleton, people, seed, noisy)
+    ("coco18", 1, 0, False), ("coco18", 8, 1, True), ("coco18", 25, 2, False),
+    ("coco18", 40, 3, True), ("body25", 6, 4, False), ("body25", 30, 5, True),
+]
+
+
+@pytest.mark.parametrize("assignment", ["greedy", "hungarian"])
+@pytest.mark.parametrize("skeleton_name, n_people, seed, noisy", SCENES)
+def test_backend_matches_reference(make_decoder, assignment, skeleton_name, n_people, seed,
+                                   noisy):
+    skeleton = Skeleton.body25() if skeleton_name == "body25" else Skeleton.openpose_coco18()
+    options = dict(noise=0.05, peak_variation=0.3, occlusion=0.08) if noisy else {}
+    scene = synth.crowd_scene(n_people, seed, skeleton=skeleton, **options)
+    want = ReferenceDecoder(skeleton, assignment=assignment)(scene.heatmaps, scene.pafs)
+    got = make_decoder(skeleton, assignment=assignment)(scene.heatmaps, scene.pafs)
+    assert got.stats == want.stats
+    assert got.keypoints.shape == want.keypoints.shape
+    np.testing.assert_allclose(got.keypoints, want.keypoints, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(got.scores, want.scores, atol=1e-5, rtol=0)
+
+
+def test_reference_reads_chw_only():
+    with pytest.raises(ValueError, match="CHW"):
+        ReferenceDecoder(Skeleton.openpose_coco18(), layout="HWC")
