@@ -31,3 +31,23 @@ def test_default_paf_channels_and_equality():
     assert skeleton == Skeleton(["a", "b", "c"], [(0, 1), (1, 2)], [(0, 1), (2, 3)])
     assert not skeleton.redundant.any()
     assert not skeleton.limbs.flags.writeable
+
+
+def test_index_maps_between_skeletons():
+    from pafdecode.metrics import COCO17_KEYPOINTS, CROWDPOSE14_KEYPOINTS, convert_keypoints
+
+    coco18 = Skeleton.openpose_coco18()
+    to17 = coco18.index_map(COCO17_KEYPOINTS)
+    # COCO-17 nose, left eye, right shoulder from COCO-18 nose (0), l_eye (15), r_shoulder (2)
+    assert to17[[0, 1, 6]].tolist() == [0, 15, 2]
+    assert (to17 >= 0).all()
+    body25 = Skeleton.body25()
+    assert (body25.index_map(coco18)[:] >= 0).all()
+    crowd = np.array(COCO17_KEYPOINTS).tolist()
+    from pafdecode.metrics import keypoint_index_map
+    to14 = keypoint_index_map(crowd, CROWDPOSE14_KEYPOINTS)
+    assert to14.tolist()[:2] == [5, 6] and to14[12] == -1  # no head in COCO-17
+    people = np.arange(18 * 3, dtype=np.float32).reshape(1, 18, 3)
+    converted = convert_keypoints(people, to17)
+    assert converted.shape == (1, 17, 3)
+    np.testing.assert_array_equal(converted[0, 6], people[0, 2])

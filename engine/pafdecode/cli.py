@@ -57,6 +57,11 @@ def demo(args):
     return 0
 
 
+def _bench_main(args):
+    from . import bench
+    return bench.main(args)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="pafdecode", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -70,6 +75,28 @@ def main(argv=None):
     p.add_argument("--noise", type=float, default=0.0, help="field noise std")
     p.add_argument("--repeat", type=int, default=50, help="timed decodes per mode")
     p.set_defaults(run=demo)
+
+    b = sub.add_parser("bench", help="crowd benchmark: speed and accuracy against people count")
+    b.add_argument("--people", type=int, nargs="+", default=[1, 5, 10, 20, 50, 100, 200])
+    b.add_argument("--scenes", type=int, default=3, help="seeded scenes per people count")
+    b.add_argument("--repeat", type=int, default=5, help="timed decodes per scene")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--backends", nargs="+", default=["c"], choices=["c", "numba"])
+    b.add_argument("--assignments", nargs="+", default=["greedy", "hungarian"],
+                   choices=["greedy", "hungarian"])
+    b.add_argument("--skeleton", choices=["coco18", "body25"], default="coco18")
+    b.add_argument("--occlusion", type=float, default=0.0, help="share of hidden joints")
+    b.add_argument("--noise", type=float, default=0.0, help="field noise std")
+    b.add_argument("--peak-variation", type=float, default=0.0)
+    b.add_argument("--image-size", type=int, nargs=2, default=[368, 656], metavar=("H", "W"))
+    b.add_argument("--baseline", action="store_true",
+                   help="also time the plain NumPy/Python reference decoder")
+    b.add_argument("--max-dets", type=int, default=None,
+                   help="COCO maxDets (default: max(20, largest crowd))")
+    b.add_argument("--json", metavar="FILE", help="write every figure as JSON")
+    b.add_argument("--plot", metavar="FILE.png", help="draw time and AP against people")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.set_defaults(run=lambda args: _bench_main(args))
     args = parser.parse_args(argv)
     try:
         return args.run(args)

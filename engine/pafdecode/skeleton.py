@@ -197,6 +197,26 @@ class Skeleton:
         """How many PAF channels the skeleton reads: one more than the largest index."""
         return int(self._paf_channels.max()) + 1 if len(self._paf_channels) else 0
 
+    def index_map(self, to_keypoints):
+        """Where each of `to_keypoints` sits in this skeleton, for converting results.
+
+        Parameters
+        ----------
+        to_keypoints : Skeleton or sequence of str
+            The target keypoints, e.g. ``pafdecode.metrics.COCO17_KEYPOINTS``. Names
+            match across conventions ("r_shoulder" is "right_shoulder").
+
+        Returns
+        -------
+        ndarray of int64, shape (M,)
+            This skeleton's index of each target keypoint, -1 where it has none; use
+            with :func:`pafdecode.metrics.convert_keypoints`.
+        """
+        from .metrics import keypoint_index_map
+
+        names = to_keypoints.keypoints if isinstance(to_keypoints, Skeleton) else to_keypoints
+        return keypoint_index_map(self._keypoints, names)
+
     def __eq__(self, other):
         return (isinstance(other, Skeleton) and self._keypoints == other._keypoints
                 and np.array_equal(self._limbs, other._limbs)

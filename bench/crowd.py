@@ -1,0 +1,11 @@
+"""The crowd benchmark as a script: the same as ``pafdecode bench``.
+
+    python bench/crowd.py --people 1 10 50 --occlusion 0.08 --json crowd.json --plot crowd.png
+"""
+
+import sys
+
+from pafdecode.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["bench", *sys.argv[1:]]))

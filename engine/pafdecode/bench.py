@@ -1,0 +1,311 @@
+"""The crowd benchmark behind ``pafdecode bench``: speed and accuracy as the crowd grows.
+
+For each people count, seeded crowd scenes are rendered with :mod:`pafdecode.synth`,
+decoded by each requested backend and assignment mode, timed, and scored with COCO
+keypoint AP (on the COCO-17 keypoints the skeleton shares) against the truth. Scenes are
+also sliced by crowd level as CrowdPose defines it, and the AP of the *ceiling* is shown
+beside the decoder's: the exact truth split into the pieces that survive occlusion
+(each person's keypoints grouped by the limbs whose fields were rendered), which is the
+best any decoder of these fields can do.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import numpy as np
+
+from . import metrics, synth
+from .decoder import Decoder
+from .reference import ReferenceDecoder
+from .skeleton import Skeleton
+
+__all__ = ["crowd_index", "ceiling_people", "scenes_to_coco", "run_benchmark",
+           "format_table"]
+
+DEFAULT_PEOPLE = (1, 5, 10, 20, 50, 100, 200)
+CROWD_LEVELS = (("easy", 0.0, 0.1), ("medium", 0.1, 0.8), ("hard", 0.8, np.inf))
+
+
+def _boxes(people):
+    """Each person's box (x0, y0, x1, y1) around all its keypoints, hidden ones too,
+    padded by a tenth of its size: the people's extent in the image."""
+    xy = people[:, :, :2]
+    lo, hi = xy.min(axis=1), xy.max(axis=1)
+    pad = 0.1 * (hi - lo)
+    return np.concatenate([lo - pad, hi + pad], axis=1)
+
+
+def crowd_index(people):
+    """CrowdPose's crowd index of one image: the mean over people of the number of
+    other people's visible keypoints inside a person's box divided by the number of
+    its own visible keypoints. 0 for fewer than two people."""
+    visible = people[:, :, 2] > 0
+    if len(people) < 2:
+        return 0.0
+    boxes = _boxes(people)
+    ratios = []
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        own = visible[i].sum()
+        if own == 0:
+            continue
+        others = np.delete(np.arange(len(people)), i)
+        pts = people[others][visible[others]][:, :2]
+        inside = ((pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1))
+        ratios.append(inside.sum() / own)
+    return float(np.mean(ratios)) if ratios else 0.0
+
+
+def crowd_level(index):
+    for name, lo, hi in CROWD_LEVELS:
+        if lo <= index < hi:
+            return name
+    return CROWD_LEVELS[-1][0]
+
+
+def ceiling_people(people, skeleton):
+    """The truth as a perfect decoder of these fields would return it: each person's
+    visible keypoints split into the groups that rendered limbs connect (a hidden joint
+    cuts its limbs out of the PAFs). Returns (P', K, 3) keypoints with score 1 on found
+    keypoints, and a score per piece (its keypoint count) so whole people rank first."""
+    pieces, scores = [], []
+    for person in people:
+        visible = person[:, 2] > 0
+        parent = list(range(len(person)))
+
+        def root(i):
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for a, b in skeleton.limbs.tolist():
+            if visible[a] and visible[b]:
+                parent[root(a)] = root(b)
+        groups = {}
+        for k in np.flatnonzero(visible):
+            groups.setdefault(root(k), []).append(k)
+        for members in groups.values():
+            if len(members) < 2:
+                continue  # a lone peak has no limb: no PAF decoder can place it
+            piece = np.zeros_like(person)
+            piece[members, :2] = person[members, :2]
+            piece[members, 2] = 1.0
+            pieces.append(piece)
+            scores.append(float(len(members)))
+    k = people.shape[1] if len(people) else skeleton.num_keypoints
+    return np.array(pieces, np.float32).reshape(-1, k, 3), np.array(scores, np.float32)
+
+
+def scenes_to_coco(scenes, index_map):
+    """COCO ground truth for scenes: keypoints mapped to COCO-17, visibility 2, the
+    padded keypoint box as bbox and its area as the person's area."""
+    images, annotations = [], []
+    for image_id, scene in enumerate(scenes, start=1):
+        h, w = scene.image_size
+        images.append({"id": image_id, "height": h, "width": w,
+                       "crowdIndex": crowd_index(scene.people)})
+        converted = metrics.convert_keypoints(scene.people, index_map)
+        for person, box in zip(converted, _boxes(scene.people)):
+            visible = person[:, 2] > 0
+            flat = np.concatenate([person[:, :2], np.where(visible, 2, 0)[:, None]], axis=1)
+            bw, bh = box[2] - box[0], box[3] - box[1]
+            annotations.append({
+                "id": len(annotations) + 1, "image_id": image_id, "category_id": 1,
+                "iscrowd": 0, "num_keypoints": int(visible.sum()),
+                "keypoints": [float(v) for v in flat.reshape(-1)],
+                "bbox": [float(box[0]), float(box[1]), float(bw), float(bh)],
+                "area": float(bw * bh)})
+    return {"images": images, "annotations": annotations,
+            "categories": [{"id": 1, "name": "person"}]}
+
+
+def _results(image_id, keypoints, scores, index_map):
+    converted = metrics.convert_keypoints(keypoints, index_map)
+    return [{"image_id": image_id, "category_id": 1, "score": float(s),
+             "keypoints": [float(v) for v in person.reshape(-1)]}
+            for person, s in zip(converted, scores)]
+
+
+def _evaluate(gt, results, image_ids, max_dets):
+    """AP, AP50 and AR on a subset of images (None where it has no people)."""
+    ids = set(image_ids)
+    sub = {"images": [im for im in gt["images"] if im["id"] in ids],
+           "annotations": [a for a in gt["annotations"] if a["image_id"] in ids],
+           "categories": gt["categories"]}
+    if not sub["annotations"]:
+        return None
+    res = [r for r in results if r["image_id"] in ids]
+    stats = metrics.coco_eval(sub, res, max_dets=max_dets)
+    return {key: float(stats[key]) for key in ("AP", "AP50", "AR")}
+
+
+def _progress(total, enabled):
+    """A progress bar: tqdm when installed, else a counter on stderr."""
+    if not enabled:
+        return lambda: None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        tqdm = None
+    if tqdm is not None:
+        bar = tqdm(total=total, unit="decode", file=sys.stderr, leave=False)
+        return lambda: bar.update(1)
+    state = {"done": 0}
+
+    def step():
+        state["done"] += 1
+        if state["done"] % max(1, total // 20) == 0 or state["done"] == total:
+            print(f"\r{state['done']}/{total} decodes", end="", file=sys.stderr, flush=True)
+    return step
+
+
+def run_benchmark(people_counts=DEFAULT_PEOPLE, *, scenes=3, repeat=5, seed=0,
+                  backends=("c",), assignments=("greedy", "hungarian"), skeleton=None,
+                  occlusion=0.0, noise=0.0, peak_variation=0.0, image_size=(368, 656),
+                  baseline=False, max_dets=None, progress=True):
+    """Runs the benchmark and returns its figures as a JSON-ready dict.
+
+    Parameters
+    ----------
+    people_counts : sequence of int
+        Crowd sizes; ``scenes`` seeded scenes are drawn for each.
+    repeat : int
+        Timed decodes per scene (the median and p90 are over all of them).
+    backends, assignments : sequences of str
+        Decoders to compare: every backend with every assignment mode.
+    baseline : bool
+        Also time the plain NumPy/Python reference decoder (once per scene), so the
+        speed-up is a ratio measured in the same run.
+    max_dets : int, optional
+        COCO's maxDets; by default max(20, the largest crowd), since COCO's 20 would
+        cap recall in crowds larger than that.
+    """
+    skeleton = skeleton or Skeleton.openpose_coco18()
+    index_map = metrics.keypoint_index_map(skeleton.keypoints, metrics.COCO17_KEYPOINTS)
+    max_dets = max_dets or max(20, max(people_counts))
+    decoders = [(b, a, Decoder(skeleton, assignment=a, backend=b))
+                for b in backends for a in assignments]
+    if baseline:
+        decoders.append(("reference", "greedy", ReferenceDecoder(skeleton)))
+    total = len(people_counts) * scenes * sum(1 if b == "reference" else repeat
+                                              for b, _, _ in decoders)
+    step = _progress(total, progress)
+    rows = []
+    for n in people_counts:
+        drawn = [synth.crowd_scene(n, seed * 100003 + n * 101 + s, image_size=image_size,
+                                   skeleton=skeleton, occlusion=occlusion, noise=noise,
+                                   peak_variation=peak_variation) for s in range(scenes)]
+        gt = scenes_to_coco(drawn, index_map)
+        levels = {name: [im["id"] for im in gt["images"]
+                         if crowd_level(im["crowdIndex"]) == name] for name, _, _ in CROWD_LEVELS}
+        ceiling = []
+        for image_id, scene in enumerate(drawn, start=1):
+            kp, sc = ceiling_people(scene.people, skeleton)
+            ceiling += _results(image_id, kp, sc, index_map)
+        all_ids = [im["id"] for im in gt["images"]]
+        ceiling_eval = _evaluate(gt, ceiling, all_ids, max_dets)
+        for backend, mode, decoder in decoders:
+            times, results, stats = [], [], {"peaks": 0, "candidates": 0, "people": 0}
+            for image_id, scene in enumerate(drawn, start=1):
+                for _ in range(1 if backend == "reference" else repeat):
+                    start = time.perf_counter()
+                    poses = decoder(scene.heatmaps, scene.pafs)
+                    times.append(1e3 * (time.perf_counter() - start))
+                    step()
+                for key in stats:
+                    stats[key] += poses.stats[key]
+                results += _results(image_id, poses.keypoints, poses.scores, index_map)
+            row = {"people": n, "backend": backend, "assignment": mode, "scenes": scenes,
+                   "ms_median": float(np.median(times)),
+                   "ms_p90": float(np.percentile(times, 90)),
+                   **{f"{k}_per_frame": v / scenes for k, v in stats.items()},
+                   "accuracy": _evaluate(gt, results, all_ids, max_dets),
+                   "ceiling": ceiling_eval,
+                   "crowd_levels": {name: {"images": len(ids),
+                                           "accuracy": _evaluate(gt, results, ids, max_dets),
+                                           "ceiling": _evaluate(gt, ceiling, ids, max_dets)}
+                                    for name, ids in levels.items() if ids}}
+            rows.append(row)
+    if progress:
+        print(file=sys.stderr)
+    return {"settings": {"people": list(people_counts), "scenes": scenes, "repeat": repeat,
+                         "seed": seed, "backends": list(backends),
+                         "assignments": list(assignments), "skeleton": len(skeleton.keypoints),
+                         "occlusion": occlusion, "noise": noise,
+                         "peak_variation": peak_variation, "image_size": list(image_size),
+                         "max_dets": max_dets},
+            "rows": rows}
+
+
+def _fmt(value, digits=3):
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def format_table(report):
+    """The benchmark as a text table."""
+    lines = [f"{'people':>6} {'decoder':<16} {'ms med':>8} {'ms p90':>8} {'peaks':>6} "
+             f"{'limbs':>6} {'found':>6} {'AP':>6} {'AP50':>6} {'AR':>6} {'ceilAP':>6}  "
+             f"by crowd level: AP (ceiling)"]
+    for row in report["rows"]:
+        acc, ceil = row["accuracy"] or {}, row["ceiling"] or {}
+        levels = "  ".join(
+            f"{name} {_fmt((v['accuracy'] or {}).get('AP'))} ({_fmt((v['ceiling'] or {}).get('AP'))})"
+            f" n={v['images']}" for name, v in row["crowd_levels"].items())
+        lines.append(
+            f"{row['people']:>6} {row['backend'] + '/' + row['assignment']:<16} "
+            f"{row['ms_median']:8.3f} {row['ms_p90']:8.3f} {row['peaks_per_frame']:6.0f} "
+            f"{row['candidates_per_frame']:6.0f} {row['people_per_frame']:6.1f} "
+            f"{_fmt(acc.get('AP'))} {_fmt(acc.get('AP50'))} {_fmt(acc.get('AR'))} "
+            f"{_fmt(ceil.get('AP'))}  {levels}")
+    return "\n".join(lines)
+
+
+def plot(report, path):
+    """Time against people (log-log) and AP against people, one line per decoder."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError("--plot needs matplotlib: pip install matplotlib") from exc
+    fig, (ax_time, ax_ap) = plt.subplots(1, 2, figsize=(11, 4.2))
+    names = sorted({(r["backend"], r["assignment"]) for r in report["rows"]})
+    for backend, mode in names:
+        rows = [r for r in report["rows"] if (r["backend"], r["assignment"]) == (backend, mode)]
+        people = [r["people"] for r in rows]
+        ax_time.loglog(people, [r["ms_median"] for r in rows], "o-", label=f"{backend}/{mode}")
+        ax_ap.plot(people, [(r["accuracy"] or {}).get("AP", np.nan) for r in rows], "o-",
+                   label=f"{backend}/{mode}")
+    rows = [r for r in report["rows"] if (r["backend"], r["assignment"]) == names[0]]
+    ax_ap.plot([r["people"] for r in rows], [(r["ceiling"] or {}).get("AP", np.nan) for r in rows],
+               "k--", label="ceiling")
+    ax_ap.set_xscale("log")
+    ax_time.set(xlabel="people", ylabel="ms per frame (median)", title="decode time")
+    ax_ap.set(xlabel="people", ylabel="COCO AP", title="accuracy", ylim=(0, 1.02))
+    for ax in (ax_time, ax_ap):
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(args):
+    """The ``pafdecode bench`` command."""
+    skeleton = Skeleton.body25() if args.skeleton == "body25" else Skeleton.openpose_coco18()
+    report = run_benchmark(args.people, scenes=args.scenes, repeat=args.repeat, seed=args.seed,
+                           backends=args.backends, assignments=args.assignments,
+                           skeleton=skeleton, occlusion=args.occlusion, noise=args.noise,
+                           peak_variation=args.peak_variation,
+                           image_size=tuple(args.image_size), baseline=args.baseline,
+                           max_dets=args.max_dets, progress=not args.quiet)
+    print(format_table(report))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(report, fh, indent=1)
+    if args.plot:
+        plot(report, args.plot)
+    return 0

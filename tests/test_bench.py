@@ -1,0 +1,60 @@
+"""The crowd benchmark: its pieces against hand-made truth, and a small full run."""
+
+import json
+
+import numpy as np
+import pytest
+
+from pafdecode import Skeleton, bench, cli
+
+COCO = Skeleton.openpose_coco18()
+
+
+def person(x0, y0, visible=True):
+    kp = np.zeros((18, 3), np.float32)
+    kp[:, 0] = x0 + np.arange(18) * 2
+    kp[:, 1] = y0 + np.arange(18) * 5
+    kp[:, 2] = 2 if visible else 0
+    return kp
+
+
+def test_crowd_index():
+    apart = np.stack([person(0, 0), person(500, 0)])
+    assert bench.crowd_index(apart) == 0.0
+    on_top = np.stack([person(0, 0), person(1, 1)])
+    # Each person's box holds all 18 of the other's keypoints: index 1.
+    assert bench.crowd_index(on_top) == 1.0
+    assert bench.crowd_level(0.05) == "easy" and bench.crowd_level(0.5) == "medium"
+    assert bench.crowd_level(1.0) == "hard"
+
+
+def test_ceiling_splits_people_at_hidden_joints():
+    p = person(0, 0)
+    p[1, 2] = 0  # a hidden neck cuts COCO-18's tree into its branches...
+    pieces, scores = bench.ceiling_people(p[None], COCO)
+    # ...but the shoulder-ear links keep both arms on the head: legs apart, 3 + 3.
+    assert sorted(scores.tolist()) == [3.0, 3.0, 11.0]
+    assert (pieces[:, :, 2].sum(0) == np.where(p[:, 2] > 0, 1, 0)).all()
+
+
+def test_small_run_scores_a_lone_person_perfectly(tmp_path):
+    report = bench.run_benchmark([1, 4], scenes=1, repeat=2, baseline=True, progress=False)
+    rows = {(r["people"], r["backend"], r["assignment"]): r for r in report["rows"]}
+    assert set(rows) == {(n, b, a) for n in (1, 4) for b, a in
+                         [("c", "greedy"), ("c", "hungarian"), ("reference", "greedy")]}
+    lone = rows[(1, "c", "greedy")]
+    assert lone["accuracy"]["AP"] == pytest.approx(1.0)
+    assert lone["ceiling"]["AP"] == pytest.approx(1.0)
+    # The reference decoder is the same algorithm: the same accuracy.
+    for n in (1, 4):
+        assert rows[(n, "reference", "greedy")]["accuracy"] == rows[(n, "c", "greedy")]["accuracy"]
+    assert "people" in bench.format_table(report)
+
+
+def test_cli_writes_json(tmp_path, capsys):
+    out = tmp_path / "crowd.json"
+    assert cli.main(["bench", "--people", "2", "--scenes", "1", "--repeat", "1", "--quiet",
+                     "--assignments", "greedy", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["rows"][0]["people"] == 2
+    assert "c/greedy" in capsys.readouterr().out
