@@ -146,6 +146,7 @@ def test_horizontal_limb_covers_a_band_of_unit_vectors():
     _, pafs = render_fields([limb_person((2, 5), (9, 5))], TWO_POINTS, (80, 96))
     expected_x = np.zeros((10, 12), np.float32)
     expected_x[4:7, 2:10] = 1.0  # rows within 1 cell of row 5, columns 2..9
+    expected_x[5, [1, 10]] = 1.0  # and the round ends, 1 cell beyond each end
     np.testing.assert_array_equal(pafs[0], expected_x)
     assert not pafs[1].any()
 
@@ -159,8 +160,9 @@ def test_diagonal_limb_band_matches_point_to_segment_geometry():
     along = (gx - start[0]) * unit[0] + (gy - start[1]) * unit[1]
     normal = np.array([-unit[1], unit[0]])
     across = np.abs((gx - start[0]) * normal[0] + (gy - start[1]) * normal[1])
-    clearly_in = (along > 1e-6) & (along < length - 1e-6) & (across < width - 1e-6)
-    clearly_out = (along < -1e-6) | (along > length + 1e-6) | (across > width + 1e-6)
+    distance = np.hypot(along - np.clip(along, 0, length), across)  # to the segment
+    clearly_in = distance < width - 1e-6
+    clearly_out = distance > width + 1e-6
     assert clearly_in.sum() > 20
     np.testing.assert_allclose(pafs[0][clearly_in], unit[0], rtol=1e-6)
     np.testing.assert_allclose(pafs[1][clearly_in], unit[1], rtol=1e-6)

@@ -121,7 +121,7 @@ def render_fields(people, skeleton, image_size, stride=8, sigma=1.0, paf_width=1
         Standard deviation of each keypoint's Gaussian, in map pixels (> 0).
     paf_width : float, default 1.0
         Half-width of each limb's PAF band, in map pixels (>= 0): a cell is covered
-        when its perpendicular distance to the limb is at most `paf_width`.
+        when its distance to the limb's segment is at most `paf_width`.
     background : bool, default False
         Append a background channel ``clip(1 - max over keypoint channels, 0, 1)``.
     dtype : numpy floating dtype, default float32
@@ -140,8 +140,8 @@ def render_fields(people, skeleton, image_size, stride=8, sigma=1.0, paf_width=1
     pafs : ndarray, shape (skeleton.num_paf_channels, H, W)
         For limb ``l`` from keypoint ``a`` to ``b``, both visible and at least 1e-6
         map pixels apart, with ``u`` the unit vector from ``a`` to ``b``: every cell
-        whose projection on the limb falls between its ends and whose perpendicular
-        distance to it is at most `paf_width` holds ``u`` (x in channel
+        whose distance to the segment from ``a`` to ``b`` is at most `paf_width` (a
+        band with round ends) holds ``u`` (x in channel
         ``skeleton.paf_channels[l, 0]``, y in ``[l, 1]``). Where limbs of one type of
         several people cover a cell, it holds the mean of their vectors. Channels
         that no limb uses stay zero.
@@ -322,10 +322,10 @@ def _band_cells(batch, pad_w, pad_h, x0, y0, x1, y1, start, direction, length,
     across = np.abs(ux * dy - uy * dx)
     in_box = ((offsets_x[None, None, :] <= (x1 - x0)[batch][:, None, None])
               & (offsets_y[None, :, None] <= (y1 - y0)[batch][:, None, None]))
-    in_band = (in_box
-               & (along >= -_EDGE_TOLERANCE)
-               & (along <= length[batch][:, None, None] + _EDGE_TOLERANCE)
-               & (across <= paf_width + _EDGE_TOLERANCE))
+    # Distance to the segment, end caps included: a limb shorter than a cell still
+    # gets a field around it, as OpenPose's ground truth gives one.
+    beyond = along - np.clip(along, 0.0, length[batch][:, None, None])
+    in_band = in_box & (np.hypot(beyond, across) <= paf_width + _EDGE_TOLERANCE)
     local, iy, ix = np.nonzero(in_band)
     return batch[local], iy, ix
 
