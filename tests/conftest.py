@@ -51,6 +51,15 @@ def shared_dir():
     return path if path.is_dir() else None
 
 
+@pytest.fixture(scope="session")
+def shared():
+    """The real models and data, or a skip that says why."""
+    path = shared_dir()
+    if path is None:
+        pytest.skip("../shared (real models and data) is absent; set PAFDECODE_SHARED to it")
+    return path
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)

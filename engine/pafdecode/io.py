@@ -1,0 +1,352 @@
+"""Read and write people as COCO keypoint results and OpenPose ``--write_json`` files.
+
+COCO results
+    A JSON list with one dict per person: ``{"image_id", "category_id",
+    "keypoints": [x1, y1, c1, ...], "score"}``, as ``pycocotools``' ``loadRes``
+    reads. OpenPose's COCO-18 (or BODY_25) keypoints are reordered to COCO's 17
+    with a keypoint index map (:data:`COCO18_TO_COCO17`, :data:`BODY25_TO_COCO17`,
+    or ``"coco17"`` to match keypoints by name).
+OpenPose JSON
+    One file per image, ``{"version": 1.3, "people": [{"person_id": [-1],
+    "pose_keypoints_2d": [x1, y1, c1, ...], "face_keypoints_2d": [], ...}]}``,
+    named ``<image stem>_keypoints.json`` by OpenPose (:func:`openpose_json_name`).
+
+In both, a missing keypoint is ``0, 0, 0`` and coordinates are in image pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+
+import numpy as np
+
+from .decoder import Poses
+from .metrics import COCO17_KEYPOINTS, convert_keypoints
+
+__all__ = [
+    "COCO17_KEYPOINTS", "COCO18_TO_COCO17", "BODY25_TO_COCO17", "coco17_index_map",
+    "remap_keypoints", "coco_results", "write_coco_results", "read_coco_results",
+    "coco_results_to_poses", "openpose_json", "write_openpose_json",
+    "read_openpose_json", "openpose_json_name",
+]
+
+#: For each COCO-17 keypoint, its index in OpenPose's COCO-18 order.
+COCO18_TO_COCO17 = (0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10)
+#: For each COCO-17 keypoint, its index in OpenPose's BODY_25 order.
+BODY25_TO_COCO17 = (0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 11)
+
+_OPENPOSE_VERSION = 1.3
+_OPENPOSE_EMPTY_FIELDS = (
+    "face_keypoints_2d", "hand_left_keypoints_2d", "hand_right_keypoints_2d",
+    "pose_keypoints_3d", "face_keypoints_3d", "hand_left_keypoints_3d",
+    "hand_right_keypoints_3d",
+)
+
+
+def coco17_index_map(skeleton):
+    """Match a skeleton's keypoints to COCO-17's by name.
+
+    Names match directly or with ``l_``/``r_`` read as ``left_``/``right_``
+    (OpenPose's COCO-18 and BODY_25 names both work).
+
+    Parameters
+    ----------
+    skeleton : Skeleton
+
+    Returns
+    -------
+    tuple of int, length 17
+        For each COCO-17 keypoint, the skeleton's keypoint index, or -1 when it has
+        none (written as ``0, 0, 0``).
+    """
+    return tuple(int(i) for i in skeleton.index_map(COCO17_KEYPOINTS))
+
+
+def _resolve_map(keypoint_map, skeleton, num_keypoints):
+    if keypoint_map is None:
+        return None
+    if isinstance(keypoint_map, str):
+        if keypoint_map != "coco17":
+            raise ValueError(f"keypoint_map must be 'coco17', None or a sequence of "
+                             f"indices, got {keypoint_map!r}")
+        if skeleton is None:
+            raise ValueError("keypoint_map='coco17' needs a skeleton (Poses carry one)")
+        return np.array(coco17_index_map(skeleton), dtype=np.intp)
+    try:
+        idx = np.array([-1 if i is None else int(i) for i in keypoint_map], dtype=np.intp)
+    except (TypeError, ValueError):
+        raise ValueError(f"keypoint_map must be a sequence of keypoint indices, got "
+                         f"{keypoint_map!r}") from None
+    if ((idx < -1) | (idx >= num_keypoints)).any():
+        raise ValueError(f"keypoint_map has indices outside -1..{num_keypoints - 1}")
+    return idx
+
+
+def remap_keypoints(keypoints, keypoint_map, skeleton=None):
+    """Reorder keypoints with an index map.
+
+    Parameters
+    ----------
+    keypoints : array_like, shape (P, K, 3)
+    keypoint_map : sequence of int, "coco17" or None
+        Output keypoint ``j`` is input keypoint ``keypoint_map[j]``; -1 (or None)
+        gives ``(0, 0, 0)``. ``"coco17"`` uses :func:`coco17_index_map` of `skeleton`.
+    skeleton : Skeleton, optional
+        Needed for ``"coco17"``.
+
+    Returns
+    -------
+    ndarray of float32, shape (P, len(keypoint_map), 3)
+    """
+    kp = np.asarray(keypoints, dtype=np.float32)
+    if kp.ndim != 3 or kp.shape[-1] != 3:
+        raise ValueError(f"keypoints must have shape (P, K, 3), got {kp.shape}")
+    idx = _resolve_map(keypoint_map, skeleton, kp.shape[1])
+    if idx is None:
+        return kp.copy()
+    return convert_keypoints(kp, idx)
+
+
+def _json_number(value):
+    return float(value) if np.isfinite(value) else 0.0
+
+
+def coco_results(poses, image_id, *, keypoint_map=None, category_id=1):
+    """One image's people as COCO keypoint results.
+
+    Parameters
+    ----------
+    poses : Poses
+        People in image pixels (``model(image)`` gives them so).
+    image_id : int
+        The COCO image id.
+    keypoint_map : sequence of int, "coco17" or None
+        Reorder the keypoints (see :func:`remap_keypoints`), e.g.
+        :data:`COCO18_TO_COCO17` or ``"coco17"``; None keeps the skeleton's order.
+    category_id : int, default 1
+
+    Returns
+    -------
+    list of dict
+        ``{"image_id", "category_id", "keypoints": [x1, y1, c1, ...], "score"}`` per
+        person, best first (``Poses.to_coco``'s format); a missing keypoint is
+        ``0, 0, 0``.
+    """
+    results = poses.to_coco(image_id, category_id)
+    if keypoint_map is None:
+        return results
+    remapped = remap_keypoints(poses.keypoints, keypoint_map, poses.skeleton)
+    for result, kp in zip(results, remapped):
+        result["keypoints"] = [float(v) for v in kp.reshape(-1)]
+    return results
+
+
+def write_coco_results(path, results, *, keypoint_map=None, category_id=1, indent=None):
+    """Write COCO keypoint results to a JSON file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    results : list of dict or mapping {image_id: Poses}
+        Ready results (:func:`coco_results`), or people per image, converted with
+        `keypoint_map` and `category_id`.
+    keypoint_map, category_id
+        See :func:`coco_results`; only for a mapping.
+    indent : int, optional
+        JSON indentation.
+
+    Returns
+    -------
+    list of dict
+        What was written.
+    """
+    if isinstance(results, Mapping):
+        items = []
+        for image_id, poses in results.items():
+            items.extend(coco_results(poses, image_id, keypoint_map=keypoint_map,
+                                      category_id=category_id))
+    else:
+        items = [dict(r) for r in results]
+    for i, r in enumerate(items):
+        _check_coco_result(r, i)
+        r["keypoints"] = [_json_number(v) for v in r["keypoints"]]
+        r["score"] = _json_number(r["score"])
+    with open(os.fspath(path), "w", encoding="utf-8") as f:
+        json.dump(items, f, indent=indent)
+    return items
+
+
+def _check_coco_result(r, i):
+    if not isinstance(r, Mapping):
+        raise ValueError(f"result {i} is not a dict")
+    missing = [k for k in ("image_id", "category_id", "keypoints", "score") if k not in r]
+    if missing:
+        raise ValueError(f"result {i} lacks {missing}")
+    if len(r["keypoints"]) % 3:
+        raise ValueError(f"result {i} has {len(r['keypoints'])} keypoint values, not a "
+                         f"multiple of 3")
+
+
+def read_coco_results(path):
+    """Read a COCO keypoint results file.
+
+    Returns
+    -------
+    list of dict
+        As stored; each is checked to have ``image_id``, ``category_id``,
+        ``keypoints`` (a multiple of 3 values) and ``score``.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a list of such dicts.
+    """
+    with open(os.fspath(path), encoding="utf-8") as f:
+        data = json.load(f)
+    if not isinstance(data, list):
+        raise ValueError(f"{path} holds a {type(data).__name__}, COCO results are a list")
+    for i, r in enumerate(data):
+        _check_coco_result(r, i)
+    return data
+
+
+def coco_results_to_poses(results, skeleton):
+    """Group COCO results by image into Poses.
+
+    Parameters
+    ----------
+    results : list of dict
+    skeleton : Skeleton
+        Describes the keypoints as stored (e.g. the 17 COCO keypoints need a
+        17-keypoint skeleton).
+
+    Returns
+    -------
+    dict {image_id: Poses}
+        People of each image, best score first; ``stats`` is empty.
+    """
+    k = skeleton.num_keypoints
+    grouped = {}
+    for i, r in enumerate(results):
+        _check_coco_result(r, i)
+        kp = np.asarray(r["keypoints"], dtype=np.float32).reshape(-1, 3)
+        if len(kp) != k:
+            raise ValueError(f"result {i} has {len(kp)} keypoints; the skeleton has {k}")
+        grouped.setdefault(r["image_id"], []).append((float(r["score"]), kp))
+    out = {}
+    for image_id, people in grouped.items():
+        people.sort(key=lambda item: -item[0])
+        out[image_id] = Poses(np.stack([kp for _, kp in people]),
+                              np.array([s for s, _ in people], dtype=np.float32),
+                              skeleton, {})
+    return out
+
+
+def openpose_json(poses, *, keypoint_map=None):
+    """One image's people in OpenPose's ``--write_json`` format.
+
+    Parameters
+    ----------
+    poses : Poses or array_like, shape (P, K, 3)
+        People in image pixels.
+    keypoint_map : sequence of int, "coco17" or None
+        Reorder keypoints first (see :func:`remap_keypoints`).
+
+    Returns
+    -------
+    dict
+        ``{"version": 1.3, "people": [...]}``, each person with ``person_id`` ``[-1]``,
+        ``pose_keypoints_2d`` ``[x1, y1, c1, ...]`` and empty face, hand and 3-D lists.
+    """
+    skeleton = getattr(poses, "skeleton", None)
+    kp = np.asarray(getattr(poses, "keypoints", poses), dtype=np.float32)
+    if kp.size == 0 and kp.ndim < 3:
+        kp = kp.reshape(0, 0, 3)
+    kp = remap_keypoints(kp, keypoint_map, skeleton)
+    people = []
+    for person in kp:
+        entry = {"person_id": [-1],
+                 "pose_keypoints_2d": [_json_number(v) for v in person.reshape(-1)]}
+        for field in _OPENPOSE_EMPTY_FIELDS:
+            entry[field] = []
+        people.append(entry)
+    return {"version": _OPENPOSE_VERSION, "people": people}
+
+
+def openpose_json_name(image_path):
+    """OpenPose's file name for an image's JSON: ``<stem>_keypoints.json``."""
+    stem = os.path.splitext(os.path.basename(os.fspath(image_path)))[0]
+    return f"{stem}_keypoints.json"
+
+
+def write_openpose_json(path, poses, *, keypoint_map=None, indent=None):
+    """Write one image's people as an OpenPose JSON file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; OpenPose names it :func:`openpose_json_name` of the image.
+    poses : Poses or array_like, shape (P, K, 3)
+    keypoint_map : optional
+        See :func:`openpose_json`.
+    indent : int, optional
+
+    Returns
+    -------
+    dict
+        What was written.
+    """
+    data = openpose_json(poses, keypoint_map=keypoint_map)
+    with open(os.fspath(path), "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=indent)
+    return data
+
+
+def read_openpose_json(path, skeleton=None):
+    """Read an OpenPose ``--write_json`` file (body keypoints only).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    skeleton : Skeleton, optional
+        When given, return Poses (its keypoint count must match the file's).
+
+    Returns
+    -------
+    Poses or ndarray of float32, shape (P, K, 3)
+        People in file order. OpenPose stores no person score: a Poses gets the mean
+        confidence of each person's present keypoints (0 for none). Without a
+        skeleton, an empty file gives shape (0, 0, 3).
+
+    Raises
+    ------
+    ValueError
+        On a file without ``people``, or people of different keypoint counts.
+    """
+    with open(os.fspath(path), encoding="utf-8") as f:
+        data = json.load(f)
+    if not isinstance(data, Mapping) or not isinstance(data.get("people"), list):
+        raise ValueError(f"{path} is not an OpenPose JSON file (no 'people' list)")
+    rows = []
+    for i, person in enumerate(data["people"]):
+        values = person.get("pose_keypoints_2d") if isinstance(person, Mapping) else None
+        if values is None or len(values) % 3:
+            raise ValueError(f"{path}: person {i} has no pose_keypoints_2d of x, y, c "
+                             f"triples")
+        rows.append(np.asarray(values, dtype=np.float32).reshape(-1, 3))
+    counts = {len(r) for r in rows}
+    if len(counts) > 1:
+        raise ValueError(f"{path}: people have different keypoint counts {sorted(counts)}")
+    if skeleton is not None:
+        k = skeleton.num_keypoints
+        if counts and counts != {k}:
+            raise ValueError(f"{path} holds {counts.pop()} keypoints per person; the "
+                             f"skeleton has {k}")
+        kp = np.stack(rows) if rows else np.zeros((0, k, 3), np.float32)
+        present = (kp != 0).any(axis=-1)
+        n = present.sum(axis=1)
+        scores = np.where(n > 0, (kp[..., 2] * present).sum(axis=1) / np.maximum(n, 1), 0)
+        return Poses(kp, scores.astype(np.float32), skeleton, {})
+    return np.stack(rows) if rows else np.zeros((0, 0, 3), np.float32)

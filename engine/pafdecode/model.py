@@ -1,0 +1,783 @@
+"""Run an OpenPose-style ONNX network and decode its fields into people.
+
+:class:`OnnxPoseModel` wraps an ``onnxruntime.InferenceSession``: it resizes and
+normalises an image into the network's input (see :mod:`pafdecode.transforms`), runs
+the network, finds the heatmap and PAF channels among its outputs, decodes them with
+:class:`pafdecode.Decoder` and maps the people back to the image's pixels.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import time
+
+import numpy as np
+
+from .decoder import Decoder
+from .skeleton import Skeleton
+from .transforms import make_transform
+
+__all__ = ["OnnxPoseModel"]
+
+_INPUT_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(double)": np.float64,
+    "tensor(uint8)": np.uint8,
+}
+_LAYOUTS = ("NCHW", "NHWC")
+_TIMING_KEYS = ("preprocess_ms", "inference_ms", "decode_ms")
+
+
+def _import_onnxruntime():
+    try:
+        import onnxruntime
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("OnnxPoseModel needs onnxruntime: pip install onnxruntime") from exc
+    return onnxruntime
+
+
+class _Output:
+    """One network output: name, shape (ints, or None for a dynamic axis), type."""
+
+    __slots__ = ("name", "shape", "type", "labels")
+
+    def __init__(self, name, shape, type_, labels=None):
+        self.name = name
+        self.shape = tuple(shape)
+        self.type = type_
+        self.labels = labels if labels is not None else self.shape
+
+    @classmethod
+    def from_node(cls, node):
+        shape = node.shape if node.shape is not None else ()
+        dims = tuple(d if isinstance(d, numbers.Integral) and d > 0 else None for d in shape)
+        labels = tuple(d if isinstance(d, numbers.Integral) and d > 0 else (d or "?")
+                       for d in shape)
+        return cls(node.name, dims, node.type, labels)
+
+    def describe(self):
+        dims = ", ".join(str(d) for d in self.labels)
+        return f"{self.name!r} ({dims}) {self.type.replace('tensor(', '').rstrip(')')}"
+
+
+class _Plan:
+    """Where the fields are: output layout and (name, start, stop) of each field."""
+
+    __slots__ = ("layout", "heatmaps", "pafs")
+
+    def __init__(self, layout, heatmaps, pafs):
+        self.layout = layout
+        self.heatmaps = heatmaps
+        self.pafs = pafs
+
+    def __repr__(self):
+        return f"_Plan({self.layout}, heatmaps={self.heatmaps}, pafs={self.pafs})"
+
+
+def _channels(output, layout):
+    if len(output.shape) != 4:
+        return None
+    return output.shape[1] if layout == "NCHW" else output.shape[3]
+
+
+def _spec(spec, what, outputs):
+    """Normalise a field spec to (name or None, start, stop or None)."""
+    names = [o.name for o in outputs]
+    if isinstance(spec, str):
+        name, start, stop = spec, 0, None
+    elif isinstance(spec, slice):
+        if spec.step not in (None, 1):
+            raise ValueError(f"{what} channel slice must have step 1, got {spec!r}")
+        name, start, stop = None, spec.start or 0, spec.stop
+    elif isinstance(spec, (tuple, list)):
+        items = list(spec)
+        name = None
+        if items and (isinstance(items[0], str) or items[0] is None):
+            name = items.pop(0)
+        if len(items) == 1 and isinstance(items[0], slice):
+            sl = items[0]
+            if sl.step not in (None, 1):
+                raise ValueError(f"{what} channel slice must have step 1, got {sl!r}")
+            start, stop = sl.start or 0, sl.stop
+        elif len(items) == 2:
+            start, stop = items
+        elif not items:
+            start, stop = 0, None
+        else:
+            raise ValueError(f"{what} must be an output name, a channel slice, or "
+                             f"(name, start, stop) / (name, slice); got {spec!r}")
+    else:
+        raise ValueError(f"{what} must be an output name, a channel slice, or "
+                         f"(name, start, stop) / (name, slice); got {spec!r}")
+    if name is None:
+        four_d = [o for o in outputs if len(o.shape) == 4]
+        if len(four_d) != 1:
+            raise ValueError(f"{what}={spec!r} names no output but the model has "
+                             f"{len(outputs)} outputs {names}; name one")
+        name = four_d[0].name
+    if name not in names:
+        raise ValueError(f"{what} names output {name!r}, but the model's outputs are "
+                         f"{names}")
+    for v in (start, stop):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral)
+                              or v < 0):
+            raise ValueError(f"{what} channel bounds must be non-negative integers, "
+                             f"got {spec!r}")
+    return name, int(start), None if stop is None else int(stop)
+
+
+def _plan_for_layout(outputs, layout, k, p, heat_spec, paf_spec):
+    """The plan under one layout, 'unknown' when dynamic axes hide it, or None."""
+    by_name = {o.name: o for o in outputs}
+    if heat_spec is not None:
+        fields = []
+        unknown = False
+        for (name, start, stop), counts in ((heat_spec, (k, k + 1)), (paf_spec, (p,))):
+            c = _channels(by_name[name], layout)
+            if c is None:
+                if len(by_name[name].shape) != 4:
+                    return None
+                unknown = True
+                fields.append((name, start, stop))
+                continue
+            end = c if stop is None else stop
+            if end > c or end - start not in counts:
+                return None
+            fields.append((name, start, end))
+        return "unknown" if unknown else _Plan(layout, fields[0], fields[1])
+
+    four_d = [o for o in outputs if len(o.shape) == 4]
+    combined, heats, pafs = [], [], []
+    unknown = False
+    for o in four_d:
+        c = _channels(o, layout)
+        if c is None:
+            unknown = True
+            continue
+        if c in (k + p, k + 1 + p):
+            combined.append((o, c - p))
+        if c in (k, k + 1):
+            heats.append(o)
+        if c == p:
+            pafs.append(o)
+    if heats and pafs and not combined:
+        # Several stages (e.g. Lightweight OpenPose's export): the last pair is final.
+        heat, paf = heats[-1], pafs[-1]
+        if heat is paf:
+            others = [o for o in pafs if o is not heat]
+            if not others:
+                return None
+            paf = others[-1]
+        return _Plan(layout, (heat.name, 0, _channels(heat, layout)),
+                     (paf.name, 0, p))
+    if combined and not (heats and pafs):
+        o, n_heat = combined[-1]
+        return _Plan(layout, (o.name, 0, n_heat), (o.name, n_heat, n_heat + p))
+    if combined:
+        return None  # both a combined output and separate ones: ambiguous
+    return "unknown" if unknown else None
+
+
+def _make_plan(outputs, skeleton, heatmaps, pafs, layout, source, final):
+    """Find the fields among `outputs`; None to decide later (dynamic axes)."""
+    k, p = skeleton.num_keypoints, skeleton.num_paf_channels
+    if (heatmaps is None) != (pafs is None):
+        raise ValueError("give both heatmaps= and pafs= (or neither, to detect them)")
+    heat_spec = _spec(heatmaps, "heatmaps", outputs) if heatmaps is not None else None
+    paf_spec = _spec(pafs, "pafs", outputs) if pafs is not None else None
+    layouts = [layout] if layout is not None else list(_LAYOUTS)
+    # Channel axes are static in practice: when some output has a static axis 1 or 3,
+    # a dynamic one there is read as spatial, not as a channel count still to come.
+    four_d = [o for o in outputs if len(o.shape) == 4]
+    any_static = any(o.shape[1] is not None or o.shape[3] is not None for o in four_d)
+    found = {}
+    unknown = []
+    for lay in layouts:
+        plan = _plan_for_layout(outputs, lay, k, p, heat_spec, paf_spec)
+        if plan == "unknown":
+            if not any_static:
+                unknown.append(lay)
+        elif plan is not None:
+            found[lay] = plan
+    if len(found) == 1:
+        return next(iter(found.values()))
+    if not found and unknown and not final:
+        return None
+
+    listing = "; ".join(o.describe() for o in outputs)
+    need = (f"the skeleton ({k} keypoints, {p} PAF channels) needs heatmaps of {k} or "
+            f"{k + 1} channels and PAFs of {p} channels, as two outputs or as one output "
+            f"of {k + p} or {k + 1 + p} channels (heatmaps first)")
+    if found:
+        problem = (f"cannot tell whether the outputs of {source} are NCHW or NHWC: both "
+                   f"fit")
+        hint = "pass layout='NCHW' or layout='NHWC'"
+    elif heat_spec is not None:
+        problem = (f"heatmaps={heatmaps!r} and pafs={pafs!r} do not select fitting channel "
+                   f"ranges of the outputs of {source}"
+                   + (f" in layout {layout}" if layout else ""))
+        hint = "fix the channel ranges or layout="
+    else:
+        problem = (f"cannot find heatmaps and PAFs among the outputs of {source}"
+                   + (f" in layout {layout}" if layout else ""))
+        hint = ("pass heatmaps= and pafs= as (output name, start, stop), and layout=, "
+                "or use a skeleton that fits")
+    raise ValueError(f"{problem}. Outputs: {listing}. {need}; {hint}.")
+
+
+def _detect_stride(in_hw, out_hw):
+    """Input pixels per output cell, the same on both axes, or None if unknown."""
+    if None in in_hw or None in out_hw:
+        return None
+    ratios = [i / o for i, o in zip(in_hw, out_hw)]
+    s = round(ratios[0])
+    if s >= 1 and all(o in (i // s, -(-i // s)) for i, o in zip(in_hw, out_hw)):
+        return float(s)
+    if abs(ratios[0] - ratios[1]) <= 1e-6 * ratios[0]:
+        return ratios[0]
+    raise ValueError(f"the network's input is {in_hw[0]}x{in_hw[1]} and its output "
+                     f"{out_hw[0]}x{out_hw[1]}: no single stride fits both axes; "
+                     f"pass stride=")
+
+
+def _source_name(path):
+    if isinstance(path, (str, os.PathLike)):
+        return os.fspath(path)
+    return "<in-memory model>" if isinstance(path, (bytes, bytearray)) else "<session>"
+
+
+def _norm(value, name):
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim > 1 or arr.size not in (1, 3) or not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be a number or 3 numbers (one per channel), "
+                         f"got {value!r}")
+    return arr.reshape(-1)
+
+
+class OnnxPoseModel:
+    """An OpenPose-style ONNX network with its pre-processing and decoder.
+
+    Parameters
+    ----------
+    path : str, os.PathLike, bytes or onnxruntime.InferenceSession
+        The ``.onnx`` file, a serialised model, or an open session.
+    skeleton : Skeleton
+        Keypoint order and the PAF channels of each limb, as the network emits them.
+    heatmaps, pafs : str, slice or tuple, optional
+        Where the fields are: an output name (all its channels), a channel slice of
+        the only 4-D output, or ``(name, start, stop)`` / ``(name, slice)``. Give both
+        or neither. By default they are found from the output shapes and the
+        skeleton: two outputs of ``K`` or ``K + 1`` and ``2L`` channels (when several
+        stages are exported, the last of each is used), or one output of
+        ``K [+ 1] + 2L`` channels with the heatmaps first.
+    layout : {"NCHW", "NHWC"}, optional
+        Axis order of the outputs; detected from their shapes by default.
+    stride : float, optional
+        Input pixels per output cell. By default ``input size / output size`` (from
+        the model's static shapes, or else from the first run). The ``pad`` policy
+        pads inputs to a multiple of ``stride`` (8 when not given).
+    color : {"BGR", "RGB"}, default "BGR"
+        Channel order the network expects.
+    scale, mean, std : float or 3 floats
+        Normalisation: ``input = (pixel * scale - mean) / std``, pixels 0..255 in the
+        network's channel order (per-channel values in that order too).
+    input_size : (int or None, int or None), optional
+        Dynamic-size models: ``resize="pad"`` scales the image to fit this size (a
+        None side unconstrained; None: keep the image's size) and pads right/bottom
+        to a multiple of the stride; ``resize="fixed"`` resizes to exactly this size
+        (required). Fixed-size models take their size from the model (a different
+        `input_size` is an error); ``pad`` then letterboxes (keeps the aspect ratio,
+        pads right/bottom) and ``fixed`` stretches.
+    resize : {"pad", "fixed"}, default "pad"
+        The resize policy, see :mod:`pafdecode.transforms`.
+    providers : list, optional
+        onnxruntime execution providers; default CUDA when available, then CPU.
+    input_layout : {"NCHW", "NHWC"}, optional
+        Axis order of the input; read from the input shape (the axis of size 3) by
+        default.
+    fill : float, default 0.0
+        Pixel value of the padding, before normalisation.
+    antialias : bool, default True
+        Average blocks of pixels before resampling when shrinking by 2 or more (see
+        :func:`pafdecode.transforms.warp_affine`).
+    session_options : onnxruntime.SessionOptions, optional
+    **decoder_options
+        Passed to :class:`pafdecode.Decoder` (``peak_threshold``, ``assignment``, ...).
+
+    Attributes
+    ----------
+    last_timing : dict
+        Wall-clock milliseconds of the last call: ``preprocess_ms`` (resize and
+        normalise), ``inference_ms`` (``session.run``), ``decode_ms`` (decode and
+        back-projection), ``total_ms``, and ``images``. Each returned ``Poses`` also
+        carries its share in ``poses.stats`` (the same first three keys).
+    session : onnxruntime.InferenceSession
+    input_name : str
+    input_layout : str or None
+    output_layout : str or None
+        None until the outputs are resolved (models with dynamic channel axes are
+        resolved on the first run).
+
+    Notes
+    -----
+    The network sees the image resampled bilinearly by an affine map (see
+    :mod:`pafdecode.transforms`); people come back in the original image's pixels,
+    with the decoder's keypoint convention.
+    """
+
+    def __init__(self, path, skeleton, *, heatmaps=None, pafs=None, layout=None,
+                 stride=None, color="BGR", scale=1.0, mean=0.0, std=1.0, input_size=None,
+                 resize="pad", providers=None, input_layout=None, fill=0.0,
+                 antialias=True, session_options=None, **decoder_options):
+        if not isinstance(skeleton, Skeleton):
+            raise ValueError(f"skeleton must be a pafdecode.Skeleton, got "
+                             f"{type(skeleton).__name__}")
+        for name, value, allowed in (("color", color, ("BGR", "RGB")),
+                                     ("resize", resize, ("pad", "fixed")),
+                                     ("layout", layout, _LAYOUTS + (None,)),
+                                     ("input_layout", input_layout, _LAYOUTS + (None,))):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        self.skeleton = skeleton
+        self.color = color
+        self.resize = resize
+        self.fill = float(fill)
+        self.antialias = bool(antialias)
+        scale_a = _norm(scale, "scale")
+        mean_a = _norm(mean, "mean")
+        std_a = _norm(std, "std")
+        if (std_a == 0).any():
+            raise ValueError("std must not be 0")
+        # input = pixel * gain + bias, per channel
+        self._gain = np.broadcast_to(scale_a / std_a, (3,)).astype(np.float32)
+        self._bias = np.broadcast_to(-mean_a / std_a, (3,)).astype(np.float32)
+        self._identity_norm = bool((self._gain == 1).all() and (self._bias == 0).all())
+        if stride is not None and (isinstance(stride, bool)
+                                   or not isinstance(stride, numbers.Real)
+                                   or not (math.isfinite(stride) and stride > 0)):
+            raise ValueError(f"stride must be a number > 0, got {stride!r}")
+        self._stride_arg = None if stride is None else float(stride)
+        self._decoder_options = dict(decoder_options)
+        # Validate the decoder options now rather than on the first image.
+        Decoder(skeleton, stride=8, **self._decoder_options)
+        self._decoders = {}
+
+        self.session = self._open(path, providers, session_options)
+        self.source = _source_name(path)
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1:
+            raise ValueError(f"{self.source} has {len(inputs)} inputs "
+                             f"{[i.name for i in inputs]}; OnnxPoseModel needs one image "
+                             f"input")
+        node = inputs[0]
+        self.input_name = node.name
+        if node.type not in _INPUT_TYPES:
+            raise ValueError(f"input {node.name!r} has type {node.type}; supported: "
+                             f"{sorted(_INPUT_TYPES)}")
+        self.input_dtype = np.dtype(_INPUT_TYPES[node.type])
+        if self.input_dtype == np.uint8 and not self._identity_norm:
+            raise ValueError(f"input {node.name!r} is uint8, so scale, mean and std "
+                             f"cannot be applied")
+        in_shape = _Output.from_node(node)
+        if len(in_shape.shape) != 4:
+            raise ValueError(f"input {in_shape.describe()} is not 4-D (N, C, H, W) or "
+                             f"(N, H, W, C)")
+        self._input_info = in_shape
+        self._input_layout_error = None
+        self.input_layout = input_layout or self._detect_input_layout(in_shape)
+        dims = in_shape.shape
+        self.batch_size = dims[0]  # None: any
+        hw = None
+        if self.input_layout == "NCHW":
+            hw = dims[2:4]
+        elif self.input_layout == "NHWC":
+            hw = dims[1:3]
+        self.fixed_input_size = tuple(hw) if hw is not None and None not in hw else None
+        if input_size is not None:
+            try:
+                pair = tuple(input_size)
+            except TypeError:
+                pair = ()
+            if isinstance(input_size, (str, bytes)) or len(pair) != 2:
+                raise ValueError(f"input_size must be (height, width), either may be "
+                                 f"None, got {input_size!r}")
+        if self.fixed_input_size is not None and input_size is not None:
+            if tuple(input_size) != self.fixed_input_size:
+                raise ValueError(f"input_size {tuple(input_size)} differs from the "
+                                 f"model's fixed input size {self.fixed_input_size}")
+        if (self.fixed_input_size is None and resize == "fixed"
+                and (input_size is None or None in tuple(input_size))):
+            raise ValueError("resize='fixed' on a model with a dynamic input size needs "
+                             "input_size=(height, width)")
+        self.input_size = (self.fixed_input_size if self.fixed_input_size is not None
+                           else None if input_size is None else tuple(input_size))
+        try:  # a bad input_size fails now, not on the first image
+            self.transform_for((100, 100))
+        except ValueError as exc:
+            raise ValueError(f"input_size={input_size!r}: {exc}") from None
+
+        self._outputs = [_Output.from_node(o) for o in self.session.get_outputs()]
+        self._heat_arg, self._paf_arg, self._layout_arg = heatmaps, pafs, layout
+        self._plan = _make_plan(self._outputs, skeleton, heatmaps, pafs, layout,
+                                self.source, final=False)
+        self.stride = self._stride_arg
+        if self.stride is None and self._plan is not None and hw is not None:
+            out = next(o for o in self._outputs if o.name == self._plan.heatmaps[0])
+            out_hw = out.shape[2:4] if self._plan.layout == "NCHW" else out.shape[1:3]
+            self.stride = _detect_stride(tuple(hw), tuple(out_hw))
+        self.last_timing = {}
+
+    # -- construction helpers --------------------------------------------------------
+    @staticmethod
+    def _open(path, providers, session_options):
+        ort = _import_onnxruntime()
+        if isinstance(path, ort.InferenceSession):
+            return path
+        if providers is None:
+            available = ort.get_available_providers()
+            providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
+                         if p in available] or available
+        if isinstance(path, (bytes, bytearray)):
+            model = bytes(path)
+        elif isinstance(path, (str, os.PathLike)):
+            model = os.fspath(path)
+            if not os.path.isfile(model):
+                raise FileNotFoundError(f"no ONNX model at {model}")
+        else:
+            raise ValueError(f"path must be a file path, bytes or an InferenceSession, "
+                             f"got {type(path).__name__}")
+        return ort.InferenceSession(model, sess_options=session_options,
+                                    providers=providers)
+
+    def _detect_input_layout(self, info):
+        dims = info.shape
+        first, last = dims[1] == 3, dims[3] == 3
+        if first and not last:
+            return "NCHW"
+        if last and not first:
+            return "NHWC"
+        self._input_layout_error = (
+            f"cannot tell whether input {info.describe()} of {self.source} is NCHW or "
+            f"NHWC (no single axis of size 3); pass input_layout=")
+        return None
+
+    @classmethod
+    def _with_defaults(cls, path, skeleton, defaults, kwargs):
+        options = dict(defaults)
+        options.update(kwargs)
+        return cls(path, skeleton, **options)
+
+    # -- presets ---------------------------------------------------------------------
+    @classmethod
+    def tfpose(cls, path, skeleton=None, **kwargs):
+        """A tf-pose-estimation network (mobilenet-thin, mobilenet-v2, cmu).
+
+        One NHWC output of 57 channels: 18 COCO-18 heatmaps, background, 38 PAFs; input
+        ``image:0`` float32 NHWC, BGR 0..255 (the graph normalises). Defaults:
+        ``skeleton=Skeleton.openpose_coco18()``, ``layout="NHWC"``, ``color="BGR"``,
+        no normalisation, ``input_size=(368, 432)``, ``resize="pad"`` (keep the aspect
+        ratio, fit 368x432, pad to a multiple of 8). Any keyword overrides.
+        """
+        skeleton = skeleton or Skeleton.openpose_coco18()
+        defaults = dict(layout="NHWC", color="BGR", scale=1.0, mean=0.0, std=1.0,
+                        input_size=(368, 432), resize="pad")
+        return cls._with_defaults(path, skeleton, defaults, kwargs)
+
+    @classmethod
+    def openpose_caffe(cls, path, skeleton=None, **kwargs):
+        """CMU OpenPose's Caffe body models converted to ONNX.
+
+        One NCHW blob, heatmaps first: 57 channels for COCO-18 (18 + background + 38
+        PAFs) or 78 for BODY_25 (25 + background + 52). The skeleton is chosen from the
+        channel count when not given. Defaults: ``color="BGR"``, OpenPose's
+        normalisation ``pixel / 256 - 0.5`` (``scale=1/256, mean=0.5``),
+        ``input_size=(368, None)`` (OpenPose's ``-1x368``), ``resize="pad"``.
+        """
+        session = cls._open(path, kwargs.pop("providers", None),
+                            kwargs.pop("session_options", None))
+        if skeleton is None:
+            outs = [_Output.from_node(o) for o in session.get_outputs()]
+            counts = {_channels(o, kwargs.get("layout") or "NCHW") for o in outs} - {None}
+            if 57 in counts and 78 not in counts:
+                skeleton = Skeleton.openpose_coco18()
+            elif 78 in counts and 57 not in counts:
+                skeleton = Skeleton.body25()
+            else:
+                listing = "; ".join(o.describe() for o in outs)
+                raise ValueError(f"cannot choose the skeleton from the outputs of "
+                                 f"{_source_name(path)}: "
+                                 f"{listing}; expected one NCHW output of 57 (COCO-18) or "
+                                 f"78 (BODY_25) channels. Pass skeleton=")
+        defaults = dict(layout="NCHW", color="BGR", scale=1.0 / 256.0, mean=0.5, std=1.0,
+                        input_size=(368, None), resize="pad")
+        model = cls._with_defaults(session, skeleton, defaults, kwargs)
+        model.source = _source_name(path)
+        return model
+
+    @classmethod
+    def two_outputs(cls, path, skeleton=None, **kwargs):
+        """Separate heatmap and PAF outputs (Lightweight OpenPose, OpenVINO
+        human-pose-estimation-0001).
+
+        NCHW heatmaps of ``K + 1`` channels and PAFs of ``2L``; when several stages are
+        exported, the last heatmap and PAF outputs are used. Defaults:
+        ``skeleton=Skeleton.openpose_coco18()``, ``layout="NCHW"``, ``color="BGR"``,
+        Lightweight OpenPose's normalisation ``(pixel - 128) / 256``,
+        ``input_size=(256, None)``, ``resize="pad"``. For a graph that normalises
+        internally (e.g. an OpenVINO conversion), pass ``mean=0.0, std=1.0``.
+        """
+        skeleton = skeleton or Skeleton.openpose_coco18()
+        defaults = dict(layout="NCHW", color="BGR", scale=1.0, mean=128.0, std=256.0,
+                        input_size=(256, None), resize="pad")
+        return cls._with_defaults(path, skeleton, defaults, kwargs)
+
+    # -- introspection ---------------------------------------------------------------
+    @property
+    def output_layout(self):
+        return None if self._plan is None else self._plan.layout
+
+    @property
+    def fields(self):
+        """``{"heatmaps": (output, start, stop), "pafs": (...)}``, or None if unresolved."""
+        if self._plan is None:
+            return None
+        return {"heatmaps": self._plan.heatmaps, "pafs": self._plan.pafs}
+
+    @property
+    def outputs(self):
+        """``[(name, shape), ...]`` of the model's outputs (None for dynamic axes)."""
+        return [(o.name, o.shape) for o in self._outputs]
+
+    def __repr__(self):
+        size = self.fixed_input_size or self.input_size
+        return (f"OnnxPoseModel({self.source!r}, {self.skeleton!r}, input "
+                f"{self.input_name!r} {self.input_layout} {size}, outputs "
+                f"{self.output_layout} {self.fields}, stride={self.stride}, "
+                f"resize={self.resize!r}, color={self.color!r})")
+
+    # -- pipeline pieces -------------------------------------------------------------
+    def transform_for(self, image_size):
+        """The :class:`~pafdecode.transforms.InputTransform` for an image of (h, w)."""
+        pad_to = int(self._stride_arg) if self._stride_arg else 8
+        if self.fixed_input_size is not None:
+            if self.resize == "fixed":
+                return make_transform(image_size, "fixed", self.fixed_input_size)
+            return make_transform(image_size, "fixed", self.fixed_input_size,
+                                  keep_aspect=True)
+        if self.resize == "fixed":
+            return make_transform(image_size, "fixed", self.input_size)
+        return make_transform(image_size, "pad", self.input_size, stride=pad_to)
+
+    def _check_image(self, image):
+        img = np.asarray(image)
+        if img.ndim != 3 or img.shape[2] != 3 or img.shape[0] == 0 or img.shape[1] == 0:
+            raise ValueError(f"image must be an (H, W, 3) array, got shape {img.shape}")
+        if img.dtype.kind not in "uif":
+            raise ValueError(f"image must be uint8 (or real-valued 0..255), got {img.dtype}")
+        return img
+
+    def preprocess(self, image, color=None, transform=None):
+        """Resize and normalise one image into the network's input.
+
+        Parameters
+        ----------
+        image : ndarray, shape (h, w, 3)
+            uint8 (or real values 0..255), channels in `color` order.
+        color : {"BGR", "RGB"}, optional
+            Channel order of `image`; default: the model's (``self.color``).
+        transform : InputTransform, optional
+            Default: ``self.transform_for(image.shape[:2])``.
+
+        Returns
+        -------
+        tensor : ndarray, shape (1, 3, H, W) or (1, H, W, 3), the input's dtype
+        transform : InputTransform
+        """
+        if self._input_layout_error:
+            raise ValueError(self._input_layout_error)
+        img = self._check_image(image)
+        color = self.color if color is None else color
+        if color not in ("BGR", "RGB"):
+            raise ValueError(f"color must be 'BGR' or 'RGB', got {color!r}")
+        if color != self.color:
+            img = img[:, :, ::-1]
+        if transform is None:
+            transform = self.transform_for(img.shape[:2])
+        x = transform.warp(img, fill=self.fill, antialias=self.antialias)
+        if not self._identity_norm:
+            x *= self._gain
+            x += self._bias
+        if self.input_dtype == np.uint8:
+            x = np.clip(np.rint(x), 0, 255)
+        x = x.astype(self.input_dtype, copy=False)
+        if self.input_layout == "NCHW":
+            x = x.transpose(2, 0, 1)
+        return np.ascontiguousarray(x[None]), transform
+
+    def run(self, tensor):
+        """Run the network on an input tensor; returns ``{output name: array}``."""
+        names = None
+        if self._plan is not None:
+            names = list(dict.fromkeys([self._plan.heatmaps[0], self._plan.pafs[0]]))
+        result = self.session.run(names, {self.input_name: tensor})
+        names = names or [o.name for o in self.session.get_outputs()]
+        return dict(zip(names, result))
+
+    def _resolve(self, outputs, tensor_shape):
+        """Settle the plan and stride from the first run's concrete shapes."""
+        if self._plan is None:
+            concrete = [_Output(o.name, np.shape(outputs[o.name]), o.type)
+                        for o in self._outputs if o.name in outputs]
+            self._plan = _make_plan(concrete, self.skeleton, self._heat_arg, self._paf_arg,
+                                    self._layout_arg, self.source, final=True)
+        if self.stride is None:
+            heat = np.shape(outputs[self._plan.heatmaps[0]])
+            out_hw = heat[2:4] if self._plan.layout == "NCHW" else heat[1:3]
+            if self.input_layout == "NHWC":
+                in_hw = tensor_shape[1:3]
+            elif self.input_layout == "NCHW":
+                in_hw = tensor_shape[2:4]
+            else:
+                raise ValueError("cannot detect the stride without the input layout; "
+                                 "pass stride= or input_layout=")
+            self.stride = _detect_stride(tuple(in_hw), tuple(out_hw))
+
+    def decoder(self, stride=None):
+        """The :class:`pafdecode.Decoder` for the output layout at `stride`."""
+        stride = float(stride if stride is not None else self.stride)
+        layout = "HWC" if self._plan is not None and self._plan.layout == "NHWC" else "CHW"
+        key = (stride, layout)
+        dec = self._decoders.get(key)
+        if dec is None:
+            dec = Decoder(self.skeleton, stride=stride, layout=layout,
+                          **self._decoder_options)
+            self._decoders[key] = dec
+        return dec
+
+    def _fields(self, outputs, frame=None):
+        """(heatmaps, pafs) sliced from the outputs, batch axis kept unless `frame`."""
+        plan = self._plan
+        result = []
+        for name, start, stop in (plan.heatmaps, plan.pafs):
+            arr = outputs[name]
+            if arr.ndim != 4:
+                raise ValueError(f"output {name!r} has shape {arr.shape}, expected 4-D")
+            sel = [slice(None)] * 4
+            sel[1 if plan.layout == "NCHW" else 3] = slice(start, stop)
+            if frame is not None:
+                sel[0] = frame
+            result.append(arr[tuple(sel)])
+        return result
+
+    def decode_outputs(self, outputs, transforms, tensor_shape=None):
+        """Decode network outputs into people in image pixels.
+
+        Parameters
+        ----------
+        outputs : dict
+            ``{output name: array}`` as :meth:`run` returns, batch axis N first.
+        transforms : InputTransform or list of InputTransform or None
+            One per frame (None: keep input pixels).
+        tensor_shape : tuple, optional
+            Shape of the input tensor, to detect the stride on a first run.
+
+        Returns
+        -------
+        list of Poses
+        """
+        if self._plan is None or self.stride is None:
+            if tensor_shape is None:
+                raise ValueError("the model's outputs are not resolved yet: pass "
+                                 "tensor_shape (the input tensor's shape)")
+            self._resolve(outputs, tensor_shape)
+        heat, paf = self._fields(outputs)
+        if not isinstance(transforms, (list, tuple)):
+            transforms = [transforms] * heat.shape[0]
+        if len(transforms) != heat.shape[0]:
+            raise ValueError(f"{len(transforms)} transforms for {heat.shape[0]} frames")
+        dec = self.decoder()
+        batch = dec.decode_batch(heat, paf) if heat.shape[0] > 1 else [dec(heat[0], paf[0])]
+        return [p if t is None else t.back_project(p) for p, t in zip(batch, transforms)]
+
+    # -- the main entry points -------------------------------------------------------
+    def __call__(self, image, color=None):
+        """Find the people in one image.
+
+        Parameters
+        ----------
+        image : ndarray, shape (h, w, 3)
+            uint8 pixels (real values 0..255 are accepted too) in the channel order
+            `color`, by default the network's own (``self.color``; ``"BGR"`` for the
+            tf-pose and OpenPose presets, as ``cv2.imread`` gives).
+            :func:`pafdecode.load_image` gives ``"RGB"`` unless asked for ``"BGR"``.
+        color : {"BGR", "RGB"}, optional
+
+        Returns
+        -------
+        Poses
+            Keypoints in the image's pixels; ``stats`` also holds this call's
+            ``preprocess_ms``, ``inference_ms`` and ``decode_ms``.
+        """
+        return self.predict_batch([image], color=color)[0]
+
+    def predict_batch(self, images, color=None):
+        """Find the people in several images.
+
+        Images may differ in size. With a dynamic input size they are padded to a
+        common input size and run as one batch when the model's batch axis allows,
+        otherwise one at a time; decoding uses ``Decoder.decode_batch``.
+
+        Parameters
+        ----------
+        images : sequence of ndarray, each (h, w, 3)
+        color : {"BGR", "RGB"}, optional
+            Channel order of the images (default: the model's).
+
+        Returns
+        -------
+        list of Poses
+            One per image, in image pixels. ``stats`` hold each image's share of the
+            batch's times (batch time / number of images).
+        """
+        images = list(images)
+        if not images:
+            self.last_timing = {"preprocess_ms": 0.0, "inference_ms": 0.0,
+                                "decode_ms": 0.0, "total_ms": 0.0, "images": 0}
+            return []
+        t0 = time.perf_counter()
+        imgs = [self._check_image(im) for im in images]
+        transforms = [self.transform_for(im.shape[:2]) for im in imgs]
+        batched = self.batch_size is None and len(imgs) > 1
+        if batched:
+            if len({t.input_size for t in transforms}) > 1:
+                common = (max(t.input_size[0] for t in transforms),
+                          max(t.input_size[1] for t in transforms))
+                transforms = [t.with_input_size(common) for t in transforms]
+        tensors = [self.preprocess(im, color, t)[0] for im, t in zip(imgs, transforms)]
+        t1 = time.perf_counter()
+        if batched:
+            tensor = np.concatenate(tensors)
+            outputs = [self.run(tensor)]
+            shapes = [tensor.shape]
+        else:
+            outputs = [self.run(t) for t in tensors]
+            shapes = [t.shape for t in tensors]
+        t2 = time.perf_counter()
+        if batched:
+            poses = self.decode_outputs(outputs[0], transforms, shapes[0])
+        else:
+            poses = [self.decode_outputs(o, [t], s)[0]
+                     for o, t, s in zip(outputs, transforms, shapes)]
+        t3 = time.perf_counter()
+        n = len(imgs)
+        timing = {"preprocess_ms": (t1 - t0) * 1e3, "inference_ms": (t2 - t1) * 1e3,
+                  "decode_ms": (t3 - t2) * 1e3}
+        for p in poses:
+            p.stats.update({k: v / n for k, v in timing.items()})
+        timing["total_ms"] = (t3 - t0) * 1e3
+        timing["images"] = n
+        self.last_timing = timing
+        return poses
