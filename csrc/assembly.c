@@ -97,11 +97,13 @@ int pd_people_emit(const pd_people *people, const float *peak_x, const float *pe
     for (int p = 0; p < people->count; p++) {
         int n = people->keypoints[p];
         if (n == 0 || n < params->min_keypoints) continue;
-        double score = people->evidence[p] / (double)(n + people->connections[p]);
-        if (score < (double)params->min_person_score) continue;
+        double mean = people->evidence[p] / (double)(n + people->connections[p]);
+        if (mean < (double)params->min_person_score) continue;
         order[kept].a = p;
         order[kept].b = 0;
-        order[kept].score = (float)score;
+        /* Ranked by mean evidence times the share of the skeleton found, so that AP's
+         * ranking puts whole people before confident fragments. */
+        order[kept].score = (float)(mean * (double)n / (double)K);
         kept++;
     }
     pd_sort_candidates(order, kept);

@@ -146,7 +146,10 @@ int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
     /* The mask pays for itself once there are more pairs than a few rows of
      * cells; below that, interpolating every sample is cheaper. It changes
      * only the work done, never the result. */
-    const int use_mask = threshold >= 0.0f && (int64_t)na * nb * 32 > (int64_t)height * width;
+    /* Within these bounds the squared threshold and magnitudes neither overflow nor
+     * flush to zero where it matters, so the mask is exact; outside, do without. */
+    const int use_mask = threshold >= 1e-15f && threshold <= 1e15f &&
+                         (int64_t)na * nb * 32 > (int64_t)height * width;
     if (use_mask) pd_support_mask(paf_x, paf_y, height, width, sy, sx, threshold, mask);
 
     int count = 0;

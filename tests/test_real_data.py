@@ -9,8 +9,10 @@ import pytest
 
 pytestmark = pytest.mark.shared
 # Measured with mobilenet-thin at the preset's defaults on the four coco-mini images
-# (2026-11-25): AP 0.5441, AP50 0.9043, AR 0.5667. The guard allows 0.01 below.
-MEASURED_AP = 0.5441
+# (2026-11-25): AP 0.5306, AP50 0.8977, AR 0.5667, with people ranked by mean evidence
+# times the share of keypoints found (ranking by mean evidence alone gave 0.5441 here, but
+# about 0.30 less on rendered crowds of 20). The guard allows 0.01 below.
+MEASURED_AP = 0.5306
 
 
 @pytest.fixture(scope="module")

@@ -26,8 +26,9 @@ class Poses:
         x, y in input-image pixels and the keypoint's heatmap peak value. A missing
         keypoint is (0, 0, 0). People are ordered by score, best first.
     scores : ndarray of float32, shape (P,)
-        One score per person: the mean of its evidence, i.e. its keypoints' peak values
-        and its connections' limb scores together.
+        One score per person: the mean of its evidence (its keypoints' peak values and
+        its connections' limb scores together) times the share of the skeleton's
+        keypoints it has, so whole people rank above confident fragments.
     skeleton : Skeleton
     stats : dict
         What the decoder saw: ``peaks`` kept, candidate limbs (``candidates``),
@@ -125,8 +126,8 @@ class Decoder:
     min_keypoints : int, default 3
         People with fewer keypoints are dropped.
     min_person_score : float, default 0.2
-        People whose score (mean of keypoint peak values and limb scores) is lower
-        are dropped.
+        People whose mean evidence (the mean of their keypoints' peak values and limb
+        scores) is lower are dropped.
     layout : {"CHW", "HWC"}, default "CHW"
         Axis order of one frame's fields (a batch adds a leading axis).
     backend : {"auto", "c", "numba"}, default "auto"

@@ -248,9 +248,10 @@ def assemble(connections_per_limb, skeleton, peaks, *, min_keypoints=3,
         n = len(person["slots"])
         if n == 0 or n < min_keypoints:
             continue
-        score = F32(person["evidence"] / (n + person["connections"]))
-        if score >= F32(min_person_score):
-            kept.append((-score, index, person["slots"]))
+        mean = person["evidence"] / (n + person["connections"])
+        if mean >= float(F32(min_person_score)):
+            # Ranked by mean evidence times the share of the skeleton found.
+            kept.append((-F32(mean * n / skeleton.num_keypoints), index, person["slots"]))
     kept.sort(key=lambda item: (item[0], item[1]))
     return [(-s, slots) for s, _, slots in kept]
 
