@@ -91,7 +91,7 @@ void pd_people_connect(pd_people *people, int ka, int kb, int32_t ga, int32_t gb
 
 int pd_people_emit(const pd_people *people, const float *peak_x, const float *peak_y,
                    const float *peak_value, const pd_params *params, pd_candidate *order,
-                   float *out_keypoints, float *out_scores) {
+                   pd_candidate *scratch, float *out_keypoints, float *out_scores) {
     const int K = people->num_keypoints;
     int kept = 0;
     for (int p = 0; p < people->count; p++) {
@@ -106,7 +106,8 @@ int pd_people_emit(const pd_people *people, const float *peak_x, const float *pe
         order[kept].score = (float)(mean * (double)n / (double)K);
         kept++;
     }
-    pd_sort_candidates(order, kept);
+    /* People were listed in creation order: a stable sort keeps it for ties. */
+    pd_sort_candidates_stable(order, kept, scratch);
     const float stride = params->stride;
     const float shift = 0.5f * stride - 0.5f;
     for (int i = 0; i < kept; i++) {

@@ -51,10 +51,10 @@ size_t pd_workspace_size(const pd_skeleton *s, const pd_params *p, int height, i
            3 * pd_round_up(total * sizeof(float)) +
            pd_round_up((size_t)s->num_keypoints * sizeof(int32_t)) +
            pd_round_up(mp * mp * sizeof(pd_candidate)) + pd_round_up(mp * sizeof(pd_candidate)) +
-           pd_score_workspace_size(height, width, p->paf_samples) +
+           pd_score_workspace_size(height, width, p->paf_samples, p->max_peaks) +
            pd_assign_workspace_size(p->max_peaks) +
            pd_people_workspace_size(s->num_keypoints, (int)total) +
-           pd_round_up(capacity * sizeof(pd_candidate)) + 12 * PD_ALIGN;
+           2 * pd_round_up(capacity * sizeof(pd_candidate)) + 13 * PD_ALIGN;
 }
 
 static int pd_check_fields(const pd_skeleton *s, const pd_fields *heatmaps, const pd_fields *pafs) {
@@ -88,7 +88,7 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
     pd_candidate *chosen = pd_take(&arena, (size_t)mp * sizeof(pd_candidate));
     size_t assign_ws_size = pd_assign_workspace_size(mp);
     void *assign_ws = pd_take(&arena, assign_ws_size);
-    size_t score_ws_size = pd_score_workspace_size(H, W, p->paf_samples);
+    size_t score_ws_size = pd_score_workspace_size(H, W, p->paf_samples, mp);
     void *score_ws = pd_take(&arena, score_ws_size);
     if (!peaks_ws || !peak_x || !peak_y || !peak_v || !peak_count || !cands || !chosen ||
         !assign_ws || !score_ws)
@@ -96,7 +96,8 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
     pd_people people;
     if (pd_people_init(&people, K, total, &arena) != PD_OK) return PD_ERR_WORKSPACE;
     pd_candidate *order = pd_take(&arena, (size_t)people.capacity * sizeof(pd_candidate));
-    if (!order) return PD_ERR_WORKSPACE;
+    pd_candidate *order_scratch = pd_take(&arena, (size_t)people.capacity * sizeof(pd_candidate));
+    if (!order || !order_scratch) return PD_ERR_WORKSPACE;
 
     pd_stats local = {0, 0, 0, 0};
     for (int k = 0; k < K; k++) {
@@ -132,8 +133,8 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
                               redundant);
         }
     }
-    int kept = pd_people_emit(&people, peak_x, peak_y, peak_v, p, order, out_keypoints,
-                              out_scores);
+    int kept = pd_people_emit(&people, peak_x, peak_y, peak_v, p, order, order_scratch,
+                              out_keypoints, out_scores);
     local.people = kept;
     if (stats) *stats = local;
     return kept;

@@ -43,6 +43,10 @@ static inline void pd_arena_init(pd_arena *arena, void *workspace, size_t size) 
  * recursion and no allocation. Peaks reuse it with a = raster index. */
 void pd_sort_candidates(pd_candidate *items, int n);
 
+/* The same order for items that arrive sorted by (a, b): a stable radix sort on the
+ * score, faster for long lists. `scratch` holds n items. */
+void pd_sort_candidates_stable(pd_candidate *items, int n, pd_candidate *scratch);
+
 /* Flush denormals to zero for the duration of a decode (x86 MXCSR is per
  * thread, so this is thread-safe); restores the caller's mode after. */
 unsigned pd_enter_flush_denormals(void);
@@ -68,10 +72,10 @@ int pd_people_init(pd_people *people, int num_keypoints, int total_peaks, pd_are
 void pd_people_connect(pd_people *people, int ka, int kb, int32_t ga, int32_t gb, float value_a,
                        float value_b, float score, int redundant);
 
-/* Writes the people that pass the filters, best score first. `order` has room
- * for people->count items. Returns how many were written. */
+/* Writes the people that pass the filters, best score first. `order` and
+ * `scratch` have room for people->count items. Returns how many were written. */
 int pd_people_emit(const pd_people *people, const float *peak_x, const float *peak_y,
                    const float *peak_value, const pd_params *params, pd_candidate *order,
-                   float *out_keypoints, float *out_scores);
+                   pd_candidate *scratch, float *out_keypoints, float *out_scores);
 
 #endif

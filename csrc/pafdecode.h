@@ -92,7 +92,7 @@ typedef struct {
 } pd_candidate;
 
 /* Workspace bytes pd_score_limb needs. */
-size_t pd_score_workspace_size(int height, int width, int paf_samples);
+size_t pd_score_workspace_size(int height, int width, int paf_samples, int max_peaks);
 
 /* Candidate limbs between peaks A and B of one limb type, scored on the PAF
  * channels (paf_x, paf_y): samples at t = k / (n - 1), k = 0..n-1, from a to

@@ -12,7 +12,7 @@ size_t pd_peaks_workspace_size(int height, int width, int max_peaks) {
     /* the sanitised plane, its row and window maxima, visited marks, the
      * flood-fill queue and every local maximum found */
     return 3 * pd_round_up(cells * sizeof(float)) + pd_round_up(cells) +
-           pd_round_up(cells * sizeof(int32_t)) + pd_round_up(cells * sizeof(pd_candidate)) +
+           pd_round_up(cells * sizeof(int32_t)) + 2 * pd_round_up(cells * sizeof(pd_candidate)) +
            8 * PD_ALIGN;
 }
 
@@ -148,8 +148,10 @@ int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff
     uint8_t *visited = pd_take(&arena, cells);
     int32_t *queue = pd_take(&arena, cells * sizeof(int32_t));
     pd_candidate *found = pd_take(&arena, cells * sizeof(pd_candidate));
+    pd_candidate *sort_scratch = pd_take(&arena, cells * sizeof(pd_candidate));
     float *window = pd_take(&arena, cells * sizeof(float));
-    if (!plane || !row_max || !visited || !queue || !found || !window) return PD_ERR_WORKSPACE;
+    if (!plane || !row_max || !visited || !queue || !found || !sort_scratch || !window)
+        return PD_ERR_WORKSPACE;
 
     /* One strided read into a clean contiguous plane: every later pass is
      * unit-stride, and NaN and Inf are zeros from here on. */
@@ -196,7 +198,8 @@ int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff
         }
     }
 
-    pd_sort_candidates(found, num_found);
+    /* Found in raster order, so a stable sort on the value gives raster-order ties. */
+    pd_sort_candidates_stable(found, num_found, sort_scratch);
     int kept = num_found < max_peaks ? num_found : max_peaks;
     for (int i = 0; i < kept; i++) {
         int idx = found[i].a;

@@ -39,12 +39,14 @@ static inline int pd_middle_out(int j, int n) {
     return (j % 2 == 1) ? c - (j + 1) / 2 : c + j / 2;
 }
 
-size_t pd_score_workspace_size(int height, int width, int paf_samples) {
+size_t pd_score_workspace_size(int height, int width, int paf_samples, int max_peaks) {
     size_t cells = (size_t)(height > 0 ? height : 0) * (size_t)(width > 0 ? width : 0);
     size_t n = (size_t)(paf_samples > 0 ? paf_samples : 0);
-    return pd_round_up(cells * sizeof(int32_t)) + pd_round_up(n * sizeof(int32_t)) + pd_round_up(n * sizeof(float)) +
-           pd_round_up(n * sizeof(double)) + 4 * pd_round_up(PD_SCORE_MAX_SIDE * sizeof(int32_t)) +
-           8 * PD_ALIGN;
+    size_t side = (size_t)(max_peaks > 0 ? max_peaks : 0);
+    return pd_round_up(cells * sizeof(int32_t)) + pd_round_up(n * sizeof(int32_t)) +
+           pd_round_up(n * sizeof(float)) + pd_round_up(n * sizeof(double)) +
+           4 * pd_round_up(PD_SCORE_MAX_SIDE * sizeof(int32_t)) +
+           pd_round_up(side * side * sizeof(pd_candidate)) + 9 * PD_ALIGN;
 }
 
 /* Marks the cells (x, y) whose bilinear square [x, x+1] x [y, y+1] has a corner
@@ -119,7 +121,7 @@ int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
                   pd_candidate *out, void *workspace, size_t workspace_size) {
     const int n = params->paf_samples;
     if (n < 2 || nb > PD_SCORE_MAX_SIDE ||
-        workspace_size < pd_score_workspace_size(height, width, n))
+        workspace_size < pd_score_workspace_size(height, width, n, na > nb ? na : nb))
         return PD_ERR_WORKSPACE;
     const int max_failures = n - params->min_inliers;
     const float threshold = params->paf_threshold;
@@ -137,7 +139,9 @@ int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
     int32_t *alive = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(int32_t));
     float *rel_x = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(float));
     float *rel_y = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(float));
-    if (!mask || !order || !t || !dots || !misses || !alive || !rel_x || !rel_y)
+    pd_candidate *sort_scratch = pd_take(&arena, (size_t)na * (size_t)nb * sizeof(pd_candidate));
+    if (!mask || !order || !t || !dots || !misses || !alive || !rel_x || !rel_y ||
+        (na > 0 && nb > 0 && !sort_scratch))
         return PD_ERR_WORKSPACE;
     for (int k = 0; k < n; k++) {
         order[k] = pd_middle_out(k, n);
@@ -205,6 +209,7 @@ int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
             count++;
         }
     }
-    pd_sort_candidates(out, count);
+    /* Pairs were written in (a, b) order: a stable sort on the score completes it. */
+    pd_sort_candidates_stable(out, count, sort_scratch);
     return count;
 }

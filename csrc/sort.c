@@ -1,4 +1,6 @@
 /* Ordering and floating-point mode helpers used by every stage. */
+#include <string.h>
+
 #include "internal.h"
 
 #if defined(__SSE__) || defined(_M_X64) || defined(__x86_64__)
@@ -49,6 +51,38 @@ void pd_sort_candidates(pd_candidate *items, int n) {
         items[end] = tmp;
         pd_sift_down(items, 0, end);
     }
+}
+
+/* A float's bits as an unsigned key that orders like the float, then inverted so
+ * that ascending keys mean descending scores. */
+static inline uint32_t pd_descending_key(float score) {
+    uint32_t bits;
+    memcpy(&bits, &score, sizeof bits);
+    bits = (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
+    return ~bits;
+}
+
+void pd_sort_candidates_stable(pd_candidate *items, int n, pd_candidate *scratch) {
+    if (n <= 32) {
+        pd_sort_candidates(items, n);
+        return;
+    }
+    /* LSD radix sort, a byte a pass: stable and branch-free, so items that arrive in
+     * (a, b) order leave in the full (score desc, a, b) order. */
+    pd_candidate *src = items, *dst = scratch;
+    for (int shift = 0; shift < 32; shift += 8) {
+        int count[257] = {0};
+        for (int i = 0; i < n; i++) count[((pd_descending_key(src[i].score) >> shift) & 0xFFu) + 1]++;
+        int one_bucket = 0;
+        for (int b = 1; b <= 256; b++) one_bucket |= (count[b] == n);
+        if (one_bucket) continue; /* this byte is the same everywhere: nothing to do */
+        for (int b = 0; b < 256; b++) count[b + 1] += count[b];
+        for (int i = 0; i < n; i++) dst[count[(pd_descending_key(src[i].score) >> shift) & 0xFFu]++] = src[i];
+        pd_candidate *swap = src;
+        src = dst;
+        dst = swap;
+    }
+    if (src != items) memcpy(items, src, (size_t)n * sizeof(pd_candidate));
 }
 
 unsigned pd_enter_flush_denormals(void) {
