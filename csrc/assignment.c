@@ -98,9 +98,11 @@ size_t pd_assign_workspace_size(int max_peaks) {
     size_t nodes = 2 * peaks;
     /* union-find and component bookkeeping over both sides, a dense block for
      * the largest component, its solution, and the solver's own workspace */
-    return 5 * pd_round_up(nodes * sizeof(int32_t)) + pd_round_up(peaks * peaks * sizeof(double) + 8) +
-           pd_round_up(peaks * sizeof(int32_t) + 4) + pd_lsa_workspace_size((int)peaks, (int)peaks) +
-           10 * PD_ALIGN;
+    return 4 * pd_round_up(nodes * sizeof(int32_t)) + 2 * pd_round_up((nodes + 1) * sizeof(int32_t)) +
+           2 * pd_round_up(peaks * peaks * sizeof(int32_t)) +
+           2 * pd_round_up(peaks * sizeof(int32_t) + 4) +
+           pd_round_up(peaks * peaks * sizeof(double) + 8) + pd_round_up(peaks * sizeof(int32_t) + 4) +
+           pd_lsa_workspace_size((int)peaks, (int)peaks) + 14 * PD_ALIGN;
 }
 
 static int pd_find_root(int32_t *parent, int i) {
@@ -134,20 +136,26 @@ static int pd_assign_optimal(const pd_candidate *cands, int num, int na, int nb,
                              pd_candidate *out, pd_arena *arena) {
     int nodes = na + nb;
     int32_t *parent = pd_take(arena, (size_t)nodes * sizeof(int32_t));
+    int32_t *component_of = pd_take(arena, (size_t)nodes * sizeof(int32_t));
     int32_t *member_of = pd_take(arena, (size_t)nodes * sizeof(int32_t));
     int32_t *local = pd_take(arena, (size_t)nodes * sizeof(int32_t));
+    int32_t *start = pd_take(arena, ((size_t)nodes + 1) * sizeof(int32_t));
+    int32_t *fill = pd_take(arena, ((size_t)nodes + 1) * sizeof(int32_t));
+    int32_t *root_of = pd_take(arena, (size_t)num * sizeof(int32_t));
+    int32_t *grouped = pd_take(arena, (size_t)num * sizeof(int32_t));
     int32_t *comp_rows = pd_take(arena, (size_t)na * sizeof(int32_t) + 4);
     int32_t *comp_cols = pd_take(arena, (size_t)nb * sizeof(int32_t) + 4);
     double *block = pd_take(arena, (size_t)na * (size_t)nb * sizeof(double) + 8);
     int32_t *solution = pd_take(arena, (size_t)(na > nb ? na : nb) * sizeof(int32_t) + 4);
     size_t lsa_size = pd_lsa_workspace_size(na, nb);
     void *lsa_ws = pd_take(arena, lsa_size);
-    if (!parent || !member_of || !local || !comp_rows || !comp_cols || !block || !solution ||
-        !lsa_ws)
+    if (!parent || !component_of || !member_of || !local || !start || !fill || !root_of ||
+        !grouped || !comp_rows || !comp_cols || !block || !solution || !lsa_ws)
         return PD_ERR_WORKSPACE;
 
     for (int i = 0; i < nodes; i++) {
         parent[i] = i;
+        component_of[i] = -1;
         member_of[i] = -1;
     }
     for (int c = 0; c < num; c++) {
@@ -155,36 +163,48 @@ static int pd_assign_optimal(const pd_candidate *cands, int num, int na, int nb,
         int rb = pd_find_root(parent, na + cands[c].b);
         if (ra != rb) parent[ra] = rb;
     }
+    /* Number the components in the order of their best candidate and bucket the
+     * candidates by component, keeping their order: one pass, not one per component. */
+    int components = 0;
+    for (int c = 0; c < num; c++) {
+        int root = pd_find_root(parent, cands[c].a);
+        if (component_of[root] < 0) component_of[root] = components++;
+        root_of[c] = component_of[root];
+    }
+    for (int k = 0; k <= components; k++) start[k] = 0;
+    for (int c = 0; c < num; c++) start[root_of[c] + 1]++;
+    for (int k = 0; k < components; k++) start[k + 1] += start[k];
+    for (int k = 0; k < components; k++) fill[k] = start[k];
+    for (int c = 0; c < num; c++) grouped[fill[root_of[c]]++] = c;
+
     int count = 0;
-    for (int c0 = 0; c0 < num; c0++) {
-        int root = pd_find_root(parent, cands[c0].a);
-        /* The root is a node of its own component, so once gathered it is marked. */
-        if (member_of[root] >= 0) continue;
+    for (int k = 0; k < components; k++) {
+        const int32_t *members = grouped + start[k];
+        const int size = start[k + 1] - start[k];
         int rows = 0, cols = 0;
-        for (int c = c0; c < num; c++) {
-            if (pd_find_root(parent, cands[c].a) != root) continue;
-            int a = cands[c].a, b = na + cands[c].b;
-            if (member_of[a] != root) {
-                member_of[a] = root;
+        for (int m = 0; m < size; m++) {
+            const pd_candidate *cand = &cands[members[m]];
+            int a = cand->a, b = na + cand->b;
+            if (member_of[a] != k) {
+                member_of[a] = k;
                 local[a] = rows;
-                comp_rows[rows++] = cands[c].a;
+                comp_rows[rows++] = cand->a;
             }
-            if (member_of[b] != root) {
-                member_of[b] = root;
+            if (member_of[b] != k) {
+                member_of[b] = k;
                 local[b] = cols;
-                comp_cols[cols++] = cands[c].b;
+                comp_cols[cols++] = cand->b;
             }
         }
         if (rows == 1 || cols == 1) {
             /* A star: the best edge wins, and it is the component's first. */
-            out[count++] = cands[c0];
+            out[count++] = cands[members[0]];
             continue;
         }
-        for (int k = 0; k < rows * cols; k++) block[k] = 0.0;
-        for (int c = c0; c < num; c++) {
-            if (pd_find_root(parent, cands[c].a) != root) continue;
-            block[(ptrdiff_t)local[cands[c].a] * cols + local[na + cands[c].b]] =
-                -(double)cands[c].score;
+        for (int q = 0; q < rows * cols; q++) block[q] = 0.0;
+        for (int m = 0; m < size; m++) {
+            const pd_candidate *cand = &cands[members[m]];
+            block[(ptrdiff_t)local[cand->a] * cols + local[na + cand->b]] = -(double)cand->score;
         }
         int rc = pd_linear_sum_assignment(block, rows, cols, cols, solution, lsa_ws, lsa_size);
         if (rc != PD_OK) return rc;

@@ -9,8 +9,10 @@
 /* Peaks a side; the decoder caps max_peaks at this. */
 #define PD_SCORE_MAX_SIDE 4096
 
-static inline float pd_bilinear(const float *field, int height, int width, ptrdiff_t sy,
-                                ptrdiff_t sx, float x, float y) {
+/* The PAF at (x, y), bilinearly interpolated, dotted with (ux, uy). Both
+ * channels share one set of weights and offsets. */
+static inline float pd_paf_dot(const float *paf_x, const float *paf_y, int height, int width,
+                               ptrdiff_t sy, ptrdiff_t sx, float x, float y, float ux, float uy) {
     /* Endpoints are peaks inside the map, so the segment is too; the clamps
      * only guard against rounding at the far edge. */
     if (x < 0.0f) x = 0.0f;
@@ -21,13 +23,17 @@ static inline float pd_bilinear(const float *field, int height, int width, ptrdi
     int x1 = x0 + 1 < width ? x0 + 1 : x0;
     int y1 = y0 + 1 < height ? y0 + 1 : y0;
     float fx = x - (float)x0, fy = y - (float)y0;
-    const float *r0 = field + (ptrdiff_t)y0 * sy;
-    const float *r1 = field + (ptrdiff_t)y1 * sy;
-    float v00 = r0[(ptrdiff_t)x0 * sx], v01 = r0[(ptrdiff_t)x1 * sx];
-    float v10 = r1[(ptrdiff_t)x0 * sx], v11 = r1[(ptrdiff_t)x1 * sx];
-    float top = v00 + (v01 - v00) * fx;
-    float bottom = v10 + (v11 - v10) * fx;
-    return top + (bottom - top) * fy;
+    ptrdiff_t o00 = (ptrdiff_t)y0 * sy + (ptrdiff_t)x0 * sx;
+    ptrdiff_t o01 = (ptrdiff_t)y0 * sy + (ptrdiff_t)x1 * sx;
+    ptrdiff_t o10 = (ptrdiff_t)y1 * sy + (ptrdiff_t)x0 * sx;
+    ptrdiff_t o11 = (ptrdiff_t)y1 * sy + (ptrdiff_t)x1 * sx;
+    float top = paf_x[o00] + (paf_x[o01] - paf_x[o00]) * fx;
+    float bottom = paf_x[o10] + (paf_x[o11] - paf_x[o10]) * fx;
+    float vx = top + (bottom - top) * fy;
+    top = paf_y[o00] + (paf_y[o01] - paf_y[o00]) * fx;
+    bottom = paf_y[o10] + (paf_y[o11] - paf_y[o10]) * fx;
+    float vy = top + (bottom - top) * fy;
+    return vx * ux + vy * uy;
 }
 
 /* The j-th sample index in middle-out order: the middle of a limb tells true
@@ -45,8 +51,8 @@ size_t pd_score_workspace_size(int height, int width, int paf_samples, int max_p
     size_t side = (size_t)(max_peaks > 0 ? max_peaks : 0);
     return pd_round_up(cells * sizeof(int32_t)) + pd_round_up(n * sizeof(int32_t)) +
            pd_round_up(n * sizeof(float)) + pd_round_up(n * sizeof(double)) +
-           4 * pd_round_up(PD_SCORE_MAX_SIDE * sizeof(int32_t)) +
-           pd_round_up(side * side * sizeof(pd_candidate)) + 9 * PD_ALIGN;
+           5 * pd_round_up(PD_SCORE_MAX_SIDE * sizeof(int32_t)) +
+           pd_round_up(side * side * sizeof(pd_candidate)) + 10 * PD_ALIGN;
 }
 
 /* Marks the cells (x, y) whose bilinear square [x, x+1] x [y, y+1] has a corner
@@ -99,8 +105,7 @@ static double pd_score_pair(const float *paf_x, const float *paf_y, int height, 
     for (int s = 0; s < n; s++) {
         int k = order[s];
         float px = ax + dx * t[k], py = ay + dy * t[k];
-        float dot = pd_bilinear(paf_x, height, width, sy, sx, px, py) * ux +
-                    pd_bilinear(paf_y, height, width, sy, sx, px, py) * uy;
+        float dot = pd_paf_dot(paf_x, paf_y, height, width, sy, sx, px, py, ux, uy);
         /* A sample that touches NaN or Inf reads as 0. */
         dot = pd_finite_or_zero(dot);
         dots[k] = dot;
@@ -139,8 +144,9 @@ int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
     int32_t *alive = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(int32_t));
     float *rel_x = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(float));
     float *rel_y = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(float));
+    int32_t *cell = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(int32_t));
     pd_candidate *sort_scratch = pd_take(&arena, (size_t)na * (size_t)nb * sizeof(pd_candidate));
-    if (!mask || !order || !t || !dots || !misses || !alive || !rel_x || !rel_y ||
+    if (!mask || !order || !t || !dots || !misses || !alive || !rel_x || !rel_y || !cell ||
         (na > 0 && nb > 0 && !sort_scratch))
         return PD_ERR_WORKSPACE;
     for (int k = 0; k < n; k++) {
@@ -166,31 +172,37 @@ int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
              * is dropped without interpolating anything. The pairs still alive
              * are compacted every few samples, so most pairs of a crowd cost a
              * handful of cheap, branch-free lookups. */
+            /* The live pairs' data sit in dense arrays in live order, so the
+             * cell indices of a sample are computed by a loop the compiler
+             * vectorises; only the mask reads stay scalar. */
             live = 0;
             for (int j = 0; j < nb; j++) {
                 float dx = bx[j] - x0, dy = by[j] - y0, length2 = dx * dx + dy * dy;
-                rel_x[j] = dx;
-                rel_y[j] = dy;
-                misses[j] = 0;
+                rel_x[live] = dx;
+                rel_y[live] = dy;
+                misses[live] = 0;
                 /* Pairs too short or too long are dropped before any sampling. */
                 alive[live] = j;
                 live += (length2 >= min_length2) & (length2 <= max_length2);
             }
             for (int s0 = 0; s0 < n && live > 0; s0 += 3) {
                 const int s1 = s0 + 3 < n ? s0 + 3 : n;
+                for (int s = s0; s < s1; s++) {
+                    const float tk = t[order[s]];
+                    /* Endpoints are peaks inside the map and t is in [0, 1], so
+                     * truncation lands in the map: no clamping needed. */
+                    for (int q = 0; q < live; q++)
+                        cell[q] = (int32_t)(y0 + rel_y[q] * tk) * width +
+                                  (int32_t)(x0 + rel_x[q] * tk);
+                    for (int q = 0; q < live; q++) misses[q] += mask[cell[q]] == 0;
+                }
                 int kept = 0;
                 for (int q = 0; q < live; q++) {
-                    int j = alive[q], m = misses[j];
-                    for (int s = s0; s < s1; s++) {
-                        const float tk = t[order[s]];
-                        /* Endpoints are peaks inside the map and t is in [0, 1],
-                         * so truncation lands in the map: no clamping needed. */
-                        int cx = (int)(x0 + rel_x[j] * tk), cy = (int)(y0 + rel_y[j] * tk);
-                        m += mask[cy * width + cx] == 0;
-                    }
-                    misses[j] = m;
-                    alive[kept] = j;
-                    kept += m <= max_failures;
+                    alive[kept] = alive[q];
+                    rel_x[kept] = rel_x[q];
+                    rel_y[kept] = rel_y[q];
+                    misses[kept] = misses[q];
+                    kept += misses[q] <= max_failures;
                 }
                 live = kept;
             }
