@@ -156,11 +156,22 @@ def predict(args):
 
 
 def _progress(items, enabled):
+    """Iterates over items with a progress bar on stderr: tqdm's when it is installed,
+    else a plain counter."""
+    if not enabled or len(items) < 2:
+        return items
     try:
         from tqdm import tqdm
     except ImportError:
-        return items
-    return tqdm(items, unit="image", file=sys.stderr, disable=not enabled or len(items) < 2)
+        return _counted(items)
+    return tqdm(items, unit="image", file=sys.stderr)
+
+
+def _counted(items):
+    for done, item in enumerate(items, start=1):
+        yield item
+        print(f"\r{done}/{len(items)} images", end="" if done < len(items) else "\n",
+              file=sys.stderr, flush=True)
 
 
 def _bench_main(args):
