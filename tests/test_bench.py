@@ -58,3 +58,11 @@ def test_cli_writes_json(tmp_path, capsys):
     report = json.loads(out.read_text())
     assert report["rows"][0]["people"] == 2
     assert "c/greedy" in capsys.readouterr().out
+
+
+def test_cli_plots(tmp_path):
+    pytest.importorskip("matplotlib", reason="--plot needs matplotlib (pafdecode[bench])")
+    out = tmp_path / "crowd.png"
+    assert cli.main(["bench", "--people", "1", "3", "--scenes", "1", "--repeat", "1",
+                     "--quiet", "--plot", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

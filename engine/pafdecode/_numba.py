@@ -556,8 +556,8 @@ def _support_mask(gx, gy, height, width, threshold, mask):
     Inf are marked. A sample in an unmarked square interpolates finite vectors
     shorter than the threshold, so its dot with a unit vector cannot exceed it (or
     is non-finite and reads as 0): it fails for sure, and skipping it never changes
-    a result. (scoring.c's mask is float32: it overflows for thresholds above
-    ~1.8e19 and, under FTZ, underflows below ~1e-19; see tests/test_parity.py.)
+    a result. (scoring.c's mask is float32, so C uses it only for thresholds in
+    [1e-15, 1e15], where it neither overflows nor flushes to zero.)
     Returns the number of cells marked."""
     limit = np.float64(threshold) * np.float64(threshold) * (1.0 - 1e-4)
     cells = height * width
