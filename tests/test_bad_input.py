@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-import pafdecode
 from pafdecode import Decoder, Skeleton
 
 COCO = Skeleton.openpose_coco18()

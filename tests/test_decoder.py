@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 
-from pafdecode import Decoder, Poses, Skeleton, synth
+from pafdecode import Poses, Skeleton, synth
 
 COCO = Skeleton.openpose_coco18()
 STRIDE = 8

@@ -1,8 +1,6 @@
 """Drawing people in NumPy, and image files through Pillow."""
 
 import builtins
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,14 +122,9 @@ def test_missing_pillow_names_the_extra(monkeypatch, tmp_path):
         save_image(tmp_path / "x.png", np.zeros((2, 2, 3), np.uint8))
 
 
-def test_draw_on_a_real_photo(tmp_path):
+def test_draw_on_a_real_photo(tmp_path, shared):
     pytest.importorskip("PIL", reason="image files need Pillow (the image extra)")
-    env = os.environ.get("PAFDECODE_SHARED")
-    shared = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared"
     photo = shared / "data" / "images" / "p3.jpg"
-    if not photo.is_file():
-        pytest.skip(f"{photo} is missing: ../shared beside the project (or "
-                    f"$PAFDECODE_SHARED) is absent")
     image = load_image(photo)
     coco = Skeleton.openpose_coco18()
     kp = np.zeros((1, 18, 3), np.float32)

@@ -1,8 +1,6 @@
 """COCO keypoint results and OpenPose JSON: writers, readers, keypoint maps."""
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,14 +105,10 @@ def test_coco_results_non_finite_and_bad_files(tmp_path):
         read_coco_results(tmp_path / "f.json")
 
 
-def test_coco_results_load_in_pycocotools(rng, tmp_path):
+def test_coco_results_load_in_pycocotools(rng, tmp_path, shared):
     """The results file is what pycocotools' loadRes expects (no scoring here)."""
     coco_api = pytest.importorskip("pycocotools.coco", reason="needs pycocotools")
-    env = os.environ.get("PAFDECODE_SHARED")
-    shared = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared"
     gt_path = shared / "data" / "coco-mini" / "test_coco.json"
-    if not gt_path.is_file():
-        pytest.skip(f"{gt_path} is missing: ../shared (or $PAFDECODE_SHARED) is absent")
     import contextlib
     import io as std_io
 
