@@ -101,7 +101,8 @@ size_t pd_assign_workspace_size(int max_peaks) {
     return 4 * pd_round_up(nodes * sizeof(int32_t)) + 2 * pd_round_up((nodes + 1) * sizeof(int32_t)) +
            2 * pd_round_up(peaks * peaks * sizeof(int32_t)) +
            2 * pd_round_up(peaks * sizeof(int32_t) + 4) +
-           pd_round_up(peaks * peaks * sizeof(double) + 8) + pd_round_up(peaks * sizeof(int32_t) + 4) +
+           pd_round_up(peaks * peaks * sizeof(double) + 8) +
+           pd_round_up(peaks * peaks * sizeof(int32_t) + 4) + pd_round_up(peaks * sizeof(int32_t) + 4) +
            pd_lsa_workspace_size((int)peaks, (int)peaks) + 14 * PD_ALIGN;
 }
 
@@ -146,11 +147,13 @@ static int pd_assign_optimal(const pd_candidate *cands, int num, int na, int nb,
     int32_t *comp_rows = pd_take(arena, (size_t)na * sizeof(int32_t) + 4);
     int32_t *comp_cols = pd_take(arena, (size_t)nb * sizeof(int32_t) + 4);
     double *block = pd_take(arena, (size_t)na * (size_t)nb * sizeof(double) + 8);
+    int32_t *block_candidate = pd_take(arena, (size_t)na * (size_t)nb * sizeof(int32_t) + 4);
     int32_t *solution = pd_take(arena, (size_t)(na > nb ? na : nb) * sizeof(int32_t) + 4);
     size_t lsa_size = pd_lsa_workspace_size(na, nb);
     void *lsa_ws = pd_take(arena, lsa_size);
     if (!parent || !component_of || !member_of || !local || !start || !fill || !root_of ||
-        !grouped || !comp_rows || !comp_cols || !block || !solution || !lsa_ws)
+        !grouped || !comp_rows || !comp_cols || !block || !block_candidate || !solution ||
+        !lsa_ws)
         return PD_ERR_WORKSPACE;
 
     for (int i = 0; i < nodes; i++) {
@@ -177,7 +180,9 @@ static int pd_assign_optimal(const pd_candidate *cands, int num, int na, int nb,
     for (int k = 0; k < components; k++) fill[k] = start[k];
     for (int c = 0; c < num; c++) grouped[fill[root_of[c]]++] = c;
 
-    int count = 0;
+    /* root_of is done with: it now flags the chosen candidates, so the output
+     * comes out in the candidates' own order (score, a, b) without a sort. */
+    for (int c = 0; c < num; c++) root_of[c] = 0;
     for (int k = 0; k < components; k++) {
         const int32_t *members = grouped + start[k];
         const int size = start[k + 1] - start[k];
@@ -198,26 +203,27 @@ static int pd_assign_optimal(const pd_candidate *cands, int num, int na, int nb,
         }
         if (rows == 1 || cols == 1) {
             /* A star: the best edge wins, and it is the component's first. */
-            out[count++] = cands[members[0]];
+            root_of[members[0]] = 1;
             continue;
         }
         for (int q = 0; q < rows * cols; q++) block[q] = 0.0;
         for (int m = 0; m < size; m++) {
             const pd_candidate *cand = &cands[members[m]];
-            block[(ptrdiff_t)local[cand->a] * cols + local[na + cand->b]] = -(double)cand->score;
+            ptrdiff_t at = (ptrdiff_t)local[cand->a] * cols + local[na + cand->b];
+            block[at] = -(double)cand->score;
+            block_candidate[at] = members[m];
         }
         int rc = pd_linear_sum_assignment(block, rows, cols, cols, solution, lsa_ws, lsa_size);
         if (rc != PD_OK) return rc;
         for (int r = 0; r < rows; r++) {
             int col = solution[r];
             if (col < 0 || block[(ptrdiff_t)r * cols + col] == 0.0) continue;
-            out[count].a = comp_rows[r];
-            out[count].b = comp_cols[col];
-            out[count].score = (float)(-block[(ptrdiff_t)r * cols + col]);
-            count++;
+            root_of[block_candidate[(ptrdiff_t)r * cols + col]] = 1;
         }
     }
-    pd_sort_candidates(out, count);
+    int count = 0;
+    for (int c = 0; c < num; c++)
+        if (root_of[c]) out[count++] = cands[c];
     return count;
 }
 

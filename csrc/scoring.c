@@ -45,8 +45,15 @@ static inline int pd_middle_out(int j, int n) {
     return (j % 2 == 1) ? c - (j + 1) / 2 : c + j / 2;
 }
 
+/* log2 of the smallest power of two >= width. */
+static int pd_row_shift(int width) {
+    int shift = 0;
+    while ((1 << shift) < width) shift++;
+    return shift;
+}
+
 size_t pd_score_workspace_size(int height, int width, int paf_samples, int max_peaks) {
-    size_t cells = (size_t)(height > 0 ? height : 0) * (size_t)(width > 0 ? width : 0);
+    size_t cells = (size_t)(height > 0 ? height : 0) << pd_row_shift(width > 0 ? width : 1);
     size_t n = (size_t)(paf_samples > 0 ? paf_samples : 0);
     size_t side = (size_t)(max_peaks > 0 ? max_peaks : 0);
     return pd_round_up(cells * sizeof(int32_t)) + pd_round_up(n * sizeof(int32_t)) +
@@ -60,13 +67,14 @@ size_t pd_score_workspace_size(int height, int width, int paf_samples, int max_p
  * vectors no longer than the threshold, so its dot product with any unit
  * vector cannot exceed it: it fails without being interpolated. */
 static void pd_support_mask(const float *paf_x, const float *paf_y, int height, int width,
-                            ptrdiff_t sy, ptrdiff_t sx, float threshold, int32_t *mask) {
+                            ptrdiff_t sy, ptrdiff_t sx, float threshold, int32_t *mask,
+                            int shift) {
     /* A hair below the threshold, so rounding in the interpolation can never
      * let an unmarked sample pass. */
     const float limit = threshold * threshold * (1.0f - 1e-5f);
     for (int y = 0; y < height; y++) {
         const float *rx = paf_x + (ptrdiff_t)y * sy, *ry = paf_y + (ptrdiff_t)y * sy;
-        int32_t *restrict row = mask + (size_t)y * width;
+        int32_t *restrict row = mask + ((size_t)y << shift);
         /* NaN fails the magnitude test and Inf passes it; both are marked, and
          * then read as 0 when interpolated, as on the unmasked path. */
         if (sx == 1) {
@@ -84,8 +92,8 @@ static void pd_support_mask(const float *paf_x, const float *paf_y, int height, 
     }
     /* Spread each mark to the squares that have the cell as a corner. */
     for (int y = 0; y < height; y++) {
-        int32_t *restrict row = mask + (size_t)y * width;
-        const int32_t *below = y + 1 < height ? row + width : row;
+        int32_t *restrict row = mask + ((size_t)y << shift);
+        const int32_t *below = y + 1 < height ? row + ((size_t)1 << shift) : row;
         int32_t last = row[width - 1] | below[width - 1];
         for (int x = 0; x + 1 < width; x++)
             row[x] = row[x] | row[x + 1] | below[x] | below[x + 1];
@@ -135,8 +143,10 @@ int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
     const float max_length2 = max_length > 0.0f ? max_length * max_length : INFINITY;
     pd_arena arena;
     pd_arena_init(&arena, workspace, workspace_size);
-    /* int32 rather than bytes: the marking loops vectorise without packing. */
-    int32_t *mask = pd_take(&arena, (size_t)height * (size_t)width * sizeof(int32_t));
+    /* int32 rather than bytes: the marking loops vectorise without packing. Rows
+     * are a power of two apart, so a cell's index is a shift and an or. */
+    const int shift = pd_row_shift(width);
+    int32_t *mask = pd_take(&arena, ((size_t)height << shift) * sizeof(int32_t));
     int32_t *order = pd_take(&arena, (size_t)n * sizeof(int32_t));
     float *t = pd_take(&arena, (size_t)n * sizeof(float));
     double *dots = pd_take(&arena, (size_t)n * sizeof(double));
@@ -160,7 +170,7 @@ int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
      * flush to zero where it matters, so the mask is exact; outside, do without. */
     const int use_mask = threshold >= 1e-15f && threshold <= 1e15f &&
                          (int64_t)na * nb * 32 > (int64_t)height * width;
-    if (use_mask) pd_support_mask(paf_x, paf_y, height, width, sy, sx, threshold, mask);
+    if (use_mask) pd_support_mask(paf_x, paf_y, height, width, sy, sx, threshold, mask, shift);
 
     int count = 0;
     for (int i = 0; i < na; i++) {
@@ -192,7 +202,7 @@ int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
                     /* Endpoints are peaks inside the map and t is in [0, 1], so
                      * truncation lands in the map: no clamping needed. */
                     for (int q = 0; q < live; q++)
-                        cell[q] = (int32_t)(y0 + rel_y[q] * tk) * width +
+                        cell[q] = ((int32_t)(y0 + rel_y[q] * tk) << shift) |
                                   (int32_t)(x0 + rel_x[q] * tk);
                     for (int q = 0; q < live; q++) misses[q] += mask[cell[q]] == 0;
                 }
