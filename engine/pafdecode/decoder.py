@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import numbers
 import threading
 
 import numpy as np
 
 from .backends import load_backend, resolve_backend
+from ._validate import integer, real
 from .skeleton import Skeleton
 
 __all__ = ["Decoder", "Poses"]
@@ -67,29 +67,6 @@ class Poses:
             }
             for p in range(len(self))
         ]
-
-
-def _positive_int(name, value, minimum=1, maximum=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
-        raise ValueError(f"{name} must be {bounds}, got {value}")
-    return value
-
-
-def _finite_float(name, value, minimum=None, maximum=None, strict_minimum=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if minimum is not None and (value < minimum or (strict_minimum and value == minimum)):
-        raise ValueError(f"{name} must be {'>' if strict_minimum else '>='} {minimum}, got {value}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {value}")
-    return value
 
 
 class Decoder:
@@ -159,27 +136,27 @@ class Decoder:
             raise ValueError(f"layout must be 'CHW' or 'HWC', got {layout!r}")
         self.skeleton = skeleton
         self.layout = layout
-        self.stride = _finite_float("stride", stride, 0.0, strict_minimum=True)
-        paf_samples = _positive_int("paf_samples", paf_samples, 2, 4096)
-        ratio = _finite_float("min_inlier_ratio", min_inlier_ratio, 0.0, 1.0)
+        self.stride = real(stride, "stride", 0.0, min_inclusive=False)
+        paf_samples = integer(paf_samples, "paf_samples", 2, 4096)
+        ratio = real(min_inlier_ratio, "min_inlier_ratio", 0.0, 1.0)
         if max_limb_length is None:
             limb_limit = 0.0
         else:
-            limb_limit = _finite_float("max_limb_length", max_limb_length, 0.0,
-                                       strict_minimum=True) / self.stride
+            limb_limit = real(max_limb_length, "max_limb_length", 0.0,
+                                       min_inclusive=False) / self.stride
         self.params = {
-            "peak_threshold": _finite_float("peak_threshold", peak_threshold),
-            "peak_radius": _positive_int("peak_radius", peak_radius, 1, 64),
-            "max_peaks": _positive_int("max_peaks", max_peaks, 1, 4096),
-            "paf_threshold": _finite_float("paf_threshold", paf_threshold),
+            "peak_threshold": real(peak_threshold, "peak_threshold"),
+            "peak_radius": integer(peak_radius, "peak_radius", 1, 64),
+            "max_peaks": integer(max_peaks, "max_peaks", 1, 4096),
+            "paf_threshold": real(paf_threshold, "paf_threshold"),
             "paf_samples": paf_samples,
             # The tolerance keeps 0.8 * 10 at 8 despite binary rounding.
             "min_inliers": min(paf_samples, int(math.ceil(ratio * paf_samples - 1e-9))),
             "max_limb_length": limb_limit,
-            "max_candidates": _positive_int("max_candidates", max_candidates, 1),
+            "max_candidates": integer(max_candidates, "max_candidates", 1),
             "assignment": assignment,
-            "min_keypoints": _positive_int("min_keypoints", min_keypoints, 0),
-            "min_person_score": _finite_float("min_person_score", min_person_score),
+            "min_keypoints": integer(min_keypoints, "min_keypoints", 0),
+            "min_person_score": real(min_person_score, "min_person_score"),
             "stride": self.stride,
         }
         self.min_inlier_ratio = ratio

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .skeleton import Skeleton
+from ._validate import integer as _integer, real as _real
 
 __all__ = ["render_fields", "crowd_scene", "CrowdScene", "image_to_map", "map_to_image"]
 
@@ -68,7 +69,7 @@ def image_to_map(xy, stride):
     ValueError
         If `xy` does not end in an axis of length 2 or `stride` is not positive.
     """
-    stride = _check_real(stride, "stride", minimum=0.0, min_inclusive=False)
+    stride = _real(stride, "stride", minimum=0.0, min_inclusive=False)
     points = _as_point_array(xy, "xy")
     return (points + 0.5) / stride - 0.5
 
@@ -93,7 +94,7 @@ def map_to_image(gxy, stride):
     ValueError
         If `gxy` does not end in an axis of length 2 or `stride` is not positive.
     """
-    stride = _check_real(stride, "stride", minimum=0.0, min_inclusive=False)
+    stride = _real(stride, "stride", minimum=0.0, min_inclusive=False)
     points = _as_point_array(gxy, "gxy")
     return (points + 0.5) * stride - 0.5
 
@@ -164,9 +165,9 @@ def render_fields(people, skeleton, image_size, stride=8, sigma=1.0, paf_width=1
     skeleton = _check_skeleton(skeleton)
     people = _check_people(people, skeleton.num_keypoints)
     image_size = _check_image_size(image_size)
-    stride = _check_int(stride, "stride", minimum=1)
-    sigma = _check_real(sigma, "sigma", minimum=0.0, min_inclusive=False)
-    paf_width = _check_real(paf_width, "paf_width", minimum=0.0)
+    stride = _integer(stride, "stride", minimum=1)
+    sigma = _real(sigma, "sigma", minimum=0.0, min_inclusive=False)
+    paf_width = _real(paf_width, "paf_width", minimum=0.0)
     background = _check_bool(background, "background")
     dtype = _check_dtype(dtype)
     return _render(people, skeleton, image_size, stride, sigma, paf_width, background,
@@ -464,21 +465,21 @@ def crowd_scene(n_people, rng, image_size=(368, 656), skeleton=None, stride=8,
     outside the image (``x`` outside ``[-0.5, width - 0.5)`` or ``y`` outside
     ``[-0.5, height - 0.5)``, the area its pixels cover) get visibility 0.
     """
-    n_people = _check_int(n_people, "n_people", minimum=0)
+    n_people = _integer(n_people, "n_people", minimum=0)
     rng = _check_rng(rng)
     image_size = _check_image_size(image_size)
     skeleton = Skeleton.openpose_coco18() if skeleton is None else _check_skeleton(skeleton)
-    stride = _check_int(stride, "stride", minimum=1)
-    sigma = _check_real(sigma, "sigma", minimum=0.0, min_inclusive=False)
-    paf_width = _check_real(paf_width, "paf_width", minimum=0.0)
+    stride = _integer(stride, "stride", minimum=1)
+    sigma = _real(sigma, "sigma", minimum=0.0, min_inclusive=False)
+    paf_width = _real(paf_width, "paf_width", minimum=0.0)
     if height_range is None:
         height_range = _default_height_range(n_people, image_size, stride)
     else:
         height_range = _check_height_range(height_range)
     allow_overlap = _check_bool(allow_overlap, "allow_overlap")
-    occlusion = _check_real(occlusion, "occlusion", minimum=0.0, maximum=1.0)
-    noise = _check_real(noise, "noise", minimum=0.0)
-    peak_variation = _check_real(peak_variation, "peak_variation", minimum=0.0,
+    occlusion = _real(occlusion, "occlusion", minimum=0.0, maximum=1.0)
+    noise = _real(noise, "noise", minimum=0.0)
+    peak_variation = _real(peak_variation, "peak_variation", minimum=0.0,
                                  maximum=1.0, max_inclusive=False)
     background = _check_bool(background, "background")
 
@@ -794,36 +795,6 @@ def _rotation(axis, angle_deg):
 
 # -- argument checks -----------------------------------------------------------------
 
-def _check_int(value, name, minimum):
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if isinstance(value, numbers.Integral):
-        result = int(value)
-    elif isinstance(value, numbers.Real) and float(value).is_integer():
-        result = int(value)
-    else:
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if result < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {result}")
-    return result
-
-
-def _check_real(value, name, minimum=None, maximum=None, min_inclusive=True,
-                max_inclusive=True):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    result = float(value)
-    if not math.isfinite(result):
-        raise ValueError(f"{name} must be finite, got {result}")
-    if minimum is not None and (result < minimum or (result == minimum and not min_inclusive)):
-        raise ValueError(f"{name} must be {'>=' if min_inclusive else '>'} {minimum:g}, "
-                         f"got {result:g}")
-    if maximum is not None and (result > maximum or (result == maximum and not max_inclusive)):
-        raise ValueError(f"{name} must be {'<=' if max_inclusive else '<'} {maximum:g}, "
-                         f"got {result:g}")
-    return result
-
-
 def _check_bool(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
@@ -836,8 +807,8 @@ def _check_image_size(image_size):
     except (TypeError, ValueError):
         raise ValueError(
             f"image_size must be a (height, width) pair, got {image_size!r}") from None
-    return (_check_int(height, "image_size height", minimum=1),
-            _check_int(width, "image_size width", minimum=1))
+    return (_integer(height, "image_size height", minimum=1),
+            _integer(width, "image_size width", minimum=1))
 
 
 def _check_height_range(height_range):
@@ -846,8 +817,8 @@ def _check_height_range(height_range):
     except (TypeError, ValueError):
         raise ValueError(
             f"height_range must be a (low, high) pair, got {height_range!r}") from None
-    low = _check_real(low, "height_range low", minimum=0.0, min_inclusive=False)
-    high = _check_real(high, "height_range high", minimum=0.0, min_inclusive=False)
+    low = _real(low, "height_range low", minimum=0.0, min_inclusive=False)
+    high = _real(high, "height_range high", minimum=0.0, min_inclusive=False)
     if low > high:
         raise ValueError(f"height_range low must be <= high, got ({low:g}, {high:g})")
     return low, high

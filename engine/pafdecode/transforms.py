@@ -27,10 +27,11 @@ Policies
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
+
+from ._validate import integer as _integer, real as _real
 
 __all__ = [
     "InputTransform", "apply_affine", "invert_affine", "compose_affine", "scale_affine",
@@ -154,8 +155,8 @@ def scale_affine(sx, sy=None):
         so that the edges of the image (``-0.5`` and ``w - 0.5``) map to the edges of
         the resized image (``-0.5`` and ``w * sx - 0.5``).
     """
-    sx = _positive_real(sx, "sx")
-    sy = sx if sy is None else _positive_real(sy, "sy")
+    sx = _real(sx, "sx", minimum=0.0, min_inclusive=False)
+    sy = sx if sy is None else _real(sy, "sy", minimum=0.0, min_inclusive=False)
     return np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5]])
 
 
@@ -508,7 +509,7 @@ def pad_transform(image_size, target_size=None, *, stride=8):
         padding.
     """
     h, w = _size_pair(image_size, "image_size")
-    stride = _positive_int(stride, "stride")
+    stride = _integer(stride, "stride", minimum=1)
     scales = []
     if target_size is not None:
         try:
@@ -517,9 +518,9 @@ def pad_transform(image_size, target_size=None, *, stride=8):
             raise ValueError(f"target_size must be (height, width), either may be None, "
                              f"got {target_size!r}") from None
         if t_h is not None:
-            scales.append(_positive_int(t_h, "target_size height") / h)
+            scales.append(_integer(t_h, "target_size height", minimum=1) / h)
         if t_w is not None:
-            scales.append(_positive_int(t_w, "target_size width") / w)
+            scales.append(_integer(t_w, "target_size width", minimum=1) / w)
     s = min(scales) if scales else 1.0
     ch, cw = _content(h * s), _content(w * s)
     if target_size is not None:
@@ -606,32 +607,9 @@ def _content(length, limit=None):
     return min(n, limit) if limit is not None else n
 
 
-def _positive_real(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be finite and > 0, got {value}")
-    return value
-
-
-def _positive_int(value, name):
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if isinstance(value, numbers.Integral):
-        result = int(value)
-    elif isinstance(value, numbers.Real) and float(value).is_integer():
-        result = int(value)
-    else:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if result < 1:
-        raise ValueError(f"{name} must be a positive integer, got {result}")
-    return result
-
-
 def _size_pair(size, name):
     try:
         height, width = size
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a (height, width) pair, got {size!r}") from None
-    return _positive_int(height, f"{name} height"), _positive_int(width, f"{name} width")
+    return _integer(height, f"{name} height", minimum=1), _integer(width, f"{name} width", minimum=1)
