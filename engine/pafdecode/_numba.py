@@ -432,20 +432,22 @@ def _find_peaks_core(src, height, width, threshold, radius, max_peaks, plane, ro
 
 
 @_jit
+def _peak_buffers(cells):
+    """Scratch for _find_peaks_core over a map of `cells` cells: the clean plane, row
+    and window maxima, visited marks, the flood queue, and the local maxima found."""
+    return (np.empty(cells, np.float32), np.empty(cells, np.float32),
+            np.empty(cells, np.float32), np.empty(cells, np.uint8), np.empty(cells, np.int32),
+            np.empty(cells, np.float32), np.empty(cells, np.int32), np.empty(cells, np.int32))
+
+
+@_jit
 def _find_peaks_entry(heatmap, threshold, radius, max_peaks):
     height, width = heatmap.shape
     if radius < 1 or max_peaks < 0 or height * width > _INT_MAX // 2 or \
             not (threshold == threshold):
         return PD_ERR_ARGUMENT, np.zeros((0, 3), np.float32)
     cells = height * width
-    plane = np.empty(cells, np.float32)
-    row_max = np.empty(cells, np.float32)
-    window = np.empty(cells, np.float32)
-    visited = np.empty(cells, np.uint8)
-    queue = np.empty(cells, np.int32)
-    f_val = np.empty(cells, np.float32)
-    f_idx = np.empty(cells, np.int32)
-    f_b = np.empty(cells, np.int32)
+    plane, row_max, window, visited, queue, f_val, f_idx, f_b = _peak_buffers(cells)
     out = np.empty((3, max_peaks), np.float32)
     n = _find_peaks_core(heatmap, height, width, threshold, radius, max_peaks, plane,
                          row_max, window, visited, queue, f_val, f_idx, f_b, out[0], out[1],
@@ -1075,14 +1077,7 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
     cells = height * width
 
     # workspace, once per call
-    plane = np.empty(cells, np.float32)
-    row_max = np.empty(cells, np.float32)
-    window = np.empty(cells, np.float32)
-    visited = np.empty(cells, np.uint8)
-    queue = np.empty(cells, np.int32)
-    f_val = np.empty(cells, np.float32)
-    f_idx = np.empty(cells, np.int32)
-    f_b = np.empty(cells, np.int32)
+    plane, row_max, window, visited, queue, f_val, f_idx, f_b = _peak_buffers(cells)
     peak_x = np.empty(total, np.float32)
     peak_y = np.empty(total, np.float32)
     peak_v = np.empty(total, np.float32)
