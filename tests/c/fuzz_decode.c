@@ -1,0 +1,108 @@
+/* Random frames through the C core, for a build with AddressSanitizer and
+ * UndefinedBehaviorSanitizer: random skeletons, sizes, layouts (CHW and HWC),
+ * parameters, NaN, Inf and denormal cells. Every workspace is allocated to the
+ * exact size pd_workspace_size asks for, so any overrun is caught. Exits non-zero
+ * on a wrong count, a non-finite keypoint, or a too-small workspace accepted. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "pafdecode.h"
+
+static unsigned long long state = 88172645463325252ULL;
+
+static unsigned next_random(void) {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return (unsigned)state;
+}
+
+static float uniform(void) { return (float)(next_random() & 0xFFFFFF) / (float)0x1000000; }
+
+static float with_specials(float v) {
+    switch (next_random() % 100) {
+    case 0: return NAN;
+    case 1: return INFINITY;
+    case 2: return -INFINITY;
+    case 3: return 1e-40f;
+    default: return v;
+    }
+}
+
+int main(int argc, char **argv) {
+    int frames = argc > 1 ? atoi(argv[1]) : 2000;
+    long people = 0;
+    for (int f = 0; f < frames; f++) {
+        int K = 1 + (int)(next_random() % 6), H = 1 + (int)(next_random() % 20);
+        int W = 1 + (int)(next_random() % 20), L = 0;
+        int32_t limb_kp[16], limb_paf[16];
+        uint8_t redundant[8];
+        for (int tries = (int)(next_random() % 8); tries > 0 && K > 1; tries--) {
+            int a = (int)(next_random() % K), b = (int)(next_random() % K);
+            if (a == b) continue;
+            limb_kp[2 * L] = a;
+            limb_kp[2 * L + 1] = b;
+            limb_paf[2 * L] = 2 * L;
+            limb_paf[2 * L + 1] = 2 * L + 1;
+            redundant[L] = (uint8_t)(next_random() % 2);
+            L++;
+        }
+        int C = K + (int)(next_random() % 2), PC = 2 * L, hwc = (int)(next_random() % 2);
+        int style = (int)(next_random() % 3);
+        float *heat = malloc(sizeof(float) * (size_t)C * H * W);
+        float *paf = malloc(sizeof(float) * (size_t)(PC > 0 ? PC : 1) * H * W);
+        for (size_t i = 0; i < (size_t)C * H * W; i++) {
+            float v = style == 0 ? uniform()
+                                 : style == 1 ? 0.5f * (float)(next_random() % 3) : 2 * uniform() - 0.5f;
+            heat[i] = with_specials(v);
+        }
+        for (size_t i = 0; i < (size_t)PC * H * W; i++) paf[i] = with_specials(2 * uniform() - 1);
+        pd_skeleton skeleton = {K, L, limb_kp, limb_paf, redundant};
+        pd_params params = {0.5f * uniform(), 1 + (int)(next_random() % 3), 1 + (int)(next_random() % 20),
+                            0.3f * uniform() - 0.05f, 2 + (int)(next_random() % 12), 0,
+                            (next_random() % 2) ? 0.0f : 10 * uniform(), 1 + (int)(next_random() % 50),
+                            (int)(next_random() % 2), (int)(next_random() % 4), 0.5f * uniform(),
+                            1.0f + (float)(next_random() % 8)};
+        params.min_inliers = (int)(next_random() % (unsigned)(params.paf_samples + 1));
+        pd_fields hf, pf;
+        if (hwc) {
+            hf = (pd_fields){heat, C, H, W, 1, (ptrdiff_t)W * C, C};
+            pf = (pd_fields){paf, PC, H, W, 1, (ptrdiff_t)W * PC, PC};
+        } else {
+            hf = (pd_fields){heat, C, H, W, (ptrdiff_t)H * W, W, 1};
+            pf = (pd_fields){paf, PC, H, W, (ptrdiff_t)H * W, W, 1};
+        }
+        if (PC == 0) pf.data = NULL;
+        size_t ws_size = pd_workspace_size(&skeleton, &params, H, W);
+        int max_people = pd_max_people(&skeleton, &params);
+        void *ws = malloc(ws_size);
+        float *keypoints = malloc(sizeof(float) * (size_t)max_people * K * 3 + 1);
+        float *scores = malloc(sizeof(float) * (size_t)max_people + 1);
+        pd_stats stats;
+        int n = pd_decode_frame(&skeleton, &params, &hf, &pf, ws, ws_size, keypoints, scores, &stats);
+        if (ws_size == 0 || n < 0 || n > max_people) {
+            printf("frame %d: %d people (at most %d), workspace %zu\n", f, n, max_people, ws_size);
+            return 1;
+        }
+        for (int i = 0; i < n * K * 3; i++) {
+            if (!isfinite(keypoints[i])) {
+                printf("frame %d: non-finite keypoint output\n", f);
+                return 1;
+            }
+        }
+        if (pd_decode_frame(&skeleton, &params, &hf, &pf, ws, ws_size - 1, keypoints, scores,
+                            &stats) != PD_ERR_WORKSPACE) {
+            printf("frame %d: a workspace one byte short was accepted\n", f);
+            return 1;
+        }
+        people += n;
+        free(ws);
+        free(keypoints);
+        free(scores);
+        free(heat);
+        free(paf);
+    }
+    printf("%d random frames, %ld people: clean\n", frames, people);
+    return 0;
+}
