@@ -16,13 +16,20 @@ size_t pd_peaks_workspace_size(int height, int width, int max_peaks) {
            8 * PD_ALIGN;
 }
 
+/* The cells within `radius` of (x, y), clipped to the map, inclusive. */
+static inline void pd_window_bounds(int x, int y, int radius, int height, int width, int *x0,
+                                    int *x1, int *y0, int *y1) {
+    *x0 = x - radius < 0 ? 0 : x - radius;
+    *x1 = x + radius >= width ? width - 1 : x + radius;
+    *y0 = y - radius < 0 ? 0 : y - radius;
+    *y1 = y + radius >= height ? height - 1 : y + radius;
+}
+
 /* 1 when some cell within `radius` of (x, y), other than itself, equals v. */
 static int pd_has_equal_neighbour(const float *plane, int height, int width, int x, int y,
                                   int radius, float v) {
-    int y0 = y - radius < 0 ? 0 : y - radius;
-    int y1 = y + radius >= height ? height - 1 : y + radius;
-    int x0 = x - radius < 0 ? 0 : x - radius;
-    int x1 = x + radius >= width ? width - 1 : x + radius;
+    int x0, x1, y0, y1;
+    pd_window_bounds(x, y, radius, height, width, &x0, &x1, &y0, &y1);
     for (int yy = y0; yy <= y1; yy++)
         for (int xx = x0; xx <= x1; xx++)
             if (plane[yy * width + xx] == v && (yy != y || xx != x)) return 1;
@@ -41,10 +48,8 @@ static int pd_plateau_is_maximum(const float *plane, int height, int width, int 
     while (head < tail) {
         int cell = queue[head++];
         int y = cell / width, x = cell % width;
-        int y0 = y - radius < 0 ? 0 : y - radius;
-        int y1 = y + radius >= height ? height - 1 : y + radius;
-        int x0 = x - radius < 0 ? 0 : x - radius;
-        int x1 = x + radius >= width ? width - 1 : x + radius;
+        int x0, x1, y0, y1;
+        pd_window_bounds(x, y, radius, height, width, &x0, &x1, &y0, &y1);
         for (int yy = y0; yy <= y1; yy++) {
             for (int xx = x0; xx <= x1; xx++) {
                 int idx = yy * width + xx;

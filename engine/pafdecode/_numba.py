@@ -241,6 +241,14 @@ def _fit_offset(left, centre, right):
 
 
 @_jit
+def _window_bounds(x, y, radius, height, width):
+    """The cells within `radius` of (x, y), clipped to the map: x0, x1, y0, y1
+    inclusive."""
+    return (max(x - radius, 0), min(x + radius, width - 1), max(y - radius, 0),
+            min(y + radius, height - 1))
+
+
+@_jit
 def _plateau_is_maximum(plane, height, width, start, radius, v, visited, queue):
     head = 0
     tail = 0
@@ -253,10 +261,7 @@ def _plateau_is_maximum(plane, height, width, start, radius, v, visited, queue):
         head += 1
         y = cell // width
         x = cell - y * width
-        y0 = max(y - radius, 0)
-        y1 = min(y + radius, height - 1)
-        x0 = max(x - radius, 0)
-        x1 = min(x + radius, width - 1)
+        x0, x1, y0, y1 = _window_bounds(x, y, radius, height, width)
         for yy in range(y0, y1 + 1):
             row = yy * width
             for xx in range(x0, x1 + 1):
@@ -343,10 +348,7 @@ def _window_max(plane, row_max, window, height, width, radius):
 
 @_jit
 def _has_equal_neighbour(plane, height, width, x, y, radius, v):
-    y0 = max(y - radius, 0)
-    y1 = min(y + radius, height - 1)
-    x0 = max(x - radius, 0)
-    x1 = min(x + radius, width - 1)
+    x0, x1, y0, y1 = _window_bounds(x, y, radius, height, width)
     for yy in range(y0, y1 + 1):
         row = yy * width
         for xx in range(x0, x1 + 1):
