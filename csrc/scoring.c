@@ -9,10 +9,11 @@
 /* Peaks a side; the decoder caps max_peaks at this. */
 #define PD_SCORE_MAX_SIDE 4096
 
-/* The PAF at (x, y), bilinearly interpolated, dotted with (ux, uy). Both
- * channels share one set of weights and offsets. */
-static inline float pd_paf_dot(const float *paf_x, const float *paf_y, int height, int width,
-                               ptrdiff_t sy, ptrdiff_t sx, float x, float y, float ux, float uy) {
+/* The PAF at (x, y), bilinearly interpolated. Both channels share one set of
+ * weights and offsets. */
+static inline void pd_paf_at(const float *paf_x, const float *paf_y, int height, int width,
+                             ptrdiff_t sy, ptrdiff_t sx, float x, float y, float *vx_out,
+                             float *vy_out) {
     /* Endpoints are peaks inside the map, so the segment is too; the clamps
      * only guard against rounding at the far edge. */
     if (x < 0.0f) x = 0.0f;
@@ -29,11 +30,10 @@ static inline float pd_paf_dot(const float *paf_x, const float *paf_y, int heigh
     ptrdiff_t o11 = (ptrdiff_t)y1 * sy + (ptrdiff_t)x1 * sx;
     float top = paf_x[o00] + (paf_x[o01] - paf_x[o00]) * fx;
     float bottom = paf_x[o10] + (paf_x[o11] - paf_x[o10]) * fx;
-    float vx = top + (bottom - top) * fy;
+    *vx_out = top + (bottom - top) * fy;
     top = paf_y[o00] + (paf_y[o01] - paf_y[o00]) * fx;
     bottom = paf_y[o10] + (paf_y[o11] - paf_y[o10]) * fx;
-    float vy = top + (bottom - top) * fy;
-    return vx * ux + vy * uy;
+    *vy_out = top + (bottom - top) * fy;
 }
 
 /* The j-th sample index in middle-out order: the middle of a limb tells true
@@ -52,14 +52,152 @@ static int pd_row_shift(int width) {
     return shift;
 }
 
+/* Pairs awaiting their exact score, gathered across several a so that each
+ * sample is taken for many pairs at once: the position arithmetic then
+ * vectorises and only the field reads stay scalar. Compaction keeps the
+ * pairs in the (a, b) order they were added in. */
+#define PD_BATCH 256
+typedef struct {
+    int count;
+    int32_t *a, *b, *slot, *failures, *cell_x, *cell_y;
+    float *x0, *y0, *dx, *dy, *ux, *uy, *frac_x, *frac_y;
+    float *dots; /* sample k of the pair first added at slot r: dots[k * PD_BATCH + r] */
+} pd_batch;
+
+static size_t pd_batch_size(int paf_samples) {
+    return 14 * pd_round_up(PD_BATCH * sizeof(float)) +
+           pd_round_up((size_t)paf_samples * PD_BATCH * sizeof(float)) + 15 * PD_ALIGN;
+}
+
+static int pd_batch_init(pd_batch *batch, int paf_samples, pd_arena *arena) {
+    int32_t **ints[] = {&batch->a, &batch->b, &batch->slot, &batch->failures, &batch->cell_x,
+                        &batch->cell_y};
+    float **floats[] = {&batch->x0, &batch->y0, &batch->dx, &batch->dy,
+                        &batch->ux, &batch->uy, &batch->frac_x, &batch->frac_y};
+    int ok = 1;
+    for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++)
+        ok &= (*ints[k] = pd_take(arena, PD_BATCH * sizeof(int32_t))) != NULL;
+    for (size_t k = 0; k < sizeof floats / sizeof floats[0]; k++)
+        ok &= (*floats[k] = pd_take(arena, PD_BATCH * sizeof(float))) != NULL;
+    ok &= (batch->dots = pd_take(arena, (size_t)paf_samples * PD_BATCH * sizeof(float))) != NULL;
+    batch->count = 0;
+    return ok;
+}
+
+/* The cell and the offsets within it of sample t of each pair. */
+static void pd_sample_cells(int count, float t, float max_x, float max_y,
+                            const float *restrict x0, const float *restrict y0,
+                            const float *restrict dx, const float *restrict dy,
+                            int32_t *restrict cell_x, int32_t *restrict cell_y,
+                            float *restrict frac_x, float *restrict frac_y) {
+    for (int q = 0; q < count; q++) {
+        /* Endpoints are peaks inside the map, so the segment is too; the clamps
+         * only guard against rounding at the far edge. */
+        float x = x0[q] + dx[q] * t, y = y0[q] + dy[q] * t;
+        x = x < 0.0f ? 0.0f : x;
+        y = y < 0.0f ? 0.0f : y;
+        x = x > max_x ? max_x : x;
+        y = y > max_y ? max_y : y;
+        int32_t cx = (int32_t)x, cy = (int32_t)y;
+        cell_x[q] = cx;
+        cell_y[q] = cy;
+        frac_x[q] = x - (float)cx;
+        frac_y[q] = y - (float)cy;
+    }
+}
+
+/* Scores every pair of the batch from all n samples, as the PAF line integral
+ * defines it, and appends the candidates to `out`; returns how many. A pair is
+ * dropped once more than max_failures samples fail; the survivors' dot
+ * products are summed in sample order, whatever order they were taken in. */
+static int pd_score_batch(const float *paf_x, const float *paf_y, int height, int width,
+                          ptrdiff_t sy, ptrdiff_t sx, pd_batch *batch, const int32_t *order,
+                          const float *t, int n, int max_failures, float threshold,
+                          pd_candidate *out) {
+    int live = batch->count;
+    int32_t *restrict a = batch->a, *restrict b = batch->b, *restrict slot = batch->slot;
+    int32_t *restrict failures = batch->failures;
+    int32_t *restrict cell_x = batch->cell_x, *restrict cell_y = batch->cell_y;
+    float *restrict x0 = batch->x0, *restrict y0 = batch->y0;
+    float *restrict dx = batch->dx, *restrict dy = batch->dy;
+    float *restrict ux = batch->ux, *restrict uy = batch->uy;
+    float *restrict frac_x = batch->frac_x, *restrict frac_y = batch->frac_y;
+    float *restrict dots = batch->dots;
+    for (int q = 0; q < live; q++) {
+        float length = sqrtf(dx[q] * dx[q] + dy[q] * dy[q]);
+        ux[q] = dx[q] / length;
+        uy[q] = dy[q] / length;
+        slot[q] = q;
+        failures[q] = 0;
+    }
+    const float max_x = (float)(width - 1), max_y = (float)(height - 1);
+    for (int s0 = 0; s0 < n && live > 0; s0 += 3) {
+        const int s1 = s0 + 3 < n ? s0 + 3 : n;
+        for (int s = s0; s < s1; s++) {
+            const int k = order[s];
+            const float tk = t[k];
+            float *restrict dots_k = dots + (size_t)k * PD_BATCH;
+            pd_sample_cells(live, tk, max_x, max_y, x0, y0, dx, dy, cell_x, cell_y, frac_x, frac_y);
+            for (int q = 0; q < live; q++) {
+                /* Both channels share one set of weights and offsets. */
+                int cx = cell_x[q], cy = cell_y[q];
+                ptrdiff_t step_x = cx + 1 < width ? sx : 0, step_y = cy + 1 < height ? sy : 0;
+                ptrdiff_t o00 = (ptrdiff_t)cy * sy + (ptrdiff_t)cx * sx;
+                ptrdiff_t o01 = o00 + step_x, o10 = o00 + step_y, o11 = o10 + step_x;
+                float fx = frac_x[q], fy = frac_y[q];
+                float top = paf_x[o00] + (paf_x[o01] - paf_x[o00]) * fx;
+                float bottom = paf_x[o10] + (paf_x[o11] - paf_x[o10]) * fx;
+                float vx = top + (bottom - top) * fy;
+                top = paf_y[o00] + (paf_y[o01] - paf_y[o00]) * fx;
+                bottom = paf_y[o10] + (paf_y[o11] - paf_y[o10]) * fx;
+                float vy = top + (bottom - top) * fy;
+                /* A sample that touches NaN or Inf reads as 0. */
+                float dot = pd_finite_or_zero(vx * ux[q] + vy * uy[q]);
+                dots_k[slot[q]] = dot;
+                failures[q] += !(dot > threshold);
+            }
+        }
+        int kept = 0;
+        for (int q = 0; q < live; q++) {
+            a[kept] = a[q];
+            b[kept] = b[q];
+            slot[kept] = slot[q];
+            failures[kept] = failures[q];
+            x0[kept] = x0[q];
+            y0[kept] = y0[q];
+            dx[kept] = dx[q];
+            dy[kept] = dy[q];
+            ux[kept] = ux[q];
+            uy[kept] = uy[q];
+            kept += failures[q] <= max_failures;
+        }
+        live = kept;
+    }
+    int count = 0;
+    for (int q = 0; q < live; q++) {
+        double sum = 0.0;
+        for (int k = 0; k < n; k++) sum += dots[(size_t)k * PD_BATCH + slot[q]];
+        /* OpenPose's prior: limbs longer than half the map height lose score. */
+        float length = sqrtf(dx[q] * dx[q] + dy[q] * dy[q]);
+        double prior = 0.5 * (double)height / (double)length - 1.0;
+        double score = sum / n + (prior < 0.0 ? prior : 0.0);
+        if (!(score > 0.0)) continue;
+        out[count].a = a[q];
+        out[count].b = b[q];
+        out[count].score = (float)score;
+        count++;
+    }
+    batch->count = 0;
+    return count;
+}
+
 size_t pd_score_workspace_size(int height, int width, int paf_samples, int max_peaks) {
     size_t cells = (size_t)(height > 0 ? height : 0) << pd_row_shift(width > 0 ? width : 1);
     size_t n = (size_t)(paf_samples > 0 ? paf_samples : 0);
     size_t side = (size_t)(max_peaks > 0 ? max_peaks : 0);
     return pd_round_up(cells * sizeof(int32_t)) + pd_round_up(n * sizeof(int32_t)) +
-           pd_round_up(n * sizeof(float)) + pd_round_up(n * sizeof(double)) +
-           5 * pd_round_up(PD_SCORE_MAX_SIDE * sizeof(int32_t)) +
-           pd_round_up(side * side * sizeof(pd_candidate)) + 10 * PD_ALIGN;
+           pd_round_up(n * sizeof(float)) + 8 * pd_round_up(PD_SCORE_MAX_SIDE * sizeof(int32_t)) +
+           pd_batch_size((int)n) + pd_round_up(side * side * sizeof(pd_candidate)) + 10 * PD_ALIGN;
 }
 
 /* Marks the cells (x, y) whose bilinear square [x, x+1] x [y, y+1] has a corner
@@ -101,31 +239,36 @@ static void pd_support_mask(const float *paf_x, const float *paf_y, int height, 
     }
 }
 
-/* The exact score of the pair (a, b) from all n samples, or a negative value
- * when it is no candidate. `order` is the middle-out sample order. */
-static double pd_score_pair(const float *paf_x, const float *paf_y, int height, int width,
-                            ptrdiff_t sy, ptrdiff_t sx, float ax, float ay, float dx, float dy,
-                            float length2, const int32_t *order, const float *t, int n,
-                            int max_failures, float threshold, double *dots) {
-    float length = sqrtf(length2);
-    float ux = dx / length, uy = dy / length;
-    int failures = 0;
-    for (int s = 0; s < n; s++) {
-        int k = order[s];
-        float px = ax + dx * t[k], py = ay + dy * t[k];
-        float dot = pd_paf_dot(paf_x, paf_y, height, width, sy, sx, px, py, ux, uy);
-        /* A sample that touches NaN or Inf reads as 0. */
-        dot = pd_finite_or_zero(dot);
-        dots[k] = dot;
-        if (!(dot > threshold) && ++failures > max_failures) return -1.0;
+/* The squared slack below the threshold that a sample's dot product must
+ * stay under to fail for sure, or -1 when no such slack is known. */
+static inline float pd_sure_slack2(float threshold, float margin) {
+    float slack = threshold - margin;
+    return slack > 0.0f ? slack * slack * (1.0f - 1e-5f) : -1.0f;
+}
+
+/* For every pair from a = (x0, y0): the offset to b, how many of its two end
+ * samples fail for sure, and whether its length is in range. The end samples
+ * sit on a and b (up to rounding), whose fields va and vb were read once; a
+ * dot product v.d below slack * |d| fails whatever the rounding of the exact
+ * path, and squaring keeps square roots and divisions out of the loop. */
+static void pd_endpoint_misses(int nb, const float *restrict bx, const float *restrict by,
+                               float x0, float y0, float va_x, float va_y, float slack2_a,
+                               const float *restrict vb_x, const float *restrict vb_y,
+                               const float *restrict slack2_b, float min_length2,
+                               float max_length2, float *restrict rel_x, float *restrict rel_y,
+                               int32_t *restrict misses, int32_t *restrict in_range) {
+    for (int j = 0; j < nb; j++) {
+        float dx = bx[j] - x0, dy = by[j] - y0, length2 = dx * dx + dy * dy;
+        float pa = va_x * dx + va_y * dy, pb = vb_x[j] * dx + vb_y[j] * dy;
+        /* Bitwise, not short-circuit, so the loop vectorises. */
+        int32_t fail_a = (slack2_a >= 0.0f) & ((pa <= 0.0f) | (pa * pa <= slack2_a * length2));
+        int32_t fail_b =
+            (slack2_b[j] >= 0.0f) & ((pb <= 0.0f) | (pb * pb <= slack2_b[j] * length2));
+        rel_x[j] = dx;
+        rel_y[j] = dy;
+        misses[j] = fail_a + fail_b;
+        in_range[j] = (length2 >= min_length2) & (length2 <= max_length2);
     }
-    /* Summed in sample order, whatever order the samples were taken in. */
-    double sum = 0.0;
-    for (int k = 0; k < n; k++) sum += dots[k];
-    /* OpenPose's prior: limbs longer than half the map height lose score. */
-    double prior = 0.5 * (double)height / (double)length - 1.0;
-    double score = sum / n + (prior < 0.0 ? prior : 0.0);
-    return score > 0.0 ? score : -1.0;
 }
 
 int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
@@ -149,14 +292,18 @@ int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
     int32_t *mask = pd_take(&arena, ((size_t)height << shift) * sizeof(int32_t));
     int32_t *order = pd_take(&arena, (size_t)n * sizeof(int32_t));
     float *t = pd_take(&arena, (size_t)n * sizeof(float));
-    double *dots = pd_take(&arena, (size_t)n * sizeof(double));
     int32_t *misses = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(int32_t));
     int32_t *alive = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(int32_t));
     float *rel_x = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(float));
     float *rel_y = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(float));
     int32_t *cell = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(int32_t));
+    float *vb_x = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(float));
+    float *vb_y = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(float));
+    float *vb_slack2 = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(float));
     pd_candidate *sort_scratch = pd_take(&arena, (size_t)na * (size_t)nb * sizeof(pd_candidate));
-    if (!mask || !order || !t || !dots || !misses || !alive || !rel_x || !rel_y || !cell ||
+    pd_batch batch;
+    if (!pd_batch_init(&batch, n, &arena) || !mask || !order || !t || !misses || !alive ||
+        !rel_x || !rel_y || !cell || !vb_x || !vb_y || !vb_slack2 ||
         (na > 0 && nb > 0 && !sort_scratch))
         return PD_ERR_WORKSPACE;
     for (int k = 0; k < n; k++) {
@@ -170,34 +317,69 @@ int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
      * flush to zero where it matters, so the mask is exact; outside, do without. */
     const int use_mask = threshold >= 1e-15f && threshold <= 1e15f &&
                          (int64_t)na * nb * 32 > (int64_t)height * width;
-    if (use_mask) pd_support_mask(paf_x, paf_y, height, width, sy, sx, threshold, mask, shift);
+    if (use_mask) {
+        pd_support_mask(paf_x, paf_y, height, width, sy, sx, threshold, mask, shift);
+        /* The last sample lands on b up to the rounding of a + (b - a): within
+         * a couple of ulps of the larger coordinate. */
+        const float reach = 2.5e-7f * (float)(height > width ? height : width);
+        for (int j = 0; j < nb; j++) {
+            pd_paf_at(paf_x, paf_y, height, width, sy, sx, bx[j], by[j], &vb_x[j], &vb_y[j]);
+            /* While the sample stays in b's square, the largest |vx| + |vy|
+             * of its corners bounds how far the interpolated field moves. */
+            float fx = bx[j] - floorf(bx[j]), fy = by[j] - floorf(by[j]);
+            int cx = (int)bx[j], cy = (int)by[j];
+            int nx = cx + 1 < width ? cx + 1 : cx, ny = cy + 1 < height ? cy + 1 : cy;
+            ptrdiff_t o00 = (ptrdiff_t)cy * sy + (ptrdiff_t)cx * sx;
+            ptrdiff_t o01 = (ptrdiff_t)cy * sy + (ptrdiff_t)nx * sx;
+            ptrdiff_t o10 = (ptrdiff_t)ny * sy + (ptrdiff_t)cx * sx;
+            ptrdiff_t o11 = (ptrdiff_t)ny * sy + (ptrdiff_t)nx * sx;
+            /* A sum rather than a max: no smaller, and NaN stays NaN. */
+            float bound = fabsf(paf_x[o00]) + fabsf(paf_y[o00]) + fabsf(paf_x[o01]) +
+                          fabsf(paf_y[o01]) + fabsf(paf_x[o10]) + fabsf(paf_y[o10]) +
+                          fabsf(paf_x[o11]) + fabsf(paf_y[o11]);
+            int inside = fx > reach && fx < 1.0f - reach && fy > reach && fy < 1.0f - reach;
+            if (!inside || !(bound < INFINITY)) bound = INFINITY;
+            /* NaN and Inf leave no slack: the end sample is never counted. */
+            vb_slack2[j] = pd_sure_slack2(threshold, bound * (8.0f * reach + 1e-4f));
+        }
+    }
 
     int count = 0;
     for (int i = 0; i < na; i++) {
         const float x0 = ax[i], y0 = ay[i];
         int live = nb;
         if (use_mask) {
-            /* Count the samples of every pair from this a that land in
-             * unsupported squares: those fail for sure, so a pair with too many
-             * is dropped without interpolating anything. The pairs still alive
-             * are compacted every few samples, so most pairs of a crowd cost a
-             * handful of cheap, branch-free lookups. */
-            /* The live pairs' data sit in dense arrays in live order, so the
-             * cell indices of a sample are computed by a loop the compiler
-             * vectorises; only the mask reads stay scalar. */
+            /* Count the samples of every pair from this a that fail for sure:
+             * its two end samples, tested against the fields at a and b, and
+             * the others, which land in unsupported squares. A pair with too
+             * many is dropped without interpolating anything. The pairs still
+             * alive sit in dense arrays in live order, compacted every few
+             * samples, so the cell indices of a sample are computed by a loop
+             * the compiler vectorises; only the mask reads stay scalar. */
+            float va_x, va_y;
+            pd_paf_at(paf_x, paf_y, height, width, sy, sx, x0, y0, &va_x, &va_y);
+            /* The first sample is a itself: only the rounding of the dot
+             * product needs a margin. Non-finite fields read as 0 there, which
+             * always fails. */
+            float slack2_a = pd_sure_slack2(threshold, 1e-4f * (fabsf(va_x) + fabsf(va_y)));
+            if (!(fabsf(va_x) + fabsf(va_y) < INFINITY)) {
+                va_x = va_y = 0.0f;
+                slack2_a = 0.0f;
+            }
+            pd_endpoint_misses(nb, bx, by, x0, y0, va_x, va_y, slack2_a, vb_x, vb_y, vb_slack2,
+                               min_length2, max_length2, rel_x, rel_y, misses, cell);
             live = 0;
             for (int j = 0; j < nb; j++) {
-                float dx = bx[j] - x0, dy = by[j] - y0, length2 = dx * dx + dy * dy;
-                rel_x[live] = dx;
-                rel_y[live] = dy;
-                misses[live] = 0;
-                /* Pairs too short or too long are dropped before any sampling. */
+                rel_x[live] = rel_x[j];
+                rel_y[live] = rel_y[j];
+                misses[live] = misses[j];
                 alive[live] = j;
-                live += (length2 >= min_length2) & (length2 <= max_length2);
+                live += cell[j];
             }
             for (int s0 = 0; s0 < n && live > 0; s0 += 3) {
                 const int s1 = s0 + 3 < n ? s0 + 3 : n;
                 for (int s = s0; s < s1; s++) {
+                    if (order[s] == 0 || order[s] == n - 1) continue; /* counted above */
                     const float tk = t[order[s]];
                     /* Endpoints are peaks inside the map and t is in [0, 1], so
                      * truncation lands in the map: no clamping needed. */
@@ -222,15 +404,20 @@ int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
             float dx = bx[j] - x0, dy = by[j] - y0;
             float length2 = dx * dx + dy * dy;
             if (length2 < min_length2 || length2 > max_length2) continue;
-            double score = pd_score_pair(paf_x, paf_y, height, width, sy, sx, x0, y0, dx, dy,
-                                         length2, order, t, n, max_failures, threshold, dots);
-            if (score < 0.0) continue;
-            out[count].a = i;
-            out[count].b = j;
-            out[count].score = (float)score;
-            count++;
+            if (batch.count == PD_BATCH)
+                count += pd_score_batch(paf_x, paf_y, height, width, sy, sx, &batch, order, t,
+                                        n, max_failures, threshold, out + count);
+            int r = batch.count++;
+            batch.a[r] = i;
+            batch.b[r] = j;
+            batch.x0[r] = x0;
+            batch.y0[r] = y0;
+            batch.dx[r] = dx;
+            batch.dy[r] = dy;
         }
     }
+    count += pd_score_batch(paf_x, paf_y, height, width, sy, sx, &batch, order, t, n,
+                            max_failures, threshold, out + count);
     /* Pairs were written in (a, b) order: a stable sort on the score completes it. */
     pd_sort_candidates_stable(out, count, sort_scratch);
     return count;
