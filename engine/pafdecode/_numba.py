@@ -615,11 +615,109 @@ def _score_pair(fx, fy, gx, gy, flat, height, width, x0, y0, dx, dy, length2, or
 
 
 @_jit
+def _sure_slack2(threshold, margin):
+    """pd_sure_slack2 in float64: the squared slack below the threshold under
+    which an end sample's dot product fails for sure, or -1 when none is known."""
+    slack = np.float64(threshold) - margin
+    return slack * slack * (1.0 - 1e-5) if slack > 0.0 else -1.0
+
+
+@_jit
+def _end_fields(gx, gy, height, width, bx, by, nb, threshold, vb_x, vb_y, slack2_b):
+    """The field at each b, and the slack under which the last sample of a pair
+    ending at b fails for sure. That sample lands on b only up to the rounding of
+    a + (b - a), a couple of ulps of the larger coordinate; while it stays in b's
+    square, the sum of its corners' |vx| + |vy| bounds how far the field moves."""
+    reach = 2.5e-7 * max(height, width)
+    for j in range(nb):
+        x0, x1, y0, y1, wx, wy = _cell(bx[j], by[j], height, width)
+        r0 = y0 * width
+        r1 = y1 * width
+        vb_x[j] = _lerp2(gx[r0 + x0], gx[r0 + x1], gx[r1 + x0], gx[r1 + x1], wx, wy)
+        vb_y[j] = _lerp2(gy[r0 + x0], gy[r0 + x1], gy[r1 + x0], gy[r1 + x1], wx, wy)
+        bound = 0.0
+        for o in (r0 + x0, r0 + x1, r1 + x0, r1 + x1):
+            bound += abs(np.float64(gx[o])) + abs(np.float64(gy[o]))
+        fx = np.float64(bx[j]) - np.floor(np.float64(bx[j]))
+        fy = np.float64(by[j]) - np.floor(np.float64(by[j]))
+        inside = reach < fx < 1.0 - reach and reach < fy < 1.0 - reach
+        if inside and bound < np.inf:
+            slack2_b[j] = _sure_slack2(threshold, bound * (8.0 * reach + 1e-4))
+        else:
+            slack2_b[j] = -1.0
+
+
+_BATCH = 256  # pairs scored together, as in scoring.c
+
+
+@_jit
+def _score_batch(gx, gy, height, width, count, bi, bf, bdots, order, t, n, max_failures,
+                 threshold, c_s, c_a, c_b, out):
+    """pd_score_batch: scores the `count` pairs batched in bi (rows a, b, slot,
+    failures) and bf (rows x0, y0, dx, dy, ux, uy) from all n samples, taken
+    sample-major across the batch, and writes the candidates from index `out` on.
+    Returns how many it wrote."""
+    a, b, slot, failures = bi[0], bi[1], bi[2], bi[3]
+    x0, y0, dx, dy, ux, uy = bf[0], bf[1], bf[2], bf[3], bf[4], bf[5]
+    for q in range(count):
+        length = np.sqrt(dx[q] * dx[q] + dy[q] * dy[q])
+        ux[q] = dx[q] / length
+        uy[q] = dy[q] / length
+        slot[q] = q
+        failures[q] = 0
+    live = count
+    s0 = 0
+    while s0 < n and live > 0:
+        s1 = min(s0 + 3, n)
+        for s in range(s0, s1):
+            k = order[s]
+            tk = t[k]
+            dots_k = bdots[k]
+            for q in range(live):
+                dot = _dot_flat(gx, gy, height, width, x0[q] + dx[q] * tk, y0[q] + dy[q] * tk,
+                                ux[q], uy[q])
+                dots_k[slot[q]] = dot
+                failures[q] += np.int64(not (dot > threshold))
+        kept = 0
+        for q in range(live):
+            a[kept] = a[q]
+            b[kept] = b[q]
+            slot[kept] = slot[q]
+            failures[kept] = failures[q]
+            x0[kept] = x0[q]
+            y0[kept] = y0[q]
+            dx[kept] = dx[q]
+            dy[kept] = dy[q]
+            ux[kept] = ux[q]
+            uy[kept] = uy[q]
+            kept += np.int64(failures[q] <= max_failures)
+        live = kept
+        s0 = s1
+    written = 0
+    for q in range(live):
+        r = slot[q]
+        total = 0.0
+        for k in range(n):
+            total += np.float64(bdots[k, r])
+        length = np.sqrt(dx[q] * dx[q] + dy[q] * dy[q])
+        prior = 0.5 * np.float64(height) / np.float64(length) - 1.0
+        score = total / n + (prior if prior < 0.0 else 0.0)
+        if not score > 0.0:
+            continue
+        c_a[out + written] = a[q]
+        c_b[out + written] = b[q]
+        c_s[out + written] = np.float32(score)
+        written += 1
+    return written
+
+
+@_jit
 def _score_limb(fx, fy, height, width, ax, ay, na, bx, by, nb, n, min_inliers, threshold,
                 max_length, order, t, t_order, dots, mask, gx, gy, rel_x, rel_y, misses,
-                alive, c_s, c_a, c_b):
+                alive, cell, vb_x, vb_y, slack2_b, bi, bf, bdots, c_s, c_a, c_b):
     """pd_score_limb: candidates (c_s, c_a, c_b) sorted, returns their count.
-    t_order[s] = t[order[s]]; rel_x, rel_y, misses, alive hold nb items."""
+    t_order[s] = t[order[s]]; rel_x, rel_y, misses, alive, cell, vb_x, vb_y,
+    slack2_b hold nb items; bi, bf, bdots are _score_batch's buffers."""
     max_failures = n - min_inliers
     max_length2 = max_length * max_length if max_length > _F0 else _FINF
     # The mask only skips work; it pays when there are many pairs.
@@ -641,53 +739,116 @@ def _score_limb(fx, fy, height, width, ax, ay, na, bx, by, nb, n, min_inliers, t
         # Where noise marks most squares the prefilter rejects next to nothing:
         # it is skipped (C runs it anyway).
         prefilter = marked * 4 < height * width * 3
+    if prefilter:
+        _end_fields(gx, gy, height, width, bx, by, nb, threshold, vb_x, vb_y, slack2_b)
     # Unsigned cell arithmetic: no negative-index handling in the hot loop, and a
     # clamp that also catches what cannot happen (endpoints are inside the map).
     wmax = np.uint32(width - 1)
     hmax = np.uint32(height - 1)
     uwidth = np.uint32(width)
     count = 0
+    batched = 0
     for i in range(na):
         x0 = ax[i]
         y0 = ay[i]
-        # Pairs too short or too long are dropped before anything else.
-        live = 0
-        for j in range(nb):
-            dx = bx[j] - x0
-            dy = by[j] - y0
-            length2 = dx * dx + dy * dy
-            rel_x[j] = dx
-            rel_y[j] = dy
-            misses[j] = 0
-            alive[live] = j
-            live += np.int64(length2 >= _MIN_LENGTH2) & np.int64(length2 <= max_length2)
         if prefilter:
-            # Samples in unsupported squares fail for sure: count them for all
-            # pairs still alive, three samples a pass, and drop the pairs with
-            # too many, without interpolating anything.
+            # The first sample is a itself: only the rounding of the dot product
+            # needs a margin. Non-finite fields read as 0 there: always a miss.
+            x_0, x_1, y_0, y_1, wx, wy = _cell(x0, y0, height, width)
+            r0 = y_0 * width
+            r1 = y_1 * width
+            va_x = np.float64(_lerp2(gx[r0 + x_0], gx[r0 + x_1], gx[r1 + x_0], gx[r1 + x_1],
+                                     wx, wy))
+            va_y = np.float64(_lerp2(gy[r0 + x_0], gy[r0 + x_1], gy[r1 + x_0], gy[r1 + x_1],
+                                     wx, wy))
+            size = abs(va_x) + abs(va_y)
+            slack2_a = _sure_slack2(threshold, 1e-4 * size)
+            if not size < np.inf:
+                va_x = 0.0
+                va_y = 0.0
+                slack2_a = 0.0
+        if prefilter:
+            # Dense first, as in scoring.c: the end samples sit on a and b, and a
+            # dot product v.d below slack * |d| fails whatever the rounding of
+            # the exact path. Bitwise, not short-circuit, so the loop vectorises.
+            for j in range(nb):
+                dx = bx[j] - x0
+                dy = by[j] - y0
+                length2 = dx * dx + dy * dy
+                d2 = np.float64(dx) * dx + np.float64(dy) * dy
+                pa = va_x * dx + va_y * dy
+                pb = np.float64(vb_x[j]) * dx + np.float64(vb_y[j]) * dy
+                sb = slack2_b[j]
+                rel_x[j] = dx
+                rel_y[j] = dy
+                misses[j] = ((np.int64(slack2_a >= 0.0)
+                              & (np.int64(pa <= 0.0) | np.int64(pa * pa <= slack2_a * d2)))
+                             + (np.int64(sb >= 0.0)
+                                & (np.int64(pb <= 0.0) | np.int64(pb * pb <= sb * d2))))
+                cell[j] = np.int64(length2 >= _MIN_LENGTH2) & np.int64(length2 <= max_length2)
+            # Pairs too short or too long are dropped; the live pairs' data are
+            # compacted into live order.
+            live = 0
+            for j in range(nb):
+                rel_x[live] = rel_x[j]
+                rel_y[live] = rel_y[j]
+                misses[live] = misses[j]
+                alive[live] = j
+                live += cell[j]
+            # The other samples fail for sure in unsupported squares: count them
+            # for all pairs still alive, three samples a pass, and drop the
+            # pairs with too many, without interpolating anything.
             s0 = 0
             while s0 < n and live > 0:
                 s1 = min(s0 + 3, n)
+                for s in range(s0, s1):
+                    if order[s] == 0 or order[s] == n - 1:
+                        continue  # counted above
+                    tk = t_order[s]
+                    for q in range(live):
+                        cx = min(np.uint32(np.int32(x0 + rel_x[q] * tk)), wmax)
+                        cy = min(np.uint32(np.int32(y0 + rel_y[q] * tk)), hmax)
+                        cell[q] = np.int64(cy * uwidth + cx)
+                    for q in range(live):
+                        misses[q] += np.int64(mask[cell[q]] == 0)
                 kept = 0
                 for q in range(live):
-                    j = alive[q]
-                    m = misses[j]
-                    rx = rel_x[j]
-                    ry = rel_y[j]
-                    for s in range(s0, s1):
-                        tk = t_order[s]
-                        cx = min(np.uint32(np.int32(x0 + rx * tk)), wmax)
-                        cy = min(np.uint32(np.int32(y0 + ry * tk)), hmax)
-                        m += np.int64(mask[np.uint64(cy * uwidth + cx)] == 0)
-                    misses[j] = m
-                    alive[kept] = j
-                    kept += np.int64(m <= max_failures)
+                    alive[kept] = alive[q]
+                    rel_x[kept] = rel_x[q]
+                    rel_y[kept] = rel_y[q]
+                    misses[kept] = misses[q]
+                    kept += np.int64(misses[q] <= max_failures)
                 live = kept
                 s0 = s1
+        else:
+            # Pairs too short or too long are dropped before anything else.
+            live = 0
+            for j in range(nb):
+                dx = bx[j] - x0
+                dy = by[j] - y0
+                length2 = dx * dx + dy * dy
+                rel_x[live] = dx
+                rel_y[live] = dy
+                alive[live] = j
+                live += np.int64(length2 >= _MIN_LENGTH2) & np.int64(length2 <= max_length2)
         for q in range(live):
             j = alive[q]
-            dx = rel_x[j]
-            dy = rel_y[j]
+            dx = rel_x[q]
+            dy = rel_y[q]
+            if flat:
+                # Batched across a, in (a, b) order, as scoring.c does.
+                if batched == _BATCH:
+                    count += _score_batch(gx, gy, height, width, batched, bi, bf, bdots, order,
+                                          t, n, max_failures, threshold, c_s, c_a, c_b, count)
+                    batched = 0
+                bi[0, batched] = i
+                bi[1, batched] = j
+                bf[0, batched] = x0
+                bf[1, batched] = y0
+                bf[2, batched] = dx
+                bf[3, batched] = dy
+                batched += 1
+                continue
             score = _score_pair(fx, fy, gx, gy, flat, height, width, x0, y0, dx, dy,
                                 dx * dx + dy * dy, order, t, n, max_failures, threshold,
                                 dots)
@@ -697,6 +858,9 @@ def _score_limb(fx, fy, height, width, ax, ay, na, bx, by, nb, n, min_inliers, t
             c_b[count] = j
             c_s[count] = np.float32(score)
             count += 1
+    if batched > 0:
+        count += _score_batch(gx, gy, height, width, batched, bi, bf, bdots, order, t, n,
+                              max_failures, threshold, c_s, c_a, c_b, count)
     _sort_candidates(c_s, c_a, c_b, count)
     return count
 
@@ -1097,6 +1261,13 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
     rel_y = np.empty(mp, np.float32)
     misses = np.empty(mp, np.int64)
     alive = np.empty(mp, np.int64)
+    cell = np.empty(mp, np.int64)
+    vb_x = np.empty(mp, np.float32)
+    vb_y = np.empty(mp, np.float32)
+    slack2_b = np.empty(mp, np.float64)
+    bi = np.empty((4, _BATCH), np.int64)
+    bf = np.empty((6, _BATCH), np.float32)
+    bdots = np.empty((n, _BATCH), np.float32)
     mask = np.empty(cells, np.uint8)
     gx = np.empty(cells, np.float32)
     gy = np.empty(cells, np.float32)
@@ -1173,8 +1344,8 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
                              peak_x[oa:oa + na], peak_y[oa:oa + na], na,
                              peak_x[ob:ob + nb], peak_y[ob:ob + nb], nb, n, min_inliers,
                              paf_threshold, max_length, order, t, t_order, dots, mask, gx, gy,
-                             rel_x, rel_y, misses, alive,
-                             c_s, c_a, c_b)
+                             rel_x, rel_y, misses, alive, cell, vb_x, vb_y, slack2_b, bi,
+                             bf, bdots, c_s, c_a, c_b)
             if nc > max_candidates:
                 nc = max_candidates
             n_cands += nc
