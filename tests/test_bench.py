@@ -37,6 +37,25 @@ def test_ceiling_splits_people_at_hidden_joints():
     assert (pieces[:, :, 2].sum(0) == np.where(p[:, 2] > 0, 1, 0)).all()
 
 
+def test_peak_ceiling_hides_keypoints_whose_peaks_merged():
+    from pafdecode import synth
+    a = np.array(synth.crowd_scene(1, 3).people[0])
+    b = a.copy()
+    b[:, 0] += 200.0  # far apart: every keypoint keeps its own peak
+    b[9, :2] = a[9, :2] + 2.0  # ...but b's right knee sits on a's: one peak for both
+    people = np.stack([a, b])
+    fields = synth.render_fields(people, COCO, (368, 656), stride=8)
+    scene = type("Scene", (), {"people": people, "heatmaps": fields[0]})
+    full, _ = bench.ceiling_people(people, COCO)
+    peak, _ = bench.peak_ceiling_people(scene, COCO)
+    visible = (people[:, :, 2] > 0).sum()
+    assert full[:, :, 2].sum() == visible
+    # One of the two knees lost its peak (which one depends on sub-pixel heights), and
+    # with it the link to its ankle, left alone: no limb, no piece.
+    assert peak[:, 9, 2].sum() == 1 and peak[:, 10, 2].sum() == 1
+    assert peak[:, :, 2].sum() == visible - 2
+
+
 def test_small_run_scores_a_lone_person_perfectly(tmp_path):
     report = bench.run_benchmark([1, 4], scenes=1, repeat=2, baseline=True, progress=False)
     rows = {(r["people"], r["backend"], r["assignment"]): r for r in report["rows"]}
@@ -45,6 +64,7 @@ def test_small_run_scores_a_lone_person_perfectly(tmp_path):
     lone = rows[(1, "c", "greedy")]
     assert lone["accuracy"]["AP"] == pytest.approx(1.0)
     assert lone["ceiling"]["AP"] == pytest.approx(1.0)
+    assert lone["peak_ceiling"]["AP"] == pytest.approx(1.0)
     # The reference decoder is the same algorithm: the same accuracy.
     for n in (1, 4):
         assert rows[(n, "reference", "greedy")]["accuracy"] == rows[(n, "c", "greedy")]["accuracy"]
