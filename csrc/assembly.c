@@ -7,7 +7,7 @@ size_t pd_people_workspace_size(int num_keypoints, int total_peaks) {
     size_t capacity = (size_t)total_peaks / 2 + 1;
     return pd_round_up(capacity * (size_t)num_keypoints * sizeof(int32_t)) +
            2 * pd_round_up(capacity * sizeof(int32_t)) + pd_round_up(capacity * sizeof(double)) +
-           pd_round_up((size_t)total_peaks * sizeof(int32_t) + 4) + 5 * PD_ALIGN;
+           2 * pd_round_up((size_t)total_peaks * sizeof(int32_t) + 4) + 6 * PD_ALIGN;
 }
 
 int pd_people_init(pd_people *people, int num_keypoints, int total_peaks, pd_arena *arena) {
@@ -21,18 +21,42 @@ int pd_people_init(pd_people *people, int num_keypoints, int total_peaks, pd_are
     people->connections = pd_take(arena, (size_t)capacity * sizeof(int32_t));
     people->evidence = pd_take(arena, (size_t)capacity * sizeof(double));
     people->owner = pd_take(arena, (size_t)total_peaks * sizeof(int32_t) + 4);
+    people->co_owner = pd_take(arena, (size_t)total_peaks * sizeof(int32_t) + 4);
     if (!people->slots || !people->keypoints || !people->connections || !people->evidence ||
-        !people->owner)
+        !people->owner || !people->co_owner)
         return PD_ERR_WORKSPACE;
-    for (int g = 0; g < total_peaks; g++) people->owner[g] = -1;
+    for (int g = 0; g < total_peaks; g++) people->owner[g] = people->co_owner[g] = -1;
     return PD_OK;
 }
 
+/* Gives peak g (of type k) to person p, as its holder or, when someone holds it
+ * already, its second holder. */
 static void pd_person_take(pd_people *people, int p, int k, int32_t g, float value) {
     people->slots[(size_t)p * people->num_keypoints + k] = g;
-    people->owner[g] = p;
+    if (people->owner[g] < 0)
+        people->owner[g] = p;
+    else
+        people->co_owner[g] = p;
     people->keypoints[p] += 1;
     people->evidence[p] += value;
+}
+
+/* The first holder of peak g that has no keypoint of type k, or -1. */
+static int pd_holder_lacking(const pd_people *people, int32_t g, int k) {
+    const int K = people->num_keypoints;
+    int h = people->owner[g];
+    if (h >= 0 && people->slots[(size_t)h * K + k] < 0) return h;
+    h = people->co_owner[g];
+    if (h >= 0 && people->slots[(size_t)h * K + k] < 0) return h;
+    return -1;
+}
+
+/* Attaches peak g of type k to person p through a limb of the given score. */
+static void pd_person_attach(pd_people *people, int p, int k, int32_t g, float value,
+                             float score) {
+    pd_person_take(people, p, k, g, value);
+    people->connections[p] += 1;
+    people->evidence[p] += score;
 }
 
 void pd_people_connect(pd_people *people, int ka, int kb, int32_t ga, int32_t gb, float value_a,
@@ -52,23 +76,23 @@ void pd_people_connect(pd_people *people, int ka, int kb, int32_t ga, int32_t gb
         pd_person_take(people, p, kb, gb, value_b);
         return;
     }
+    /* A keypoint a person holds is never overwritten: the end goes to the first
+     * holder of the other end that lacks its type, if any. */
     if (pa >= 0 && pb < 0) {
-        if (people->slots[(size_t)pa * K + kb] >= 0) return;
-        pd_person_take(people, pa, kb, gb, value_b);
-        people->connections[pa] += 1;
-        people->evidence[pa] += score;
+        int h = pd_holder_lacking(people, ga, kb);
+        if (h >= 0) pd_person_attach(people, h, kb, gb, value_b, score);
         return;
     }
     if (pa < 0 && pb >= 0) {
-        if (people->slots[(size_t)pb * K + ka] >= 0) return;
-        pd_person_take(people, pb, ka, ga, value_a);
-        people->connections[pb] += 1;
-        people->evidence[pb] += score;
+        int h = pd_holder_lacking(people, gb, ka);
+        if (h >= 0) pd_person_attach(people, h, ka, ga, value_a, score);
         return;
     }
-    if (pa == pb) {
-        people->connections[pa] += 1;
-        people->evidence[pa] += score;
+    int ca = people->co_owner[ga], cb = people->co_owner[gb];
+    int both = pa == pb || pa == cb ? pa : (ca >= 0 && (ca == pb || ca == cb)) ? ca : -1;
+    if (both >= 0) {
+        people->connections[both] += 1;
+        people->evidence[both] += score;
         return;
     }
     int32_t *into = people->slots + (size_t)pa * K;
@@ -78,7 +102,10 @@ void pd_people_connect(pd_people *people, int ka, int kb, int32_t ga, int32_t gb
     for (int k = 0; k < K; k++) {
         if (from[k] < 0) continue;
         into[k] = from[k];
-        people->owner[from[k]] = pa;
+        if (people->owner[from[k]] == pb)
+            people->owner[from[k]] = pa;
+        else
+            people->co_owner[from[k]] = pa;
         from[k] = -1;
     }
     people->keypoints[pa] += people->keypoints[pb];
@@ -87,6 +114,44 @@ void pd_people_connect(pd_people *people, int ka, int kb, int32_t ga, int32_t gb
     people->keypoints[pb] = 0;
     people->connections[pb] = 0;
     people->evidence[pb] = 0.0;
+}
+
+void pd_people_share(pd_people *people, int kb, int32_t oa, int32_t ob,
+                     const pd_candidate *candidates, int nc, int na, int nb,
+                     const float *peak_value, float min_score, int32_t *best_b,
+                     int32_t *best_a) {
+    /* Each end's best candidate: the first one naming it, candidates being best
+     * first. Stored as candidate indices. */
+    for (int a = 0; a < na; a++) best_b[a] = -1;
+    for (int b = 0; b < nb; b++) best_a[b] = -1;
+    for (int c = 0; c < nc; c++) {
+        if (best_b[candidates[c].a] < 0) best_b[candidates[c].a] = c;
+        if (best_a[candidates[c].b] < 0) best_a[candidates[c].b] = c;
+    }
+    /* First, an unheld b goes to the first holder of its best a that lacks kb:
+     * a person's own peak before a shared one. */
+    for (int b = 0; b < nb; b++) {
+        int c = best_a[b];
+        if (c < 0 || !(candidates[c].score >= min_score)) continue;
+        int32_t ga = oa + candidates[c].a, gb = ob + b;
+        if (people->owner[gb] >= 0) continue;
+        int h = pd_holder_lacking(people, ga, kb);
+        if (h >= 0) pd_person_attach(people, h, kb, gb, peak_value[gb], candidates[c].score);
+    }
+    /* Then holders of a still lacking kb take a's best b when someone holds b
+     * already. */
+    for (int a = 0; a < na; a++) {
+        int c = best_b[a];
+        if (c < 0 || !(candidates[c].score >= min_score)) continue;
+        int32_t ga = oa + a, gb = ob + candidates[c].b;
+        if (people->owner[gb] < 0) continue;
+        for (int pass = 0; pass < 2; pass++) {
+            int h = pass == 0 ? people->owner[ga] : people->co_owner[ga];
+            if (h < 0 || people->co_owner[gb] >= 0) continue;
+            if (people->slots[(size_t)h * people->num_keypoints + kb] >= 0) continue;
+            pd_person_attach(people, h, kb, gb, peak_value[gb], candidates[c].score);
+        }
+    }
 }
 
 int pd_people_emit(const pd_people *people, const float *peak_x, const float *peak_y,

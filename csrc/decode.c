@@ -1,5 +1,7 @@
 /* Stage 5: the entry points. Peaks, limb scores, assignment and assembly for
  * one frame or a batch, over one caller-provided workspace. */
+#include <math.h>
+
 #include "internal.h"
 
 #define PD_MAX_RADIUS 64
@@ -29,6 +31,7 @@ int pd_check_params(const pd_skeleton *s, const pd_params *p) {
         p->max_candidates < 1)
         return PD_ERR_ARGUMENT;
     if ((p->assignment != PD_ASSIGN_GREEDY && p->assignment != PD_ASSIGN_HUNGARIAN) ||
+        !(p->shared_peak_score >= 0.0f) || !(p->shared_peak_score < INFINITY) ||
         p->min_keypoints < 0 || !(p->min_person_score == p->min_person_score) ||
         !(p->stride > 0.0f) || p->stride - p->stride != 0.0f)
         return PD_ERR_ARGUMENT;
@@ -54,7 +57,8 @@ size_t pd_workspace_size(const pd_skeleton *s, const pd_params *p, int height, i
            pd_score_workspace_size(height, width, p->paf_samples, p->max_peaks) +
            pd_assign_workspace_size(p->max_peaks) +
            pd_people_workspace_size(s->num_keypoints, (int)total) +
-           2 * pd_round_up(capacity * sizeof(pd_candidate)) + 13 * PD_ALIGN;
+           2 * pd_round_up(capacity * sizeof(pd_candidate)) +
+           2 * pd_round_up(mp * sizeof(int32_t)) + 15 * PD_ALIGN;
 }
 
 static int pd_check_fields(const pd_skeleton *s, const pd_fields *heatmaps, const pd_fields *pafs) {
@@ -97,7 +101,9 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
     if (pd_people_init(&people, K, total, &arena) != PD_OK) return PD_ERR_WORKSPACE;
     pd_candidate *order = pd_take(&arena, (size_t)people.capacity * sizeof(pd_candidate));
     pd_candidate *order_scratch = pd_take(&arena, (size_t)people.capacity * sizeof(pd_candidate));
-    if (!order || !order_scratch) return PD_ERR_WORKSPACE;
+    int32_t *best_b = pd_take(&arena, (size_t)mp * sizeof(int32_t));
+    int32_t *best_a = pd_take(&arena, (size_t)mp * sizeof(int32_t));
+    if (!order || !order_scratch || !best_b || !best_a) return PD_ERR_WORKSPACE;
 
     pd_stats local = {0, 0, 0, 0};
     for (int k = 0; k < K; k++) {
@@ -132,6 +138,9 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
             pd_people_connect(&people, ka, kb, ga, gb, peak_v[ga], peak_v[gb], chosen[c].score,
                               redundant);
         }
+        if (p->shared_peak_score > 0.0f && !redundant)
+            pd_people_share(&people, kb, (int32_t)oa, (int32_t)ob, cands, nc, na, nb, peak_v,
+                            p->shared_peak_score, best_b, best_a);
     }
     int kept = pd_people_emit(&people, peak_x, peak_y, peak_v, p, order, order_scratch,
                               out_keypoints, out_scores);

@@ -63,6 +63,7 @@ typedef struct {
     int32_t *connections; /* per person: connections that built it            */
     double *evidence;     /* per person: peak values plus connection scores    */
     int32_t *owner;       /* per global peak: the person holding it, or -1     */
+    int32_t *co_owner;    /* per global peak: a second person holding it, or -1 */
 } pd_people;
 
 size_t pd_people_workspace_size(int num_keypoints, int total_peaks);
@@ -71,6 +72,15 @@ int pd_people_init(pd_people *people, int num_keypoints, int total_peaks, pd_are
 /* Adds one chosen connection of a limb from keypoint type ka to kb. */
 void pd_people_connect(pd_people *people, int ka, int kb, int32_t ga, int32_t gb, float value_a,
                        float value_b, float score, int redundant);
+
+/* After a limb type's connections: shares peaks between people where two
+ * keypoints merged into one (see shared_peak_score in pafdecode.h). `candidates`
+ * are the limb's nc candidates, best first, between peaks oa + a and ob + b;
+ * best_b and best_a hold na and nb items. */
+void pd_people_share(pd_people *people, int kb, int32_t oa, int32_t ob,
+                     const pd_candidate *candidates, int nc, int na, int nb,
+                     const float *peak_value, float min_score, int32_t *best_b,
+                     int32_t *best_a);
 
 /* Writes the people that pass the filters, best score first. `order` and
  * `scratch` have room for people->count items. Returns how many were written. */

@@ -57,6 +57,8 @@ typedef struct {
     int max_candidates;       /* per limb type; the best-scoring are kept         */
     /* assignment and assembly */
     int assignment;           /* PD_ASSIGN_GREEDY or PD_ASSIGN_HUNGARIAN          */
+    float shared_peak_score;  /* > 0: a peak may go to two people through limbs
+                                 scoring at least this (merged keypoints); 0: off */
     int min_keypoints;        /* people with fewer keypoints are dropped          */
     float min_person_score;   /* people with a lower mean score are dropped       */
     /* output */

@@ -59,6 +59,8 @@ def test_batch_frame_counts_must_match(make_decoder):
     ("max_candidates", 0, "max_candidates must be >= 1"),
     ("min_keypoints", -1, "min_keypoints must be >= 0"),
     ("min_person_score", "high", "min_person_score must be a number"),
+    ("shared_peak_score", 0, "shared_peak_score must be > 0"),
+    ("shared_peak_score", float("nan"), "shared_peak_score must be finite"),
 ])
 def test_bad_options_name_the_option(option, value, message):
     with pytest.raises(ValueError, match=message):

@@ -206,10 +206,45 @@ def test_filters(make_decoder):
 
 def test_max_peaks_caps_each_channel(make_decoder):
     scene = synth.crowd_scene(30, 4)
-    poses = make_decoder(COCO, max_peaks=5, min_keypoints=0)(scene.heatmaps, scene.pafs)
-    assert poses.stats["peaks"] <= 5 * 18
-    # People hold distinct peaks, so together no more than the peaks kept.
-    assert (poses.keypoints[:, :, 2] > 0).sum(0).max() <= 5
+    for shared, holders in ((None, 1), (0.3, 2)):
+        poses = make_decoder(COCO, max_peaks=5, min_keypoints=0,
+                             shared_peak_score=shared)(scene.heatmaps, scene.pafs)
+        assert poses.stats["peaks"] <= 5 * 18
+        # A peak has one holder (two when shared): no more keypoints than that allows.
+        assert (poses.keypoints[:, :, 2] > 0).sum(0).max() <= 5 * holders
+
+
+def two_people_one_knee_peak():
+    """Two people side by side whose right knees stand 4 px apart: one peak for both."""
+    a = np.array(synth.crowd_scene(1, 3).people[0])
+    b = a.copy()
+    b[:, 0] += 48.0
+    b[9, :2] = a[9, :2] + (4.0, 0.0)  # COCO-18 keypoint 9: right knee
+    people = np.stack([a, b])
+    heat, paf = synth.render_fields(people, COCO, (368, 656), stride=STRIDE)
+    return people, heat, paf
+
+
+def match(poses, truth):
+    """The decoded person closest to `truth` (largest keypoint error smallest)."""
+    errors = [np.nanmax(np.where(q[:, 2] > 0, np.hypot(*(q[:, :2] - truth[:, :2]).T), np.nan))
+              for q in poses.keypoints]
+    return poses.keypoints[int(np.argmin(errors))]
+
+
+def test_shared_peak_gives_both_people_their_merged_knee(make_decoder):
+    people, heat, paf = two_people_one_knee_peak()
+    alone = make_decoder(COCO, shared_peak_score=None)(heat, paf)
+    shared = make_decoder(COCO)(heat, paf)
+    assert len(alone) == len(shared) == 2
+    # Without sharing, one of them loses the knee and the ankle that hangs from it.
+    assert sorted((alone.keypoints[:, :, 2] > 0).sum(1).tolist()) == [16, 18]
+    for truth in people:
+        person = match(shared, truth)
+        assert (person[:, 2] > 0).all()
+        error = np.hypot(*(person[:, :2] - truth[:, :2]).T)
+        assert error[9] < STRIDE  # the shared peak sits between the two knees
+        assert np.delete(error, 9).max() < 0.5 * STRIDE
 
 
 def test_max_limb_length_drops_long_limbs(make_decoder):

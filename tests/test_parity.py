@@ -175,7 +175,8 @@ def option_scene(index):
        max_candidates=st.sampled_from([1, 10, 4096]),
        min_keypoints=st.sampled_from([0, 3, 8]),
        min_person_score=st.sampled_from([-1.0, 0.2, 0.6]),
-       stride=st.sampled_from([1, 4, 8]))
+       stride=st.sampled_from([1, 4, 8]),
+       shared_peak_score=st.sampled_from([None, 0.05, 0.3, 0.9]))
 def test_option_parity(index, mode, **options):
     scene = option_scene(index)
     c, nb = decode_both(scene.skeleton, scene.heatmaps, scene.pafs, assignment=mode,

@@ -12,15 +12,18 @@ SCENES = [  # (skeleton, people, seed, noisy)
 ]
 
 
+@pytest.mark.parametrize("shared_peak_score", [0.3, None])
 @pytest.mark.parametrize("assignment", ["greedy", "hungarian"])
 @pytest.mark.parametrize("skeleton_name, n_people, seed, noisy", SCENES)
 def test_backend_matches_reference(make_decoder, assignment, skeleton_name, n_people, seed,
-                                   noisy):
+                                   noisy, shared_peak_score):
     skeleton = Skeleton.body25() if skeleton_name == "body25" else Skeleton.openpose_coco18()
     options = dict(noise=0.05, peak_variation=0.3, occlusion=0.08) if noisy else {}
     scene = synth.crowd_scene(n_people, seed, skeleton=skeleton, **options)
-    want = ReferenceDecoder(skeleton, assignment=assignment)(scene.heatmaps, scene.pafs)
-    got = make_decoder(skeleton, assignment=assignment)(scene.heatmaps, scene.pafs)
+    want = ReferenceDecoder(skeleton, assignment=assignment,
+                            shared_peak_score=shared_peak_score)(scene.heatmaps, scene.pafs)
+    got = make_decoder(skeleton, assignment=assignment,
+                       shared_peak_score=shared_peak_score)(scene.heatmaps, scene.pafs)
     assert got.stats == want.stats
     assert got.keypoints.shape == want.keypoints.shape
     np.testing.assert_allclose(got.keypoints, want.keypoints, atol=1e-4, rtol=0)

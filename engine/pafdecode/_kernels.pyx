@@ -41,6 +41,7 @@ cdef extern from "pafdecode.h" nogil:
         float max_limb_length
         int max_candidates
         int assignment
+        float shared_peak_score
         int min_keypoints
         float min_person_score
         float stride
@@ -219,6 +220,7 @@ cdef class CoreDecoder:
         self.params.max_limb_length = params["max_limb_length"]
         self.params.max_candidates = params["max_candidates"]
         self.params.assignment = PD_ASSIGN_HUNGARIAN if params["assignment"] == "hungarian" else PD_ASSIGN_GREEDY
+        self.params.shared_peak_score = params["shared_peak_score"]
         self.params.min_keypoints = params["min_keypoints"]
         self.params.min_person_score = params["min_person_score"]
         self.params.stride = params["stride"]

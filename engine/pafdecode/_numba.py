@@ -33,6 +33,7 @@ or batch, which allocates its own workspace.
 
 from __future__ import annotations
 
+import math
 import platform
 import threading
 
@@ -1105,16 +1106,39 @@ def _assign_entry(a, b, score, na, nb, mode):
 # -- assembly (assembly.c) --------------------------------------------------------------
 
 @_jit
-def _person_take(slots, owner, keypoints, evidence, K, p, k, g, value):
+def _person_take(slots, owner, co_owner, keypoints, evidence, K, p, k, g, value):
     slots[p * K + k] = g
-    owner[g] = p
+    if owner[g] < 0:
+        owner[g] = p
+    else:
+        co_owner[g] = p
     keypoints[p] += 1
     evidence[p] += np.float64(value)
 
 
 @_jit
-def _people_connect(slots, keypoints, connections, evidence, owner, count, capacity, K, ka,
-                    kb, ga, gb, value_a, value_b, score, redundant):
+def _holder_lacking(slots, owner, co_owner, K, g, k):
+    """pd_holder_lacking: the first holder of peak g without a keypoint of type k."""
+    h = owner[g]
+    if h >= 0 and slots[h * K + k] < 0:
+        return h
+    h = co_owner[g]
+    if h >= 0 and slots[h * K + k] < 0:
+        return h
+    return -1
+
+
+@_jit
+def _person_attach(slots, owner, co_owner, keypoints, connections, evidence, K, p, k, g,
+                   value, score):
+    _person_take(slots, owner, co_owner, keypoints, evidence, K, p, k, g, value)
+    connections[p] += 1
+    evidence[p] += np.float64(score)
+
+
+@_jit
+def _people_connect(slots, keypoints, connections, evidence, owner, co_owner, count, capacity,
+                    K, ka, kb, ga, gb, value_a, value_b, score, redundant):
     """pd_people_connect; returns the new person count."""
     pa = owner[ga]
     pb = owner[gb]
@@ -1128,26 +1152,31 @@ def _people_connect(slots, keypoints, connections, evidence, owner, count, capac
         keypoints[p] = 0
         connections[p] = 1
         evidence[p] = np.float64(score)
-        _person_take(slots, owner, keypoints, evidence, K, p, ka, ga, value_a)
-        _person_take(slots, owner, keypoints, evidence, K, p, kb, gb, value_b)
+        _person_take(slots, owner, co_owner, keypoints, evidence, K, p, ka, ga, value_a)
+        _person_take(slots, owner, co_owner, keypoints, evidence, K, p, kb, gb, value_b)
         return count
     if pa >= 0 and pb < 0:
-        if slots[pa * K + kb] >= 0:
-            return count
-        _person_take(slots, owner, keypoints, evidence, K, pa, kb, gb, value_b)
-        connections[pa] += 1
-        evidence[pa] += np.float64(score)
+        h = _holder_lacking(slots, owner, co_owner, K, ga, kb)
+        if h >= 0:
+            _person_attach(slots, owner, co_owner, keypoints, connections, evidence, K, h, kb,
+                           gb, value_b, score)
         return count
     if pa < 0 and pb >= 0:
-        if slots[pb * K + ka] >= 0:
-            return count
-        _person_take(slots, owner, keypoints, evidence, K, pb, ka, ga, value_a)
-        connections[pb] += 1
-        evidence[pb] += np.float64(score)
+        h = _holder_lacking(slots, owner, co_owner, K, gb, ka)
+        if h >= 0:
+            _person_attach(slots, owner, co_owner, keypoints, connections, evidence, K, h, ka,
+                           ga, value_a, score)
         return count
-    if pa == pb:
-        connections[pa] += 1
-        evidence[pa] += np.float64(score)
+    ca = co_owner[ga]
+    cb = co_owner[gb]
+    both = -1
+    if pa == pb or pa == cb:
+        both = pa
+    elif ca >= 0 and (ca == pb or ca == cb):
+        both = ca
+    if both >= 0:
+        connections[both] += 1
+        evidence[both] += np.float64(score)
         return count
     into = pa * K
     frm = pb * K
@@ -1159,7 +1188,10 @@ def _people_connect(slots, keypoints, connections, evidence, owner, count, capac
         if g < 0:
             continue
         slots[into + k] = g
-        owner[g] = pa
+        if owner[g] == pb:
+            owner[g] = pa
+        else:
+            co_owner[g] = pa
         slots[frm + k] = -1
     keypoints[pa] += keypoints[pb]
     connections[pa] += connections[pb] + 1
@@ -1168,6 +1200,49 @@ def _people_connect(slots, keypoints, connections, evidence, owner, count, capac
     connections[pb] = 0
     evidence[pb] = 0.0
     return count
+
+
+@_jit
+def _people_share(slots, keypoints, connections, evidence, owner, co_owner, K, kb, oa, ob,
+                  o_s, o_a, o_b, nc, na, nb, peak_v, min_score, best_b, best_a):
+    """pd_people_share over the limb's candidates (o_s, o_a, o_b), best first."""
+    for a in range(na):
+        best_b[a] = -1
+    for b in range(nb):
+        best_a[b] = -1
+    for c in range(nc):
+        if best_b[o_a[c]] < 0:
+            best_b[o_a[c]] = c
+        if best_a[o_b[c]] < 0:
+            best_a[o_b[c]] = c
+    for b in range(nb):
+        c = best_a[b]
+        if c < 0 or not (o_s[c] >= min_score):
+            continue
+        ga = oa + o_a[c]
+        gb = ob + b
+        if owner[gb] >= 0:
+            continue
+        h = _holder_lacking(slots, owner, co_owner, K, ga, kb)
+        if h >= 0:
+            _person_attach(slots, owner, co_owner, keypoints, connections, evidence, K, h, kb,
+                           gb, peak_v[gb], o_s[c])
+    for a in range(na):
+        c = best_b[a]
+        if c < 0 or not (o_s[c] >= min_score):
+            continue
+        ga = oa + a
+        gb = ob + o_b[c]
+        if owner[gb] < 0:
+            continue
+        for which in range(2):
+            h = owner[ga] if which == 0 else co_owner[ga]
+            if h < 0 or co_owner[gb] >= 0:
+                continue
+            if slots[h * K + kb] >= 0:
+                continue
+            _person_attach(slots, owner, co_owner, keypoints, connections, evidence, K, h, kb,
+                           gb, peak_v[gb], o_s[c])
 
 
 @_jit
@@ -1229,6 +1304,7 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
     max_length = fparams[2]
     min_score = np.float64(fparams[3])
     stride = fparams[4]
+    share_score = fparams[5]
     radius = iparams[0]
     mp = iparams[1]
     n = iparams[2]
@@ -1297,6 +1373,9 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
     p_conn = np.empty(capacity, np.int32)
     p_ev = np.empty(capacity, np.float64)
     owner = np.empty(total, np.int32)
+    co_owner = np.empty(total, np.int32)
+    best_b = np.empty(mp, np.int64)
+    best_a = np.empty(mp, np.int64)
     e_s = np.empty(capacity, np.float32)
     e_a = np.empty(capacity, np.int32)
     e_b = np.empty(capacity, np.int32)
@@ -1322,6 +1401,7 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
             n_peaks += got
         for g in range(total):
             owner[g] = -1
+            co_owner[g] = -1
         people = np.int64(0)
         n_cands = 0
         n_conn = 0
@@ -1366,9 +1446,12 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
             for c in range(nconn):
                 ga = oa + o_a[c]
                 gb = ob + o_b[c]
-                people = _people_connect(slots, p_keys, p_conn, p_ev, owner, people,
+                people = _people_connect(slots, p_keys, p_conn, p_ev, owner, co_owner, people,
                                          capacity, K, ka, kb, ga, gb, peak_v[ga],
                                          peak_v[gb], o_s[c], redundant)
+            if share_score > _F0 and not redundant and nc > 0:
+                _people_share(slots, p_keys, p_conn, p_ev, owner, co_owner, K, kb, oa, ob,
+                              c_s, c_a, c_b, nc, na, nb, peak_v, share_score, best_b, best_a)
         # Room for every person created (at most max_people pass the filters):
         # the people are written straight after the previous frames'.
         if written + people > out_kp.shape[0]:
@@ -1526,7 +1609,8 @@ class CoreDecoder:
         f32 = np.float32
         self._fparams = np.array([f32(params["peak_threshold"]), f32(params["paf_threshold"]),
                                   f32(params["max_limb_length"]),
-                                  f32(params["min_person_score"]), f32(params["stride"])],
+                                  f32(params["min_person_score"]), f32(params["stride"]),
+                                  f32(params["shared_peak_score"])],
                                  np.float32)
         radius = _c_int(params["peak_radius"], "peak_radius")
         max_peaks = _c_int(params["max_peaks"], "max_peaks")
@@ -1551,13 +1635,13 @@ class CoreDecoder:
         for (a, b), (px, py) in zip(self._limb_kp.tolist(), self._limb_paf.tolist()):
             if a < 0 or b < 0 or a >= K or b >= K or a == b or px < 0 or py < 0:
                 ok = False
-        pthr, fthr, max_len, min_score, stride = self._fparams.tolist()
+        pthr, fthr, max_len, min_score, stride, share = self._fparams.tolist()
         radius, mp, n, min_inl, max_cand, _mode, min_kp = self._iparams.tolist()
         ok = ok and pthr == pthr and 1 <= radius <= _MAX_RADIUS and 1 <= mp <= _MAX_PEAKS_LIMIT
         ok = ok and fthr == fthr and 2 <= n <= _MAX_SAMPLES and 0 <= min_inl <= n
         ok = ok and max_len == max_len and max_cand >= 1
         ok = ok and min_kp >= 0 and min_score == min_score and stride > 0.0
-        ok = ok and stride - stride == 0.0
+        ok = ok and stride - stride == 0.0 and 0.0 <= share < math.inf
         if not ok:
             raise ValueError("Decoder parameters: the core rejected its arguments (code -1)")
 

@@ -100,6 +100,16 @@ class Decoder:
     assignment : {"greedy", "hungarian"}, default "greedy"
         How connections are chosen per limb type: by descending score, each peak used
         once, or with the maximum total score.
+    shared_peak_score : float or None, default 0.3
+        Where two keypoints of one type stand within a map pixel or two of each other
+        their Gaussians merge into one peak, and a decoder that gives each peak to one
+        person leaves the other without it, and without what hangs from it. With a
+        score s > 0, a peak may be held by two people: after each limb type's
+        connections, a person holding an end a but lacking the other end's keypoint
+        takes a's best candidate b (limb score >= s) when someone holds b already,
+        and an unheld b goes to a person holding its best candidate a who lacks it.
+        Limbs beyond the tree (``Skeleton.redundant``) never share. None: each peak
+        belongs to one person, as in OpenPose.
     min_keypoints : int, default 3
         People with fewer keypoints are dropped.
     min_person_score : float, default 0.2
@@ -127,7 +137,8 @@ class Decoder:
     def __init__(self, skeleton, *, stride=8, peak_threshold=0.1, peak_radius=1,
                  max_peaks=128, paf_threshold=0.05, paf_samples=10, min_inlier_ratio=0.8,
                  max_limb_length=None, max_candidates=4096, assignment="greedy",
-                 min_keypoints=3, min_person_score=0.2, layout="CHW", backend="auto"):
+                 shared_peak_score=0.3, min_keypoints=3, min_person_score=0.2, layout="CHW",
+                 backend="auto"):
         if not isinstance(skeleton, Skeleton):
             raise ValueError(f"skeleton must be a pafdecode.Skeleton, got {type(skeleton).__name__}")
         if assignment not in ("greedy", "hungarian"):
@@ -155,6 +166,8 @@ class Decoder:
             "max_limb_length": limb_limit,
             "max_candidates": integer(max_candidates, "max_candidates", 1),
             "assignment": assignment,
+            "shared_peak_score": 0.0 if shared_peak_score is None else real(
+                shared_peak_score, "shared_peak_score", 0.0, min_inclusive=False),
             "min_keypoints": integer(min_keypoints, "min_keypoints", 0),
             "min_person_score": real(min_person_score, "min_person_score"),
             "stride": self.stride,

@@ -203,46 +203,84 @@ def assign(candidates, mode="greedy"):
     return sorted(chosen, key=lambda c: (-c[2], c[0], c[1]))
 
 
-def assemble(connections_per_limb, skeleton, peaks, *, min_keypoints=3,
-             min_person_score=0.2):
+def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
+             shared_peak_score=0.0, min_keypoints=3, min_person_score=0.2):
     """People from connections, limbs in skeleton order. Returns a list of
-    (score, slots) with slots[k] = peak index in channel k or -1, best first."""
-    people, owner = [], {}
+    (score, slots) with slots[k] = peak index in channel k or -1, best first.
+
+    With shared_peak_score > 0 (and each limb's candidates, best first), a peak may
+    be held by two people: after a limb's connections, a person holding a peak a of
+    the limb but no keypoint of b's type takes a's best candidate b when another
+    person holds b already (two keypoints merged into one peak), and an unheld b
+    goes to a person holding its best candidate a who lacks b's type. Either only
+    through a candidate scoring at least shared_peak_score."""
+    people, holders = [], {}
+
+    def hold(p, kind, peak, value):
+        people[p]["slots"][kind] = peak
+        holders.setdefault((kind, peak), []).append(p)
+        people[p]["evidence"] += value
+
+    def take(p, kind, peak, value, score):
+        hold(p, kind, peak, value)
+        people[p]["connections"] += 1
+        people[p]["evidence"] += float(score)
+
+    def lacking(peak_holders, kind):
+        return [h for h in peak_holders if kind not in people[h]["slots"]]
+
     for limb, connections in enumerate(connections_per_limb):
         ka, kb = skeleton.limbs[limb]
         redundant = bool(skeleton.redundant[limb])
         for a, b, score in connections:
-            ga, gb = (ka, a), (kb, b)
-            pa, pb = owner.get(ga), owner.get(gb)
+            ha, hb = holders.get((ka, a), []), holders.get((kb, b), [])
             value_a, value_b = float(peaks[ka][a, 2]), float(peaks[kb][b, 2])
-            if pa is None and pb is None:
+            if not ha and not hb:
                 if redundant:
                     continue
-                person = {"slots": {ka: a, kb: b}, "connections": 1,
-                          "evidence": float(score) + value_a + value_b}
-                people.append(person)
-                owner[ga] = owner[gb] = len(people) - 1
-            elif pb is None or pa is None:
-                holder = pa if pb is None else pb
-                kind, peak, value, g = (kb, b, value_b, gb) if pb is None else (ka, a, value_a, ga)
-                person = people[holder]
-                if kind in person["slots"]:
-                    continue  # never overwrite a keypoint a person holds
-                person["slots"][kind] = peak
-                person["connections"] += 1
-                person["evidence"] += value + float(score)
-                owner[g] = holder
-            elif pa == pb:
-                people[pa]["connections"] += 1
-                people[pa]["evidence"] += float(score)
-            elif not set(people[pa]["slots"]) & set(people[pb]["slots"]):
+                people.append({"slots": {}, "connections": 1, "evidence": float(score)})
+                hold(len(people) - 1, ka, a, value_a)
+                hold(len(people) - 1, kb, b, value_b)
+            elif not hb or not ha:
+                # never overwrite a keypoint a person holds
+                free = lacking(ha, kb) if not hb else lacking(hb, ka)
+                if free:
+                    if not hb:
+                        take(free[0], kb, b, value_b, score)
+                    else:
+                        take(free[0], ka, a, value_a, score)
+            elif any(h in hb for h in ha):
+                both = next(h for h in ha if h in hb)
+                people[both]["connections"] += 1
+                people[both]["evidence"] += float(score)
+            elif not set(people[ha[0]]["slots"]) & set(people[hb[0]]["slots"]):
+                pa, pb = ha[0], hb[0]
                 into, gone = people[pa], people[pb]
                 for kind, peak in gone["slots"].items():
                     into["slots"][kind] = peak
-                    owner[(kind, peak)] = pa
+                    owners = holders[(kind, peak)]
+                    owners[owners.index(pb)] = pa
                 into["connections"] += gone["connections"] + 1
                 into["evidence"] += gone["evidence"] + float(score)
                 gone.update(slots={}, connections=0, evidence=0.0)
+        if not shared_peak_score > 0 or redundant or candidates_per_limb is None:
+            continue
+        best_of_a, best_of_b = {}, {}
+        for a, b, score in candidates_per_limb[limb]:
+            best_of_a.setdefault(a, (b, score))
+            best_of_b.setdefault(b, (a, score))
+        for b, (a, score) in sorted(best_of_b.items()):
+            if not score >= shared_peak_score or holders.get((kb, b)):
+                continue
+            free = lacking(holders.get((ka, a), []), kb)
+            if free:
+                take(free[0], kb, b, float(peaks[kb][b, 2]), score)
+        for a, (b, score) in sorted(best_of_a.items()):
+            if not score >= shared_peak_score or not holders.get((kb, b)):
+                continue
+            for h in lacking(holders.get((ka, a), []), kb):
+                if len(holders[(kb, b)]) < 2:
+                    take(h, kb, b, float(peaks[kb][b, 2]), score)
     kept = []
     for index, person in enumerate(people):
         n = len(person["slots"])
@@ -276,18 +314,22 @@ class ReferenceDecoder:
         heat, paf = _clean(heat), _clean(paf)
         peaks = [find_peaks(heat[k], p["peak_threshold"], p["peak_radius"], p["max_peaks"])
                  for k in range(skeleton.num_keypoints)]
-        connections, num_candidates = [], 0
+        connections, candidates, num_candidates = [], [], 0
         for (ka, kb), (cx, cy) in zip(skeleton.limbs, skeleton.paf_channels):
             if len(peaks[ka]) == 0 or len(peaks[kb]) == 0:
                 connections.append([])
+                candidates.append([])
                 continue
             cands = score_limb(paf[cx], paf[cy], peaks[ka], peaks[kb],
                                paf_samples=p["paf_samples"], min_inliers=p["min_inliers"],
                                paf_threshold=p["paf_threshold"],
                                max_limb_length=p["max_limb_length"])[: p["max_candidates"]]
             num_candidates += len(cands)
+            candidates.append(cands)
             connections.append(assign(cands, p["assignment"]))
-        people = assemble(connections, skeleton, peaks, min_keypoints=p["min_keypoints"],
+        people = assemble(connections, skeleton, peaks, candidates_per_limb=candidates,
+                          shared_peak_score=p["shared_peak_score"],
+                          min_keypoints=p["min_keypoints"],
                           min_person_score=p["min_person_score"])
         keypoints = np.zeros((len(people), skeleton.num_keypoints, 3), F32)
         shift = F32(0.5) * F32(p["stride"]) - F32(0.5)

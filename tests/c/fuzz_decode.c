@@ -62,7 +62,8 @@ int main(int argc, char **argv) {
         pd_params params = {0.5f * uniform(), 1 + (int)(next_random() % 3), 1 + (int)(next_random() % 20),
                             0.3f * uniform() - 0.05f, 2 + (int)(next_random() % 12), 0,
                             (next_random() % 2) ? 0.0f : 10 * uniform(), 1 + (int)(next_random() % 50),
-                            (int)(next_random() % 2), (int)(next_random() % 4), 0.5f * uniform(),
+                            (int)(next_random() % 2), (next_random() % 2) ? 0.0f : uniform(),
+                            (int)(next_random() % 4), 0.5f * uniform(),
                             1.0f + (float)(next_random() % 8)};
         params.min_inliers = (int)(next_random() % (unsigned)(params.paf_samples + 1));
         pd_fields hf, pf;
