@@ -56,6 +56,24 @@ def test_peak_ceiling_hides_keypoints_whose_peaks_merged():
     assert peak[:, :, 2].sum() == visible - 2
 
 
+def test_variants_run_beside_the_defaults():
+    report = bench.run_benchmark([6], scenes=1, repeat=1, assignments=("greedy",),
+                                 variants={"unshared": {"shared_peak_score": None}},
+                                 progress=False)
+    rows = {r["variant"]: r for r in report["rows"]}
+    assert set(rows) == {"default", "unshared"}
+    assert rows["unshared"]["options"] == {"shared_peak_score": None}
+    assert "c/greedy+unshared" in bench.format_table(report)
+    assert bench.parse_variants([["loose", "paf_threshold=0.01", "max-peaks=64"],
+                                 ["solo", "shared_peak_score=none"]]) == {
+        "loose": {"paf_threshold": 0.01, "max_peaks": 64},
+        "solo": {"shared_peak_score": None}}
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        bench.parse_variants([["loose", "paf_threshold"]])
+    with pytest.raises(ValueError, match="label"):
+        bench.parse_variants([["paf_threshold=0.01"]])
+
+
 def test_small_run_scores_a_lone_person_perfectly(tmp_path):
     report = bench.run_benchmark([1, 4], scenes=1, repeat=2, baseline=True, progress=False)
     rows = {(r["people"], r["backend"], r["assignment"]): r for r in report["rows"]}

@@ -193,7 +193,7 @@ def _progress(total, enabled):
 def run_benchmark(people_counts=DEFAULT_PEOPLE, *, scenes=3, repeat=5, seed=0,
                   backends=("c",), assignments=("greedy", "hungarian"), skeleton=None,
                   occlusion=0.0, noise=0.0, peak_variation=0.0, image_size=(368, 656),
-                  baseline=False, max_dets=None, progress=True):
+                  baseline=False, max_dets=None, variants=None, progress=True):
     """Runs the benchmark and returns its figures as a JSON-ready dict.
 
     Parameters
@@ -207,6 +207,10 @@ def run_benchmark(people_counts=DEFAULT_PEOPLE, *, scenes=3, repeat=5, seed=0,
     baseline : bool
         Also time the plain NumPy/Python reference decoder (once per scene), so the
         speed-up is a ratio measured in the same run.
+    variants : dict of str to dict, optional
+        More decoders to compare, by label: Decoder options on top of the defaults,
+        e.g. ``{"unshared": {"shared_peak_score": None}}``. Each runs with every
+        backend and assignment mode; its rows carry the label in ``"variant"``.
 
     Decoders use their defaults except ``max_peaks``, raised to twice the crowd (at
     least 128) so that the cap on peaks per channel never hides people.
@@ -217,18 +221,21 @@ def run_benchmark(people_counts=DEFAULT_PEOPLE, *, scenes=3, repeat=5, seed=0,
     skeleton = skeleton or Skeleton.openpose_coco18()
     index_map = metrics.keypoint_index_map(skeleton.keypoints, metrics.COCO17_KEYPOINTS)
     max_dets = max_dets or max(20, max(people_counts))
-    runs = [(b, a) for b in backends for a in assignments]
+    variants = {"default": {}, **(variants or {})}
+    runs = [(b, a, label) for label in variants for b in backends for a in assignments]
     if baseline:
-        runs.append(("reference", "greedy"))
-    total = len(people_counts) * scenes * sum(1 if b == "reference" else repeat for b, _ in runs)
+        runs.append(("reference", "greedy", "default"))
+    total = len(people_counts) * scenes * sum(1 if r[0] == "reference" else repeat for r in runs)
     step = _progress(total, progress)
     rows = []
     for n in people_counts:
         # Enough peaks per channel that the cap never hides people: twice the crowd.
         max_peaks = max(128, 2 * n)
-        decoders = [(b, a, ReferenceDecoder(skeleton, max_peaks=max_peaks) if b == "reference"
-                     else Decoder(skeleton, assignment=a, backend=b, max_peaks=max_peaks))
-                    for b, a in runs]
+        decoders = [(b, a, label,
+                     ReferenceDecoder(skeleton, max_peaks=max_peaks) if b == "reference"
+                     else Decoder(skeleton, assignment=a, backend=b,
+                                  **{"max_peaks": max_peaks, **variants[label]}))
+                    for b, a, label in runs]
         drawn = [synth.crowd_scene(n, seed * 100003 + n * 101 + s, image_size=image_size,
                                    skeleton=skeleton, occlusion=occlusion, noise=noise,
                                    peak_variation=peak_variation) for s in range(scenes)]
@@ -244,7 +251,7 @@ def run_benchmark(people_counts=DEFAULT_PEOPLE, *, scenes=3, repeat=5, seed=0,
         all_ids = [im["id"] for im in gt["images"]]
         ceiling_eval = _evaluate(gt, ceiling, all_ids, max_dets)
         peak_ceiling_eval = _evaluate(gt, peak_ceiling, all_ids, max_dets)
-        for backend, mode, decoder in decoders:
+        for backend, mode, label, decoder in decoders:
             times, results, stats = [], [], {"peaks": 0, "candidates": 0, "people": 0}
             for image_id, scene in enumerate(drawn, start=1):
                 for _ in range(1 if backend == "reference" else repeat):
@@ -255,7 +262,8 @@ def run_benchmark(people_counts=DEFAULT_PEOPLE, *, scenes=3, repeat=5, seed=0,
                 for key in stats:
                     stats[key] += poses.stats[key]
                 results += _results(image_id, poses.keypoints, poses.scores, index_map)
-            row = {"people": n, "backend": backend, "assignment": mode, "scenes": scenes,
+            row = {"people": n, "backend": backend, "assignment": mode, "variant": label,
+                   "options": {k: v for k, v in variants[label].items()}, "scenes": scenes,
                    "ms_median": float(np.median(times)),
                    "ms_p90": float(np.percentile(times, 90)),
                    **{f"{k}_per_frame": v / scenes for k, v in stats.items()},
@@ -274,7 +282,7 @@ def run_benchmark(people_counts=DEFAULT_PEOPLE, *, scenes=3, repeat=5, seed=0,
                          "assignments": list(assignments), "skeleton": len(skeleton.keypoints),
                          "occlusion": occlusion, "noise": noise,
                          "peak_variation": peak_variation, "image_size": list(image_size),
-                         "max_dets": max_dets},
+                         "max_dets": max_dets, "variants": variants},
             "rows": rows}
 
 
@@ -319,7 +327,7 @@ def annotation_scenes(annotations, skeleton, stride=8):
 
 
 def run_annotation_benchmark(paths, *, backends=("c",), assignments=("greedy", "hungarian"),
-                             skeleton=None, repeat=5):
+                             skeleton=None, repeat=5, variants=None):
     """Decodes real annotations rendered into fields and scores them against the same
     annotations: COCO AP for COCO-17 files, CrowdPose AP (with crowd levels) for
     CrowdPose-14 files. Returns rows like :func:`run_benchmark`'s."""
@@ -329,23 +337,25 @@ def run_annotation_benchmark(paths, *, backends=("c",), assignments=("greedy", "
         gt, scenes, to_file = annotation_scenes(path, skeleton)
         crowdpose = len(gt["categories"][0]["keypoints"]) == 14
         people = sum(len(s[3]) for s in scenes)
-        for backend in backends:
-            for mode in assignments:
-                decoder = Decoder(skeleton, assignment=mode, backend=backend,
-                                  max_peaks=max(128, 2 * people))
-                times, results = [], []
-                for image_id, heat, paf, _ in scenes:
-                    for _ in range(repeat):
-                        start = time.perf_counter()
-                        poses = decoder(heat, paf)
-                        times.append(1e3 * (time.perf_counter() - start))
-                    results += _results(image_id, poses.keypoints, poses.scores, to_file)
-                stats = metrics.coco_eval(gt, results, max_dets=max(20, people),
-                                          mode="crowdpose" if crowdpose else "coco")
-                rows.append({"annotations": str(path), "images": len(scenes), "people": people,
-                             "backend": backend, "assignment": mode,
-                             "ms_median": float(np.median(times)),
-                             "accuracy": {k: float(v) for k, v in stats.items()}})
+        runs = [(label, options, backend, mode)
+                for label, options in {"default": {}, **(variants or {})}.items()
+                for backend in backends for mode in assignments]
+        for label, options, backend, mode in runs:
+            decoder = Decoder(skeleton, assignment=mode, backend=backend,
+                              **{"max_peaks": max(128, 2 * people), **options})
+            times, results = [], []
+            for image_id, heat, paf, _ in scenes:
+                for _ in range(repeat):
+                    start = time.perf_counter()
+                    poses = decoder(heat, paf)
+                    times.append(1e3 * (time.perf_counter() - start))
+                results += _results(image_id, poses.keypoints, poses.scores, to_file)
+            stats = metrics.coco_eval(gt, results, max_dets=max(20, people),
+                                      mode="crowdpose" if crowdpose else "coco")
+            rows.append({"annotations": str(path), "images": len(scenes), "people": people,
+                         "backend": backend, "assignment": mode, "variant": label,
+                         "ms_median": float(np.median(times)),
+                         "accuracy": {k: float(v) for k, v in stats.items()}})
     return rows
 
 
@@ -353,9 +363,16 @@ def _fmt(value, digits=3):
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _decoder_name(row):
+    """backend/assignment, and +variant for a variant's rows."""
+    variant = row.get("variant", "default")
+    name = f"{row['backend']}/{row['assignment']}"
+    return name if variant == "default" else f"{name}+{variant}"
+
+
 def format_table(report):
     """The benchmark as a text table."""
-    lines = [f"{'people':>6} {'decoder':<16} {'ms med':>8} {'ms p90':>8} {'peaks':>6} "
+    lines = [f"{'people':>6} {'decoder':<22} {'ms med':>8} {'ms p90':>8} {'peaks':>6} "
              f"{'limbs':>6} {'found':>6} {'AP':>6} {'AP50':>6} {'AR':>6} {'peakAP':>6} "
              f"{'ceilAP':>6}  by crowd level: AP (ceiling)"]
     for row in report["rows"]:
@@ -365,7 +382,7 @@ def format_table(report):
             f"{name} {_fmt((v['accuracy'] or {}).get('AP'))} ({_fmt((v['ceiling'] or {}).get('AP'))})"
             f" n={v['images']}" for name, v in row["crowd_levels"].items())
         lines.append(
-            f"{row['people']:>6} {row['backend'] + '/' + row['assignment']:<16} "
+            f"{row['people']:>6} {_decoder_name(row):<22} "
             f"{row['ms_median']:8.3f} {row['ms_p90']:8.3f} {row['peaks_per_frame']:6.0f} "
             f"{row['candidates_per_frame']:6.0f} {row['people_per_frame']:6.1f} "
             f"{_fmt(acc.get('AP'))} {_fmt(acc.get('AP50'))} {_fmt(acc.get('AR'))} "
@@ -382,14 +399,14 @@ def plot(report, path):
     except ImportError as exc:
         raise ImportError("--plot needs matplotlib: pip install matplotlib") from exc
     fig, (ax_time, ax_ap) = plt.subplots(1, 2, figsize=(11, 4.2))
-    names = sorted({(r["backend"], r["assignment"]) for r in report["rows"]})
-    for backend, mode in names:
-        rows = [r for r in report["rows"] if (r["backend"], r["assignment"]) == (backend, mode)]
+    names = list(dict.fromkeys(_decoder_name(r) for r in report["rows"]))
+    for name in names:
+        rows = [r for r in report["rows"] if _decoder_name(r) == name]
         people = [r["people"] for r in rows]
-        ax_time.loglog(people, [r["ms_median"] for r in rows], "o-", label=f"{backend}/{mode}")
+        ax_time.loglog(people, [r["ms_median"] for r in rows], "o-", label=name)
         ax_ap.plot(people, [(r["accuracy"] or {}).get("AP", np.nan) for r in rows], "o-",
-                   label=f"{backend}/{mode}")
-    rows = [r for r in report["rows"] if (r["backend"], r["assignment"]) == names[0]]
+                   label=name)
+    rows = [r for r in report["rows"] if _decoder_name(r) == names[0]]
     ax_ap.plot([r["people"] for r in rows], [(r["ceiling"] or {}).get("AP", np.nan) for r in rows],
                "k--", label="ceiling")
     ax_ap.set_xscale("log")
@@ -403,20 +420,50 @@ def plot(report, path):
     plt.close(fig)
 
 
+def _option_value(text):
+    if text.lower() == "none":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_variants(specs):
+    """``--variant LABEL KEY=VALUE ...`` arguments as {label: {option: value}}; "none"
+    is None, numbers are numbers. Options are checked by Decoder itself."""
+    variants = {}
+    for spec in specs:
+        label, *pairs = spec
+        if label == "default" or "=" in label:
+            raise ValueError(f"--variant needs a label first (not 'default'), got {label!r}")
+        options = {}
+        for pair in pairs:
+            key, sep, value = pair.partition("=")
+            if not sep or not key:
+                raise ValueError(f"--variant {label}: expected KEY=VALUE, got {pair!r}")
+            options[key.replace("-", "_")] = _option_value(value)
+        variants[label] = options
+    return variants
+
+
 def main(args):
     """The ``pafdecode bench`` command."""
     skeleton = Skeleton.body25() if args.skeleton == "body25" else Skeleton.openpose_coco18()
+    variants = parse_variants(args.variant or [])
     if args.annotations:
         rows = run_annotation_benchmark(args.annotations, backends=args.backends,
                                         assignments=args.assignments, skeleton=skeleton,
-                                        repeat=args.repeat)
-        print(f"{'annotations':<40} {'people':>6} {'decoder':<14} {'ms med':>7}  AP    AP50  AR")
+                                        repeat=args.repeat, variants=variants)
+        print(f"{'annotations':<40} {'people':>6} {'decoder':<22} {'ms med':>7}  AP    AP50  AR")
         for row in rows:
             acc = row["accuracy"]
             levels = "".join(f"  {k} {acc[k]:.3f}" for k in ("AP_easy", "AP_medium", "AP_hard")
                              if k in acc)
             print(f"{row['annotations'][-40:]:<40} {row['people']:>6} "
-                  f"{row['backend'] + '/' + row['assignment']:<14} {row['ms_median']:7.3f}  "
+                  f"{_decoder_name(row):<22} {row['ms_median']:7.3f}  "
                   f"{acc['AP']:.3f} {acc['AP50']:.3f} {acc['AR']:.3f}{levels}")
         if args.json:
             with open(args.json, "w") as fh:
@@ -427,7 +474,8 @@ def main(args):
                            skeleton=skeleton, occlusion=args.occlusion, noise=args.noise,
                            peak_variation=args.peak_variation,
                            image_size=tuple(args.image_size), baseline=args.baseline,
-                           max_dets=args.max_dets, progress=not args.quiet)
+                           max_dets=args.max_dets, variants=variants,
+                           progress=not args.quiet)
     print(format_table(report))
     if args.json:
         with open(args.json, "w") as fh:

@@ -230,6 +230,10 @@ def main(argv=None):
     b.add_argument("--json", metavar="FILE", help="write every figure as JSON")
     b.add_argument("--plot", metavar="FILE.png", help="draw time and AP against people")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.add_argument("--variant", nargs="+", action="append", metavar=("LABEL", "KEY=VALUE"),
+                   help="another decoder to compare: a label and Decoder options on top of "
+                        "the defaults, e.g. --variant unshared shared_peak_score=none "
+                        "(repeatable)")
     b.add_argument("--annotations", nargs="+", metavar="FILE.json",
                    help="instead of synthetic crowds: real COCO-format keypoint annotations "
                         "(COCO-17 or CrowdPose-14) rendered into fields and scored against "
