@@ -49,6 +49,7 @@ typedef struct {
     float peak_threshold;     /* a peak's value must exceed this                  */
     int peak_radius;          /* NMS window is (2r+1) x (2r+1), r >= 1            */
     int max_peaks;            /* per channel; the strongest are kept              */
+    float split_margin;       /* > 0: split merged peaks (log units); 0: off      */
     /* limb scoring */
     float paf_threshold;      /* a sample is an inlier above this                 */
     int paf_samples;          /* samples along a candidate limb, >= 2             */
@@ -79,12 +80,16 @@ size_t pd_peaks_workspace_size(int height, int width, int max_peaks);
 
 /* Local maxima of one channel above threshold over a (2r+1)^2 window, one per
  * plateau, refined to sub-pixel precision by a Gaussian (log-parabola) fit.
- * Writes at most max_peaks peaks, strongest first (ties in raster order):
- * x, y (map pixels) and value. Returns the number written, or a PD_ERR. */
+ * With split_margin > 0, a neighbour of a peak that stands more than
+ * split_margin (natural log) above what the peak's Gaussian predicts there is a
+ * second peak too, left at its cell: two keypoints of one type a cell or two
+ * apart. Writes at most max_peaks peaks, strongest first (ties in raster order,
+ * split peaks after the others): x, y (map pixels) and value. Returns the
+ * number written, or a PD_ERR. */
 int pd_find_peaks(const float *map, int height, int width, ptrdiff_t stride_y,
                   ptrdiff_t stride_x, float threshold, int radius, int max_peaks,
-                  float *out_x, float *out_y, float *out_value, void *workspace,
-                  size_t workspace_size);
+                  float split_margin, float *out_x, float *out_y, float *out_value,
+                  void *workspace, size_t workspace_size);
 
 /* scoring.c ---------------------------------------------------------------- */
 

@@ -137,9 +137,87 @@ static float pd_fit_offset(float left, float centre, float right) {
     return off;
 }
 
+/* Directions to a cell's 8 neighbours, in the order they are tried. */
+static const int pd_dir_x[8] = {1, -1, 0, 0, 1, -1, 1, -1};
+static const int pd_dir_y[8] = {0, 0, 1, -1, 1, -1, -1, 1};
+
+/* Peaks hidden by a neighbour's: where two keypoints of one type fall within a
+ * cell or two, NMS keeps one peak. Through a lone Gaussian's peak, the log
+ * values of two opposite neighbours sum to twice the peak's minus step^2 /
+ * sigma^2 (sigma the channel's typical width, from the median curvature of log
+ * values across its peaks); where they sum to more than that by `margin` or
+ * more, the higher of the two, if no lower than any of its own neighbours but
+ * the peak, is a second keypoint's centre.
+ * Appends those cells (b = 1) to `found` and returns the new count. `marks`
+ * holds a byte per cell, `curvature` room for 2 * num_found items. */
+static int pd_split_merged(const float *plane, int height, int width, float threshold,
+                           float margin, pd_candidate *found, int num_found, uint8_t *marks,
+                           pd_candidate *curvature) {
+    int m = 0;
+    for (int i = 0; i < num_found; i++) {
+        int idx = found[i].a, y = idx / width, x = idx % width;
+        float v = plane[idx];
+        if (!(v > 0.0f)) continue;
+        if (x > 0 && x < width - 1 && plane[idx - 1] > 0.0f && plane[idx + 1] > 0.0f) {
+            float c = logf(plane[idx - 1]) - 2.0f * logf(v) + logf(plane[idx + 1]);
+            if (c < 0.0f) curvature[m++].score = c;
+        }
+        if (y > 0 && y < height - 1 && plane[idx - width] > 0.0f && plane[idx + width] > 0.0f) {
+            float c = logf(plane[idx - width]) - 2.0f * logf(v) + logf(plane[idx + width]);
+            if (c < 0.0f) curvature[m++].score = c;
+        }
+    }
+    if (m == 0) return num_found;
+    for (int j = 0; j < m; j++) curvature[j].a = curvature[j].b = 0;
+    pd_sort_candidates(curvature, m); /* descending */
+    const float sigma2 = -1.0f / curvature[m / 2].score;
+    memset(marks, 0, (size_t)height * (size_t)width);
+    for (int i = 0; i < num_found; i++) marks[found[i].a] = 1;
+    const int primaries = num_found;
+    for (int i = 0; i < primaries; i++) {
+        int idx = found[i].a, cy = idx / width, cx = idx % width;
+        float v = plane[idx];
+        if (!(v > 0.0f)) continue;
+        float log_v = logf(v);
+        for (int d = 0; d < 8; d++) {
+            int nx = cx + pd_dir_x[d], ny = cy + pd_dir_y[d];
+            int ox = cx - pd_dir_x[d], oy = cy - pd_dir_y[d];
+            if (nx < 0 || nx >= width || ny < 0 || ny >= height || ox < 0 || ox >= width ||
+                oy < 0 || oy >= height)
+                continue;
+            int n = ny * width + nx;
+            float hn = plane[n], ho = plane[oy * width + ox];
+            if (marks[n] || !(hn > threshold) || !(hn > 0.0f) || !(ho > 0.0f)) continue;
+            /* Along a line through one Gaussian's peak, log values have the
+             * curvature -step^2 / sigma^2 wherever its centre lies; the raised
+             * side of a flatter line holds a second centre. */
+            float step2 = (float)(pd_dir_x[d] * pd_dir_x[d] + pd_dir_y[d] * pd_dir_y[d]);
+            float excess = logf(hn) + logf(ho) - 2.0f * log_v + step2 / sigma2;
+            if (!(hn >= ho) || !(excess >= margin)) continue;
+            /* The neighbour must top its own neighbourhood, the peak aside: a
+             * cell on the slope up to some other centre is no centre. */
+            int top = 1;
+            for (int e = 0; e < 8 && top; e++) {
+                int qx = nx + pd_dir_x[e], qy = ny + pd_dir_y[e];
+                if (qx < 0 || qx >= width || qy < 0 || qy >= height) continue;
+                if (qx == cx && qy == cy) continue;
+                top = !(plane[qy * width + qx] > hn);
+            }
+            if (!top) continue;
+            marks[n] = 1;
+            found[num_found].a = n;
+            found[num_found].b = 1;
+            found[num_found].score = hn;
+            num_found++;
+        }
+    }
+    return num_found;
+}
+
 int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff_t sx,
-                  float threshold, int radius, int max_peaks, float *out_x, float *out_y,
-                  float *out_value, void *workspace, size_t workspace_size) {
+                  float threshold, int radius, int max_peaks, float split_margin,
+                  float *out_x, float *out_y, float *out_value, void *workspace,
+                  size_t workspace_size) {
     if (!map || height <= 0 || width <= 0 || radius < 1 || max_peaks < 0 ||
         (int64_t)height * width > INT32_MAX / 2 || !(threshold == threshold))
         return PD_ERR_ARGUMENT;
@@ -203,7 +281,11 @@ int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff
         }
     }
 
-    /* Found in raster order, so a stable sort on the value gives raster-order ties. */
+    if (split_margin > 0.0f && num_found > 0)
+        num_found = pd_split_merged(plane, height, width, threshold, split_margin, found,
+                                    num_found, visited, sort_scratch);
+    /* Found in raster order (split peaks after them), so a stable sort on the
+     * value gives raster-order ties. */
     pd_sort_candidates_stable(found, num_found, sort_scratch);
     int kept = num_found < max_peaks ? num_found : max_peaks;
     for (int i = 0; i < kept; i++) {
@@ -211,8 +293,11 @@ int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff
         int y = idx / width, x = idx % width;
         float v = found[i].score;
         float dx = 0.0f, dy = 0.0f;
-        if (x > 0 && x < width - 1) dx = pd_fit_offset(plane[idx - 1], v, plane[idx + 1]);
-        if (y > 0 && y < height - 1) dy = pd_fit_offset(plane[idx - width], v, plane[idx + width]);
+        /* A split peak's neighbours mix two Gaussians: it stays at its cell. */
+        if (x > 0 && x < width - 1 && found[i].b == 0)
+            dx = pd_fit_offset(plane[idx - 1], v, plane[idx + 1]);
+        if (y > 0 && y < height - 1 && found[i].b == 0)
+            dy = pd_fit_offset(plane[idx - width], v, plane[idx + width]);
         out_x[i] = (float)x + dx;
         out_y[i] = (float)y + dy;
         out_value[i] = v;

@@ -176,7 +176,8 @@ def option_scene(index):
        min_keypoints=st.sampled_from([0, 3, 8]),
        min_person_score=st.sampled_from([-1.0, 0.2, 0.6]),
        stride=st.sampled_from([1, 4, 8]),
-       shared_peak_score=st.sampled_from([None, 0.05, 0.3, 0.9]))
+       shared_peak_score=st.sampled_from([None, 0.05, 0.3, 0.9]),
+       split_merged_peaks=st.sampled_from([None, 0.05, 0.6, 2.0]))
 def test_option_parity(index, mode, **options):
     scene = option_scene(index)
     c, nb = decode_both(scene.skeleton, scene.heatmaps, scene.pafs, assignment=mode,
@@ -367,17 +368,28 @@ maps = st.tuples(st.integers(1, 12), st.integers(1, 12), st.integers(0, 2)).flat
                      elements=(levels, free, cell)[t[2]]))
 
 
-def assert_peaks_equal(heatmap, threshold, radius, max_peaks):
-    want = _kernels.find_peaks(heatmap, threshold, radius, max_peaks)
-    got = _numba.find_peaks(heatmap, threshold, radius, max_peaks)
+def assert_peaks_equal(heatmap, threshold, radius, max_peaks, split_margin=0.0):
+    want = _kernels.find_peaks(heatmap, threshold, radius, max_peaks, split_margin)
+    got = _numba.find_peaks(heatmap, threshold, radius, max_peaks, split_margin)
     assert got.dtype == np.float32 and got.shape == want.shape
     np.testing.assert_array_equal(got, want)
 
 
 @given(heatmap=maps, threshold=st.sampled_from([-1.0, 0.0, 0.1, 0.4]),
-       radius=st.integers(1, 3), max_peaks=st.integers(0, 12))
-def test_find_peaks_parity(heatmap, threshold, radius, max_peaks):
-    assert_peaks_equal(heatmap, threshold, radius, max_peaks)
+       radius=st.integers(1, 3), max_peaks=st.integers(0, 12),
+       split_margin=st.sampled_from([0.0, 0.01, 0.6]))
+def test_find_peaks_parity(heatmap, threshold, radius, max_peaks, split_margin):
+    assert_peaks_equal(heatmap, threshold, radius, max_peaks, split_margin)
+
+
+@pytest.mark.parametrize("i", range(6))
+@pytest.mark.parametrize("mode", MODES)
+def test_split_merged_peaks_parity_in_crowds(i, mode):
+    n, seed, scene = make_scene("coco18" if i % 2 == 0 else "body25",
+                                "clean" if i < 3 else "noisy", 100 + i)
+    c, nb = decode_both(scene.skeleton, scene.heatmaps, scene.pafs, assignment=mode,
+                        split_merged_peaks=0.6)
+    assert_same(c, nb, f"split, {n} people seed {seed} {mode}")
 
 
 @given(heatmap=maps, channel=st.integers(0, 2), radius=st.integers(1, 2))

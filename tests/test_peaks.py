@@ -110,6 +110,40 @@ def test_refinement_between_two_cells(kernels):
     assert peaks[0, 1] == pytest.approx(4.0, abs=1e-4)
 
 
+LONE_KEYPOINTS = [(3.3, 3.6), (24.7, 4.2), (4.1, 15.8), (25.2, 16.4)]
+
+
+def crowd_with_a_pair(first, second, sigma=1.0):
+    """Four lone keypoints of one type (they set the channel's Gaussian width) and two
+    a cell or so apart, rendered as a max of Gaussians as synth does."""
+    centres = LONE_KEYPOINTS + [first, second]
+    return np.max([gaussian((20, 30), cx, cy, sigma) for cx, cy in centres], axis=0)
+
+
+@pytest.mark.parametrize("second", [(16.2, 10.0), (15.0, 11.1), (16.0, 11.1), (13.8, 8.9)])
+def test_split_recovers_a_keypoint_merged_into_a_neighbour(kernels, second):
+    # The second keypoint of the pair loses NMS to the first...
+    first = (14.9, 10.0)
+    heatmap = crowd_with_a_pair(first, second)
+    plain = kernels.find_peaks(heatmap, 0.1, 1, 16)
+    assert len(plain) == 5
+    # ...and the split finds it, at its cell, adding nothing else.
+    peaks = kernels.find_peaks(heatmap, 0.1, 1, 16, 0.3)
+    assert len(peaks) == 6
+    extra = [p for p in peaks.tolist() if p not in plain.tolist()]
+    assert len(extra) == 1
+    x, y, _ = extra[0]
+    assert x == round(x) and y == round(y)
+    assert np.hypot(x - second[0], y - second[1]) <= 0.75
+    for cx, cy in LONE_KEYPOINTS:
+        assert np.min(np.hypot(peaks[:, 0] - cx, peaks[:, 1] - cy)) < 0.05
+
+
+@given(cx=st.floats(2.0, 17.0), cy=st.floats(2.0, 12.0), sigma=st.floats(0.7, 3.0))
+def test_split_leaves_a_lone_gaussian_alone(kernels, cx, cy, sigma):
+    assert len(kernels.find_peaks(gaussian((15, 20), cx, cy, sigma), 0.1, 1, 4, 0.3)) == 1
+
+
 def test_strided_and_transposed_views_agree(kernels):
     rng = np.random.default_rng(3)
     heatmap = rng.random((17, 23), dtype=np.float32)

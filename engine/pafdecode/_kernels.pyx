@@ -35,6 +35,7 @@ cdef extern from "pafdecode.h" nogil:
         float peak_threshold
         int peak_radius
         int max_peaks
+        float split_margin
         float paf_threshold
         int paf_samples
         int min_inliers
@@ -55,8 +56,8 @@ cdef extern from "pafdecode.h" nogil:
     size_t pd_peaks_workspace_size(int height, int width, int max_peaks)
     int pd_find_peaks(const float *map, int height, int width, Py_ssize_t stride_y,
                       Py_ssize_t stride_x, float threshold, int radius, int max_peaks,
-                      float *out_x, float *out_y, float *out_value, void *workspace,
-                      size_t workspace_size)
+                      float split_margin, float *out_x, float *out_y, float *out_value,
+                      void *workspace, size_t workspace_size)
     size_t pd_lsa_workspace_size(int rows, int cols)
     int pd_linear_sum_assignment(const double *cost, int rows, int cols, Py_ssize_t ld,
                                  int32_t *col_of_row, void *workspace, size_t workspace_size)
@@ -98,9 +99,10 @@ cdef Py_ssize_t _elements(Py_ssize_t byte_stride, str what) except? -1:
     return byte_stride // <Py_ssize_t>sizeof(float)
 
 
-def find_peaks(const float[:, :] heatmap, float threshold, int radius, int max_peaks):
+def find_peaks(const float[:, :] heatmap, float threshold, int radius, int max_peaks,
+               float split_margin=0.0):
     """Peaks of one (H, W) float32 map: an (N, 3) float32 array of x, y, value in
-    map pixels, strongest first."""
+    map pixels, strongest first; split_margin > 0 also splits merged peaks."""
     cdef int h = heatmap.shape[0], w = heatmap.shape[1]
     cdef Py_ssize_t sy = _elements(heatmap.strides[0], "heatmap")
     cdef Py_ssize_t sx = _elements(heatmap.strides[1], "heatmap")
@@ -115,7 +117,7 @@ def find_peaks(const float[:, :] heatmap, float threshold, int radius, int max_p
     try:
         with nogil:
             n = pd_find_peaks(&heatmap[0, 0], h, w, sy, sx, threshold, radius, max_peaks,
-                              &out[0, 0], &out[1, 0], &out[2, 0], ws, ws_size)
+                              split_margin, &out[0, 0], &out[1, 0], &out[2, 0], ws, ws_size)
         _raise_for(n, "find_peaks")
     finally:
         free(ws)
@@ -214,6 +216,7 @@ cdef class CoreDecoder:
         self.params.peak_threshold = params["peak_threshold"]
         self.params.peak_radius = params["peak_radius"]
         self.params.max_peaks = params["max_peaks"]
+        self.params.split_margin = params["split_margin"]
         self.params.paf_threshold = params["paf_threshold"]
         self.params.paf_samples = params["paf_samples"]
         self.params.min_inliers = params["min_inliers"]

@@ -375,9 +375,92 @@ def _copy_plane(src, height, width, plane):
                 out[x] = v if v - v == _F0 else _F0
 
 
+_DIR_X = np.array([1, -1, 0, 0, 1, -1, 1, -1], np.int64)
+_DIR_Y = np.array([0, 0, 1, -1, 1, -1, -1, 1], np.int64)
+
+
 @_jit
-def _find_peaks_core(src, height, width, threshold, radius, max_peaks, plane, row_max,
-                     window, visited, queue, f_val, f_idx, f_b, out_x, out_y, out_v):
+def _split_merged(plane, height, width, threshold, margin, f_val, f_idx, num, marks,
+                  curvature):
+    """pd_split_merged: appends to f_idx (raster order so far) the cells of peaks
+    hidden next to the peaks found; returns the new count. `curvature` holds
+    2 * num floats."""
+    m = 0
+    for i in range(num):
+        idx = f_idx[i]
+        y = idx // width
+        x = idx - y * width
+        v = plane[idx]
+        if not v > _F0:
+            continue
+        if x > 0 and x < width - 1 and plane[idx - 1] > _F0 and plane[idx + 1] > _F0:
+            c = np.log(plane[idx - 1]) - _F2 * np.log(v) + np.log(plane[idx + 1])
+            if c < _F0:
+                curvature[m] = c
+                m += 1
+        if y > 0 and y < height - 1 and plane[idx - width] > _F0 and plane[idx + width] > _F0:
+            c = np.log(plane[idx - width]) - _F2 * np.log(v) + np.log(plane[idx + width])
+            if c < _F0:
+                curvature[m] = c
+                m += 1
+    if m == 0:
+        return num
+    ranked = np.sort(curvature[:m])  # ascending: C's descending median is m - 1 - m // 2
+    sigma2 = np.float32(-1.0) / ranked[m - 1 - m // 2]
+    marks[:height * width] = 0
+    for i in range(num):
+        marks[f_idx[i]] = 1
+    primaries = num
+    for i in range(primaries):
+        idx = f_idx[i]
+        cy = idx // width
+        cx = idx - cy * width
+        v = plane[idx]
+        if not v > _F0:
+            continue
+        log_v = np.log(v)
+        for d in range(8):
+            dx = _DIR_X[d]
+            dy = _DIR_Y[d]
+            nx = cx + dx
+            ny = cy + dy
+            ox = cx - dx
+            oy = cy - dy
+            if nx < 0 or nx >= width or ny < 0 or ny >= height or ox < 0 or ox >= width \
+                    or oy < 0 or oy >= height:
+                continue
+            n = ny * width + nx
+            hn = plane[n]
+            ho = plane[oy * width + ox]
+            if marks[n] != 0 or not hn > threshold or not hn > _F0 or not ho > _F0:
+                continue
+            step2 = np.float32(dx * dx + dy * dy)
+            excess = np.log(hn) + np.log(ho) - _F2 * log_v + step2 / sigma2
+            if not (hn >= ho) or not (excess >= margin):
+                continue
+            top = True
+            for e in range(8):
+                qx = nx + _DIR_X[e]
+                qy = ny + _DIR_Y[e]
+                if qx < 0 or qx >= width or qy < 0 or qy >= height:
+                    continue
+                if qx == cx and qy == cy:
+                    continue
+                if plane[qy * width + qx] > hn:
+                    top = False
+                    break
+            if not top:
+                continue
+            marks[n] = 1
+            f_idx[num] = n
+            f_val[num] = hn
+            num += 1
+    return num
+
+
+@_jit
+def _find_peaks_core(src, height, width, threshold, radius, max_peaks, split_margin, plane,
+                     row_max, window, visited, queue, f_val, f_idx, f_b, out_x, out_y, out_v):
     """pd_find_peaks on one (H, W) view of any strides. Returns the number kept."""
     _copy_plane(src, height, width, plane)
     _window_max(plane, row_max, window, height, width, radius)
@@ -413,20 +496,29 @@ def _find_peaks_core(src, height, width, threshold, radius, max_peaks, plane, ro
                     continue
             f_val[num] = v
             f_idx[num] = idx
-            f_b[num] = 0
             num += 1
+    primaries = num
+    if split_margin > _F0 and num > 0:
+        num = _split_merged(plane, height, width, threshold, split_margin, f_val, f_idx, num,
+                            visited, row_max)
+    # C sorts stably (raster order, then split peaks as found): keyed here by the
+    # position in that list, with the cell in the second key.
+    for i in range(num):
+        f_b[i] = f_idx[i]
+        f_idx[i] = i
     _sort_candidates(f_val, f_idx, f_b, num)
     kept = num if num < max_peaks else max_peaks
     for i in range(kept):
-        idx = f_idx[i]
+        idx = f_b[i]
         y = idx // width
         x = idx - y * width
         v = f_val[i]
         dx = _F0
         dy = _F0
-        if x > 0 and x < width - 1:
+        refine = f_idx[i] < primaries  # a split peak stays at its cell
+        if refine and x > 0 and x < width - 1:
             dx = _fit_offset(plane[idx - 1], v, plane[idx + 1])
-        if y > 0 and y < height - 1:
+        if refine and y > 0 and y < height - 1:
             dy = _fit_offset(plane[idx - width], v, plane[idx + width])
         out_x[i] = np.float32(x) + dx
         out_y[i] = np.float32(y) + dy
@@ -444,7 +536,7 @@ def _peak_buffers(cells):
 
 
 @_jit
-def _find_peaks_entry(heatmap, threshold, radius, max_peaks):
+def _find_peaks_entry(heatmap, threshold, radius, max_peaks, split_margin):
     height, width = heatmap.shape
     if radius < 1 or max_peaks < 0 or height * width > _INT_MAX // 2 or \
             not (threshold == threshold):
@@ -452,8 +544,8 @@ def _find_peaks_entry(heatmap, threshold, radius, max_peaks):
     cells = height * width
     plane, row_max, window, visited, queue, f_val, f_idx, f_b = _peak_buffers(cells)
     out = np.empty((3, max_peaks), np.float32)
-    n = _find_peaks_core(heatmap, height, width, threshold, radius, max_peaks, plane,
-                         row_max, window, visited, queue, f_val, f_idx, f_b, out[0], out[1],
+    n = _find_peaks_core(heatmap, height, width, threshold, radius, max_peaks, split_margin,
+                         plane, row_max, window, visited, queue, f_val, f_idx, f_b, out[0], out[1],
                          out[2])
     result = np.empty((n, 3), np.float32)
     for i in range(n):
@@ -1305,6 +1397,7 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
     min_score = np.float64(fparams[3])
     stride = fparams[4]
     share_score = fparams[5]
+    split_margin = fparams[6]
     radius = iparams[0]
     mp = iparams[1]
     n = iparams[2]
@@ -1392,7 +1485,7 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
         n_peaks = 0
         for k in range(K):
             off = k * mp
-            got = _find_peaks_core(hf[k], height, width, peak_threshold, radius, mp,
+            got = _find_peaks_core(hf[k], height, width, peak_threshold, radius, mp, split_margin,
                                    plane, row_max, window, visited, queue, f_val,
                                    f_idx, f_b,
                                    peak_x[off:off + mp], peak_y[off:off + mp],
@@ -1493,7 +1586,8 @@ def _ro(dtype, ndim):
 
 
 _SIGNATURES = {
-    _find_peaks_entry: (_ro(types.float32, 2), types.float32, types.int64, types.int64),
+    _find_peaks_entry: (_ro(types.float32, 2), types.float32, types.int64, types.int64,
+                        types.float32),
     _lsa_entry: (_ro(types.float64, 2),),
     _assign_entry: (_ro(types.int32, 1), _ro(types.int32, 1), _ro(types.float32, 1),
                     types.int64, types.int64, types.int64),
@@ -1540,7 +1634,7 @@ def _raise_for(rc, where):
 
 # -- the public twins of _kernels ---------------------------------------------------------
 
-def find_peaks(heatmap, threshold, radius, max_peaks):
+def find_peaks(heatmap, threshold, radius, max_peaks, split_margin=0.0):
     """Peaks of one (H, W) float32 map: an (N, 3) float32 array of x, y, value in map
     pixels, strongest first (as _kernels.find_peaks; no FTZ/DAZ here, as in C)."""
     heatmap = np.asarray(heatmap)
@@ -1552,7 +1646,8 @@ def find_peaks(heatmap, threshold, radius, max_peaks):
     h, w = heatmap.shape
     if h == 0 or w == 0 or max_peaks <= 0:
         return np.zeros((0, 3), np.float32)
-    rc, out = _compiled(_find_peaks_entry)(heatmap, threshold, radius, max_peaks)
+    rc, out = _compiled(_find_peaks_entry)(heatmap, threshold, radius, max_peaks,
+                                           np.float32(split_margin))
     _raise_for(rc, "find_peaks")
     return out
 
@@ -1610,7 +1705,8 @@ class CoreDecoder:
         self._fparams = np.array([f32(params["peak_threshold"]), f32(params["paf_threshold"]),
                                   f32(params["max_limb_length"]),
                                   f32(params["min_person_score"]), f32(params["stride"]),
-                                  f32(params["shared_peak_score"])],
+                                  f32(params["shared_peak_score"]),
+                                  f32(params["split_margin"])],
                                  np.float32)
         radius = _c_int(params["peak_radius"], "peak_radius")
         max_peaks = _c_int(params["max_peaks"], "max_peaks")
@@ -1635,13 +1731,14 @@ class CoreDecoder:
         for (a, b), (px, py) in zip(self._limb_kp.tolist(), self._limb_paf.tolist()):
             if a < 0 or b < 0 or a >= K or b >= K or a == b or px < 0 or py < 0:
                 ok = False
-        pthr, fthr, max_len, min_score, stride, share = self._fparams.tolist()
+        pthr, fthr, max_len, min_score, stride, share, split = self._fparams.tolist()
         radius, mp, n, min_inl, max_cand, _mode, min_kp = self._iparams.tolist()
         ok = ok and pthr == pthr and 1 <= radius <= _MAX_RADIUS and 1 <= mp <= _MAX_PEAKS_LIMIT
         ok = ok and fthr == fthr and 2 <= n <= _MAX_SAMPLES and 0 <= min_inl <= n
         ok = ok and max_len == max_len and max_cand >= 1
         ok = ok and min_kp >= 0 and min_score == min_score and stride > 0.0
         ok = ok and stride - stride == 0.0 and 0.0 <= share < math.inf
+        ok = ok and 0.0 <= split < math.inf
         if not ok:
             raise ValueError("Decoder parameters: the core rejected its arguments (code -1)")
 

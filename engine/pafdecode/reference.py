@@ -38,9 +38,67 @@ def _fit_offset(left, centre, right):
         return F32(min(max(F32(0.5) * num / den, -0.5), 0.5))
 
 
-def find_peaks(heatmap, threshold=0.1, radius=1, max_peaks=128):
+_DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1), (1, -1), (-1, 1))
+
+
+def _split_merged(heatmap, cells, threshold, margin):
+    """The cells, in order, of the peaks hidden next to the peaks at `cells`. Through
+    a lone Gaussian's peak, the logs of two opposite neighbours sum to twice the
+    peak's minus step^2 / sigma^2, sigma the channel's width (the median over its
+    peaks of the log values' curvature); where they sum to `margin` more, the higher
+    neighbour, if no lower than any of its own neighbours but the peak, is a second
+    keypoint's centre."""
+    h, w = heatmap.shape
+    log = np.log
+    curvatures = []
+    for idx in cells:
+        y, x = divmod(idx, w)
+        v = heatmap[y, x]
+        if not v > 0:
+            continue
+        for (ly, lx), (ry, rx), inside in (((y, x - 1), (y, x + 1), 0 < x < w - 1),
+                                           ((y - 1, x), (y + 1, x), 0 < y < h - 1)):
+            if inside and heatmap[ly, lx] > 0 and heatmap[ry, rx] > 0:
+                c = F32(F32(log(heatmap[ly, lx]) - F32(2) * log(v)) + log(heatmap[ry, rx]))
+                if c < 0:
+                    curvatures.append(c)
+    if not curvatures:
+        return []
+    curvatures.sort(reverse=True)
+    sigma2 = F32(F32(-1) / curvatures[len(curvatures) // 2])
+    marked, extra = set(cells), []
+    for idx in cells:
+        cy, cx = divmod(idx, w)
+        v = heatmap[cy, cx]
+        if not v > 0:
+            continue
+        log_v = log(v)
+        for dx, dy in _DIRECTIONS:
+            nx, ny, ox, oy = cx + dx, cy + dy, cx - dx, cy - dy
+            if not (0 <= nx < w and 0 <= ny < h and 0 <= ox < w and 0 <= oy < h):
+                continue
+            hn, ho = heatmap[ny, nx], heatmap[oy, ox]
+            if ny * w + nx in marked or not hn > threshold or not hn > 0 or not ho > 0:
+                continue
+            step2 = F32(dx * dx + dy * dy)
+            excess = F32(F32(F32(log(hn) + log(ho)) - F32(F32(2) * log_v)) + F32(step2 / sigma2))
+            if not hn >= ho or not excess >= margin:
+                continue
+            if any(heatmap[qy, qx] > hn
+                   for ex, ey in _DIRECTIONS
+                   for qx, qy in [(nx + ex, ny + ey)]
+                   if 0 <= qx < w and 0 <= qy < h and (qx, qy) != (cx, cy)):
+                continue
+            marked.add(ny * w + nx)
+            extra.append(ny * w + nx)
+    return extra
+
+
+def find_peaks(heatmap, threshold=0.1, radius=1, max_peaks=128, split_margin=0.0):
     """Peaks of one cleaned (H, W) map: an (N, 3) float32 array of x, y, value in map
-    pixels, strongest first (ties in raster order), one per plateau."""
+    pixels, strongest first (ties in raster order), one per plateau; with
+    split_margin > 0 also the peaks merged into a neighbour's (`_split_merged`),
+    which stay at their cells."""
     h, w = heatmap.shape
     padded = np.pad(heatmap, radius, constant_values=-np.inf)
     window = np.lib.stride_tricks.sliding_window_view(padded, (2 * radius + 1,) * 2)
@@ -65,14 +123,19 @@ def find_peaks(heatmap, threshold=0.1, radius=1, max_peaks=128):
                         stack.append((ny, nx))
         if is_max:
             py, px = min(plateau)
-            found.append((-float(v), py * w + px))
+            found.append(py * w + px)
     found.sort()
+    split = _split_merged(heatmap, found, threshold, F32(split_margin)) if split_margin > 0 else []
+    # Strongest first; ties in raster order, split peaks after the others.
+    ranked = sorted((-float(heatmap[divmod(idx, w)]), seq, idx)
+                    for seq, idx in enumerate(found + split))
     peaks = []
-    for _, idx in found[:max_peaks]:
+    for _, seq, idx in ranked[:max_peaks]:
         y, x = divmod(idx, w)
         v = heatmap[y, x]
-        dx = _fit_offset(heatmap[y, x - 1], v, heatmap[y, x + 1]) if 0 < x < w - 1 else F32(0)
-        dy = _fit_offset(heatmap[y - 1, x], v, heatmap[y + 1, x]) if 0 < y < h - 1 else F32(0)
+        refine = seq < len(found)
+        dx = _fit_offset(heatmap[y, x - 1], v, heatmap[y, x + 1]) if refine and 0 < x < w - 1 else F32(0)
+        dy = _fit_offset(heatmap[y - 1, x], v, heatmap[y + 1, x]) if refine and 0 < y < h - 1 else F32(0)
         peaks.append((F32(x) + dx, F32(y) + dy, v))
     return np.array(peaks, dtype=F32).reshape(-1, 3)
 
@@ -312,7 +375,8 @@ class ReferenceDecoder:
         paf = self._public._fields(pafs, "pafs", 3)
         self._public._check_shapes(heat, paf)
         heat, paf = _clean(heat), _clean(paf)
-        peaks = [find_peaks(heat[k], p["peak_threshold"], p["peak_radius"], p["max_peaks"])
+        peaks = [find_peaks(heat[k], p["peak_threshold"], p["peak_radius"], p["max_peaks"],
+                            p["split_margin"])
                  for k in range(skeleton.num_keypoints)]
         connections, candidates, num_candidates = [], [], 0
         for (ka, kb), (cx, cy) in zip(skeleton.limbs, skeleton.paf_channels):

@@ -60,7 +60,8 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < (size_t)PC * H * W; i++) paf[i] = with_specials(2 * uniform() - 1);
         pd_skeleton skeleton = {K, L, limb_kp, limb_paf, redundant};
         pd_params params = {0.5f * uniform(), 1 + (int)(next_random() % 3), 1 + (int)(next_random() % 20),
-                            0.3f * uniform() - 0.05f, 2 + (int)(next_random() % 12), 0,
+                            (next_random() % 2) ? 0.0f : uniform(), 0.3f * uniform() - 0.05f,
+                            2 + (int)(next_random() % 12), 0,
                             (next_random() % 2) ? 0.0f : 10 * uniform(), 1 + (int)(next_random() % 50),
                             (int)(next_random() % 2), (next_random() % 2) ? 0.0f : uniform(),
                             (int)(next_random() % 4), 0.5f * uniform(),
