@@ -74,6 +74,18 @@ def test_variants_run_beside_the_defaults():
         bench.parse_variants([["paf_threshold=0.01"]])
 
 
+def test_shared_and_split_peaks_lift_crowd_ap_above_one_peak_per_person():
+    # Seeded crowds of 50 people: merged Gaussians cost the OpenPose rule dearly
+    # (measured: 0.768 one peak per person, 0.823 shared, 0.887 split, 5 scenes).
+    report = bench.run_benchmark([50], scenes=2, repeat=1, assignments=("greedy",),
+                                 variants={"unshared": {"shared_peak_score": None},
+                                           "split": {"split_merged_peaks": 0.3}},
+                                 progress=False)
+    ap = {r["variant"]: r["accuracy"]["AP"] for r in report["rows"]}
+    assert ap["default"] >= ap["unshared"] + 0.02
+    assert ap["split"] >= ap["default"] + 0.02
+
+
 def test_small_run_scores_a_lone_person_perfectly(tmp_path):
     report = bench.run_benchmark([1, 4], scenes=1, repeat=2, baseline=True, progress=False)
     rows = {(r["people"], r["backend"], r["assignment"]): r for r in report["rows"]}
@@ -110,8 +122,8 @@ def test_cli_plots(tmp_path):
 def test_real_annotations_rendered_and_decoded(shared):
     """Real people and overlaps (COCO, CrowdPose, OCHuman annotations) rendered into
     fields decode back close to the annotations themselves. Measured on 2026-11-25:
-    AP 0.990 (coco-mini), 0.950 (crowdpose-mini), 0.822 (ochuman-mini, heavy occlusion);
-    the guards sit 0.05 below."""
+    AP 0.990 (coco-mini), 0.950 (crowdpose-mini), 0.911 (ochuman-mini, heavy occlusion;
+    0.822 before shared peaks); the guards sit 0.05 below."""
     data = shared / "data"
     rows = bench.run_annotation_benchmark(
         [data / "coco-mini" / "test_coco.json", data / "crowdpose-mini" / "test_crowdpose.json",
@@ -119,5 +131,5 @@ def test_real_annotations_rendered_and_decoded(shared):
     ap = {r["annotations"].split("/")[-1]: r["accuracy"]["AP"] for r in rows}
     assert ap["test_coco.json"] >= 0.94
     assert ap["test_crowdpose.json"] >= 0.90
-    assert ap["test_ochuman.json"] >= 0.77
+    assert ap["test_ochuman.json"] >= 0.86
     assert "AP_medium" in rows[1]["accuracy"]  # CrowdPose files are scored by crowd level
