@@ -80,12 +80,12 @@ size_t pd_peaks_workspace_size(int height, int width, int max_peaks);
 
 /* Local maxima of one channel above threshold over a (2r+1)^2 window, one per
  * plateau, refined to sub-pixel precision by a Gaussian (log-parabola) fit.
- * With split_margin > 0, a neighbour of a peak that stands more than
- * split_margin (natural log) above what the peak's Gaussian predicts there is a
- * second peak too, left at its cell: two keypoints of one type a cell or two
- * apart. Writes at most max_peaks peaks, strongest first (ties in raster order,
- * split peaks after the others): x, y (map pixels) and value. Returns the
- * number written, or a PD_ERR. */
+ * With split_margin > 0, a neighbour of a peak where the logs of the peak's two
+ * neighbours on that line sum to split_margin (natural log) more than one
+ * Gaussian of the channel's width allows is a second peak too (two keypoints of
+ * one type a cell or two apart), refined from its side away from the peak.
+ * Writes at most max_peaks peaks, strongest first (ties in raster order): x, y
+ * (map pixels) and value. Returns the number written, or a PD_ERR. */
 int pd_find_peaks(const float *map, int height, int width, ptrdiff_t stride_y,
                   ptrdiff_t stride_x, float threshold, int radius, int max_peaks,
                   float split_margin, float *out_x, float *out_y, float *out_value,

@@ -148,11 +148,12 @@ static const int pd_dir_y[8] = {0, 0, 1, -1, 1, -1, -1, 1};
  * values across its peaks); where they sum to more than that by `margin` or
  * more, the higher of the two, if no lower than any of its own neighbours but
  * the peak, is a second keypoint's centre.
- * Appends those cells (b = 1) to `found` and returns the new count. `marks`
+ * Appends those cells to `found`, with b = 1 + the direction from their peak,
+ * and returns the new count; *sigma2 gets the channel's squared width. `marks`
  * holds a byte per cell, `curvature` room for 2 * num_found items. */
 static int pd_split_merged(const float *plane, int height, int width, float threshold,
                            float margin, pd_candidate *found, int num_found, uint8_t *marks,
-                           pd_candidate *curvature) {
+                           pd_candidate *curvature, float *sigma2_out) {
     int m = 0;
     for (int i = 0; i < num_found; i++) {
         int idx = found[i].a, y = idx / width, x = idx % width;
@@ -171,6 +172,7 @@ static int pd_split_merged(const float *plane, int height, int width, float thre
     for (int j = 0; j < m; j++) curvature[j].a = curvature[j].b = 0;
     pd_sort_candidates(curvature, m); /* descending */
     const float sigma2 = -1.0f / curvature[m / 2].score;
+    *sigma2_out = sigma2;
     memset(marks, 0, (size_t)height * (size_t)width);
     for (int i = 0; i < num_found; i++) marks[found[i].a] = 1;
     const int primaries = num_found;
@@ -206,12 +208,24 @@ static int pd_split_merged(const float *plane, int height, int width, float thre
             if (!top) continue;
             marks[n] = 1;
             found[num_found].a = n;
-            found[num_found].b = 1;
+            found[num_found].b = 1 + d;
             found[num_found].score = hn;
             num_found++;
         }
     }
     return num_found;
+}
+
+/* Offset of a Gaussian of squared width sigma2 peaking near `idx` (value v),
+ * from its neighbour one step (`step` cells, sign included) away alone:
+ * log v - log far = (1 - 2t) / (2 sigma2), t the offset toward it, clamped. */
+static float pd_fit_far_side(const float *plane, int idx, int step, int inside, float v,
+                             float sigma2) {
+    if (!inside || !(v > 0.0f) || !(plane[idx + step] > 0.0f)) return 0.0f;
+    float t = 0.5f - sigma2 * (logf(v) - logf(plane[idx + step]));
+    if (t > 0.5f) t = 0.5f;
+    if (t < -0.5f) t = -0.5f;
+    return step > 0 ? t : -t;
 }
 
 int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff_t sx,
@@ -281,22 +295,36 @@ int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff
         }
     }
 
-    if (split_margin > 0.0f && num_found > 0)
+    float sigma2 = 0.0f;
+    if (split_margin > 0.0f && num_found > 0) {
         num_found = pd_split_merged(plane, height, width, threshold, split_margin, found,
-                                    num_found, visited, sort_scratch);
-    /* Found in raster order (split peaks after them), so a stable sort on the
-     * value gives raster-order ties. */
-    pd_sort_candidates_stable(found, num_found, sort_scratch);
+                                    num_found, visited, sort_scratch, &sigma2);
+        /* Split peaks came after the others: ties go by cell, as below. */
+        pd_sort_candidates(found, num_found);
+    } else {
+        /* Found in raster order, so a stable sort on the value gives raster-order
+         * ties. */
+        pd_sort_candidates_stable(found, num_found, sort_scratch);
+    }
     int kept = num_found < max_peaks ? num_found : max_peaks;
     for (int i = 0; i < kept; i++) {
         int idx = found[i].a;
         int y = idx / width, x = idx % width;
         float v = found[i].score;
+        /* A split peak's neighbours toward its peak mix two Gaussians: along
+         * such an axis it is fitted from the far side alone. */
+        int away_x = found[i].b ? pd_dir_x[found[i].b - 1] : 0;
+        int away_y = found[i].b ? pd_dir_y[found[i].b - 1] : 0;
         float dx = 0.0f, dy = 0.0f;
-        /* A split peak's neighbours mix two Gaussians: it stays at its cell. */
-        if (x > 0 && x < width - 1 && found[i].b == 0)
+        if (away_x)
+            dx = pd_fit_far_side(plane, idx, away_x, x + away_x >= 0 && x + away_x < width, v,
+                                 sigma2);
+        else if (x > 0 && x < width - 1)
             dx = pd_fit_offset(plane[idx - 1], v, plane[idx + 1]);
-        if (y > 0 && y < height - 1 && found[i].b == 0)
+        if (away_y)
+            dy = pd_fit_far_side(plane, idx, away_y * width, y + away_y >= 0 && y + away_y < height,
+                                 v, sigma2);
+        else if (y > 0 && y < height - 1)
             dy = pd_fit_offset(plane[idx - width], v, plane[idx + width]);
         out_x[i] = (float)x + dx;
         out_y[i] = (float)y + dy;

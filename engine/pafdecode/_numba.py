@@ -380,10 +380,11 @@ _DIR_Y = np.array([0, 0, 1, -1, 1, -1, -1, 1], np.int64)
 
 
 @_jit
-def _split_merged(plane, height, width, threshold, margin, f_val, f_idx, num, marks,
+def _split_merged(plane, height, width, threshold, margin, f_val, f_idx, f_b, num, marks,
                   curvature):
     """pd_split_merged: appends to f_idx (raster order so far) the cells of peaks
-    hidden next to the peaks found; returns the new count. `curvature` holds
+    hidden next to the peaks found, with f_b 1 + the direction from their peak;
+    returns the new count and the channel's squared width. `curvature` holds
     2 * num floats."""
     m = 0
     for i in range(num):
@@ -404,7 +405,7 @@ def _split_merged(plane, height, width, threshold, margin, f_val, f_idx, num, ma
                 curvature[m] = c
                 m += 1
     if m == 0:
-        return num
+        return num, _F0
     ranked = np.sort(curvature[:m])  # ascending: C's descending median is m - 1 - m // 2
     sigma2 = np.float32(-1.0) / ranked[m - 1 - m // 2]
     marks[:height * width] = 0
@@ -454,8 +455,23 @@ def _split_merged(plane, height, width, threshold, margin, f_val, f_idx, num, ma
             marks[n] = 1
             f_idx[num] = n
             f_val[num] = hn
+            f_b[num] = 1 + d
             num += 1
-    return num
+    return num, sigma2
+
+
+@_jit
+def _fit_far_side(plane, idx, step, inside, v, sigma2):
+    """pd_fit_far_side: a Gaussian's offset from its neighbour `step` cells away."""
+    if not inside or not v > _F0 or not plane[idx + step] > _F0:
+        return _F0
+    half = np.float32(0.5)
+    t = half - sigma2 * (np.log(v) - np.log(plane[idx + step]))
+    if t > half:
+        t = half
+    if t < -half:
+        t = -half
+    return t if step > 0 else -t
 
 
 @_jit
@@ -496,29 +512,35 @@ def _find_peaks_core(src, height, width, threshold, radius, max_peaks, split_mar
                     continue
             f_val[num] = v
             f_idx[num] = idx
+            f_b[num] = 0
             num += 1
-    primaries = num
+    sigma2 = _F0
     if split_margin > _F0 and num > 0:
-        num = _split_merged(plane, height, width, threshold, split_margin, f_val, f_idx, num,
-                            visited, row_max)
-    # C sorts stably (raster order, then split peaks as found): keyed here by the
-    # position in that list, with the cell in the second key.
-    for i in range(num):
-        f_b[i] = f_idx[i]
-        f_idx[i] = i
+        num, sigma2 = _split_merged(plane, height, width, threshold, split_margin, f_val,
+                                    f_idx, f_b, num, visited, row_max)
+    # Value descending, ties by cell: C's order, stable or not.
     _sort_candidates(f_val, f_idx, f_b, num)
     kept = num if num < max_peaks else max_peaks
     for i in range(kept):
-        idx = f_b[i]
+        idx = f_idx[i]
         y = idx // width
         x = idx - y * width
         v = f_val[i]
         dx = _F0
         dy = _F0
-        refine = f_idx[i] < primaries  # a split peak stays at its cell
-        if refine and x > 0 and x < width - 1:
+        # A split peak is fitted from the far side along axes toward its peak.
+        away_x = 0
+        away_y = 0
+        if f_b[i] > 0:
+            away_x = _DIR_X[f_b[i] - 1]
+            away_y = _DIR_Y[f_b[i] - 1]
+        if away_x != 0:
+            dx = _fit_far_side(plane, idx, away_x, 0 <= x + away_x < width, v, sigma2)
+        elif x > 0 and x < width - 1:
             dx = _fit_offset(plane[idx - 1], v, plane[idx + 1])
-        if refine and y > 0 and y < height - 1:
+        if away_y != 0:
+            dy = _fit_far_side(plane, idx, away_y * width, 0 <= y + away_y < height, v, sigma2)
+        elif y > 0 and y < height - 1:
             dy = _fit_offset(plane[idx - width], v, plane[idx + width])
         out_x[i] = np.float32(x) + dx
         out_y[i] = np.float32(y) + dy

@@ -88,7 +88,7 @@ class Decoder:
     split_merged_peaks : float or None, default None
         Where two keypoints of one type fall within a map pixel or two of each
         other, non-maximum suppression keeps one peak. With a margin m > 0 (natural
-        log), a peak's neighbour becomes a peak too, left at its cell, when the logs
+        log), a peak's neighbour becomes a peak too when the logs
         of the peak's two neighbours on that line sum to m or more above what one
         Gaussian of the channel's median width allows, and it is the higher of the
         two and tops its own neighbours but the peak. It suits fields of Gaussians

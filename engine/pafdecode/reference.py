@@ -42,7 +42,8 @@ _DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1), (1, -1), (-1,
 
 
 def _split_merged(heatmap, cells, threshold, margin):
-    """The cells, in order, of the peaks hidden next to the peaks at `cells`. Through
+    """The peaks hidden next to the peaks at `cells`, in order, as (cell, dx, dy) with
+    (dx, dy) the step from their peak, and the channel's squared width. Through
     a lone Gaussian's peak, the logs of two opposite neighbours sum to twice the
     peak's minus step^2 / sigma^2, sigma the channel's width (the median over its
     peaks of the log values' curvature); where they sum to `margin` more, the higher
@@ -63,7 +64,7 @@ def _split_merged(heatmap, cells, threshold, margin):
                 if c < 0:
                     curvatures.append(c)
     if not curvatures:
-        return []
+        return [], F32(0)
     curvatures.sort(reverse=True)
     sigma2 = F32(F32(-1) / curvatures[len(curvatures) // 2])
     marked, extra = set(cells), []
@@ -90,15 +91,26 @@ def _split_merged(heatmap, cells, threshold, margin):
                    if 0 <= qx < w and 0 <= qy < h and (qx, qy) != (cx, cy)):
                 continue
             marked.add(ny * w + nx)
-            extra.append(ny * w + nx)
-    return extra
+            extra.append((ny * w + nx, dx, dy))
+    return extra, sigma2
+
+
+def _fit_far_side(heatmap, y, x, ay, ax, sigma2):
+    """Offset of a Gaussian of squared width sigma2 peaking near (x, y) from its
+    neighbour one step (ax, ay) away alone: log v - log far = (1 - 2t) / (2 sigma2)."""
+    h, w = heatmap.shape
+    v = heatmap[y, x]
+    if not (0 <= x + ax < w and 0 <= y + ay < h) or not v > 0 or not heatmap[y + ay, x + ax] > 0:
+        return F32(0)
+    t = F32(F32(0.5) - F32(sigma2 * F32(np.log(v) - np.log(heatmap[y + ay, x + ax]))))
+    t = min(max(t, F32(-0.5)), F32(0.5))
+    return t if ax + ay > 0 else -t
 
 
 def find_peaks(heatmap, threshold=0.1, radius=1, max_peaks=128, split_margin=0.0):
     """Peaks of one cleaned (H, W) map: an (N, 3) float32 array of x, y, value in map
     pixels, strongest first (ties in raster order), one per plateau; with
-    split_margin > 0 also the peaks merged into a neighbour's (`_split_merged`),
-    which stay at their cells."""
+    split_margin > 0 also the peaks merged into a neighbour's (`_split_merged`)."""
     h, w = heatmap.shape
     padded = np.pad(heatmap, radius, constant_values=-np.inf)
     window = np.lib.stride_tricks.sliding_window_view(padded, (2 * radius + 1,) * 2)
@@ -125,17 +137,25 @@ def find_peaks(heatmap, threshold=0.1, radius=1, max_peaks=128, split_margin=0.0
             py, px = min(plateau)
             found.append(py * w + px)
     found.sort()
-    split = _split_merged(heatmap, found, threshold, F32(split_margin)) if split_margin > 0 else []
-    # Strongest first; ties in raster order, split peaks after the others.
-    ranked = sorted((-float(heatmap[divmod(idx, w)]), seq, idx)
-                    for seq, idx in enumerate(found + split))
+    split, sigma2 = (_split_merged(heatmap, found, threshold, F32(split_margin))
+                     if split_margin > 0 else ([], F32(0)))
+    away = {idx: (ax, ay) for idx, ax, ay in split}
+    # Strongest first, ties in raster order.
+    ranked = sorted((-float(heatmap[divmod(idx, w)]), idx) for idx in found + list(away))
     peaks = []
-    for _, seq, idx in ranked[:max_peaks]:
+    for _, idx in ranked[:max_peaks]:
         y, x = divmod(idx, w)
         v = heatmap[y, x]
-        refine = seq < len(found)
-        dx = _fit_offset(heatmap[y, x - 1], v, heatmap[y, x + 1]) if refine and 0 < x < w - 1 else F32(0)
-        dy = _fit_offset(heatmap[y - 1, x], v, heatmap[y + 1, x]) if refine and 0 < y < h - 1 else F32(0)
+        # A split peak is fitted from the far side along axes toward its peak.
+        ax, ay = away.get(idx, (0, 0))
+        if ax:
+            dx = _fit_far_side(heatmap, y, x, 0, ax, sigma2)
+        else:
+            dx = _fit_offset(heatmap[y, x - 1], v, heatmap[y, x + 1]) if 0 < x < w - 1 else F32(0)
+        if ay:
+            dy = _fit_far_side(heatmap, y, x, ay, 0, sigma2)
+        else:
+            dy = _fit_offset(heatmap[y - 1, x], v, heatmap[y + 1, x]) if 0 < y < h - 1 else F32(0)
         peaks.append((F32(x) + dx, F32(y) + dy, v))
     return np.array(peaks, dtype=F32).reshape(-1, 3)
 
