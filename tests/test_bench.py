@@ -76,7 +76,7 @@ def test_variants_run_beside_the_defaults():
 
 def test_shared_and_split_peaks_lift_crowd_ap_above_one_peak_per_person():
     # Seeded crowds of 50 people: merged Gaussians cost the OpenPose rule dearly
-    # (measured: 0.768 one peak per person, 0.823 shared, 0.887 split, 5 scenes).
+    # (measured: 0.768 one peak per person, 0.823 shared, 0.897 split, 5 scenes).
     report = bench.run_benchmark([50], scenes=2, repeat=1, assignments=("greedy",),
                                  variants={"unshared": {"shared_peak_score": None},
                                            "split": {"split_merged_peaks": 0.3}},

