@@ -61,6 +61,7 @@ def test_batch_frame_counts_must_match(make_decoder):
     ("min_person_score", "high", "min_person_score must be a number"),
     ("shared_peak_score", 0, "shared_peak_score must be > 0"),
     ("shared_peak_score", float("nan"), "shared_peak_score must be finite"),
+    ("oks_nms", 1.5, "oks_nms must be <= 1"),
 ])
 def test_bad_options_name_the_option(option, value, message):
     with pytest.raises(ValueError, match=message):

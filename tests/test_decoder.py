@@ -214,6 +214,36 @@ def test_max_peaks_caps_each_channel(make_decoder):
         assert (poses.keypoints[:, :, 2] > 0).sum(0).max() <= 5 * holders
 
 
+def test_oks_nms_drops_a_person_who_repeats_a_better_one():
+    from pafdecode.decoder import _oks_sigmas, _oks_suppress
+
+    a = np.array(synth.crowd_scene(1, 3).people[0])
+    a[:, 2] = 0.9
+    near = a.copy()
+    near[:, :2] += 1.5  # the same person found twice, 1.5 px apart
+    far = a.copy()
+    far[:, 0] += 300.0
+    people = np.stack([a, near, far]).astype(np.float32)
+    sigmas = _oks_sigmas(COCO)
+    # COCO's sigmas by name (OpenPose's r_shoulder is COCO's right_shoulder), and
+    # their mean for the neck, which COCO lacks.
+    assert sigmas[2] == pytest.approx(0.079) and sigmas[0] == pytest.approx(0.026)
+    assert sigmas[1] == pytest.approx(np.mean(sigmas[[0] + list(range(2, 18))]))
+    assert _oks_suppress(people, sigmas, 0.9).tolist() == [0, 2]
+    assert _oks_suppress(people, sigmas, 1.0).tolist() == [0, 1, 2]
+
+
+def test_oks_nms_keeps_distinct_people(make_decoder):
+    scene = synth.crowd_scene(20, 8)
+    plain = make_decoder(COCO)(scene.heatmaps, scene.pafs)
+    pruned = make_decoder(COCO, oks_nms=0.9)(scene.heatmaps, scene.pafs)
+    assert len(pruned) <= len(plain) and pruned.stats["people"] == len(pruned)
+    # Whatever it keeps is what the plain decode found, in the same order.
+    kept = [next(i for i in range(len(plain)) if np.array_equal(plain.keypoints[i], p))
+            for p in pruned.keypoints]
+    assert kept == sorted(kept)
+
+
 def two_people_one_knee_peak():
     """Two people side by side whose right knees stand 4 px apart: one peak for both."""
     a = np.array(synth.crowd_scene(1, 3).people[0])

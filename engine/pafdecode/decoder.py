@@ -9,6 +9,7 @@ import numpy as np
 
 from .backends import load_backend, resolve_backend
 from ._validate import integer, real
+from . import metrics
 from .skeleton import Skeleton
 
 __all__ = ["Decoder", "Poses"]
@@ -69,6 +70,34 @@ class Poses:
         ]
 
 
+def _oks_sigmas(skeleton):
+    """COCO's OKS sigma for each of the skeleton's keypoints, by name; their mean for
+    a keypoint COCO does not have."""
+    coco_index = metrics.keypoint_index_map(metrics.COCO17_KEYPOINTS, skeleton.keypoints)
+    sigmas = np.full(skeleton.num_keypoints, float(np.mean(metrics.COCO_SIGMAS)))
+    known = coco_index >= 0
+    sigmas[known] = metrics.COCO_SIGMAS[coco_index[known]]
+    return sigmas
+
+
+def _oks_suppress(keypoints, sigmas, threshold):
+    """Indices of the people kept, best first: each one whose OKS with a person
+    already kept (its found keypoints as the truth, its box as the area) reaches
+    `threshold` is dropped."""
+    found = keypoints[:, :, 2] > 0
+    truth = np.concatenate([keypoints[:, :, :2], found[:, :, None]], axis=2)
+    areas = np.empty(len(keypoints))
+    for p in range(len(keypoints)):
+        xy = keypoints[p, found[p], :2]
+        areas[p] = max(float(np.ptp(xy[:, 0]) * np.ptp(xy[:, 1])), 1.0) if len(xy) else 1.0
+    similarity = metrics.oks(keypoints, truth, areas, sigmas)
+    keep = []
+    for p in range(len(keypoints)):
+        if all(similarity[p, q] < threshold for q in keep):
+            keep.append(p)
+    return np.array(keep, np.intp)
+
+
 class Decoder:
     """Decodes keypoint heatmaps and Part Affinity Fields into people.
 
@@ -124,6 +153,14 @@ class Decoder:
         from 0.925 to 0.959 at 10 people and 0.768 to 0.823 at 50, and from 0.822 to
         0.911 on OCHuman-mini's annotations; coco-mini through tf-pose is unchanged.
         None: each peak belongs to one person, as in OpenPose.
+    oks_nms : float or None, default None
+        Duplicate suppression over finished people: going best first, a person whose
+        object keypoint similarity (OKS) with one already kept reaches this is
+        dropped. OKS uses COCO's per-keypoint sigmas (a keypoint COCO lacks, such as
+        OpenPose's neck, takes their mean) and the kept person's box area. Measured
+        on rendered crowds of 20 and 50, 8% occluded, with shared and split peaks,
+        it changes AP by 0.000 at 0.9 and costs up to 0.014 at 0.5 to 0.7: decoded
+        people seldom repeat one another, so it is off by default.
     min_keypoints : int, default 3
         People with fewer keypoints are dropped.
     min_person_score : float, default 0.2
@@ -151,7 +188,7 @@ class Decoder:
     def __init__(self, skeleton, *, stride=8, peak_threshold=0.1, peak_radius=1,
                  max_peaks=128, split_merged_peaks=None, paf_threshold=0.05, paf_samples=10,
                  min_inlier_ratio=0.8, max_limb_length=None, max_candidates=4096,
-                 assignment="greedy", shared_peak_score=0.3, min_keypoints=3,
+                 assignment="greedy", shared_peak_score=0.3, oks_nms=None, min_keypoints=3,
                  min_person_score=0.2, layout="CHW", backend="auto"):
         if not isinstance(skeleton, Skeleton):
             raise ValueError(f"skeleton must be a pafdecode.Skeleton, got {type(skeleton).__name__}")
@@ -188,6 +225,8 @@ class Decoder:
             "min_person_score": real(min_person_score, "min_person_score"),
             "stride": self.stride,
         }
+        self.oks_nms = None if oks_nms is None else real(oks_nms, "oks_nms", 0.0, 1.0)
+        self._sigmas = _oks_sigmas(skeleton)
         self.min_inlier_ratio = ratio
         self.max_limb_length = max_limb_length
         self.backend = resolve_backend(backend)
@@ -246,7 +285,12 @@ class Decoder:
 
     def _poses(self, result):
         keypoints, scores, stats = result
-        return Poses(keypoints, scores, self.skeleton, dict(zip(_STAT_NAMES, stats)))
+        stats = dict(zip(_STAT_NAMES, stats))
+        if self.oks_nms is not None and len(scores) > 1:
+            keep = _oks_suppress(keypoints, self._sigmas, self.oks_nms)
+            keypoints, scores = keypoints[keep], scores[keep]
+            stats["people"] = len(scores)
+        return Poses(keypoints, scores, self.skeleton, stats)
 
     # -- decoding --------------------------------------------------------------------
     def __call__(self, heatmaps, pafs):
