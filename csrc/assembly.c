@@ -116,40 +116,42 @@ void pd_people_connect(pd_people *people, int ka, int kb, int32_t ga, int32_t gb
     people->evidence[pb] = 0.0;
 }
 
-void pd_people_share(pd_people *people, int kb, int32_t oa, int32_t ob,
-                     const pd_candidate *candidates, int nc, int na, int nb,
-                     const float *peak_value, float min_score, int32_t *best_b,
-                     int32_t *best_a) {
-    /* Each end's best candidate: the first one naming it, candidates being best
-     * first. Stored as candidate indices. */
-    for (int a = 0; a < na; a++) best_b[a] = -1;
-    for (int b = 0; b < nb; b++) best_a[b] = -1;
-    for (int c = 0; c < nc; c++) {
-        if (best_b[candidates[c].a] < 0) best_b[candidates[c].a] = c;
-        if (best_a[candidates[c].b] < 0) best_a[candidates[c].b] = c;
+void pd_best_candidates(const pd_candidate *candidates, int nc, int na, int nb,
+                        pd_candidate *best_of_a, pd_candidate *best_of_b) {
+    /* The first candidate naming an end is its best: candidates come best first. */
+    for (int a = 0; a < na; a++) best_of_a[a].score = -1.0f;
+    for (int b = 0; b < nb; b++) best_of_b[b].score = -1.0f;
+    for (int c = nc - 1; c >= 0; c--) {
+        best_of_a[candidates[c].a] = candidates[c];
+        best_of_b[candidates[c].b] = candidates[c];
     }
+}
+
+void pd_people_share(pd_people *people, int kb, int32_t oa, int32_t ob,
+                     const pd_candidate *best_of_a, int na, const pd_candidate *best_of_b,
+                     int nb, const float *peak_value, float min_score) {
     /* First, an unheld b goes to the first holder of its best a that lacks kb:
      * a person's own peak before a shared one. */
     for (int b = 0; b < nb; b++) {
-        int c = best_a[b];
-        if (c < 0 || !(candidates[c].score >= min_score)) continue;
-        int32_t ga = oa + candidates[c].a, gb = ob + b;
+        const pd_candidate *c = &best_of_b[b];
+        if (!(c->score >= min_score)) continue;
+        int32_t ga = oa + c->a, gb = ob + b;
         if (people->owner[gb] >= 0) continue;
         int h = pd_holder_lacking(people, ga, kb);
-        if (h >= 0) pd_person_attach(people, h, kb, gb, peak_value[gb], candidates[c].score);
+        if (h >= 0) pd_person_attach(people, h, kb, gb, peak_value[gb], c->score);
     }
     /* Then holders of a still lacking kb take a's best b when someone holds b
      * already. */
     for (int a = 0; a < na; a++) {
-        int c = best_b[a];
-        if (c < 0 || !(candidates[c].score >= min_score)) continue;
-        int32_t ga = oa + a, gb = ob + candidates[c].b;
+        const pd_candidate *c = &best_of_a[a];
+        if (!(c->score >= min_score)) continue;
+        int32_t ga = oa + a, gb = ob + c->b;
         if (people->owner[gb] < 0) continue;
         for (int pass = 0; pass < 2; pass++) {
             int h = pass == 0 ? people->owner[ga] : people->co_owner[ga];
             if (h < 0 || people->co_owner[gb] >= 0) continue;
             if (people->slots[(size_t)h * people->num_keypoints + kb] >= 0) continue;
-            pd_person_attach(people, h, kb, gb, peak_value[gb], candidates[c].score);
+            pd_person_attach(people, h, kb, gb, peak_value[gb], c->score);
         }
     }
 }

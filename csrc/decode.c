@@ -34,7 +34,8 @@ int pd_check_params(const pd_skeleton *s, const pd_params *p) {
     if ((p->assignment != PD_ASSIGN_GREEDY && p->assignment != PD_ASSIGN_HUNGARIAN) ||
         !(p->shared_peak_score >= 0.0f) || !(p->shared_peak_score < INFINITY) ||
         p->min_keypoints < 0 || !(p->min_person_score == p->min_person_score) ||
-        !(p->stride > 0.0f) || p->stride - p->stride != 0.0f)
+        !(p->stride > 0.0f) || p->stride - p->stride != 0.0f ||
+        (p->assembly != PD_ASSEMBLE_TREE && p->assembly != PD_ASSEMBLE_GLOBAL))
         return PD_ERR_ARGUMENT;
     return PD_OK;
 }
@@ -59,7 +60,9 @@ size_t pd_workspace_size(const pd_skeleton *s, const pd_params *p, int height, i
            pd_assign_workspace_size(p->max_peaks) +
            pd_people_workspace_size(s->num_keypoints, (int)total) +
            2 * pd_round_up(capacity * sizeof(pd_candidate)) +
-           2 * pd_round_up(mp * sizeof(int32_t)) + 15 * PD_ALIGN;
+           2 * pd_round_up((size_t)s->num_limbs * mp * sizeof(pd_candidate) + 1) +
+           pd_round_up((size_t)s->num_limbs * mp * sizeof(pd_candidate) + 1) +
+           3 * pd_round_up((size_t)s->num_limbs * mp * sizeof(int32_t) + 1) + 20 * PD_ALIGN;
 }
 
 static int pd_check_fields(const pd_skeleton *s, const pd_fields *heatmaps, const pd_fields *pafs) {
@@ -102,9 +105,21 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
     if (pd_people_init(&people, K, total, &arena) != PD_OK) return PD_ERR_WORKSPACE;
     pd_candidate *order = pd_take(&arena, (size_t)people.capacity * sizeof(pd_candidate));
     pd_candidate *order_scratch = pd_take(&arena, (size_t)people.capacity * sizeof(pd_candidate));
-    int32_t *best_b = pd_take(&arena, (size_t)mp * sizeof(int32_t));
-    int32_t *best_a = pd_take(&arena, (size_t)mp * sizeof(int32_t));
-    if (!order || !order_scratch || !best_b || !best_a) return PD_ERR_WORKSPACE;
+    /* Each limb's best candidate per end, kept for the sharing passes; in global
+     * order also every limb's connections, sorted once. */
+    const size_t per_limbs = (size_t)s->num_limbs * (size_t)mp;
+    pd_candidate *best_of_a = pd_take(&arena, per_limbs * sizeof(pd_candidate) + 1);
+    pd_candidate *best_of_b = pd_take(&arena, per_limbs * sizeof(pd_candidate) + 1);
+    pd_candidate *queue = pd_take(&arena, per_limbs * sizeof(pd_candidate) + 1);
+    int32_t *queue_limb = pd_take(&arena, per_limbs * sizeof(int32_t) + 1);
+    int32_t *queue_a = pd_take(&arena, per_limbs * sizeof(int32_t) + 1);
+    int32_t *queue_b = pd_take(&arena, per_limbs * sizeof(int32_t) + 1);
+    if (!order || !order_scratch || !best_of_a || !best_of_b || !queue || !queue_limb ||
+        !queue_a || !queue_b)
+        return PD_ERR_WORKSPACE;
+    const int global = p->assembly == PD_ASSEMBLE_GLOBAL;
+    const int sharing = p->shared_peak_score > 0.0f;
+    int queued = 0;
 
     pd_stats local = {0, 0, 0, 0};
     for (int k = 0; k < K; k++) {
@@ -135,14 +150,52 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
         if (nconn < 0) return nconn;
         local.connections += nconn;
         int redundant = s->limb_redundant ? s->limb_redundant[l] : 0;
+        pd_candidate *limb_best_a = best_of_a + (global ? (size_t)l * mp : 0);
+        pd_candidate *limb_best_b = best_of_b + (global ? (size_t)l * mp : 0);
+        if (sharing && !redundant)
+            pd_best_candidates(cands, nc, na, nb, limb_best_a, limb_best_b);
+        if (global) {
+            /* Queued in limb order; the sequence number breaks score ties. */
+            for (int c = 0; c < nconn; c++, queued++) {
+                queue[queued].a = queued;
+                queue[queued].b = 0;
+                queue[queued].score = chosen[c].score;
+                queue_limb[queued] = l;
+                queue_a[queued] = (int32_t)(oa + chosen[c].a);
+                queue_b[queued] = (int32_t)(ob + chosen[c].b);
+            }
+            continue;
+        }
         for (int c = 0; c < nconn; c++) {
             int32_t ga = (int32_t)(oa + chosen[c].a), gb = (int32_t)(ob + chosen[c].b);
             pd_people_connect(&people, ka, kb, ga, gb, peak_v[ga], peak_v[gb], chosen[c].score,
                               redundant);
         }
-        if (p->shared_peak_score > 0.0f && !redundant)
-            pd_people_share(&people, kb, (int32_t)oa, (int32_t)ob, cands, nc, na, nb, peak_v,
-                            p->shared_peak_score, best_b, best_a);
+        if (sharing && !redundant)
+            pd_people_share(&people, kb, (int32_t)oa, (int32_t)ob, limb_best_a, na, limb_best_b,
+                            nb, peak_v, p->shared_peak_score);
+    }
+    if (global) {
+        /* Every connection of every limb type by score, best first; then the
+         * sharing passes, limb types in skeleton order. */
+        pd_sort_candidates(queue, queued);
+        for (int i = 0; i < queued; i++) {
+            int q = queue[i].a, l = queue_limb[q];
+            int ka = s->limb_keypoints[2 * l], kb = s->limb_keypoints[2 * l + 1];
+            int redundant = s->limb_redundant ? s->limb_redundant[l] : 0;
+            pd_people_connect(&people, ka, kb, queue_a[q], queue_b[q], peak_v[queue_a[q]],
+                              peak_v[queue_b[q]], queue[i].score, redundant);
+        }
+        for (int l = 0; l < s->num_limbs && sharing; l++) {
+            int ka = s->limb_keypoints[2 * l], kb = s->limb_keypoints[2 * l + 1];
+            if ((s->limb_redundant && s->limb_redundant[l]) || peak_count[ka] == 0 ||
+                peak_count[kb] == 0)
+                continue;
+            pd_people_share(&people, kb, (int32_t)((size_t)ka * mp), (int32_t)((size_t)kb * mp),
+                            best_of_a + (size_t)l * mp, peak_count[ka],
+                            best_of_b + (size_t)l * mp, peak_count[kb], peak_v,
+                            p->shared_peak_score);
+        }
     }
     int kept = pd_people_emit(&people, peak_x, peak_y, peak_v, p, order, order_scratch,
                               out_keypoints, out_scores);

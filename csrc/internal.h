@@ -73,14 +73,17 @@ int pd_people_init(pd_people *people, int num_keypoints, int total_peaks, pd_are
 void pd_people_connect(pd_people *people, int ka, int kb, int32_t ga, int32_t gb, float value_a,
                        float value_b, float score, int redundant);
 
+/* Each end's best candidate among a limb's nc candidates (best first): for a
+ * peak a < na, best_of_a[a]; for b < nb, best_of_b[b]; score -1 where none. */
+void pd_best_candidates(const pd_candidate *candidates, int nc, int na, int nb,
+                        pd_candidate *best_of_a, pd_candidate *best_of_b);
+
 /* After a limb type's connections: shares peaks between people where two
- * keypoints merged into one (see shared_peak_score in pafdecode.h). `candidates`
- * are the limb's nc candidates, best first, between peaks oa + a and ob + b;
- * best_b and best_a hold na and nb items. */
+ * keypoints merged into one (see shared_peak_score in pafdecode.h), from each
+ * end's best candidate (pd_best_candidates) between peaks oa + a and ob + b. */
 void pd_people_share(pd_people *people, int kb, int32_t oa, int32_t ob,
-                     const pd_candidate *candidates, int nc, int na, int nb,
-                     const float *peak_value, float min_score, int32_t *best_b,
-                     int32_t *best_a);
+                     const pd_candidate *best_of_a, int na, const pd_candidate *best_of_b,
+                     int nb, const float *peak_value, float min_score);
 
 /* Writes the people that pass the filters, best score first. `order` and
  * `scratch` have room for people->count items. Returns how many were written. */

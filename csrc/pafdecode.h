@@ -27,6 +27,7 @@ enum {
 };
 
 enum { PD_ASSIGN_GREEDY = 0, PD_ASSIGN_HUNGARIAN = 1 };
+enum { PD_ASSEMBLE_TREE = 0, PD_ASSEMBLE_GLOBAL = 1 };
 
 /* A strided 3-D view of float32 fields: channel, row, column. Strides are in
  * elements, not bytes, and may be any value (CHW, HWC, or a slice of either). */
@@ -64,6 +65,8 @@ typedef struct {
     float min_person_score;   /* people with a lower mean score are dropped       */
     /* output */
     float stride;             /* map pixel -> image pixel scale                   */
+    int assembly;             /* PD_ASSEMBLE_TREE: limb types in skeleton order;
+                                 PD_ASSEMBLE_GLOBAL: all connections by score    */
 } pd_params;
 
 typedef struct {

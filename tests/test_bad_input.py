@@ -46,6 +46,7 @@ def test_batch_frame_counts_must_match(make_decoder):
 
 @pytest.mark.parametrize("option, value, message", [
     ("assignment", "optimal", "assignment must be"),
+    ("assembly", "greedy", "assembly must be 'tree' or 'global'"),
     ("layout", "NCHW", "layout must be"),
     ("stride", 0, "stride must be > 0"),
     ("stride", float("nan"), "stride must be finite"),

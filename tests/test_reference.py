@@ -30,13 +30,16 @@ def test_backend_matches_reference(make_decoder, assignment, skeleton_name, n_pe
     np.testing.assert_allclose(got.scores, want.scores, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("assembly", ["tree", "global"])
 @pytest.mark.parametrize("n_people, seed, noisy", [(20, 6, False), (50, 7, True)])
-def test_split_merged_peaks_matches_reference(make_decoder, n_people, seed, noisy):
+def test_split_merged_peaks_matches_reference(make_decoder, n_people, seed, noisy, assembly):
     skeleton = Skeleton.openpose_coco18()
     options = dict(noise=0.05, peak_variation=0.3, occlusion=0.08) if noisy else {}
     scene = synth.crowd_scene(n_people, seed, skeleton=skeleton, **options)
-    want = ReferenceDecoder(skeleton, split_merged_peaks=0.6)(scene.heatmaps, scene.pafs)
-    got = make_decoder(skeleton, split_merged_peaks=0.6)(scene.heatmaps, scene.pafs)
+    want = ReferenceDecoder(skeleton, split_merged_peaks=0.6,
+                            assembly=assembly)(scene.heatmaps, scene.pafs)
+    got = make_decoder(skeleton, split_merged_peaks=0.6,
+                       assembly=assembly)(scene.heatmaps, scene.pafs)
     plain = make_decoder(skeleton)(scene.heatmaps, scene.pafs)
     assert got.stats == want.stats
     assert got.stats["peaks"] > plain.stats["peaks"]  # crowds this size hide some

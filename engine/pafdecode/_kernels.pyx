@@ -46,6 +46,7 @@ cdef extern from "pafdecode.h" nogil:
         int min_keypoints
         float min_person_score
         float stride
+        int assembly
 
     ctypedef struct pd_stats:
         int32_t peaks
@@ -227,6 +228,7 @@ cdef class CoreDecoder:
         self.params.min_keypoints = params["min_keypoints"]
         self.params.min_person_score = params["min_person_score"]
         self.params.stride = params["stride"]
+        self.params.assembly = 1 if params["assembly"] == "global" else 0
         _raise_for(pd_check_params(&self.skel, &self.params), "Decoder parameters")
         self.max_people = pd_max_people(&self.skel, &self.params)
 

