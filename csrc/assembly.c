@@ -116,6 +116,15 @@ void pd_people_connect(pd_people *people, int ka, int kb, int32_t ga, int32_t gb
     people->evidence[pb] = 0.0;
 }
 
+void pd_people_repair(pd_people *people, int ka, int kb, int32_t ga, int32_t gb, float value_a,
+                      float value_b, float score) {
+    int pa = people->owner[ga], pb = people->owner[gb];
+    int ca = people->co_owner[ga], cb = people->co_owner[gb];
+    if (pa < 0 || pb < 0 || pa == pb || pa == cb || (ca >= 0 && (ca == pb || ca == cb))) return;
+    /* Both ends held by different people: connecting merges them if they can be. */
+    pd_people_connect(people, ka, kb, ga, gb, value_a, value_b, score, 0);
+}
+
 void pd_best_candidates(const pd_candidate *candidates, int nc, int na, int nb,
                         pd_candidate *best_of_a, pd_candidate *best_of_b) {
     /* The first candidate naming an end is its best: candidates come best first. */

@@ -35,7 +35,8 @@ int pd_check_params(const pd_skeleton *s, const pd_params *p) {
         !(p->shared_peak_score >= 0.0f) || !(p->shared_peak_score < INFINITY) ||
         p->min_keypoints < 0 || !(p->min_person_score == p->min_person_score) ||
         !(p->stride > 0.0f) || p->stride - p->stride != 0.0f ||
-        (p->assembly != PD_ASSEMBLE_TREE && p->assembly != PD_ASSEMBLE_GLOBAL))
+        (p->assembly != PD_ASSEMBLE_TREE && p->assembly != PD_ASSEMBLE_GLOBAL) ||
+        !(p->repair_score >= 0.0f) || !(p->repair_score < INFINITY))
         return PD_ERR_ARGUMENT;
     return PD_OK;
 }
@@ -118,7 +119,7 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
         !queue_a || !queue_b)
         return PD_ERR_WORKSPACE;
     const int global = p->assembly == PD_ASSEMBLE_GLOBAL;
-    const int sharing = p->shared_peak_score > 0.0f;
+    const int sharing = p->shared_peak_score > 0.0f, repairing = p->repair_score > 0.0f;
     int queued = 0;
 
     pd_stats local = {0, 0, 0, 0};
@@ -150,9 +151,9 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
         if (nconn < 0) return nconn;
         local.connections += nconn;
         int redundant = s->limb_redundant ? s->limb_redundant[l] : 0;
-        pd_candidate *limb_best_a = best_of_a + (global ? (size_t)l * mp : 0);
-        pd_candidate *limb_best_b = best_of_b + (global ? (size_t)l * mp : 0);
-        if (sharing && !redundant)
+        pd_candidate *limb_best_a = best_of_a + (size_t)l * mp;
+        pd_candidate *limb_best_b = best_of_b + (size_t)l * mp;
+        if ((sharing && !redundant) || repairing)
             pd_best_candidates(cands, nc, na, nb, limb_best_a, limb_best_b);
         if (global) {
             /* Queued in limb order; the sequence number breaks score ties. */
@@ -195,6 +196,26 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
                             best_of_a + (size_t)l * mp, peak_count[ka],
                             best_of_b + (size_t)l * mp, peak_count[kb], peak_v,
                             p->shared_peak_score);
+        }
+    }
+    if (repairing) {
+        /* Fragment repair: each end's best candidate, limb types in order, merges
+         * the two people holding its ends when they have no keypoint type in
+         * common. */
+        for (int l = 0; l < s->num_limbs; l++) {
+            int ka = s->limb_keypoints[2 * l], kb = s->limb_keypoints[2 * l + 1];
+            int na = peak_count[ka], nb = peak_count[kb];
+            if (na == 0 || nb == 0) continue;
+            int32_t oa = (int32_t)((size_t)ka * mp), ob = (int32_t)((size_t)kb * mp);
+            for (int side = 0; side < 2; side++) {
+                const pd_candidate *best = (side == 0 ? best_of_a : best_of_b) + (size_t)l * mp;
+                for (int i = 0; i < (side == 0 ? na : nb); i++) {
+                    if (!(best[i].score >= p->repair_score)) continue;
+                    pd_people_repair(&people, ka, kb, oa + best[i].a, ob + best[i].b,
+                                     peak_v[oa + best[i].a], peak_v[ob + best[i].b],
+                                     best[i].score);
+                }
+            }
         }
     }
     int kept = pd_people_emit(&people, peak_x, peak_y, peak_v, p, order, order_scratch,

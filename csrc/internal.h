@@ -85,6 +85,12 @@ void pd_people_share(pd_people *people, int kb, int32_t oa, int32_t ob,
                      const pd_candidate *best_of_a, int na, const pd_candidate *best_of_b,
                      int nb, const float *peak_value, float min_score);
 
+/* Merges the different people holding peaks ga (type ka) and gb (type kb) when
+ * no person holds both and they have no keypoint type in common; otherwise
+ * changes nothing. */
+void pd_people_repair(pd_people *people, int ka, int kb, int32_t ga, int32_t gb, float value_a,
+                      float value_b, float score);
+
 /* Writes the people that pass the filters, best score first. `order` and
  * `scratch` have room for people->count items. Returns how many were written. */
 int pd_people_emit(const pd_people *people, const float *peak_x, const float *peak_y,

@@ -67,6 +67,9 @@ typedef struct {
     float stride;             /* map pixel -> image pixel scale                   */
     int assembly;             /* PD_ASSEMBLE_TREE: limb types in skeleton order;
                                  PD_ASSEMBLE_GLOBAL: all connections by score    */
+    float repair_score;       /* > 0: after assembly, two people with no keypoint
+                                 type in common merge through an end's best
+                                 candidate scoring at least this; 0: off         */
 } pd_params;
 
 typedef struct {

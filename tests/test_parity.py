@@ -178,6 +178,7 @@ def option_scene(index):
        stride=st.sampled_from([1, 4, 8]),
        shared_peak_score=st.sampled_from([None, 0.05, 0.3, 0.9]),
        assembly=st.sampled_from(["tree", "global"]),
+       repair_score=st.sampled_from([None, 0.05, 0.5]),
        split_merged_peaks=st.sampled_from([None, 0.05, 0.6, 2.0]))
 def test_option_parity(index, mode, **options):
     scene = option_scene(index)
@@ -389,7 +390,8 @@ def test_split_merged_peaks_parity_in_crowds(i, mode):
     n, seed, scene = make_scene("coco18" if i % 2 == 0 else "body25",
                                 "clean" if i < 3 else "noisy", 100 + i)
     c, nb = decode_both(scene.skeleton, scene.heatmaps, scene.pafs, assignment=mode,
-                        split_merged_peaks=0.6, assembly="global" if i % 3 else "tree")
+                        split_merged_peaks=0.6, assembly="global" if i % 3 else "tree",
+                        repair_score=0.3 if i % 2 else None)
     assert_same(c, nb, f"split, {n} people seed {seed} {mode}")
 
 

@@ -36,10 +36,9 @@ def test_split_merged_peaks_matches_reference(make_decoder, n_people, seed, nois
     skeleton = Skeleton.openpose_coco18()
     options = dict(noise=0.05, peak_variation=0.3, occlusion=0.08) if noisy else {}
     scene = synth.crowd_scene(n_people, seed, skeleton=skeleton, **options)
-    want = ReferenceDecoder(skeleton, split_merged_peaks=0.6,
-                            assembly=assembly)(scene.heatmaps, scene.pafs)
-    got = make_decoder(skeleton, split_merged_peaks=0.6,
-                       assembly=assembly)(scene.heatmaps, scene.pafs)
+    options = dict(split_merged_peaks=0.6, assembly=assembly, repair_score=0.3)
+    want = ReferenceDecoder(skeleton, **options)(scene.heatmaps, scene.pafs)
+    got = make_decoder(skeleton, **options)(scene.heatmaps, scene.pafs)
     plain = make_decoder(skeleton)(scene.heatmaps, scene.pafs)
     assert got.stats == want.stats
     assert got.stats["peaks"] > plain.stats["peaks"]  # crowds this size hide some

@@ -47,6 +47,7 @@ cdef extern from "pafdecode.h" nogil:
         float min_person_score
         float stride
         int assembly
+        float repair_score
 
     ctypedef struct pd_stats:
         int32_t peaks
@@ -229,6 +230,7 @@ cdef class CoreDecoder:
         self.params.min_person_score = params["min_person_score"]
         self.params.stride = params["stride"]
         self.params.assembly = 1 if params["assembly"] == "global" else 0
+        self.params.repair_score = params["repair_score"]
         _raise_for(pd_check_params(&self.skel, &self.params), "Decoder parameters")
         self.max_people = pd_max_people(&self.skel, &self.params)
 

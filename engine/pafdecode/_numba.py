@@ -1317,6 +1317,28 @@ def _people_connect(slots, keypoints, connections, evidence, owner, co_owner, co
 
 
 @_jit
+def _limb_span(limb_kp, peak_count, mp, l):
+    """Limb l's keypoint types, their peak counts and where their peaks start."""
+    ka = limb_kp[l, 0]
+    kb = limb_kp[l, 1]
+    return ka, kb, peak_count[ka], peak_count[kb], ka * mp, kb * mp
+
+
+@_jit
+def _people_repair(slots, keypoints, connections, evidence, owner, co_owner, count, capacity,
+                   K, ka, kb, ga, gb, value_a, value_b, score):
+    """pd_people_repair; returns the person count."""
+    pa = owner[ga]
+    pb = owner[gb]
+    ca = co_owner[ga]
+    cb = co_owner[gb]
+    if pa < 0 or pb < 0 or pa == pb or pa == cb or (ca >= 0 and (ca == pb or ca == cb)):
+        return count
+    return _people_connect(slots, keypoints, connections, evidence, owner, co_owner, count,
+                           capacity, K, ka, kb, ga, gb, value_a, value_b, score, False)
+
+
+@_jit
 def _best_candidates(c_s, c_a, c_b, nc, na, nb, ba_s, ba_b, bb_s, bb_a):
     """pd_best_candidates: for each a its best candidate's score and b (ba_s, ba_b),
     for each b its best's score and a (bb_s, bb_a); score -1 where none."""
@@ -1428,6 +1450,8 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
     stride = fparams[4]
     share_score = fparams[5]
     split_margin = fparams[6]
+    repair_score = fparams[7]
+    repairing = repair_score > _F0
     radius = iparams[0]
     mp = iparams[1]
     n = iparams[2]
@@ -1541,14 +1565,9 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
         n_conn = 0
         queued = 0
         for l in range(num_limbs):
-            ka = limb_kp[l, 0]
-            kb = limb_kp[l, 1]
-            na = peak_count[ka]
-            nb = peak_count[kb]
+            ka, kb, na, nb, oa, ob = _limb_span(limb_kp, peak_count, mp, l)
             if na == 0 or nb == 0:
                 continue
-            oa = ka * mp
-            ob = kb * mp
             if na * nb > c_s.shape[0]:
                 c_s = np.empty(na * nb, np.float32)
                 c_a = np.empty(na * nb, np.int32)
@@ -1578,10 +1597,8 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
                                             head)
             n_conn += nconn
             redundant = limb_redundant[l] != 0
-            row = l if global_order else 0
-            if sharing and not redundant:
-                _best_candidates(c_s, c_a, c_b, nc, na, nb, ba_s[row], ba_b[row], bb_s[row],
-                                 bb_a[row])
+            if (sharing and not redundant) or repairing:
+                _best_candidates(c_s, c_a, c_b, nc, na, nb, ba_s[l], ba_b[l], bb_s[l], bb_a[l])
             if global_order:
                 # Queued in limb order; the sequence number breaks score ties.
                 for c in range(nconn):
@@ -1601,7 +1618,7 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
                                          peak_v[gb], o_s[c], redundant)
             if sharing and not redundant:
                 _people_share(slots, p_keys, p_conn, p_ev, owner, co_owner, K, kb, oa, ob,
-                              ba_s[0], ba_b[0], na, bb_s[0], bb_a[0], nb, peak_v, share_score)
+                              ba_s[l], ba_b[l], na, bb_s[l], bb_a[l], nb, peak_v, share_score)
         if global_order:
             # Every connection of every limb type by score, best first; then the
             # sharing passes, limb types in skeleton order.
@@ -1622,6 +1639,28 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
                 _people_share(slots, p_keys, p_conn, p_ev, owner, co_owner, K, kb, ka * mp,
                               kb * mp, ba_s[l], ba_b[l], peak_count[ka], bb_s[l], bb_a[l],
                               peak_count[kb], peak_v, share_score)
+        if repairing:
+            # Fragment repair: each end's best candidate, limb types in order, merges
+            # the two people holding its ends when they have no type in common.
+            for l in range(num_limbs):
+                ka, kb, na, nb, oa, ob = _limb_span(limb_kp, peak_count, mp, l)
+                if na == 0 or nb == 0:
+                    continue
+                for side in range(2):
+                    for i in range(na if side == 0 else nb):
+                        if side == 0:
+                            score = ba_s[l, i]
+                            ga = oa + i
+                            gb = ob + ba_b[l, i]
+                        else:
+                            score = bb_s[l, i]
+                            ga = oa + bb_a[l, i]
+                            gb = ob + i
+                        if not (score >= repair_score):
+                            continue
+                        people = _people_repair(slots, p_keys, p_conn, p_ev, owner, co_owner,
+                                                people, capacity, K, ka, kb, ga, gb,
+                                                peak_v[ga], peak_v[gb], score)
         # Room for every person created (at most max_people pass the filters):
         # the people are written straight after the previous frames'.
         if written + people > out_kp.shape[0]:
@@ -1783,7 +1822,7 @@ class CoreDecoder:
                                   f32(params["max_limb_length"]),
                                   f32(params["min_person_score"]), f32(params["stride"]),
                                   f32(params["shared_peak_score"]),
-                                  f32(params["split_margin"])],
+                                  f32(params["split_margin"]), f32(params["repair_score"])],
                                  np.float32)
         radius = _c_int(params["peak_radius"], "peak_radius")
         max_peaks = _c_int(params["max_peaks"], "max_peaks")
@@ -1809,14 +1848,14 @@ class CoreDecoder:
         for (a, b), (px, py) in zip(self._limb_kp.tolist(), self._limb_paf.tolist()):
             if a < 0 or b < 0 or a >= K or b >= K or a == b or px < 0 or py < 0:
                 ok = False
-        pthr, fthr, max_len, min_score, stride, share, split = self._fparams.tolist()
+        pthr, fthr, max_len, min_score, stride, share, split, repair = self._fparams.tolist()
         radius, mp, n, min_inl, max_cand, _mode, min_kp, _assembly = self._iparams.tolist()
         ok = ok and pthr == pthr and 1 <= radius <= _MAX_RADIUS and 1 <= mp <= _MAX_PEAKS_LIMIT
         ok = ok and fthr == fthr and 2 <= n <= _MAX_SAMPLES and 0 <= min_inl <= n
         ok = ok and max_len == max_len and max_cand >= 1
         ok = ok and min_kp >= 0 and min_score == min_score and stride > 0.0
         ok = ok and stride - stride == 0.0 and 0.0 <= share < math.inf
-        ok = ok and 0.0 <= split < math.inf
+        ok = ok and 0.0 <= split < math.inf and 0.0 <= repair < math.inf
         if not ok:
             raise ValueError("Decoder parameters: the core rejected its arguments (code -1)")
 

@@ -287,7 +287,8 @@ def assign(candidates, mode="greedy"):
 
 
 def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
-             shared_peak_score=0.0, order="tree", min_keypoints=3, min_person_score=0.2):
+             shared_peak_score=0.0, order="tree", repair_score=0.0, min_keypoints=3,
+             min_person_score=0.2):
     """People from connections. Returns a list of (score, slots) with slots[k] =
     peak index in channel k or -1, best first.
 
@@ -300,7 +301,12 @@ def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
     the limb but no keypoint of b's type takes a's best candidate b: first the
     unheld b (each goes to the first holder of its best a lacking b's type), then
     the b another person holds already (two keypoints merged into one peak). Either
-    only through a candidate scoring at least shared_peak_score."""
+    only through a candidate scoring at least shared_peak_score.
+
+    With repair_score > 0, after that, each end's best candidate scoring at least
+    repair_score (limbs in order, the a ends then the b ends, each in index order)
+    merges the different people holding its two ends when no person holds both and
+    they share no keypoint type."""
     people, holders = [], {}
 
     def hold(p, kind, peak, value):
@@ -370,6 +376,25 @@ def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
                 if len(holders[(kb, b)]) < 2:
                     take(h, kb, b, float(peaks[kb][b, 2]), score)
 
+    def best_candidates(limb):
+        best_of_a, best_of_b = {}, {}
+        for a, b, score in candidates_per_limb[limb]:
+            best_of_a.setdefault(a, (b, score))
+            best_of_b.setdefault(b, (a, score))
+        return best_of_a, best_of_b
+
+    def repair(limb):
+        ka, kb = skeleton.limbs[limb]
+        best_of_a, best_of_b = best_candidates(limb)
+        ends = [(a, b, score) for a, (b, score) in sorted(best_of_a.items())]
+        ends += [(a, b, score) for b, (a, score) in sorted(best_of_b.items())]
+        for a, b, score in ends:
+            if not score >= repair_score:
+                continue
+            ha, hb = holders.get((ka, a), []), holders.get((kb, b), [])
+            if ha and hb and not set(ha) & set(hb):
+                connect(limb, a, b, score)
+
     if order == "global":
         queue = [(limb, a, b, score) for limb, connections in enumerate(connections_per_limb)
                  for a, b, score in connections]
@@ -383,6 +408,9 @@ def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
             for a, b, score in connections:
                 connect(limb, a, b, score)
             share(limb)
+    if repair_score > 0 and candidates_per_limb is not None:
+        for limb in range(len(connections_per_limb)):
+            repair(limb)
     kept = []
     for index, person in enumerate(people):
         n = len(person["slots"])
@@ -432,6 +460,7 @@ class ReferenceDecoder:
             connections.append(assign(cands, p["assignment"]))
         people = assemble(connections, skeleton, peaks, candidates_per_limb=candidates,
                           shared_peak_score=p["shared_peak_score"], order=p["assembly"],
+                          repair_score=p["repair_score"],
                           min_keypoints=p["min_keypoints"],
                           min_person_score=p["min_person_score"])
         keypoints = np.zeros((len(people), skeleton.num_keypoints, 3), F32)
