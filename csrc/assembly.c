@@ -26,6 +26,11 @@ int pd_people_init(pd_people *people, int num_keypoints, int total_peaks, pd_are
         !people->owner || !people->co_owner)
         return PD_ERR_WORKSPACE;
     for (int g = 0; g < total_peaks; g++) people->owner[g] = people->co_owner[g] = -1;
+    people->num_vetoes = 0;
+    people->veto_kinds = NULL;
+    people->veto_scores = NULL;
+    people->veto_stride = 0;
+    people->veto_min = 0.0f;
     return PD_OK;
 }
 
@@ -39,6 +44,23 @@ static void pd_person_take(pd_people *people, int p, int k, int32_t g, float val
         people->co_owner[g] = p;
     people->keypoints[p] += 1;
     people->evidence[p] += value;
+}
+
+/* 1 when a limb beyond the tree whose types `into` and `from` hold on opposite
+ * sides has no candidate between those peaks scoring at least veto_min. */
+static int pd_merge_vetoed(const pd_people *people, const int32_t *into, const int32_t *from) {
+    const int stride = people->veto_stride;
+    for (int v = 0; v < people->num_vetoes; v++) {
+        int k1 = people->veto_kinds[2 * v], k2 = people->veto_kinds[2 * v + 1];
+        const float *scores = people->veto_scores + (size_t)v * stride * stride;
+        for (int side = 0; side < 2; side++) {
+            int32_t x = side == 0 ? into[k1] : from[k1], y = side == 0 ? from[k2] : into[k2];
+            if (x < 0 || y < 0) continue;
+            float score = scores[(size_t)(x - k1 * stride) * stride + (size_t)(y - k2 * stride)];
+            if (!(score >= people->veto_min)) return 1;
+        }
+    }
+    return 0;
 }
 
 /* The first holder of peak g that has no keypoint of type k, or -1. */
@@ -99,6 +121,7 @@ void pd_people_connect(pd_people *people, int ka, int kb, int32_t ga, int32_t gb
     int32_t *from = people->slots + (size_t)pb * K;
     for (int k = 0; k < K; k++)
         if (into[k] >= 0 && from[k] >= 0) return; /* conflicting people stay apart */
+    if (people->num_vetoes > 0 && pd_merge_vetoed(people, into, from)) return;
     for (int k = 0; k < K; k++) {
         if (from[k] < 0) continue;
         into[k] = from[k];

@@ -36,7 +36,8 @@ int pd_check_params(const pd_skeleton *s, const pd_params *p) {
         p->min_keypoints < 0 || !(p->min_person_score == p->min_person_score) ||
         !(p->stride > 0.0f) || p->stride - p->stride != 0.0f ||
         (p->assembly != PD_ASSEMBLE_TREE && p->assembly != PD_ASSEMBLE_GLOBAL) ||
-        !(p->repair_score >= 0.0f) || !(p->repair_score < INFINITY))
+        !(p->repair_score >= 0.0f) || !(p->repair_score < INFINITY) ||
+        !(p->redundant_veto >= 0.0f) || !(p->redundant_veto < INFINITY))
         return PD_ERR_ARGUMENT;
     return PD_OK;
 }
@@ -46,6 +47,14 @@ int pd_max_people(const pd_skeleton *s, const pd_params *p) {
      * max(min_keypoints, 2) of them. */
     int per_person = p->min_keypoints > 2 ? p->min_keypoints : 2;
     return pd_total_peaks(s, p) / per_person;
+}
+
+/* Limbs beyond the tree that veto merges: all of them when redundant_veto is on. */
+static int pd_veto_limbs(const pd_skeleton *s, const pd_params *p) {
+    int n = 0;
+    if (!(p->redundant_veto > 0.0f) || !s->limb_redundant) return 0;
+    for (int l = 0; l < s->num_limbs; l++) n += s->limb_redundant[l] != 0;
+    return n;
 }
 
 size_t pd_workspace_size(const pd_skeleton *s, const pd_params *p, int height, int width) {
@@ -63,7 +72,9 @@ size_t pd_workspace_size(const pd_skeleton *s, const pd_params *p, int height, i
            2 * pd_round_up(capacity * sizeof(pd_candidate)) +
            2 * pd_round_up((size_t)s->num_limbs * mp * sizeof(pd_candidate) + 1) +
            pd_round_up((size_t)s->num_limbs * mp * sizeof(pd_candidate) + 1) +
-           3 * pd_round_up((size_t)s->num_limbs * mp * sizeof(int32_t) + 1) + 20 * PD_ALIGN;
+           3 * pd_round_up((size_t)s->num_limbs * mp * sizeof(int32_t) + 1) +
+           pd_round_up((size_t)pd_veto_limbs(s, p) * mp * mp * sizeof(float) + 1) +
+           pd_round_up((size_t)s->num_limbs * 2 * sizeof(int32_t) + 1) + 22 * PD_ALIGN;
 }
 
 static int pd_check_fields(const pd_skeleton *s, const pd_fields *heatmaps, const pd_fields *pafs) {
@@ -77,6 +88,21 @@ static int pd_check_fields(const pd_skeleton *s, const pd_fields *heatmaps, cons
             return PD_ERR_ARGUMENT;
     if (s->num_limbs > 0 && !pafs->data) return PD_ERR_ARGUMENT;
     return PD_OK;
+}
+
+/* Limb l's candidates, best first, capped at max_candidates; or a PD_ERR. */
+static int pd_limb_candidates(const pd_skeleton *s, const pd_params *p, const pd_fields *paf,
+                              int l, const float *peak_x, const float *peak_y,
+                              const int32_t *peak_count, pd_candidate *cands, void *score_ws,
+                              size_t score_ws_size) {
+    int ka = s->limb_keypoints[2 * l], kb = s->limb_keypoints[2 * l + 1];
+    size_t oa = (size_t)ka * p->max_peaks, ob = (size_t)kb * p->max_peaks;
+    const float *fx = paf->data + (ptrdiff_t)s->limb_paf[2 * l] * paf->stride_c;
+    const float *fy = paf->data + (ptrdiff_t)s->limb_paf[2 * l + 1] * paf->stride_c;
+    int nc = pd_score_limb(fx, fy, paf->height, paf->width, paf->stride_y, paf->stride_x,
+                           peak_x + oa, peak_y + oa, peak_count[ka], peak_x + ob, peak_y + ob,
+                           peak_count[kb], p, cands, score_ws, score_ws_size);
+    return nc > p->max_candidates ? p->max_candidates : nc;
 }
 
 static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
@@ -118,6 +144,10 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
     if (!order || !order_scratch || !best_of_a || !best_of_b || !queue || !queue_limb ||
         !queue_a || !queue_b)
         return PD_ERR_WORKSPACE;
+    const int num_vetoes = pd_veto_limbs(s, p);
+    float *veto_scores = pd_take(&arena, (size_t)num_vetoes * mp * mp * sizeof(float) + 1);
+    int32_t *veto_kinds = pd_take(&arena, (size_t)s->num_limbs * 2 * sizeof(int32_t) + 1);
+    if (!veto_scores || !veto_kinds) return PD_ERR_WORKSPACE;
     const int global = p->assembly == PD_ASSEMBLE_GLOBAL;
     const int sharing = p->shared_peak_score > 0.0f, repairing = p->repair_score > 0.0f;
     int queued = 0;
@@ -133,18 +163,39 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
         peak_count[k] = n;
         local.peaks += n;
     }
+    if (num_vetoes > 0) {
+        /* The limbs beyond the tree are scored first, so that every merge can ask
+         * them; their scores sit in a matrix per limb. */
+        int v = 0;
+        for (int l = 0; l < s->num_limbs; l++) {
+            if (!s->limb_redundant[l]) continue;
+            int ka = s->limb_keypoints[2 * l], kb = s->limb_keypoints[2 * l + 1];
+            float *scores = veto_scores + (size_t)v * mp * mp;
+            for (size_t i = 0; i < (size_t)mp * mp; i++) scores[i] = -1.0f;
+            veto_kinds[2 * v] = ka;
+            veto_kinds[2 * v + 1] = kb;
+            v++;
+            if (peak_count[ka] == 0 || peak_count[kb] == 0) continue;
+            int nc = pd_limb_candidates(s, p, paf, l, peak_x, peak_y, peak_count, cands, score_ws,
+                                        score_ws_size);
+            if (nc < 0) return nc;
+            for (int c = 0; c < nc; c++)
+                scores[(size_t)cands[c].a * mp + (size_t)cands[c].b] = cands[c].score;
+        }
+        people.num_vetoes = num_vetoes;
+        people.veto_kinds = veto_kinds;
+        people.veto_scores = veto_scores;
+        people.veto_stride = mp;
+        people.veto_min = p->redundant_veto;
+    }
     for (int l = 0; l < s->num_limbs; l++) {
         int ka = s->limb_keypoints[2 * l], kb = s->limb_keypoints[2 * l + 1];
         int na = peak_count[ka], nb = peak_count[kb];
         if (na == 0 || nb == 0) continue;
         size_t oa = (size_t)ka * mp, ob = (size_t)kb * mp;
-        const float *fx = paf->data + (ptrdiff_t)s->limb_paf[2 * l] * paf->stride_c;
-        const float *fy = paf->data + (ptrdiff_t)s->limb_paf[2 * l + 1] * paf->stride_c;
-        int nc = pd_score_limb(fx, fy, H, W, paf->stride_y, paf->stride_x, peak_x + oa,
-                               peak_y + oa, na, peak_x + ob, peak_y + ob, nb, p, cands,
-                               score_ws, score_ws_size);
+        int nc = pd_limb_candidates(s, p, paf, l, peak_x, peak_y, peak_count, cands, score_ws,
+                                    score_ws_size);
         if (nc < 0) return nc;
-        if (nc > p->max_candidates) nc = p->max_candidates;
         local.candidates += nc;
         int nconn = pd_assign_limb(cands, nc, na, nb, p->assignment, chosen, assign_ws,
                                    assign_ws_size);

@@ -64,6 +64,14 @@ typedef struct {
     double *evidence;     /* per person: peak values plus connection scores    */
     int32_t *owner;       /* per global peak: the person holding it, or -1     */
     int32_t *co_owner;    /* per global peak: a second person holding it, or -1 */
+    /* Merge vetoes from limbs beyond the tree; none unless the decoder sets them. */
+    int num_vetoes;
+    const int32_t *veto_kinds; /* 2 per veto limb: its two keypoint types         */
+    const float *veto_scores;  /* per veto limb, stride x stride: the score of the
+                                  candidate between peaks a and b (ranks within
+                                  their channels), or -1                         */
+    int veto_stride;           /* peaks per channel: global index = type * stride */
+    float veto_min;            /* a merge needs candidates at least this good     */
 } pd_people;
 
 size_t pd_people_workspace_size(int num_keypoints, int total_peaks);

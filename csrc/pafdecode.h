@@ -70,6 +70,9 @@ typedef struct {
     float repair_score;       /* > 0: after assembly, two people with no keypoint
                                  type in common merge through an end's best
                                  candidate scoring at least this; 0: off         */
+    float redundant_veto;     /* > 0: two people merge only if every limb beyond
+                                 the tree spanning them has a candidate between
+                                 their peaks scoring at least this; 0: off       */
 } pd_params;
 
 typedef struct {

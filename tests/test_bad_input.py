@@ -64,6 +64,7 @@ def test_batch_frame_counts_must_match(make_decoder):
     ("shared_peak_score", float("nan"), "shared_peak_score must be finite"),
     ("oks_nms", 1.5, "oks_nms must be <= 1"),
     ("repair_score", -0.1, "repair_score must be > 0"),
+    ("redundant_veto", 0, "redundant_veto must be > 0"),
 ])
 def test_bad_options_name_the_option(option, value, message):
     with pytest.raises(ValueError, match=message):

@@ -71,12 +71,15 @@ def match_people(truth, found):
     return pairs
 
 
-@pytest.mark.parametrize("assembly", ["tree", "global"])
+@pytest.mark.parametrize("assembly, veto", [("tree", None), ("global", None), ("global", 0.5)])
 @pytest.mark.parametrize("assignment", ["greedy", "hungarian"])
 @pytest.mark.parametrize("n_people", [1, 3, 10])
-def test_round_trip_recovers_every_person(make_decoder, assignment, n_people, assembly):
+def test_round_trip_recovers_every_person(make_decoder, assignment, n_people, assembly, veto):
+    # Global order merges many fragments; a veto by the shoulder-ear links must let
+    # every true merge through.
     people, heat, paf = separated_scene(n_people)
-    poses = make_decoder(COCO, assignment=assignment, assembly=assembly)(heat, paf)
+    poses = make_decoder(COCO, assignment=assignment, assembly=assembly,
+                         redundant_veto=veto)(heat, paf)
     assert len(poses) == n_people
     for truth, found in match_people(people, poses.keypoints):
         visible = truth[:, 2] > 0

@@ -179,6 +179,7 @@ def option_scene(index):
        shared_peak_score=st.sampled_from([None, 0.05, 0.3, 0.9]),
        assembly=st.sampled_from(["tree", "global"]),
        repair_score=st.sampled_from([None, 0.05, 0.5]),
+       redundant_veto=st.sampled_from([None, 0.05, 0.5]),
        split_merged_peaks=st.sampled_from([None, 0.05, 0.6, 2.0]))
 def test_option_parity(index, mode, **options):
     scene = option_scene(index)
@@ -391,7 +392,8 @@ def test_split_merged_peaks_parity_in_crowds(i, mode):
                                 "clean" if i < 3 else "noisy", 100 + i)
     c, nb = decode_both(scene.skeleton, scene.heatmaps, scene.pafs, assignment=mode,
                         split_merged_peaks=0.6, assembly="global" if i % 3 else "tree",
-                        repair_score=0.3 if i % 2 else None)
+                        repair_score=0.3 if i % 2 else None,
+                        redundant_veto=0.3 if i in (1, 2, 4) else None)
     assert_same(c, nb, f"split, {n} people seed {seed} {mode}")
 
 

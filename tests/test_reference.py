@@ -36,7 +36,8 @@ def test_split_merged_peaks_matches_reference(make_decoder, n_people, seed, nois
     skeleton = Skeleton.openpose_coco18()
     options = dict(noise=0.05, peak_variation=0.3, occlusion=0.08) if noisy else {}
     scene = synth.crowd_scene(n_people, seed, skeleton=skeleton, **options)
-    options = dict(split_merged_peaks=0.6, assembly=assembly, repair_score=0.3)
+    options = dict(split_merged_peaks=0.6, assembly=assembly, repair_score=0.3,
+                   redundant_veto=0.3)
     want = ReferenceDecoder(skeleton, **options)(scene.heatmaps, scene.pafs)
     got = make_decoder(skeleton, **options)(scene.heatmaps, scene.pafs)
     plain = make_decoder(skeleton)(scene.heatmaps, scene.pafs)

@@ -48,6 +48,7 @@ cdef extern from "pafdecode.h" nogil:
         float stride
         int assembly
         float repair_score
+        float redundant_veto
 
     ctypedef struct pd_stats:
         int32_t peaks
@@ -231,6 +232,7 @@ cdef class CoreDecoder:
         self.params.stride = params["stride"]
         self.params.assembly = 1 if params["assembly"] == "global" else 0
         self.params.repair_score = params["repair_score"]
+        self.params.redundant_veto = params["redundant_veto"]
         _raise_for(pd_check_params(&self.skel, &self.params), "Decoder parameters")
         self.max_people = pd_max_people(&self.skel, &self.params)
 

@@ -1251,9 +1251,28 @@ def _person_attach(slots, owner, co_owner, keypoints, connections, evidence, K, 
 
 
 @_jit
+def _merge_vetoed(slots, into, frm, veto):
+    """pd_merge_vetoed: 1 when a veto limb whose types the two people hold on opposite
+    sides has no candidate between those peaks scoring at least the minimum."""
+    num, kinds, scores, mp, minimum = veto
+    for v in range(num):
+        k1 = kinds[v, 0]
+        k2 = kinds[v, 1]
+        for side in range(2):
+            x = slots[into + k1] if side == 0 else slots[frm + k1]
+            y = slots[frm + k2] if side == 0 else slots[into + k2]
+            if x < 0 or y < 0:
+                continue
+            if not (scores[v, x - k1 * mp, y - k2 * mp] >= minimum):
+                return True
+    return False
+
+
+@_jit
 def _people_connect(slots, keypoints, connections, evidence, owner, co_owner, count, capacity,
-                    K, ka, kb, ga, gb, value_a, value_b, score, redundant):
-    """pd_people_connect; returns the new person count."""
+                    K, ka, kb, ga, gb, value_a, value_b, score, redundant, veto):
+    """pd_people_connect; returns the new person count. `veto` is (number of veto
+    limbs, their types (V, 2), their score matrices (V, mp, mp), mp, the minimum)."""
     pa = owner[ga]
     pb = owner[gb]
     if pa < 0 and pb < 0:
@@ -1297,6 +1316,8 @@ def _people_connect(slots, keypoints, connections, evidence, owner, co_owner, co
     for k in range(K):
         if slots[into + k] >= 0 and slots[frm + k] >= 0:
             return count
+    if veto[0] > 0 and _merge_vetoed(slots, into, frm, veto):
+        return count
     for k in range(K):
         g = slots[frm + k]
         if g < 0:
@@ -1317,6 +1338,30 @@ def _people_connect(slots, keypoints, connections, evidence, owner, co_owner, co
 
 
 @_jit
+def _room(c_s, c_a, c_b, root_of, next_of, need):
+    """The candidate arrays, grown to hold `need` items."""
+    if need <= c_s.shape[0]:
+        return c_s, c_a, c_b, root_of, next_of
+    return (np.empty(need, np.float32), np.empty(need, np.int32), np.empty(need, np.int32),
+            np.empty(need, np.int32), np.empty(need, np.int32))
+
+
+@_jit
+def _limb_candidates(pf, limb_paf, l, height, width, peak_x, peak_y, oa, na, ob, nb, scoring,
+                     c_s, c_a, c_b):
+    """Limb l's candidates into (c_s, c_a, c_b), best first, capped at max_candidates;
+    `scoring` holds _score_limb's settings and scratch."""
+    (n, min_inliers, paf_threshold, max_length, max_candidates, order, t, t_order, dots, mask,
+     gx, gy, rel_x, rel_y, misses, alive, cell, vb_x, vb_y, slack2_b, bi, bf, bdots) = scoring
+    nc = _score_limb(pf[limb_paf[l, 0]], pf[limb_paf[l, 1]], height, width,
+                     peak_x[oa:oa + na], peak_y[oa:oa + na], na, peak_x[ob:ob + nb],
+                     peak_y[ob:ob + nb], nb, n, min_inliers, paf_threshold, max_length, order,
+                     t, t_order, dots, mask, gx, gy, rel_x, rel_y, misses, alive, cell, vb_x,
+                     vb_y, slack2_b, bi, bf, bdots, c_s, c_a, c_b)
+    return min(nc, max_candidates)
+
+
+@_jit
 def _limb_span(limb_kp, peak_count, mp, l):
     """Limb l's keypoint types, their peak counts and where their peaks start."""
     ka = limb_kp[l, 0]
@@ -1326,7 +1371,7 @@ def _limb_span(limb_kp, peak_count, mp, l):
 
 @_jit
 def _people_repair(slots, keypoints, connections, evidence, owner, co_owner, count, capacity,
-                   K, ka, kb, ga, gb, value_a, value_b, score):
+                   K, ka, kb, ga, gb, value_a, value_b, score, veto):
     """pd_people_repair; returns the person count."""
     pa = owner[ga]
     pb = owner[gb]
@@ -1335,7 +1380,7 @@ def _people_repair(slots, keypoints, connections, evidence, owner, co_owner, cou
     if pa < 0 or pb < 0 or pa == pb or pa == cb or (ca >= 0 and (ca == pb or ca == cb)):
         return count
     return _people_connect(slots, keypoints, connections, evidence, owner, co_owner, count,
-                           capacity, K, ka, kb, ga, gb, value_a, value_b, score, False)
+                           capacity, K, ka, kb, ga, gb, value_a, value_b, score, False, veto)
 
 
 @_jit
@@ -1451,6 +1496,7 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
     share_score = fparams[5]
     split_margin = fparams[6]
     repair_score = fparams[7]
+    veto_min = fparams[8]
     repairing = repair_score > _F0
     radius = iparams[0]
     mp = iparams[1]
@@ -1534,6 +1580,17 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
     q_a = np.empty(rows * mp, np.int64)
     q_b = np.empty(rows * mp, np.int64)
     sharing = share_score > _F0
+    num_vetoes = 0
+    if veto_min > _F0:
+        for l in range(num_limbs):
+            num_vetoes += np.int64(limb_redundant[l] != 0)
+    veto_kinds = np.empty((max(num_vetoes, 1), 2), np.int64)
+    veto_scores = np.empty((max(num_vetoes, 1), mp if num_vetoes else 1,
+                            mp if num_vetoes else 1), np.float32)
+    veto = (num_vetoes, veto_kinds, veto_scores, mp, veto_min)
+    scoring = (n, min_inliers, paf_threshold, max_length, max_candidates, order, t, t_order,
+               dots, mask, gx, gy, rel_x, rel_y, misses, alive, cell, vb_x, vb_y, slack2_b, bi,
+               bf, bdots)
     e_s = np.empty(capacity, np.float32)
     e_a = np.empty(capacity, np.int32)
     e_b = np.empty(capacity, np.int32)
@@ -1564,24 +1621,31 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
         n_cands = 0
         n_conn = 0
         queued = 0
+        if num_vetoes > 0:
+            # The limbs beyond the tree are scored first, so every merge can ask them.
+            v = 0
+            for l in range(num_limbs):
+                if limb_redundant[l] == 0:
+                    continue
+                ka, kb, na, nb, oa, ob = _limb_span(limb_kp, peak_count, mp, l)
+                veto_scores[v, :, :] = -1.0
+                veto_kinds[v, 0] = ka
+                veto_kinds[v, 1] = kb
+                if na > 0 and nb > 0:
+                    c_s, c_a, c_b, root_of, next_of = _room(c_s, c_a, c_b, root_of, next_of,
+                                                            na * nb)
+                    nc = _limb_candidates(pf, limb_paf, l, height, width, peak_x, peak_y, oa,
+                                          na, ob, nb, scoring, c_s, c_a, c_b)
+                    for c in range(nc):
+                        veto_scores[v, c_a[c], c_b[c]] = c_s[c]
+                v += 1
         for l in range(num_limbs):
             ka, kb, na, nb, oa, ob = _limb_span(limb_kp, peak_count, mp, l)
             if na == 0 or nb == 0:
                 continue
-            if na * nb > c_s.shape[0]:
-                c_s = np.empty(na * nb, np.float32)
-                c_a = np.empty(na * nb, np.int32)
-                c_b = np.empty(na * nb, np.int32)
-                root_of = np.empty(na * nb, np.int32)
-                next_of = np.empty(na * nb, np.int32)
-            nc = _score_limb(pf[limb_paf[l, 0]], pf[limb_paf[l, 1]], height, width,
-                             peak_x[oa:oa + na], peak_y[oa:oa + na], na,
-                             peak_x[ob:ob + nb], peak_y[ob:ob + nb], nb, n, min_inliers,
-                             paf_threshold, max_length, order, t, t_order, dots, mask, gx, gy,
-                             rel_x, rel_y, misses, alive, cell, vb_x, vb_y, slack2_b, bi,
-                             bf, bdots, c_s, c_a, c_b)
-            if nc > max_candidates:
-                nc = max_candidates
+            c_s, c_a, c_b, root_of, next_of = _room(c_s, c_a, c_b, root_of, next_of, na * nb)
+            nc = _limb_candidates(pf, limb_paf, l, height, width, peak_x, peak_y, oa, na, ob,
+                                  nb, scoring, c_s, c_a, c_b)
             n_cands += nc
             nconn = 0
             if nc > 0:
@@ -1615,7 +1679,7 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
                 gb = ob + o_b[c]
                 people = _people_connect(slots, p_keys, p_conn, p_ev, owner, co_owner, people,
                                          capacity, K, ka, kb, ga, gb, peak_v[ga],
-                                         peak_v[gb], o_s[c], redundant)
+                                         peak_v[gb], o_s[c], redundant, veto)
             if sharing and not redundant:
                 _people_share(slots, p_keys, p_conn, p_ev, owner, co_owner, K, kb, oa, ob,
                               ba_s[l], ba_b[l], na, bb_s[l], bb_a[l], nb, peak_v, share_score)
@@ -1629,7 +1693,7 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
                 people = _people_connect(slots, p_keys, p_conn, p_ev, owner, co_owner, people,
                                          capacity, K, limb_kp[l, 0], limb_kp[l, 1], q_a[q],
                                          q_b[q], peak_v[q_a[q]], peak_v[q_b[q]], q_s[i],
-                                         limb_redundant[l] != 0)
+                                         limb_redundant[l] != 0, veto)
             for l in range(num_limbs):
                 ka = limb_kp[l, 0]
                 kb = limb_kp[l, 1]
@@ -1660,7 +1724,7 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
                             continue
                         people = _people_repair(slots, p_keys, p_conn, p_ev, owner, co_owner,
                                                 people, capacity, K, ka, kb, ga, gb,
-                                                peak_v[ga], peak_v[gb], score)
+                                                peak_v[ga], peak_v[gb], score, veto)
         # Room for every person created (at most max_people pass the filters):
         # the people are written straight after the previous frames'.
         if written + people > out_kp.shape[0]:
@@ -1822,7 +1886,8 @@ class CoreDecoder:
                                   f32(params["max_limb_length"]),
                                   f32(params["min_person_score"]), f32(params["stride"]),
                                   f32(params["shared_peak_score"]),
-                                  f32(params["split_margin"]), f32(params["repair_score"])],
+                                  f32(params["split_margin"]), f32(params["repair_score"]),
+                                  f32(params["redundant_veto"])],
                                  np.float32)
         radius = _c_int(params["peak_radius"], "peak_radius")
         max_peaks = _c_int(params["max_peaks"], "max_peaks")
@@ -1848,7 +1913,8 @@ class CoreDecoder:
         for (a, b), (px, py) in zip(self._limb_kp.tolist(), self._limb_paf.tolist()):
             if a < 0 or b < 0 or a >= K or b >= K or a == b or px < 0 or py < 0:
                 ok = False
-        pthr, fthr, max_len, min_score, stride, share, split, repair = self._fparams.tolist()
+        pthr, fthr, max_len, min_score, stride, share, split, repair, veto = \
+            self._fparams.tolist()
         radius, mp, n, min_inl, max_cand, _mode, min_kp, _assembly = self._iparams.tolist()
         ok = ok and pthr == pthr and 1 <= radius <= _MAX_RADIUS and 1 <= mp <= _MAX_PEAKS_LIMIT
         ok = ok and fthr == fthr and 2 <= n <= _MAX_SAMPLES and 0 <= min_inl <= n
@@ -1856,6 +1922,7 @@ class CoreDecoder:
         ok = ok and min_kp >= 0 and min_score == min_score and stride > 0.0
         ok = ok and stride - stride == 0.0 and 0.0 <= share < math.inf
         ok = ok and 0.0 <= split < math.inf and 0.0 <= repair < math.inf
+        ok = ok and 0.0 <= veto < math.inf
         if not ok:
             raise ValueError("Decoder parameters: the core rejected its arguments (code -1)")
 

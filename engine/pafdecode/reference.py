@@ -287,8 +287,8 @@ def assign(candidates, mode="greedy"):
 
 
 def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
-             shared_peak_score=0.0, order="tree", repair_score=0.0, min_keypoints=3,
-             min_person_score=0.2):
+             shared_peak_score=0.0, order="tree", repair_score=0.0, redundant_veto=0.0,
+             min_keypoints=3, min_person_score=0.2):
     """People from connections. Returns a list of (score, slots) with slots[k] =
     peak index in channel k or -1, best first.
 
@@ -306,7 +306,11 @@ def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
     With repair_score > 0, after that, each end's best candidate scoring at least
     repair_score (limbs in order, the a ends then the b ends, each in index order)
     merges the different people holding its two ends when no person holds both and
-    they share no keypoint type."""
+    they share no keypoint type.
+
+    With redundant_veto > 0, two people merge only if every redundant limb whose
+    types they hold on opposite sides has a candidate (among its candidates_per_limb)
+    between those peaks scoring at least redundant_veto."""
     people, holders = [], {}
 
     def hold(p, kind, peak, value):
@@ -321,6 +325,21 @@ def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
 
     def lacking(peak_holders, kind):
         return [h for h in peak_holders if kind not in people[h]["slots"]]
+
+    vetoes = []
+    if redundant_veto > 0 and candidates_per_limb is not None:
+        vetoes = [(skeleton.limbs[limb],
+                   {(a, b): score for a, b, score in candidates_per_limb[limb]})
+                  for limb in range(len(connections_per_limb)) if skeleton.redundant[limb]]
+
+    def vetoed(into, gone):
+        for (k1, k2), scores in vetoes:
+            for first, second in ((into, gone), (gone, into)):
+                if k1 in first["slots"] and k2 in second["slots"]:
+                    score = scores.get((first["slots"][k1], second["slots"][k2]), -1.0)
+                    if not score >= redundant_veto:
+                        return True
+        return False
 
     def connect(limb, a, b, score):
         ka, kb = skeleton.limbs[limb]
@@ -347,6 +366,8 @@ def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
         elif not set(people[ha[0]]["slots"]) & set(people[hb[0]]["slots"]):
             pa, pb = ha[0], hb[0]
             into, gone = people[pa], people[pb]
+            if vetoed(into, gone):
+                return
             for kind, peak in gone["slots"].items():
                 into["slots"][kind] = peak
                 owners = holders[(kind, peak)]
@@ -460,7 +481,7 @@ class ReferenceDecoder:
             connections.append(assign(cands, p["assignment"]))
         people = assemble(connections, skeleton, peaks, candidates_per_limb=candidates,
                           shared_peak_score=p["shared_peak_score"], order=p["assembly"],
-                          repair_score=p["repair_score"],
+                          repair_score=p["repair_score"], redundant_veto=p["redundant_veto"],
                           min_keypoints=p["min_keypoints"],
                           min_person_score=p["min_person_score"])
         keypoints = np.zeros((len(people), skeleton.num_keypoints, 3), F32)

@@ -69,6 +69,7 @@ int main(int argc, char **argv) {
         params.min_inliers = (int)(next_random() % (unsigned)(params.paf_samples + 1));
         params.assembly = (int)(next_random() % 2);
         params.repair_score = (next_random() % 2) ? 0.0f : uniform();
+        params.redundant_veto = (next_random() % 2) ? 0.0f : uniform();
         pd_fields hf, pf;
         if (hwc) {
             hf = (pd_fields){heat, C, H, W, 1, (ptrdiff_t)W * C, C};
