@@ -1568,18 +1568,20 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
     p_ev = np.empty(capacity, np.float64)
     owner = np.empty(total, np.int32)
     co_owner = np.empty(total, np.int32)
-    rows = max(num_limbs, 1)
+    sharing = share_score > _F0
+    # Only what the options in use need: allocation is most of a small frame's cost.
+    rows = max(num_limbs, 1) if (sharing and global_order) or repairing else 1
     ba_s = np.empty((rows, mp), np.float32)
     ba_b = np.empty((rows, mp), np.int64)
     bb_s = np.empty((rows, mp), np.float32)
     bb_a = np.empty((rows, mp), np.int64)
-    q_s = np.empty(rows * mp, np.float32)
-    q_seq = np.empty(rows * mp, np.int32)
-    q_zero = np.empty(rows * mp, np.int32)
-    q_limb = np.empty(rows * mp, np.int64)
-    q_a = np.empty(rows * mp, np.int64)
-    q_b = np.empty(rows * mp, np.int64)
-    sharing = share_score > _F0
+    queue_size = max(num_limbs, 1) * mp if global_order else 1
+    q_s = np.empty(queue_size, np.float32)
+    q_seq = np.empty(queue_size, np.int32)
+    q_zero = np.empty(queue_size, np.int32)
+    q_limb = np.empty(queue_size, np.int64)
+    q_a = np.empty(queue_size, np.int64)
+    q_b = np.empty(queue_size, np.int64)
     num_vetoes = 0
     if veto_min > _F0:
         for l in range(num_limbs):
@@ -1661,8 +1663,10 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
                                             head)
             n_conn += nconn
             redundant = limb_redundant[l] != 0
+            row = l if rows > 1 else 0  # kept per limb only when read after the loop
             if (sharing and not redundant) or repairing:
-                _best_candidates(c_s, c_a, c_b, nc, na, nb, ba_s[l], ba_b[l], bb_s[l], bb_a[l])
+                _best_candidates(c_s, c_a, c_b, nc, na, nb, ba_s[row], ba_b[row], bb_s[row],
+                                 bb_a[row])
             if global_order:
                 # Queued in limb order; the sequence number breaks score ties.
                 for c in range(nconn):
@@ -1682,7 +1686,8 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
                                          peak_v[gb], o_s[c], redundant, veto)
             if sharing and not redundant:
                 _people_share(slots, p_keys, p_conn, p_ev, owner, co_owner, K, kb, oa, ob,
-                              ba_s[l], ba_b[l], na, bb_s[l], bb_a[l], nb, peak_v, share_score)
+                              ba_s[row], ba_b[row], na, bb_s[row], bb_a[row], nb, peak_v,
+                              share_score)
         if global_order:
             # Every connection of every limb type by score, best first; then the
             # sharing passes, limb types in skeleton order.
