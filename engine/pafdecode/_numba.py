@@ -1905,6 +1905,8 @@ class CoreDecoder:
         self._iparams = np.array([radius, max_peaks, samples, min_inliers, max_candidates,
                                   mode, min_keypoints, assembly], np.int64)
         self._num_keypoints = K
+        # Checked on every call: worked out once.
+        self._paf_channels_needed = int(self._limb_paf.max()) + 1 if self._limb_paf.size else 0
         self._check_params()
         # The decode reads its float parameters with the flags set, so a denormal
         # one is 0 there (pd_check_params, above, saw it without them).
@@ -1944,7 +1946,7 @@ class CoreDecoder:
             raise ValueError(f"{where}: empty maps or invalid parameters")
         if heat.shape[-3] < K or paf.shape[-2:] != heat.shape[-2:]:
             raise ValueError(f"{where}: the core rejected its arguments (code -1)")
-        if self._limb_paf.size and int(self._limb_paf.max()) >= paf.shape[-3]:
+        if self._paf_channels_needed > paf.shape[-3]:
             raise ValueError(f"{where}: the core rejected its arguments (code -1)")
 
     def _run(self, heat4, paf4):
@@ -1965,7 +1967,7 @@ class CoreDecoder:
         paf = np.asarray(pafs)
         self._check_fields(heat, paf, "decode")
         kp, sc, _counts, stats = self._run(heat[np.newaxis], paf[np.newaxis])
-        return kp, sc, tuple(int(s) for s in stats[0])
+        return kp, sc, tuple(stats[0].tolist())
 
     def decode_batch(self, heatmaps, pafs, scratch=None):
         """N frames of (N, C, H, W) views -> a list of (keypoints, scores, stats)."""
@@ -1980,6 +1982,6 @@ class CoreDecoder:
         start = 0
         for f in range(frames):
             end = start + int(counts[f])
-            results.append((kp[start:end], sc[start:end], tuple(int(s) for s in stats[f])))
+            results.append((kp[start:end], sc[start:end], tuple(stats[f].tolist())))
             start = end
         return results
