@@ -24,7 +24,8 @@ int pd_check_params(const pd_skeleton *s, const pd_params *p) {
     }
     if (!(p->peak_threshold == p->peak_threshold) || p->peak_radius < 1 ||
         p->peak_radius > PD_MAX_RADIUS || p->max_peaks < 1 || p->max_peaks > PD_MAX_PEAKS_LIMIT ||
-        !(p->split_margin >= 0.0f) || !(p->split_margin < INFINITY))
+        !(p->split_margin >= 0.0f) || !(p->split_margin < INFINITY) ||
+        !(p->peak_support >= 0.0f) || !(p->peak_support < INFINITY))
         return PD_ERR_ARGUMENT;
     if (!(p->paf_threshold == p->paf_threshold) || p->paf_samples < 2 ||
         p->paf_samples > PD_MAX_SAMPLES || p->min_inliers < 0 ||
@@ -157,7 +158,7 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
         size_t off = (size_t)k * mp;
         int n = pd_find_peaks(heat->data + (ptrdiff_t)k * heat->stride_c, H, W, heat->stride_y,
                               heat->stride_x, p->peak_threshold, p->peak_radius, mp,
-                              p->split_margin, peak_x + off, peak_y + off, peak_v + off,
+                              p->split_margin, p->peak_support, peak_x + off, peak_y + off, peak_v + off,
                               peaks_ws, peaks_ws_size);
         if (n < 0) return n;
         peak_count[k] = n;

@@ -73,6 +73,10 @@ typedef struct {
     float redundant_veto;     /* > 0: two people merge only if every limb beyond
                                  the tree spanning them has a candidate between
                                  their peaks scoring at least this; 0: off       */
+    float peak_support;       /* > 0: a local maximum is a peak only when the 1-2-1
+                                 weighted mean of its 3x3 cells exceeds this
+                                 (a lone spike of noise has no mass around it);
+                                 0: off                                          */
 } pd_params;
 
 typedef struct {
@@ -93,12 +97,15 @@ size_t pd_peaks_workspace_size(int height, int width, int max_peaks);
  * neighbours on that line sum to split_margin (natural log) more than one
  * Gaussian of the channel's width allows is a second peak too (two keypoints of
  * one type a cell or two apart), refined from its side away from the peak.
- * Writes at most max_peaks peaks, strongest first (ties in raster order): x, y
+ * With peak_support > 0, a local maximum is a peak only when the mean of its
+ * 3x3 cells, weighted 1-2-1 along each axis (weights renormalised where the
+ * window leaves the map), exceeds peak_support; split peaks come from supported
+ * peaks only. Writes at most max_peaks peaks, strongest first (ties in raster order): x, y
  * (map pixels) and value. Returns the number written, or a PD_ERR. */
 int pd_find_peaks(const float *map, int height, int width, ptrdiff_t stride_y,
                   ptrdiff_t stride_x, float threshold, int radius, int max_peaks,
-                  float split_margin, float *out_x, float *out_y, float *out_value,
-                  void *workspace, size_t workspace_size);
+                  float split_margin, float peak_support, float *out_x, float *out_y,
+                  float *out_value, void *workspace, size_t workspace_size);
 
 /* scoring.c ---------------------------------------------------------------- */
 

@@ -65,6 +65,8 @@ def test_batch_frame_counts_must_match(make_decoder):
     ("oks_nms", 1.5, "oks_nms must be <= 1"),
     ("repair_score", -0.1, "repair_score must be > 0"),
     ("redundant_veto", 0, "redundant_veto must be > 0"),
+    ("peak_support", 0, "peak_support must be > 0"),
+    ("peak_support", float("inf"), "peak_support must be finite"),
 ])
 def test_bad_options_name_the_option(option, value, message):
     with pytest.raises(ValueError, match=message):

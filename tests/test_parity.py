@@ -180,7 +180,8 @@ def option_scene(index):
        assembly=st.sampled_from(["tree", "global"]),
        repair_score=st.sampled_from([None, 0.05, 0.5]),
        redundant_veto=st.sampled_from([None, 0.05, 0.5]),
-       split_merged_peaks=st.sampled_from([None, 0.05, 0.6, 2.0]))
+       split_merged_peaks=st.sampled_from([None, 0.05, 0.6, 2.0]),
+       peak_support=st.sampled_from([None, 0.05, 0.15, 0.6]))
 def test_option_parity(index, mode, **options):
     scene = option_scene(index)
     c, nb = decode_both(scene.skeleton, scene.heatmaps, scene.pafs, assignment=mode,
@@ -371,18 +372,21 @@ maps = st.tuples(st.integers(1, 12), st.integers(1, 12), st.integers(0, 2)).flat
                      elements=(levels, free, cell)[t[2]]))
 
 
-def assert_peaks_equal(heatmap, threshold, radius, max_peaks, split_margin=0.0):
-    want = _kernels.find_peaks(heatmap, threshold, radius, max_peaks, split_margin)
-    got = _numba.find_peaks(heatmap, threshold, radius, max_peaks, split_margin)
+def assert_peaks_equal(heatmap, threshold, radius, max_peaks, split_margin=0.0,
+                       peak_support=0.0):
+    want = _kernels.find_peaks(heatmap, threshold, radius, max_peaks, split_margin,
+                               peak_support)
+    got = _numba.find_peaks(heatmap, threshold, radius, max_peaks, split_margin, peak_support)
     assert got.dtype == np.float32 and got.shape == want.shape
     np.testing.assert_array_equal(got, want)
 
 
 @given(heatmap=maps, threshold=st.sampled_from([-1.0, 0.0, 0.1, 0.4]),
        radius=st.integers(1, 3), max_peaks=st.integers(0, 12),
-       split_margin=st.sampled_from([0.0, 0.01, 0.6]))
-def test_find_peaks_parity(heatmap, threshold, radius, max_peaks, split_margin):
-    assert_peaks_equal(heatmap, threshold, radius, max_peaks, split_margin)
+       split_margin=st.sampled_from([0.0, 0.01, 0.6]),
+       peak_support=st.sampled_from([0.0, 0.0, 0.05, 0.3, 0.5625]))
+def test_find_peaks_parity(heatmap, threshold, radius, max_peaks, split_margin, peak_support):
+    assert_peaks_equal(heatmap, threshold, radius, max_peaks, split_margin, peak_support)
 
 
 @pytest.mark.parametrize("i", range(6))
@@ -410,7 +414,8 @@ def test_find_peaks_parity_on_strided_views(heatmap, channel, radius):
 
 def test_find_peaks_rejects_the_same_arguments():
     heatmap = np.ones((4, 4), np.float32)
-    for args in ((0.1, 0, 3), (np.nan, 1, 3)):
+    for args in ((0.1, 0, 3), (np.nan, 1, 3), (0.1, 1, 3, 0.0, -0.5),
+                 (0.1, 1, 3, 0.0, np.inf)):
         with pytest.raises(ValueError):
             _kernels.find_peaks(heatmap, *args)
         with pytest.raises(ValueError):

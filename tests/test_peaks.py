@@ -163,3 +163,32 @@ def test_non_finite_values_read_as_zero(kernels):
     peaks = kernels.find_peaks(heatmap, 0.1, 1, 10)
     assert len(peaks) == 1 and round(peaks[0, 0]) == 5 and round(peaks[0, 1]) == 5
     assert len(kernels.find_peaks(np.full((6, 6), np.nan, np.float32), 0.1, 1, 10)) == 0
+
+
+SPIKES = [(2, 3, 0.4), (9, 1, 0.35), (14, 17, 0.25), (1, 25, 0.4), (17, 8, 0.3)]
+
+
+@pytest.mark.parametrize("sigma", [1.0, 1.25, 1.5])
+def test_support_drops_lone_spikes_and_keeps_gaussians(kernels, sigma):
+    # Gaussians as low as 0.3 keep 0.65 of their height or more under the 1-2-1
+    # weights; a lone spike keeps a quarter of its height (0.1 at most here).
+    centres = [(6.3, 12.4, 0.3), (22.8, 5.1, 1.0), (20.2, 14.7, 0.6)]
+    heatmap = np.max([a * gaussian((20, 30), cx, cy, sigma) for cx, cy, a in centres], axis=0)
+    for y, x, v in SPIKES:
+        heatmap[y, x] = v
+    plain = kernels.find_peaks(heatmap, 0.1, 1, 32)
+    assert len(plain) == len(centres) + len(SPIKES)
+    supported = kernels.find_peaks(heatmap, 0.1, 1, 32, 0.0, 0.15)
+    # The Gaussians' peaks, with their refinement untouched, and nothing else.
+    near = [np.min(np.hypot(p[0] - np.array(centres)[:, 0], p[1] - np.array(centres)[:, 1]))
+            < 0.05 for p in plain]
+    assert sum(near) == len(centres)
+    np.testing.assert_array_equal(supported, plain[near])
+
+
+@pytest.mark.parametrize("value, kept", [(0.3, False), (0.35, True)])
+def test_support_renormalises_at_the_edge(kernels, value, kept):
+    # A spike in a corner has weights 4, 2, 2, 1 in the map: a mean of 4/9 of it.
+    heatmap = np.zeros((6, 7), np.float32)
+    heatmap[0, 0] = value
+    assert len(kernels.find_peaks(heatmap, 0.1, 1, 4, 0.0, 0.15)) == int(kept)

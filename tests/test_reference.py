@@ -47,6 +47,18 @@ def test_split_merged_peaks_matches_reference(make_decoder, n_people, seed, nois
     np.testing.assert_allclose(got.scores, want.scores, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("n_people, seed, noise", [(20, 8, 0.1), (40, 9, 0.05)])
+def test_peak_support_matches_reference(make_decoder, n_people, seed, noise):
+    skeleton = Skeleton.openpose_coco18()
+    scene = synth.crowd_scene(n_people, seed, skeleton=skeleton, noise=noise, occlusion=0.08)
+    options = dict(peak_support=0.15, split_merged_peaks=0.6)
+    want = ReferenceDecoder(skeleton, **options)(scene.heatmaps, scene.pafs)
+    got = make_decoder(skeleton, **options)(scene.heatmaps, scene.pafs)
+    assert got.stats == want.stats
+    np.testing.assert_allclose(got.keypoints, want.keypoints, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(got.scores, want.scores, atol=1e-5, rtol=0)
+
+
 def test_reference_reads_chw_only():
     with pytest.raises(ValueError, match="CHW"):
         ReferenceDecoder(Skeleton.openpose_coco18(), layout="HWC")

@@ -49,6 +49,7 @@ cdef extern from "pafdecode.h" nogil:
         int assembly
         float repair_score
         float redundant_veto
+        float peak_support
 
     ctypedef struct pd_stats:
         int32_t peaks
@@ -59,8 +60,8 @@ cdef extern from "pafdecode.h" nogil:
     size_t pd_peaks_workspace_size(int height, int width, int max_peaks)
     int pd_find_peaks(const float *map, int height, int width, Py_ssize_t stride_y,
                       Py_ssize_t stride_x, float threshold, int radius, int max_peaks,
-                      float split_margin, float *out_x, float *out_y, float *out_value,
-                      void *workspace, size_t workspace_size)
+                      float split_margin, float peak_support, float *out_x, float *out_y,
+                      float *out_value, void *workspace, size_t workspace_size)
     size_t pd_lsa_workspace_size(int rows, int cols)
     int pd_linear_sum_assignment(const double *cost, int rows, int cols, Py_ssize_t ld,
                                  int32_t *col_of_row, void *workspace, size_t workspace_size)
@@ -103,9 +104,10 @@ cdef Py_ssize_t _elements(Py_ssize_t byte_stride, str what) except? -1:
 
 
 def find_peaks(const float[:, :] heatmap, float threshold, int radius, int max_peaks,
-               float split_margin=0.0):
+               float split_margin=0.0, float peak_support=0.0):
     """Peaks of one (H, W) float32 map: an (N, 3) float32 array of x, y, value in
-    map pixels, strongest first; split_margin > 0 also splits merged peaks."""
+    map pixels, strongest first; split_margin > 0 also splits merged peaks;
+    peak_support > 0 keeps only peaks whose 1-2-1 weighted 3x3 mean exceeds it."""
     cdef int h = heatmap.shape[0], w = heatmap.shape[1]
     cdef Py_ssize_t sy = _elements(heatmap.strides[0], "heatmap")
     cdef Py_ssize_t sx = _elements(heatmap.strides[1], "heatmap")
@@ -120,7 +122,8 @@ def find_peaks(const float[:, :] heatmap, float threshold, int radius, int max_p
     try:
         with nogil:
             n = pd_find_peaks(&heatmap[0, 0], h, w, sy, sx, threshold, radius, max_peaks,
-                              split_margin, &out[0, 0], &out[1, 0], &out[2, 0], ws, ws_size)
+                              split_margin, peak_support, &out[0, 0], &out[1, 0], &out[2, 0],
+                              ws, ws_size)
         _raise_for(n, "find_peaks")
     finally:
         free(ws)
@@ -233,6 +236,7 @@ cdef class CoreDecoder:
         self.params.assembly = 1 if params["assembly"] == "global" else 0
         self.params.repair_score = params["repair_score"]
         self.params.redundant_veto = params["redundant_veto"]
+        self.params.peak_support = params["peak_support"]
         _raise_for(pd_check_params(&self.skel, &self.params), "Decoder parameters")
         self.max_people = pd_max_people(&self.skel, &self.params)
 

@@ -359,6 +359,26 @@ def _has_equal_neighbour(plane, height, width, x, y, radius, v):
 
 
 @_jit
+def _is_supported(plane, height, width, x, y, support):
+    """pd_is_supported: the 1-2-1 weighted 3x3 mean around (x, y) exceeds `support`,
+    summed in float32 in C's order."""
+    total = _F0
+    weight = _F0
+    for dy in range(-1, 2):
+        yy = y + dy
+        if yy < 0 or yy >= height:
+            continue
+        for dx in range(-1, 2):
+            xx = x + dx
+            if xx < 0 or xx >= width:
+                continue
+            w = np.float32((2 - abs(dy)) * (2 - abs(dx)))
+            total += w * plane[yy * width + xx]
+            weight += w
+    return total > support * weight
+
+
+@_jit
 def _copy_plane(src, height, width, plane):
     """The sanitised contiguous plane: non-finite values read as 0."""
     contiguous_rows = src.strides[1] == 4
@@ -475,7 +495,8 @@ def _fit_far_side(plane, idx, step, inside, v, sigma2):
 
 
 @_jit
-def _find_peaks_core(src, height, width, threshold, radius, max_peaks, split_margin, plane,
+def _find_peaks_core(src, height, width, threshold, radius, max_peaks, split_margin,
+                     peak_support, plane,
                      row_max, window, visited, queue, f_val, f_idx, f_b, out_x, out_y, out_v):
     """pd_find_peaks on one (H, W) view of any strides. Returns the number kept."""
     _copy_plane(src, height, width, plane)
@@ -510,6 +531,9 @@ def _find_peaks_core(src, height, width, threshold, radius, max_peaks, split_mar
                 if not _plateau_is_maximum(plane, height, width, idx, radius, v, visited,
                                            queue):
                     continue
+            if peak_support > _F0 and not _is_supported(plane, height, width, x, y,
+                                                        peak_support):
+                continue
             f_val[num] = v
             f_idx[num] = idx
             f_b[num] = 0
@@ -558,16 +582,17 @@ def _peak_buffers(cells):
 
 
 @_jit
-def _find_peaks_entry(heatmap, threshold, radius, max_peaks, split_margin):
+def _find_peaks_entry(heatmap, threshold, radius, max_peaks, split_margin, peak_support):
     height, width = heatmap.shape
     if radius < 1 or max_peaks < 0 or height * width > _INT_MAX // 2 or \
-            not (threshold == threshold):
+            not (threshold == threshold) or not (peak_support >= _F0) or \
+            not (peak_support < _FINF):
         return PD_ERR_ARGUMENT, np.zeros((0, 3), np.float32)
     cells = height * width
     plane, row_max, window, visited, queue, f_val, f_idx, f_b = _peak_buffers(cells)
     out = np.empty((3, max_peaks), np.float32)
     n = _find_peaks_core(heatmap, height, width, threshold, radius, max_peaks, split_margin,
-                         plane, row_max, window, visited, queue, f_val, f_idx, f_b, out[0], out[1],
+                         peak_support, plane, row_max, window, visited, queue, f_val, f_idx, f_b, out[0], out[1],
                          out[2])
     result = np.empty((n, 3), np.float32)
     for i in range(n):
@@ -1497,6 +1522,7 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
     split_margin = fparams[6]
     repair_score = fparams[7]
     veto_min = fparams[8]
+    peak_support = fparams[9]
     repairing = repair_score > _F0
     radius = iparams[0]
     mp = iparams[1]
@@ -1610,7 +1636,7 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
         for k in range(K):
             off = k * mp
             got = _find_peaks_core(hf[k], height, width, peak_threshold, radius, mp, split_margin,
-                                   plane, row_max, window, visited, queue, f_val,
+                                   peak_support, plane, row_max, window, visited, queue, f_val,
                                    f_idx, f_b,
                                    peak_x[off:off + mp], peak_y[off:off + mp],
                                    peak_v[off:off + mp])
@@ -1772,7 +1798,7 @@ def _ro(dtype, ndim):
 
 _SIGNATURES = {
     _find_peaks_entry: (_ro(types.float32, 2), types.float32, types.int64, types.int64,
-                        types.float32),
+                        types.float32, types.float32),
     _lsa_entry: (_ro(types.float64, 2),),
     _assign_entry: (_ro(types.int32, 1), _ro(types.int32, 1), _ro(types.float32, 1),
                     types.int64, types.int64, types.int64),
@@ -1819,7 +1845,7 @@ def _raise_for(rc, where):
 
 # -- the public twins of _kernels ---------------------------------------------------------
 
-def find_peaks(heatmap, threshold, radius, max_peaks, split_margin=0.0):
+def find_peaks(heatmap, threshold, radius, max_peaks, split_margin=0.0, peak_support=0.0):
     """Peaks of one (H, W) float32 map: an (N, 3) float32 array of x, y, value in map
     pixels, strongest first (as _kernels.find_peaks; no FTZ/DAZ here, as in C)."""
     heatmap = np.asarray(heatmap)
@@ -1832,7 +1858,7 @@ def find_peaks(heatmap, threshold, radius, max_peaks, split_margin=0.0):
     if h == 0 or w == 0 or max_peaks <= 0:
         return np.zeros((0, 3), np.float32)
     rc, out = _compiled(_find_peaks_entry)(heatmap, threshold, radius, max_peaks,
-                                           np.float32(split_margin))
+                                           np.float32(split_margin), np.float32(peak_support))
     _raise_for(rc, "find_peaks")
     return out
 
@@ -1892,7 +1918,7 @@ class CoreDecoder:
                                   f32(params["min_person_score"]), f32(params["stride"]),
                                   f32(params["shared_peak_score"]),
                                   f32(params["split_margin"]), f32(params["repair_score"]),
-                                  f32(params["redundant_veto"])],
+                                  f32(params["redundant_veto"]), f32(params["peak_support"])],
                                  np.float32)
         radius = _c_int(params["peak_radius"], "peak_radius")
         max_peaks = _c_int(params["max_peaks"], "max_peaks")
@@ -1920,7 +1946,7 @@ class CoreDecoder:
         for (a, b), (px, py) in zip(self._limb_kp.tolist(), self._limb_paf.tolist()):
             if a < 0 or b < 0 or a >= K or b >= K or a == b or px < 0 or py < 0:
                 ok = False
-        pthr, fthr, max_len, min_score, stride, share, split, repair, veto = \
+        pthr, fthr, max_len, min_score, stride, share, split, repair, veto, support = \
             self._fparams.tolist()
         radius, mp, n, min_inl, max_cand, _mode, min_kp, _assembly = self._iparams.tolist()
         ok = ok and pthr == pthr and 1 <= radius <= _MAX_RADIUS and 1 <= mp <= _MAX_PEAKS_LIMIT
@@ -1929,7 +1955,7 @@ class CoreDecoder:
         ok = ok and min_kp >= 0 and min_score == min_score and stride > 0.0
         ok = ok and stride - stride == 0.0 and 0.0 <= share < math.inf
         ok = ok and 0.0 <= split < math.inf and 0.0 <= repair < math.inf
-        ok = ok and 0.0 <= veto < math.inf
+        ok = ok and 0.0 <= veto < math.inf and 0.0 <= support < math.inf
         if not ok:
             raise ValueError("Decoder parameters: the core rejected its arguments (code -1)")
 

@@ -107,10 +107,26 @@ def _fit_far_side(heatmap, y, x, ay, ax, sigma2):
     return t if ax + ay > 0 else -t
 
 
-def find_peaks(heatmap, threshold=0.1, radius=1, max_peaks=128, split_margin=0.0):
+def _is_supported(heatmap, y, x, support):
+    """The 3x3 mean around (y, x), weighted 1-2-1 along each axis and renormalised
+    where the window leaves the map, exceeds `support` (float32, fixed order)."""
+    h, w = heatmap.shape
+    total, weight = F32(0), F32(0)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if 0 <= y + dy < h and 0 <= x + dx < w:
+                wt = F32((2 - abs(dy)) * (2 - abs(dx)))
+                total = F32(total + F32(wt * heatmap[y + dy, x + dx]))
+                weight = F32(weight + wt)
+    return bool(total > F32(F32(support) * weight))
+
+
+def find_peaks(heatmap, threshold=0.1, radius=1, max_peaks=128, split_margin=0.0,
+               peak_support=0.0):
     """Peaks of one cleaned (H, W) map: an (N, 3) float32 array of x, y, value in map
     pixels, strongest first (ties in raster order), one per plateau; with
-    split_margin > 0 also the peaks merged into a neighbour's (`_split_merged`)."""
+    peak_support > 0 only those whose weighted 3x3 mean exceeds it (`_is_supported`);
+    with split_margin > 0 also the peaks merged into a neighbour's (`_split_merged`)."""
     h, w = heatmap.shape
     padded = np.pad(heatmap, radius, constant_values=-np.inf)
     window = np.lib.stride_tricks.sliding_window_view(padded, (2 * radius + 1,) * 2)
@@ -135,6 +151,8 @@ def find_peaks(heatmap, threshold=0.1, radius=1, max_peaks=128, split_margin=0.0
                         stack.append((ny, nx))
         if is_max:
             py, px = min(plateau)
+            if peak_support > 0 and not _is_supported(heatmap, py, px, peak_support):
+                continue
             found.append(py * w + px)
     found.sort()
     split, sigma2 = (_split_merged(heatmap, found, threshold, F32(split_margin))
@@ -464,7 +482,7 @@ class ReferenceDecoder:
         self._public._check_shapes(heat, paf)
         heat, paf = _clean(heat), _clean(paf)
         peaks = [find_peaks(heat[k], p["peak_threshold"], p["peak_radius"], p["max_peaks"],
-                            p["split_margin"])
+                            p["split_margin"], p["peak_support"])
                  for k in range(skeleton.num_keypoints)]
         connections, candidates, num_candidates = [], [], 0
         for (ka, kb), (cx, cy) in zip(skeleton.limbs, skeleton.paf_channels):
