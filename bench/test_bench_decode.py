@@ -22,10 +22,13 @@ def test_decode(benchmark, crowd, n_people, assignment):
     benchmark.extra_info.update(people_true=n_people, people_found=len(poses), **poses.stats)
 
 
+@pytest.mark.parametrize("peak_support", [None, 0.15])
 @pytest.mark.parametrize("n_people", [20, 100])
-def test_decode_noisy(benchmark, crowd, n_people):
+def test_decode_noisy(benchmark, crowd, n_people, peak_support):
+    """Noise makes a peak of every spike above the threshold; peak_support drops
+    the spikes that have no mass around them."""
     scene = crowd(n_people, noisy=True)
-    decoder = Decoder(COCO)
+    decoder = Decoder(COCO, peak_support=peak_support)
     poses = benchmark(decoder, scene.heatmaps, scene.pafs)
     benchmark.extra_info.update(people_found=len(poses), **poses.stats)
 
