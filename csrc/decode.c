@@ -158,8 +158,8 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
         size_t off = (size_t)k * mp;
         int n = pd_find_peaks(heat->data + (ptrdiff_t)k * heat->stride_c, H, W, heat->stride_y,
                               heat->stride_x, p->peak_threshold, p->peak_radius, mp,
-                              p->split_margin, p->peak_support, peak_x + off, peak_y + off, peak_v + off,
-                              peaks_ws, peaks_ws_size);
+                              p->split_margin, p->peak_support, peak_x + off, peak_y + off,
+                              peak_v + off, peaks_ws, peaks_ws_size);
         if (n < 0) return n;
         peak_count[k] = n;
         local.peaks += n;

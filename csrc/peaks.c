@@ -254,8 +254,8 @@ static float pd_fit_far_side(const float *plane, int idx, int step, int inside, 
 
 int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff_t sx,
                   float threshold, int radius, int max_peaks, float split_margin,
-                  float peak_support, float *out_x, float *out_y, float *out_value, void *workspace,
-                  size_t workspace_size) {
+                  float peak_support, float *out_x, float *out_y, float *out_value,
+                  void *workspace, size_t workspace_size) {
     if (!map || height <= 0 || width <= 0 || radius < 1 || max_peaks < 0 ||
         (int64_t)height * width > INT32_MAX / 2 || !(threshold == threshold) ||
         !(peak_support >= 0.0f) || !(peak_support < INFINITY))

@@ -496,8 +496,8 @@ def _fit_far_side(plane, idx, step, inside, v, sigma2):
 
 @_jit
 def _find_peaks_core(src, height, width, threshold, radius, max_peaks, split_margin,
-                     peak_support, plane,
-                     row_max, window, visited, queue, f_val, f_idx, f_b, out_x, out_y, out_v):
+                     peak_support, plane, row_max, window, visited, queue, f_val, f_idx, f_b,
+                     out_x, out_y, out_v):
     """pd_find_peaks on one (H, W) view of any strides. Returns the number kept."""
     _copy_plane(src, height, width, plane)
     _window_max(plane, row_max, window, height, width, radius)
@@ -592,8 +592,8 @@ def _find_peaks_entry(heatmap, threshold, radius, max_peaks, split_margin, peak_
     plane, row_max, window, visited, queue, f_val, f_idx, f_b = _peak_buffers(cells)
     out = np.empty((3, max_peaks), np.float32)
     n = _find_peaks_core(heatmap, height, width, threshold, radius, max_peaks, split_margin,
-                         peak_support, plane, row_max, window, visited, queue, f_val, f_idx, f_b, out[0], out[1],
-                         out[2])
+                         peak_support, plane, row_max, window, visited, queue, f_val, f_idx, f_b,
+                         out[0], out[1], out[2])
     result = np.empty((n, 3), np.float32)
     for i in range(n):
         result[i, 0] = out[0, i]

@@ -222,9 +222,9 @@ class Decoder:
     """
 
     def __init__(self, skeleton, *, stride=8, peak_threshold=0.1, peak_radius=1,
-                 max_peaks=128, peak_support=None, split_merged_peaks=None, paf_threshold=0.05, paf_samples=10,
-                 min_inlier_ratio=0.8, max_limb_length=None, max_candidates=4096,
-                 assignment="greedy", assembly="tree", shared_peak_score=0.3,
+                 max_peaks=128, peak_support=None, split_merged_peaks=None,
+                 paf_threshold=0.05, paf_samples=10, min_inlier_ratio=0.8, max_limb_length=None,
+                 max_candidates=4096, assignment="greedy", assembly="tree", shared_peak_score=0.3,
                  repair_score=None, redundant_veto=None, oks_nms=None, min_keypoints=3,
                  min_person_score=0.2,
                  layout="CHW", backend="auto"):
