@@ -1,6 +1,8 @@
 /* Stage 4: assembly. Connections become people: a connection joins the person
  * that holds one of its ends, merges two people that share no keypoint type,
  * and never overwrites a keypoint a person already holds. */
+#include <math.h>
+
 #include "internal.h"
 
 size_t pd_people_workspace_size(int num_keypoints, int total_peaks) {
@@ -81,6 +83,34 @@ static void pd_person_attach(pd_people *people, int p, int k, int32_t g, float v
     people->evidence[p] += score;
 }
 
+/* Person `to` takes every keypoint, connection and bit of evidence of person
+ * `from`, who is left empty, plus a connection of the given score between them
+ * when `link` is set. They must hold no keypoint type in common. */
+static void pd_person_absorb(pd_people *people, int to, int from, int link, float score) {
+    const int K = people->num_keypoints;
+    int32_t *into = people->slots + (size_t)to * K, *gone = people->slots + (size_t)from * K;
+    for (int k = 0; k < K; k++) {
+        if (gone[k] < 0) continue;
+        into[k] = gone[k];
+        if (people->owner[gone[k]] == from)
+            people->owner[gone[k]] = to;
+        else
+            people->co_owner[gone[k]] = to;
+        gone[k] = -1;
+    }
+    people->keypoints[to] += people->keypoints[from];
+    if (link) {
+        people->connections[to] += people->connections[from] + 1;
+        people->evidence[to] += people->evidence[from] + score;
+    } else {
+        people->connections[to] += people->connections[from];
+        people->evidence[to] += people->evidence[from];
+    }
+    people->keypoints[from] = 0;
+    people->connections[from] = 0;
+    people->evidence[from] = 0.0;
+}
+
 void pd_people_connect(pd_people *people, int ka, int kb, int32_t ga, int32_t gb, float value_a,
                        float value_b, float score, int redundant) {
     const int K = people->num_keypoints;
@@ -122,21 +152,7 @@ void pd_people_connect(pd_people *people, int ka, int kb, int32_t ga, int32_t gb
     for (int k = 0; k < K; k++)
         if (into[k] >= 0 && from[k] >= 0) return; /* conflicting people stay apart */
     if (people->num_vetoes > 0 && pd_merge_vetoed(people, into, from)) return;
-    for (int k = 0; k < K; k++) {
-        if (from[k] < 0) continue;
-        into[k] = from[k];
-        if (people->owner[from[k]] == pb)
-            people->owner[from[k]] = pa;
-        else
-            people->co_owner[from[k]] = pa;
-        from[k] = -1;
-    }
-    people->keypoints[pa] += people->keypoints[pb];
-    people->connections[pa] += people->connections[pb] + 1;
-    people->evidence[pa] += people->evidence[pb] + score;
-    people->keypoints[pb] = 0;
-    people->connections[pb] = 0;
-    people->evidence[pb] = 0.0;
+    pd_person_absorb(people, pa, pb, 1, score);
 }
 
 void pd_people_repair(pd_people *people, int ka, int kb, int32_t ga, int32_t gb, float value_a,
@@ -225,4 +241,337 @@ int pd_people_emit(const pd_people *people, const float *peak_x, const float *pe
         out_scores[i] = order[i].score;
     }
     return kept;
+}
+
+/* Fragment joining --------------------------------------------------------- */
+
+/* One fragment's nearest host so far and the runner-up's cost. */
+typedef struct {
+    double best, second;
+    int32_t host, runner_up;
+} pd_join_choice;
+
+
+size_t pd_join_workspace_size(int num_keypoints, int capacity, int total_peaks) {
+    size_t K = (size_t)num_keypoints;
+    return 2 * pd_round_up(K * K * sizeof(int32_t)) + 3 * pd_round_up(K * sizeof(int32_t)) +
+           pd_round_up(((size_t)capacity * K + 1) * sizeof(int32_t)) +
+           5 * pd_round_up((size_t)capacity * sizeof(double)) +
+           pd_round_up(((size_t)capacity + (size_t)total_peaks) * sizeof(pd_candidate)) +
+           pd_round_up((size_t)capacity * sizeof(pd_candidate)) +
+           pd_round_up(((size_t)capacity + (size_t)total_peaks) * sizeof(pd_join_choice)) +
+           pd_round_up((size_t)capacity * (sizeof(int32_t) + 1)) + 16 * PD_ALIGN;
+}
+
+void pd_tree_paths(const pd_skeleton *s, int32_t *hops, int32_t *next, int32_t *queue,
+                   int *diameter) {
+    const int K = s->num_keypoints;
+    *diameter = 0;
+    for (int j = 0; j < K; j++) {
+        int32_t *dist = hops + (size_t)j; /* column j, read with stride K */
+        for (int i = 0; i < K; i++) dist[(size_t)i * K] = -1;
+        dist[(size_t)j * K] = 0;
+        int head = 0, tail = 0;
+        queue[tail++] = j;
+        while (head < tail) {
+            int u = queue[head++];
+            for (int l = 0; l < s->num_limbs; l++) {
+                if (s->limb_redundant && s->limb_redundant[l]) continue;
+                int a = s->limb_keypoints[2 * l], b = s->limb_keypoints[2 * l + 1];
+                int v = a == u ? b : b == u ? a : -1;
+                if (v < 0 || dist[(size_t)v * K] >= 0) continue;
+                dist[(size_t)v * K] = dist[(size_t)u * K] + 1;
+                if (dist[(size_t)v * K] > *diameter) *diameter = dist[(size_t)v * K];
+                queue[tail++] = v;
+            }
+        }
+        /* The step from i towards j: its first tree neighbour, in limb order, one
+         * hop nearer to j. */
+        for (int i = 0; i < K; i++) {
+            int32_t step = -1, di = dist[(size_t)i * K];
+            if (i == j) step = j;
+            for (int l = 0; l < s->num_limbs && di > 0 && step < 0; l++) {
+                if (s->limb_redundant && s->limb_redundant[l]) continue;
+                int a = s->limb_keypoints[2 * l], b = s->limb_keypoints[2 * l + 1];
+                int v = a == i ? b : b == i ? a : -1;
+                if (v >= 0 && dist[(size_t)v * K] == di - 1) step = v;
+            }
+            next[(size_t)i * K + j] = step;
+        }
+    }
+}
+
+/* The longest tree limb person p holds, in map pixels; 0 when it holds none. */
+static double pd_person_reach(const pd_people *people, const pd_skeleton *s, int p,
+                              const float *peak_x, const float *peak_y) {
+    const int32_t *slots = people->slots + (size_t)p * people->num_keypoints;
+    double longest = 0.0;
+    for (int l = 0; l < s->num_limbs; l++) {
+        if (s->limb_redundant && s->limb_redundant[l]) continue;
+        int32_t ga = slots[s->limb_keypoints[2 * l]], gb = slots[s->limb_keypoints[2 * l + 1]];
+        if (ga < 0 || gb < 0) continue;
+        double dx = (double)peak_x[ga] - (double)peak_x[gb];
+        double dy = (double)peak_y[ga] - (double)peak_y[gb];
+        double length = sqrt(dx * dx + dy * dy);
+        if (length > longest) longest = length;
+    }
+    return longest;
+}
+
+/* How far, in host limbs, a fragment lies from a host: the least over the host's
+ * keypoints i and the fragment's j (its nf types and peaks), two or more tree hops
+ * apart through types neither holds, of distance / (hops * reach). Infinity when
+ * no such pair exists. Exact whenever it is at most `limit`: pairs certainly
+ * beyond it are skipped before their path is walked (the slack keeps rounding out
+ * of that decision). */
+static double pd_join_cost(const int32_t *host, const int32_t *host_types, int nh,
+                           const int32_t *frag, const int32_t *frag_types, int nf, int K,
+                           const int32_t *hops, const int32_t *next, const float *peak_x,
+                           const float *peak_y, double reach, double limit) {
+    double best = INFINITY;
+    for (int a = 0; a < nh; a++) {
+        int i = host_types[a];
+        double hx = (double)peak_x[host[i]], hy = (double)peak_y[host[i]];
+        for (int b = 0; b < nf; b++) {
+            int j = frag_types[b];
+            int32_t m = hops[(size_t)i * K + j];
+            /* Cheapest test first: the path's first step must be a hidden joint. */
+            if (m < 2 || host[next[(size_t)i * K + j]] >= 0) continue;
+            double dx = hx - (double)peak_x[frag[j]], dy = hy - (double)peak_y[frag[j]];
+            double far = 1.001 * limit * (double)m * reach;
+            if (dx * dx + dy * dy > far * far) continue;
+            int clear = 1;
+            for (int32_t u = next[(size_t)i * K + j]; u != j; u = next[(size_t)u * K + j])
+                if (host[u] >= 0 || frag[u] >= 0) {
+                    clear = 0;
+                    break;
+                }
+            if (!clear) continue;
+            double cost = sqrt(dx * dx + dy * dy) / ((double)m * reach);
+            if (cost < best) best = cost;
+        }
+    }
+    return best;
+}
+
+/* What a round of joining reads. */
+typedef struct {
+    const pd_people *people;
+    const int32_t *hops, *next, *types;
+    const double *reach, *box;
+    const float *peak_x, *peak_y;
+    int diameter;
+} pd_join_round;
+
+/* Weighs host p for fragment f (nf types at frag, its box fb; a peak when f is not
+ * a person). The outcome is the same in any order of hosts: the least cost, the
+ * lowest index among hosts at it, and the least cost of any other host. */
+static void pd_join_consider(const pd_join_round *r, int f, int is_person, const int32_t *frag,
+                             const int32_t *frag_types, int nf, const double *fb, int p,
+                             pd_join_choice *choice) {
+    const int K = r->people->num_keypoints;
+    if (p == f || !(r->reach[p] > 0.0)) return;
+    /* A host outranks the fragment: more keypoints, or as many and an earlier index. */
+    int np = r->people->keypoints[p];
+    if (is_person && (np < nf || (np == nf && p > f))) return;
+    if (np + nf > K) return;
+    /* Most hosts hold a type of the fragment already: the cheapest test first. */
+    const int32_t *slots = r->people->slots + (size_t)p * K;
+    for (int i = 0; i < nf; i++)
+        if (slots[frag_types[i]] >= 0) return;
+    const double *hb = r->box + 4 * (size_t)p;
+    double gx = fb[0] - hb[2] > hb[0] - fb[2] ? fb[0] - hb[2] : hb[0] - fb[2];
+    double gy = fb[1] - hb[3] > hb[1] - fb[3] ? fb[1] - hb[3] : hb[1] - fb[3];
+    if (gx < 0.0) gx = 0.0;
+    if (gy < 0.0) gy = 0.0;
+    /* Only a cost within reach and below the runner-up's can change the outcome,
+     * and every cost is at least gap / (diameter * reach); the slack keeps the
+     * shortcut from deciding a borderline case. */
+    double limit = choice->second < 1.0 ? choice->second : 1.0;
+    double far = 1.01 * limit * (double)r->diameter * r->reach[p];
+    if (gx * gx + gy * gy > far * far) return;
+    double cost = pd_join_cost(slots, r->types + (size_t)p * K, np, frag, frag_types, nf, K,
+                               r->hops, r->next, r->peak_x, r->peak_y, r->reach[p], limit);
+    if (!(cost <= 1.0)) return;
+    if (cost < choice->best) {
+        choice->second = choice->best;
+        choice->runner_up = choice->host;
+        choice->best = cost;
+        choice->host = p;
+    } else if (cost == choice->best) {
+        choice->second = cost;
+        if (p < choice->host) {
+            choice->runner_up = choice->host;
+            choice->host = p;
+        } else {
+            choice->runner_up = p;
+        }
+    } else if (cost < choice->second) {
+        choice->second = cost;
+        choice->runner_up = p;
+    }
+}
+
+int pd_people_join_fragments(pd_people *people, const pd_skeleton *s, const float *peak_x,
+                             const float *peak_y, const float *peak_value,
+                             const int32_t *peak_count, int max_peaks, float margin,
+                             pd_arena *arena) {
+    const int K = people->num_keypoints, count = people->count;
+    const int total = K * max_peaks, num_fragments = count + total;
+    int32_t *hops = pd_take(arena, (size_t)K * K * sizeof(int32_t));
+    int32_t *next = pd_take(arena, (size_t)K * K * sizeof(int32_t));
+    int32_t *queue = pd_take(arena, (size_t)K * sizeof(int32_t));
+    int32_t *lone = pd_take(arena, (size_t)K * sizeof(int32_t));
+    int32_t *frag_types = pd_take(arena, (size_t)K * sizeof(int32_t));
+    int32_t *types = pd_take(arena, ((size_t)count * K + 1) * sizeof(int32_t));
+    double *reach = pd_take(arena, (size_t)count * sizeof(double) + 1);
+    double *box = pd_take(arena, 4 * ((size_t)count * sizeof(double) + 1));
+    pd_candidate *joins = pd_take(arena, (size_t)num_fragments * sizeof(pd_candidate));
+    pd_candidate *hosts = pd_take(arena, (size_t)count * sizeof(pd_candidate) + 1);
+    pd_join_choice *choices = pd_take(arena, (size_t)num_fragments * sizeof(pd_join_choice));
+    uint8_t *changed = pd_take(arena, (size_t)count + 1);
+    int32_t *grown = pd_take(arena, (size_t)count * sizeof(int32_t) + 1);
+    if (!hops || !next || !queue || !lone || !frag_types || !types || !reach || !box || !joins ||
+        !hosts || !choices || !changed || !grown)
+        return PD_ERR_WORKSPACE;
+    pd_join_round r = {people, hops, next, types, reach, box, peak_x, peak_y, 0};
+    pd_tree_paths(s, hops, next, queue, &r.diameter);
+    for (int k = 0; k < K; k++) lone[k] = -1;
+    for (int p = 0; p < count; p++) changed[p] = 0;
+    int num_grown = 0;
+    /* Rounds until none joins: the pieces of one person are rivals as hosts until
+     * they have joined each other. Each round joins a fragment away, so the rounds
+     * end. After the first, a fragment whose host and runner-up are unchanged only
+     * weighs the hosts that grew: the others weigh what they weighed before. */
+    for (int round = 0;; round++) {
+        /* Per person: its reach, its box and the types it holds, in type order. */
+        for (int p = 0; p < count; p++) {
+            if (round > 0 && !changed[p]) continue;
+            const int32_t *slots = people->slots + (size_t)p * K;
+            reach[p] = people->keypoints[p] >= 2
+                           ? pd_person_reach(people, s, p, peak_x, peak_y)
+                           : 0.0;
+            double *b = box + 4 * (size_t)p;
+            b[0] = b[1] = INFINITY;
+            b[2] = b[3] = -INFINITY;
+            for (int k = 0, n = 0; k < K; k++) {
+                if (slots[k] < 0) continue;
+                types[(size_t)p * K + n++] = k;
+                double x = peak_x[slots[k]], y = peak_y[slots[k]];
+                if (x < b[0]) b[0] = x;
+                if (y < b[1]) b[1] = y;
+                if (x > b[2]) b[2] = x;
+                if (y > b[3]) b[3] = y;
+            }
+        }
+        /* Hosts by the left edge of their box, so that a fragment looks at the hosts
+         * around it first and stops where none can come within reach. */
+        int num_hosts = 0;
+        double widest = 0.0, longest = 0.0;
+        for (int p = 0; p < count; p++) {
+            if (!(reach[p] > 0.0)) continue;
+            hosts[num_hosts].a = p;
+            hosts[num_hosts].b = 0;
+            hosts[num_hosts].score = -(float)box[4 * (size_t)p];
+            num_hosts++;
+            if (box[4 * (size_t)p + 2] - box[4 * (size_t)p] > widest)
+                widest = box[4 * (size_t)p + 2] - box[4 * (size_t)p];
+            if (reach[p] > longest) longest = reach[p];
+        }
+        pd_sort_candidates(hosts, num_hosts);
+        int num_joins = 0;
+        /* Fragments: people by index, then the peaks nobody holds by global index. */
+        for (int f = 0; f < num_fragments; f++) {
+            const int32_t *frag;
+            int nf, kind = -1, is_person = f < count;
+            double fb[4];
+            if (is_person) {
+                nf = people->keypoints[f];
+                /* Its host would hold at least as many keypoints, all of other types. */
+                if (nf == 0 || 2 * nf > K) continue;
+                frag = people->slots + (size_t)f * K;
+                for (int i = 0; i < nf; i++) frag_types[i] = types[(size_t)f * K + i];
+                for (int i = 0; i < 4; i++) fb[i] = box[4 * (size_t)f + i];
+            } else {
+                int32_t g = f - count;
+                kind = g / max_peaks;
+                if (g % max_peaks >= peak_count[kind] || people->owner[g] >= 0) continue;
+                nf = 1;
+                lone[kind] = g;
+                frag = lone;
+                frag_types[0] = kind;
+                fb[0] = fb[2] = peak_x[g];
+                fb[1] = fb[3] = peak_y[g];
+            }
+            pd_join_choice *choice = &choices[f];
+            int full = round == 0 || (is_person && changed[f]) ||
+                       (choice->host >= 0 && changed[choice->host]) ||
+                       (choice->runner_up >= 0 && changed[choice->runner_up]);
+            if (full) {
+                choice->best = choice->second = INFINITY;
+                choice->host = choice->runner_up = -1;
+                /* The first host whose box starts at or right of the fragment's left
+                 * edge; then rightwards from it, and leftwards from the one before. */
+                int lo = 0, hi = num_hosts;
+                while (lo < hi) {
+                    int mid = lo + (hi - lo) / 2;
+                    if ((double)-hosts[mid].score < fb[0])
+                        lo = mid + 1;
+                    else
+                        hi = mid;
+                }
+                for (int at = lo; at < num_hosts; at++) {
+                    double limit = choice->second < 1.0 ? choice->second : 1.0;
+                    int p = hosts[at].a;
+                    if (box[4 * (size_t)p] - fb[2] > 1.01 * limit * r.diameter * longest) break;
+                    pd_join_consider(&r, f, is_person, frag, frag_types, nf, fb, p, choice);
+                }
+                for (int at = lo - 1; at >= 0; at--) {
+                    double limit = choice->second < 1.0 ? choice->second : 1.0;
+                    int p = hosts[at].a;
+                    if (fb[0] - box[4 * (size_t)p] - widest > 1.01 * limit * r.diameter * longest)
+                        break;
+                    pd_join_consider(&r, f, is_person, frag, frag_types, nf, fb, p, choice);
+                }
+            } else {
+                for (int i = 0; i < num_grown; i++)
+                    pd_join_consider(&r, f, is_person, frag, frag_types, nf, fb, grown[i], choice);
+            }
+            if (kind >= 0) lone[kind] = -1;
+            if (choice->host < 0 || !(choice->best < (double)margin * choice->second)) continue;
+            joins[num_joins].a = f;
+            joins[num_joins].b = choice->host;
+            joins[num_joins].score = -(float)choice->best;
+            num_joins++;
+        }
+        for (int p = 0; p < count; p++) changed[p] = 0;
+        num_grown = 0;
+        int joined = 0;
+        /* Nearest first; a join is skipped when its host has joined another person,
+         * or has since taken a keypoint of the fragment's types. */
+        pd_sort_candidates(joins, num_joins);
+        for (int i = 0; i < num_joins; i++) {
+            int f = joins[i].a, p = joins[i].b;
+            int32_t *into = people->slots + (size_t)p * K;
+            if (people->keypoints[p] == 0) continue;
+            if (f >= count) {
+                int32_t g = f - count;
+                int kind = g / max_peaks;
+                if (into[kind] >= 0) continue;
+                pd_person_take(people, p, kind, g, peak_value[g]);
+            } else {
+                int32_t *from = people->slots + (size_t)f * K;
+                int disjoint = people->keypoints[f] > 0;
+                for (int k = 0; k < K && disjoint; k++) disjoint = !(into[k] >= 0 && from[k] >= 0);
+                if (!disjoint) continue;
+                pd_person_absorb(people, p, f, 0, 0.0f);
+                changed[f] = 1; /* gone: whoever counted on it weighs again */
+            }
+            if (!changed[p]) grown[num_grown++] = p;
+            changed[p] = 1;
+            joined++;
+        }
+        if (!joined) break;
+    }
+    return PD_OK;
 }

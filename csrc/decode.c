@@ -38,7 +38,8 @@ int pd_check_params(const pd_skeleton *s, const pd_params *p) {
         !(p->stride > 0.0f) || p->stride - p->stride != 0.0f ||
         (p->assembly != PD_ASSEMBLE_TREE && p->assembly != PD_ASSEMBLE_GLOBAL) ||
         !(p->repair_score >= 0.0f) || !(p->repair_score < INFINITY) ||
-        !(p->redundant_veto >= 0.0f) || !(p->redundant_veto < INFINITY))
+        !(p->redundant_veto >= 0.0f) || !(p->redundant_veto < INFINITY) ||
+        !(p->join_fragments >= 0.0f) || !(p->join_fragments <= 1.0f))
         return PD_ERR_ARGUMENT;
     return PD_OK;
 }
@@ -75,7 +76,11 @@ size_t pd_workspace_size(const pd_skeleton *s, const pd_params *p, int height, i
            pd_round_up((size_t)s->num_limbs * mp * sizeof(pd_candidate) + 1) +
            3 * pd_round_up((size_t)s->num_limbs * mp * sizeof(int32_t) + 1) +
            pd_round_up((size_t)pd_veto_limbs(s, p) * mp * mp * sizeof(float) + 1) +
-           pd_round_up((size_t)s->num_limbs * 2 * sizeof(int32_t) + 1) + 22 * PD_ALIGN;
+           pd_round_up((size_t)s->num_limbs * 2 * sizeof(int32_t) + 1) +
+           (p->join_fragments > 0.0f
+                ? pd_join_workspace_size(s->num_keypoints, (int)capacity, (int)total)
+                : 0) +
+           22 * PD_ALIGN;
 }
 
 static int pd_check_fields(const pd_skeleton *s, const pd_fields *heatmaps, const pd_fields *pafs) {
@@ -269,6 +274,11 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
                 }
             }
         }
+    }
+    if (p->join_fragments > 0.0f) {
+        int rc = pd_people_join_fragments(&people, s, peak_x, peak_y, peak_v, peak_count, mp,
+                                          p->join_fragments, &arena);
+        if (rc != PD_OK) return rc;
     }
     int kept = pd_people_emit(&people, peak_x, peak_y, peak_v, p, order, order_scratch,
                               out_keypoints, out_scores);

@@ -105,4 +105,19 @@ int pd_people_emit(const pd_people *people, const float *peak_x, const float *pe
                    const float *peak_value, const pd_params *params, pd_candidate *order,
                    pd_candidate *scratch, float *out_keypoints, float *out_scores);
 
+/* Fragment joining (join_fragments in pafdecode.h), after assembly and repair.
+ * Workspace from the arena: pd_join_workspace_size(K, people->count, K * max_peaks). */
+size_t pd_join_workspace_size(int num_keypoints, int capacity, int total_peaks);
+int pd_people_join_fragments(pd_people *people, const pd_skeleton *s, const float *peak_x,
+                             const float *peak_y, const float *peak_value,
+                             const int32_t *peak_count, int max_peaks, float margin,
+                             pd_arena *arena);
+
+/* Tree distances between keypoint types over the limbs that are not redundant:
+ * hops[i * K + j] (-1 when unconnected), next[i * K + j] the step from i towards j
+ * (i itself when i == j, -1 when unconnected), and the largest finite distance.
+ * `queue` holds K entries. */
+void pd_tree_paths(const pd_skeleton *s, int32_t *hops, int32_t *next, int32_t *queue,
+                   int *diameter);
+
 #endif

@@ -77,6 +77,11 @@ typedef struct {
                                  weighted mean of its 3x3 cells exceeds this
                                  (a lone spike of noise has no mass around it);
                                  0: off                                          */
+    float join_fragments;     /* in (0, 1]: after repair, a person or a peak nobody
+                                 holds joins the nearest person it could belong to
+                                 across hidden keypoints (see pd_decode_frame) when
+                                 that one is nearer than join_fragments times the
+                                 next; 0: off                                    */
 } pd_params;
 
 typedef struct {
@@ -162,7 +167,21 @@ size_t pd_workspace_size(const pd_skeleton *skeleton, const pd_params *params,
 /* Upper bound on the people one frame can yield. */
 int pd_max_people(const pd_skeleton *skeleton, const pd_params *params);
 
-/* Decodes one frame. heatmaps has >= num_keypoints channels; pafs holds the
+/* Fragment joining (join_fragments > 0), the last step of assembly. A host is a
+ * person holding both ends of a tree limb (a limb not flagged redundant); its
+ * reach is the longest such limb. A fragment is a person or a peak nobody holds;
+ * a person is a fragment of the hosts that outrank it (more keypoints, or as many
+ * and an earlier index). Its cost towards a host that holds none of its keypoint
+ * types is the least, over a host keypoint i and a fragment keypoint j whose tree
+ * path is h >= 2 limbs long and passes only types neither holds (the hidden
+ * joints between them), of distance(i, j) / (h * reach). Hosts within reach (cost
+ * <= 1) compete: a fragment joins its nearest (ties: the lowest index) only when
+ * that cost is below join_fragments times the next host's. Joins run nearest
+ * first (ties by fragment: people by index, then peaks by global index), skipping
+ * one whose host has joined another or now shares a type with the fragment. A
+ * joined person brings its keypoints, connections and evidence; a peak its value.
+ *
+ * Decodes one frame. heatmaps has >= num_keypoints channels; pafs holds the
  * channels the skeleton names. Writes up to pd_max_people people:
  * out_keypoints (people, num_keypoints, 3) of x, y (image pixels), score; a
  * missing keypoint is (0, 0, 0); out_scores (people). Returns the number of

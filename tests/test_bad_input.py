@@ -67,6 +67,9 @@ def test_batch_frame_counts_must_match(make_decoder):
     ("redundant_veto", 0, "redundant_veto must be > 0"),
     ("peak_support", 0, "peak_support must be > 0"),
     ("peak_support", float("inf"), "peak_support must be finite"),
+    ("join_fragments", 0, "join_fragments must be > 0"),
+    ("join_fragments", 1.5, "join_fragments must be <= 1"),
+    ("join_fragments", float("nan"), "join_fragments must be finite"),
 ])
 def test_bad_options_name_the_option(option, value, message):
     with pytest.raises(ValueError, match=message):

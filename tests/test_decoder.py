@@ -332,3 +332,58 @@ def test_gil_is_released_and_threads_agree(make_decoder):
         for i, got in runs:
             np.testing.assert_array_equal(got.keypoints, want[i].keypoints)
             np.testing.assert_array_equal(got.scores, want[i].scores)
+
+
+def with_hidden(people, heat, hidden):
+    """The people with the given (person, keypoint) pairs hidden, and their fields
+    rendered again at the same size."""
+    people = people.copy()
+    for p, k in hidden:
+        people[p, k] = 0
+    size = (heat.shape[1] * STRIDE, heat.shape[2] * STRIDE)
+    heat, paf = synth.render_fields(people, COCO, size, stride=STRIDE)
+    return people, heat, paf
+
+
+def test_join_fragments_rejoins_a_person_cut_by_hidden_joints(make_decoder):
+    # A hidden neck cuts the hips (and the legs below them) from the upper body, and
+    # a hidden right elbow leaves the right wrist without a limb.
+    people, heat, _ = separated_scene(1)
+    neck, r_elbow = COCO.keypoints.index("neck"), COCO.keypoints.index("r_elbow")
+    assert people[0, [neck, r_elbow, 8, 11, 4], 2].all()
+    people, heat, paf = with_hidden(people, heat, [(0, neck), (0, r_elbow)])
+    truth = people[0]
+    visible = truth[:, 2] > 0
+    pieces = make_decoder(COCO, min_keypoints=0)(heat, paf)
+    assert len(pieces) >= 2
+    assert (pieces.keypoints[:, :, 2] > 0).sum() < visible.sum()  # the wrist is lost
+    joined = make_decoder(COCO, join_fragments=0.6, min_keypoints=0)(heat, paf)
+    assert len(joined) == 1
+    person = joined.keypoints[0]
+    assert np.array_equal(person[:, 2] > 0, visible)
+    assert np.hypot(*(person[visible, :2] - truth[visible, :2]).T).max() < 0.5 * STRIDE
+    # Joined people bring their evidence: the one person outscores every piece.
+    assert joined.scores[0] > pieces.scores.max()
+
+
+def test_join_fragments_gives_each_fragment_to_its_own_person(make_decoder):
+    people, heat, _ = separated_scene(3)
+    hidden = [(p, COCO.keypoints.index(k)) for p, k in
+              [(0, "neck"), (1, "l_elbow"), (2, "r_knee"), (2, "l_shoulder")]]
+    assert all(people[p, k, 2] > 0 for p, k in hidden)
+    people, heat, paf = with_hidden(people, heat, hidden)
+    joined = make_decoder(COCO, join_fragments=0.6, min_keypoints=0)(heat, paf)
+    assert len(joined) == 3
+    for truth, person in match_people(people, joined.keypoints):
+        visible = truth[:, 2] > 0
+        assert person is not None and np.array_equal(person[:, 2] > 0, visible)
+
+
+def test_join_fragments_needs_hidden_joints_between(make_decoder):
+    # Two whole people side by side: nothing is missing, so nothing may join, and
+    # the result is the same as without the option.
+    people, heat, paf = separated_scene(2)
+    plain = make_decoder(COCO, min_keypoints=0)(heat, paf)
+    joined = make_decoder(COCO, join_fragments=1.0, min_keypoints=0)(heat, paf)
+    np.testing.assert_array_equal(joined.keypoints, plain.keypoints)
+    np.testing.assert_array_equal(joined.scores, plain.scores)

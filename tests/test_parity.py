@@ -181,7 +181,8 @@ def option_scene(index):
        repair_score=st.sampled_from([None, 0.05, 0.5]),
        redundant_veto=st.sampled_from([None, 0.05, 0.5]),
        split_merged_peaks=st.sampled_from([None, 0.05, 0.6, 2.0]),
-       peak_support=st.sampled_from([None, 0.05, 0.15, 0.6]))
+       peak_support=st.sampled_from([None, 0.05, 0.15, 0.6]),
+       join_fragments=st.sampled_from([None, 0.3, 0.6, 1.0]))
 def test_option_parity(index, mode, **options):
     scene = option_scene(index)
     c, nb = decode_both(scene.skeleton, scene.heatmaps, scene.pafs, assignment=mode,
@@ -397,7 +398,8 @@ def test_split_merged_peaks_parity_in_crowds(i, mode):
     c, nb = decode_both(scene.skeleton, scene.heatmaps, scene.pafs, assignment=mode,
                         split_merged_peaks=0.6, assembly="global" if i % 3 else "tree",
                         repair_score=0.3 if i % 2 else None,
-                        redundant_veto=0.3 if i in (1, 2, 4) else None)
+                        redundant_veto=0.3 if i in (1, 2, 4) else None,
+                        join_fragments=(None, 0.6, 1.0)[i % 3])
     assert_same(c, nb, f"split, {n} people seed {seed} {mode}")
 
 

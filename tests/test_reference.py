@@ -62,3 +62,23 @@ def test_peak_support_matches_reference(make_decoder, n_people, seed, noise):
 def test_reference_reads_chw_only():
     with pytest.raises(ValueError, match="CHW"):
         ReferenceDecoder(Skeleton.openpose_coco18(), layout="HWC")
+
+
+@pytest.mark.parametrize("skeleton_name, n_people, seed, split, margin", [
+    ("coco18", 10, 10, None, 0.6), ("coco18", 40, 11, 0.3, 0.6), ("coco18", 60, 12, 0.3, 1.0),
+    ("body25", 20, 13, None, 0.6), ("body25", 40, 14, 0.3, 0.3)])
+def test_join_fragments_matches_reference(make_decoder, skeleton_name, n_people, seed, split,
+                                          margin):
+    skeleton = Skeleton.body25() if skeleton_name == "body25" else Skeleton.openpose_coco18()
+    scene = synth.crowd_scene(n_people, seed, skeleton=skeleton, occlusion=0.12)
+    options = dict(split_merged_peaks=split, join_fragments=margin,
+                   max_peaks=max(128, 2 * n_people))
+    want = ReferenceDecoder(skeleton, **options)(scene.heatmaps, scene.pafs)
+    got = make_decoder(skeleton, **options)(scene.heatmaps, scene.pafs)
+    plain = make_decoder(skeleton, split_merged_peaks=split,
+                         max_peaks=max(128, 2 * n_people))(scene.heatmaps, scene.pafs)
+    assert got.stats == want.stats
+    # Joins happen in these scenes: the people hold more keypoints.
+    assert (got.keypoints[:, :, 2] > 0).sum() > (plain.keypoints[:, :, 2] > 0).sum()
+    np.testing.assert_allclose(got.keypoints, want.keypoints, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(got.scores, want.scores, atol=1e-5, rtol=0)

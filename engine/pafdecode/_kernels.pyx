@@ -50,6 +50,7 @@ cdef extern from "pafdecode.h" nogil:
         float repair_score
         float redundant_veto
         float peak_support
+        float join_fragments
 
     ctypedef struct pd_stats:
         int32_t peaks
@@ -237,6 +238,7 @@ cdef class CoreDecoder:
         self.params.repair_score = params["repair_score"]
         self.params.redundant_veto = params["redundant_veto"]
         self.params.peak_support = params["peak_support"]
+        self.params.join_fragments = params["join_fragments"]
         _raise_for(pd_check_params(&self.skel, &self.params), "Decoder parameters")
         self.max_people = pd_max_people(&self.skel, &self.params)
 

@@ -1492,6 +1492,310 @@ def _people_emit(slots, keypoints, connections, evidence, count, K, peak_x, peak
     return kept
 
 
+@_jit
+def _tree_paths(limb_kp, limb_redundant, K, hops, nxt, queue):
+    """pd_tree_paths into hops and nxt (K * K, int32); returns the diameter."""
+    num_limbs = limb_kp.shape[0]
+    diameter = 0
+    for j in range(K):
+        for i in range(K):
+            hops[i * K + j] = -1
+        hops[j * K + j] = 0
+        head = 0
+        tail = 0
+        queue[tail] = j
+        tail += 1
+        while head < tail:
+            u = queue[head]
+            head += 1
+            for l in range(num_limbs):
+                if limb_redundant[l] != 0:
+                    continue
+                a = limb_kp[l, 0]
+                b = limb_kp[l, 1]
+                v = b if a == u else (a if b == u else -1)
+                if v < 0 or hops[v * K + j] >= 0:
+                    continue
+                hops[v * K + j] = hops[u * K + j] + 1
+                if hops[v * K + j] > diameter:
+                    diameter = hops[v * K + j]
+                queue[tail] = v
+                tail += 1
+        for i in range(K):
+            step = -1
+            di = hops[i * K + j]
+            if i == j:
+                step = j
+            for l in range(num_limbs):
+                if di <= 0 or step >= 0:
+                    break
+                if limb_redundant[l] != 0:
+                    continue
+                a = limb_kp[l, 0]
+                b = limb_kp[l, 1]
+                v = b if a == i else (a if b == i else -1)
+                if v >= 0 and hops[v * K + j] == di - 1:
+                    step = v
+            nxt[i * K + j] = step
+    return diameter
+
+
+@_jit
+def _person_reach(slots, base, limb_kp, limb_redundant, peak_x, peak_y):
+    """pd_person_reach: the longest tree limb the person at slots[base:] holds."""
+    longest = 0.0
+    for l in range(limb_kp.shape[0]):
+        if limb_redundant[l] != 0:
+            continue
+        ga = slots[base + limb_kp[l, 0]]
+        gb = slots[base + limb_kp[l, 1]]
+        if ga < 0 or gb < 0:
+            continue
+        dx = np.float64(peak_x[ga]) - np.float64(peak_x[gb])
+        dy = np.float64(peak_y[ga]) - np.float64(peak_y[gb])
+        length = math.sqrt(dx * dx + dy * dy)
+        if length > longest:
+            longest = length
+    return longest
+
+
+@_jit
+def _join_cost(slots, host_base, host_types, types_base, nh, frag, frag_base, frag_types, nf,
+               K, hops, nxt, peak_x, peak_y, reach, limit):
+    """pd_join_cost for the host at slots[host_base:] (its nh types at
+    host_types[types_base:]) and the fragment at frag[frag_base:] (nf types)."""
+    best = math.inf
+    for a in range(nh):
+        i = host_types[types_base + a]
+        gi = slots[host_base + i]
+        hx = np.float64(peak_x[gi])
+        hy = np.float64(peak_y[gi])
+        for b in range(nf):
+            j = frag_types[b]
+            m = hops[i * K + j]
+            if m < 2 or slots[host_base + nxt[i * K + j]] >= 0:
+                continue
+            gj = frag[frag_base + j]
+            dx = hx - np.float64(peak_x[gj])
+            dy = hy - np.float64(peak_y[gj])
+            far = 1.001 * limit * np.float64(m) * reach
+            if dx * dx + dy * dy > far * far:
+                continue
+            clear = True
+            u = nxt[i * K + j]
+            while u != j:
+                if slots[host_base + u] >= 0 or frag[frag_base + u] >= 0:
+                    clear = False
+                    break
+                u = nxt[u * K + j]
+            if not clear:
+                continue
+            cost = math.sqrt(dx * dx + dy * dy) / (np.float64(m) * reach)
+            if cost < best:
+                best = cost
+    return best
+
+
+@_jit
+def _people_join_fragments(slots, keypoints, connections, evidence, owner, co_owner, count, K,
+                           limb_kp, limb_redundant, peak_x, peak_y, peak_v, peak_count, mp,
+                           margin):
+    """pd_people_join_fragments."""
+    total = K * mp
+    hops = np.empty(K * K, np.int32)
+    nxt = np.empty(K * K, np.int32)
+    queue = np.empty(K, np.int32)
+    lone = np.full(K, -1, np.int32)
+    frag_types = np.empty(K, np.int32)
+    types = np.empty(max(count, 1) * K, np.int32)
+    reach = np.empty(max(count, 1), np.float64)
+    box = np.empty((max(count, 1), 4), np.float64)
+    j_s = np.empty(count + total, np.float32)
+    j_a = np.empty(count + total, np.int32)
+    j_b = np.empty(count + total, np.int32)
+    h_s = np.empty(max(count, 1), np.float32)
+    h_a = np.empty(max(count, 1), np.int32)
+    h_b = np.zeros(max(count, 1), np.int32)
+    diameter = _tree_paths(limb_kp, limb_redundant, K, hops, nxt, queue)
+    while True:
+        joined = 0
+        for p in range(count):
+            reach[p] = _person_reach(slots, p * K, limb_kp, limb_redundant, peak_x, peak_y) \
+                if keypoints[p] >= 2 else 0.0
+            box[p, 0] = math.inf
+            box[p, 1] = math.inf
+            box[p, 2] = -math.inf
+            box[p, 3] = -math.inf
+            n = 0
+            for k in range(K):
+                g = slots[p * K + k]
+                if g < 0:
+                    continue
+                types[p * K + n] = k
+                n += 1
+                x = np.float64(peak_x[g])
+                y = np.float64(peak_y[g])
+                if x < box[p, 0]:
+                    box[p, 0] = x
+                if y < box[p, 1]:
+                    box[p, 1] = y
+                if x > box[p, 2]:
+                    box[p, 2] = x
+                if y > box[p, 3]:
+                    box[p, 3] = y
+        num_hosts = 0
+        widest = 0.0
+        longest = 0.0
+        for p in range(count):
+            if not (reach[p] > 0.0):
+                continue
+            h_a[num_hosts] = p
+            h_s[num_hosts] = -np.float32(box[p, 0])
+            num_hosts += 1
+            if box[p, 2] - box[p, 0] > widest:
+                widest = box[p, 2] - box[p, 0]
+            if reach[p] > longest:
+                longest = reach[p]
+        _sort_candidates(h_s, h_a, h_b, num_hosts)
+        num_joins = 0
+        fb = np.empty(4, np.float64)
+        for f in range(count + total):
+            kind = -1
+            if f < count:
+                nf = keypoints[f]
+                if nf == 0 or 2 * nf > K:
+                    continue
+                frag = slots
+                frag_base = f * K
+                for i in range(nf):
+                    frag_types[i] = types[f * K + i]
+                for i in range(4):
+                    fb[i] = box[f, i]
+            else:
+                g = f - count
+                kind = g // mp
+                if g % mp >= peak_count[kind] or owner[g] >= 0:
+                    continue
+                nf = 1
+                lone[kind] = g
+                frag = lone
+                frag_base = 0
+                frag_types[0] = kind
+                fb[0] = np.float64(peak_x[g])
+                fb[2] = fb[0]
+                fb[1] = np.float64(peak_y[g])
+                fb[3] = fb[1]
+            best = math.inf
+            second = math.inf
+            host = -1
+            lo = 0
+            hi = num_hosts
+            while lo < hi:
+                mid = lo + (hi - lo) // 2
+                if np.float64(-h_s[mid]) < fb[0]:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            step = 0
+            while step < num_hosts:
+                at = lo + step if step < num_hosts - lo else lo - 1 - (step - (num_hosts - lo))
+                step += 1
+                p = h_a[at]
+                limit = second if second < 1.0 else 1.0
+                horizon = 1.01 * limit * np.float64(diameter) * longest
+                if at >= lo:
+                    if box[p, 0] - fb[2] > horizon:
+                        step = num_hosts - lo
+                        continue
+                elif fb[0] - box[p, 0] - widest > horizon:
+                    break
+                if p == f:
+                    continue
+                n_p = keypoints[p]
+                if f < count and (n_p < nf or (n_p == nf and p > f)):
+                    continue
+                if n_p + nf > K:
+                    continue
+                gx = max(fb[0] - box[p, 2], box[p, 0] - fb[2])
+                gy = max(fb[1] - box[p, 3], box[p, 1] - fb[3])
+                if gx < 0.0:
+                    gx = 0.0
+                if gy < 0.0:
+                    gy = 0.0
+                far = 1.01 * limit * np.float64(diameter) * reach[p]
+                if gx * gx + gy * gy > far * far:
+                    continue
+                disjoint = True
+                for i in range(nf):
+                    if slots[p * K + frag_types[i]] >= 0:
+                        disjoint = False
+                        break
+                if not disjoint:
+                    continue
+                cost = _join_cost(slots, p * K, types, p * K, n_p, frag, frag_base, frag_types, nf,
+                                  K, hops, nxt, peak_x, peak_y, reach[p], limit)
+                if not (cost <= 1.0):
+                    continue
+                if cost < best:
+                    second = best
+                    best = cost
+                    host = p
+                elif cost == best:
+                    second = cost
+                    if p < host:
+                        host = p
+                elif cost < second:
+                    second = cost
+            if kind >= 0:
+                lone[kind] = -1
+            if host < 0 or not (best < np.float64(margin) * second):
+                continue
+            j_a[num_joins] = f
+            j_b[num_joins] = host
+            j_s[num_joins] = -np.float32(best)
+            num_joins += 1
+        _sort_candidates(j_s, j_a, j_b, num_joins)
+        for i in range(num_joins):
+            f = j_a[i]
+            p = j_b[i]
+            if keypoints[p] == 0:
+                continue
+            if f >= count:
+                g = f - count
+                kind = g // mp
+                if slots[p * K + kind] >= 0:
+                    continue
+                _person_take(slots, owner, co_owner, keypoints, evidence, K, p, kind, g, peak_v[g])
+                joined += 1
+                continue
+            disjoint = keypoints[f] > 0
+            for k in range(K):
+                if slots[p * K + k] >= 0 and slots[f * K + k] >= 0:
+                    disjoint = False
+                    break
+            if not disjoint:
+                continue
+            for k in range(K):
+                g = slots[f * K + k]
+                if g < 0:
+                    continue
+                slots[p * K + k] = g
+                if owner[g] == f:
+                    owner[g] = p
+                else:
+                    co_owner[g] = p
+                slots[f * K + k] = -1
+            keypoints[p] += keypoints[f]
+            connections[p] += connections[f]
+            evidence[p] += evidence[f]
+            keypoints[f] = 0
+            connections[f] = 0
+            evidence[f] = 0.0
+            joined += 1
+        if joined == 0:
+            break
+
+
 # -- decode (decode.c) ------------------------------------------------------------------
 
 @_jit
@@ -1523,6 +1827,7 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
     repair_score = fparams[7]
     veto_min = fparams[8]
     peak_support = fparams[9]
+    join_margin = fparams[10]
     repairing = repair_score > _F0
     radius = iparams[0]
     mp = iparams[1]
@@ -1756,6 +2061,10 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
                         people = _people_repair(slots, p_keys, p_conn, p_ev, owner, co_owner,
                                                 people, capacity, K, ka, kb, ga, gb,
                                                 peak_v[ga], peak_v[gb], score, veto)
+        if join_margin > _F0:
+            _people_join_fragments(slots, p_keys, p_conn, p_ev, owner, co_owner, people, K,
+                                   limb_kp, limb_redundant, peak_x, peak_y, peak_v,
+                                   peak_count, mp, join_margin)
         # Room for every person created (at most max_people pass the filters):
         # the people are written straight after the previous frames'.
         if written + people > out_kp.shape[0]:
@@ -1918,7 +2227,8 @@ class CoreDecoder:
                                   f32(params["min_person_score"]), f32(params["stride"]),
                                   f32(params["shared_peak_score"]),
                                   f32(params["split_margin"]), f32(params["repair_score"]),
-                                  f32(params["redundant_veto"]), f32(params["peak_support"])],
+                                  f32(params["redundant_veto"]), f32(params["peak_support"]),
+                                  f32(params["join_fragments"])],
                                  np.float32)
         radius = _c_int(params["peak_radius"], "peak_radius")
         max_peaks = _c_int(params["max_peaks"], "max_peaks")
@@ -1946,7 +2256,7 @@ class CoreDecoder:
         for (a, b), (px, py) in zip(self._limb_kp.tolist(), self._limb_paf.tolist()):
             if a < 0 or b < 0 or a >= K or b >= K or a == b or px < 0 or py < 0:
                 ok = False
-        pthr, fthr, max_len, min_score, stride, share, split, repair, veto, support = \
+        pthr, fthr, max_len, min_score, stride, share, split, repair, veto, support, join = \
             self._fparams.tolist()
         radius, mp, n, min_inl, max_cand, _mode, min_kp, _assembly = self._iparams.tolist()
         ok = ok and pthr == pthr and 1 <= radius <= _MAX_RADIUS and 1 <= mp <= _MAX_PEAKS_LIMIT
@@ -1956,6 +2266,7 @@ class CoreDecoder:
         ok = ok and stride - stride == 0.0 and 0.0 <= share < math.inf
         ok = ok and 0.0 <= split < math.inf and 0.0 <= repair < math.inf
         ok = ok and 0.0 <= veto < math.inf and 0.0 <= support < math.inf
+        ok = ok and 0.0 <= join <= 1.0
         if not ok:
             raise ValueError("Decoder parameters: the core rejected its arguments (code -1)")
 

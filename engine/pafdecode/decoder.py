@@ -189,6 +189,19 @@ class Decoder:
         crowds (10 to 100 people, clean and 8% occluded, tree and global order,
         thresholds 0.3 and 0.7) it changes AP by 0.002 at most: merges that these
         links could refuse are rare. Off by default. None: off.
+    join_fragments : float or None, default None
+        Fragment joining across hidden keypoints, the last step of assembly. A
+        hidden joint cuts its limbs out of the PAFs, so the pieces of one person
+        (a leg below a hidden hip, a wrist below a hidden elbow) come out as
+        separate people or are dropped. With a value m in (0, 1], a person with
+        few keypoints, or a peak nobody holds, joins the nearest person that holds
+        none of its keypoint types and could reach it: along the skeleton's tree,
+        only through types neither holds (the hidden joints), and no farther than
+        that many of the host's longest limbs. Distance is counted in those
+        limbs; the nearest host wins only if it is nearer than m times the next
+        one (so a piece between two people joins neither), and the rounds repeat
+        until nothing joins. The exact rule is under ``pd_decode_frame`` in
+        ``csrc/pafdecode.h``. Off by default. None: off.
     oks_nms : float or None, default None
         Duplicate suppression over finished people: going best first, a person whose
         object keypoint similarity (OKS) with one already kept reaches this is
@@ -225,7 +238,8 @@ class Decoder:
                  max_peaks=128, peak_support=None, split_merged_peaks=None,
                  paf_threshold=0.05, paf_samples=10, min_inlier_ratio=0.8, max_limb_length=None,
                  max_candidates=4096, assignment="greedy", assembly="tree", shared_peak_score=0.3,
-                 repair_score=None, redundant_veto=None, oks_nms=None, min_keypoints=3,
+                 repair_score=None, redundant_veto=None, join_fragments=None, oks_nms=None,
+                 min_keypoints=3,
                  min_person_score=0.2,
                  layout="CHW", backend="auto"):
         if not isinstance(skeleton, Skeleton):
@@ -266,6 +280,8 @@ class Decoder:
                 repair_score, "repair_score", 0.0, min_inclusive=False),
             "redundant_veto": 0.0 if redundant_veto is None else real(
                 redundant_veto, "redundant_veto", 0.0, min_inclusive=False),
+            "join_fragments": 0.0 if join_fragments is None else real(
+                join_fragments, "join_fragments", 0.0, 1.0, min_inclusive=False),
             "shared_peak_score": 0.0 if shared_peak_score is None else real(
                 shared_peak_score, "shared_peak_score", 0.0, min_inclusive=False),
             "min_keypoints": integer(min_keypoints, "min_keypoints", 0),

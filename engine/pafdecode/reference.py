@@ -7,6 +7,8 @@ file of ``csrc/``; see the README's "How it decodes" for the rules.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .decoder import Decoder, Poses
@@ -306,7 +308,7 @@ def assign(candidates, mode="greedy"):
 
 def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
              shared_peak_score=0.0, order="tree", repair_score=0.0, redundant_veto=0.0,
-             min_keypoints=3, min_person_score=0.2):
+             join_fragments=0.0, min_keypoints=3, min_person_score=0.2):
     """People from connections. Returns a list of (score, slots) with slots[k] =
     peak index in channel k or -1, best first.
 
@@ -328,7 +330,10 @@ def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
 
     With redundant_veto > 0, two people merge only if every redundant limb whose
     types they hold on opposite sides has a candidate (among its candidates_per_limb)
-    between those peaks scoring at least redundant_veto."""
+    between those peaks scoring at least redundant_veto.
+
+    With join_fragments > 0, last, fragments join hosts across hidden keypoints
+    (`join_fragments`)."""
     people, holders = [], {}
 
     def hold(p, kind, peak, value):
@@ -450,6 +455,8 @@ def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
     if repair_score > 0 and candidates_per_limb is not None:
         for limb in range(len(connections_per_limb)):
             repair(limb)
+    if join_fragments > 0:
+        join_fragments_into(people, holders, skeleton, peaks, join_fragments)
     kept = []
     for index, person in enumerate(people):
         n = len(person["slots"])
@@ -461,6 +468,128 @@ def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
             kept.append((-F32(mean * n / skeleton.num_keypoints), index, person["slots"]))
     kept.sort(key=lambda item: (item[0], item[1]))
     return [(-s, slots) for s, _, slots in kept]
+
+
+def tree_paths(skeleton):
+    """Hop counts between keypoint types over the limbs that are not redundant
+    (hops[i][j], -1 when unconnected) and the step from i towards j (next[i][j]: its
+    first tree neighbour, in limb order, one hop nearer to j)."""
+    K = skeleton.num_keypoints
+    tree = [(int(a), int(b)) for (a, b), r in zip(skeleton.limbs, skeleton.redundant) if not r]
+    hops = [[-1] * K for _ in range(K)]
+    step = [[-1] * K for _ in range(K)]
+    for j in range(K):
+        hops[j][j], frontier = 0, [j]
+        while frontier:
+            u = frontier.pop(0)
+            for a, b in tree:
+                v = b if a == u else a if b == u else -1
+                if v >= 0 and hops[v][j] < 0:
+                    hops[v][j] = hops[u][j] + 1
+                    frontier.append(v)
+        for i in range(K):
+            if i == j:
+                step[i][j] = j
+            elif hops[i][j] > 0:
+                step[i][j] = next(v for a, b in tree for v in ([b] if a == i else [a] if b == i
+                                                                else []) if hops[v][j] == hops[i][j] - 1)
+    return hops, step
+
+
+def join_fragments_into(people, holders, skeleton, peaks, margin):
+    """Fragment joining as pd_decode_frame documents it, written plainly: people
+    are dicts with "slots" {type: peak}, "connections" and "evidence"; holders maps
+    (type, peak) to the people holding it."""
+    hops, step = tree_paths(skeleton)
+    tree = [(int(a), int(b)) for (a, b), r in zip(skeleton.limbs, skeleton.redundant) if not r]
+
+    def xy(kind, peak):
+        return float(peaks[kind][peak, 0]), float(peaks[kind][peak, 1])
+
+    def reach(slots):
+        lengths = [math.hypot(xy(a, slots[a])[0] - xy(b, slots[b])[0],
+                              xy(a, slots[a])[1] - xy(b, slots[b])[1])
+                   for a, b in tree if a in slots and b in slots]
+        return max(lengths, default=0.0)
+
+    def cost(host, frag, host_reach):
+        best = math.inf
+        for i in sorted(host):
+            for j in sorted(frag):
+                m = hops[i][j]
+                if m < 2:
+                    continue
+                u, clear = step[i][j], True
+                while u != j:
+                    clear = clear and u not in host and u not in frag
+                    u = step[u][j]
+                if clear:
+                    (hx, hy), (fx, fy) = xy(i, host[i]), xy(j, frag[j])
+                    dx, dy = hx - fx, hy - fy
+                    best = min(best, math.sqrt(dx * dx + dy * dy) / (m * host_reach))
+        return best
+
+    # Rounds until none joins: the pieces of one person are rivals as hosts until
+    # they have joined each other.
+    while True:
+        joined = 0
+        count = len(people)
+        reaches = [reach(p["slots"]) if len(p["slots"]) >= 2 else 0.0 for p in people]
+        # Fragments: people by index, then the peaks nobody holds, by type and rank.
+        fragments = [((f,), f, people[f]["slots"]) for f in range(count) if people[f]["slots"]]
+        fragments += [((count, kind, peak), None, {kind: peak})
+                      for kind, channel in enumerate(peaks) for peak in range(len(channel))
+                      if not holders.get((kind, peak))]
+        joins = []
+        for key, f, frag in fragments:
+            nf = len(frag)
+            best, second, host = math.inf, math.inf, -1
+            for p in range(count):
+                np_ = len(people[p]["slots"])
+                if p == f or not reaches[p] > 0:
+                    continue
+                if f is not None and (np_ < nf or (np_ == nf and p > f)):
+                    continue
+                if set(people[p]["slots"]) & set(frag):
+                    continue
+                c = cost(people[p]["slots"], frag, reaches[p])
+                if not c <= 1.0:
+                    continue
+                if c < best:
+                    best, second, host = c, best, p
+                elif c < second:
+                    second = c
+            if host >= 0 and best < float(F32(margin)) * second:
+                # Nearest first as C sorts them: the cost rounded to float32, then the
+                # fragment, then the host.
+                joins.append((F32(best), key, host, f, frag))
+        joins.sort(key=lambda j: (j[0], j[1], j[2]))
+        for _, _, p, f, frag in joins:
+            host = people[p]
+            if not host["slots"]:
+                continue
+            if f is None:
+                (kind, peak), = frag.items()
+                if kind in host["slots"]:
+                    continue
+                host["slots"][kind] = peak
+                holders.setdefault((kind, peak), []).append(p)
+                host["evidence"] += float(peaks[kind][peak, 2])
+                joined += 1
+                continue
+            gone = people[f]
+            if not gone["slots"] or set(host["slots"]) & set(gone["slots"]):
+                continue
+            for kind, peak in gone["slots"].items():
+                host["slots"][kind] = peak
+                owners = holders[(kind, peak)]
+                owners[owners.index(f)] = p
+            host["connections"] += gone["connections"]
+            host["evidence"] += gone["evidence"]
+            gone.update(slots={}, connections=0, evidence=0.0)
+            joined += 1
+        if not joined:
+            return
 
 
 class ReferenceDecoder:
@@ -500,7 +629,7 @@ class ReferenceDecoder:
         people = assemble(connections, skeleton, peaks, candidates_per_limb=candidates,
                           shared_peak_score=p["shared_peak_score"], order=p["assembly"],
                           repair_score=p["repair_score"], redundant_veto=p["redundant_veto"],
-                          min_keypoints=p["min_keypoints"],
+                          join_fragments=p["join_fragments"], min_keypoints=p["min_keypoints"],
                           min_person_score=p["min_person_score"])
         keypoints = np.zeros((len(people), skeleton.num_keypoints, 3), F32)
         shift = F32(0.5) * F32(p["stride"]) - F32(0.5)

@@ -71,6 +71,7 @@ int main(int argc, char **argv) {
         params.repair_score = (next_random() % 2) ? 0.0f : uniform();
         params.redundant_veto = (next_random() % 2) ? 0.0f : uniform();
         params.peak_support = (next_random() % 2) ? 0.0f : 0.5f * uniform();
+        params.join_fragments = (next_random() % 2) ? 0.0f : 0.05f + 0.95f * uniform();
         pd_fields hf, pf;
         if (hwc) {
             hf = (pd_fields){heat, C, H, W, 1, (ptrdiff_t)W * C, C};
