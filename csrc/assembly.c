@@ -260,7 +260,9 @@ size_t pd_join_workspace_size(int num_keypoints, int capacity, int total_peaks) 
            pd_round_up(((size_t)capacity + (size_t)total_peaks) * sizeof(pd_candidate)) +
            pd_round_up((size_t)capacity * sizeof(pd_candidate)) +
            pd_round_up(((size_t)capacity + (size_t)total_peaks) * sizeof(pd_join_choice)) +
-           pd_round_up((size_t)capacity * (sizeof(int32_t) + 1)) + 16 * PD_ALIGN;
+           pd_round_up((size_t)capacity * (sizeof(int32_t) + 1)) +
+           pd_round_up((K + 1) * sizeof(int32_t)) + pd_round_up((size_t)capacity * sizeof(int32_t)) +
+           pd_round_up((size_t)capacity * sizeof(pd_candidate)) + 20 * PD_ALIGN;
 }
 
 void pd_tree_paths(const pd_skeleton *s, int32_t *hops, int32_t *next, int32_t *queue,
@@ -431,8 +433,11 @@ int pd_people_join_fragments(pd_people *people, const pd_skeleton *s, const floa
     pd_join_choice *choices = pd_take(arena, (size_t)num_fragments * sizeof(pd_join_choice));
     uint8_t *changed = pd_take(arena, (size_t)count + 1);
     int32_t *grown = pd_take(arena, (size_t)count * sizeof(int32_t) + 1);
+    int32_t *bucket = pd_take(arena, ((size_t)K + 1) * sizeof(int32_t));
+    int32_t *members = pd_take(arena, (size_t)count * sizeof(int32_t) + 1);
+    pd_candidate *lacking = pd_take(arena, (size_t)count * sizeof(pd_candidate) + 1);
     if (!hops || !next || !queue || !lone || !frag_types || !types || !reach || !box || !joins ||
-        !hosts || !choices || !changed || !grown)
+        !hosts || !choices || !changed || !grown || !bucket || !members || !lacking)
         return PD_ERR_WORKSPACE;
     pd_join_round r = {people, hops, next, types, reach, box, peak_x, peak_y, 0};
     pd_tree_paths(s, hops, next, queue, &r.diameter);
@@ -480,69 +485,99 @@ int pd_people_join_fragments(pd_people *people, const pd_skeleton *s, const floa
         }
         pd_sort_candidates(hosts, num_hosts);
         int num_joins = 0;
-        /* Fragments: people by index, then the peaks nobody holds by global index. */
-        for (int f = 0; f < num_fragments; f++) {
-            const int32_t *frag;
-            int nf, kind = -1, is_person = f < count;
-            double fb[4];
-            if (is_person) {
-                nf = people->keypoints[f];
-                /* Its host would hold at least as many keypoints, all of other types. */
-                if (nf == 0 || 2 * nf > K) continue;
-                frag = people->slots + (size_t)f * K;
-                for (int i = 0; i < nf; i++) frag_types[i] = types[(size_t)f * K + i];
-                for (int i = 0; i < 4; i++) fb[i] = box[4 * (size_t)f + i];
-            } else {
-                int32_t g = f - count;
-                kind = g / max_peaks;
-                if (g % max_peaks >= peak_count[kind] || people->owner[g] >= 0) continue;
-                nf = 1;
-                lone[kind] = g;
-                frag = lone;
-                frag_types[0] = kind;
-                fb[0] = fb[2] = peak_x[g];
-                fb[1] = fb[3] = peak_y[g];
+        /* Fragments by their first keypoint type (a person's lowest, a peak's own),
+         * so that each type's fragments sweep only the hosts lacking that type. A
+         * person is a fragment only if it holds at most half the types: its host
+         * would hold as many keypoints, all of other types. */
+        for (int k = 0; k <= K; k++) bucket[k] = 0;
+        for (int f = 0; f < count; f++) {
+            int nf = people->keypoints[f];
+            if (nf > 0 && 2 * nf <= K) bucket[types[(size_t)f * K] + 1]++;
+        }
+        for (int k = 0; k < K; k++) {
+            bucket[k + 1] += bucket[k];
+            queue[k] = bucket[k];
+        }
+        for (int f = 0; f < count; f++) {
+            int nf = people->keypoints[f];
+            if (nf > 0 && 2 * nf <= K) members[queue[types[(size_t)f * K]]++] = f;
+        }
+        for (int kind = 0; kind < K; kind++) {
+            const int people_end = bucket[kind + 1];
+            int num_lacking = -1; /* built when a fragment first needs it */
+            for (int m = bucket[kind]; m < people_end + peak_count[kind]; m++) {
+                const int32_t *frag;
+                int nf, f, is_person = m < people_end;
+                double fb[4];
+                if (is_person) {
+                    f = members[m];
+                    nf = people->keypoints[f];
+                    frag = people->slots + (size_t)f * K;
+                    for (int i = 0; i < nf; i++) frag_types[i] = types[(size_t)f * K + i];
+                    for (int i = 0; i < 4; i++) fb[i] = box[4 * (size_t)f + i];
+                } else {
+                    int32_t g = kind * max_peaks + (m - people_end);
+                    if (people->owner[g] >= 0) continue;
+                    f = count + g;
+                    nf = 1;
+                    lone[kind] = g;
+                    frag = lone;
+                    frag_types[0] = kind;
+                    fb[0] = fb[2] = peak_x[g];
+                    fb[1] = fb[3] = peak_y[g];
+                }
+                pd_join_choice *choice = &choices[f];
+                int full = round == 0 || (is_person && changed[f]) ||
+                           (choice->host >= 0 && changed[choice->host]) ||
+                           (choice->runner_up >= 0 && changed[choice->runner_up]);
+                if (full) {
+                    if (num_lacking < 0) {
+                        num_lacking = 0;
+                        for (int at = 0; at < num_hosts; at++)
+                            if (people->slots[(size_t)hosts[at].a * K + kind] < 0)
+                                lacking[num_lacking++] = hosts[at];
+                    }
+                    choice->best = choice->second = INFINITY;
+                    choice->host = choice->runner_up = -1;
+                    /* The first host whose box starts at or right of the fragment's
+                     * left edge; then rightwards from it, and leftwards from the one
+                     * before, each side until no host can come within reach. */
+                    int lo = 0, hi = num_lacking;
+                    while (lo < hi) {
+                        int mid = lo + (hi - lo) / 2;
+                        if ((double)-lacking[mid].score < fb[0])
+                            lo = mid + 1;
+                        else
+                            hi = mid;
+                    }
+                    for (int at = lo; at < num_lacking; at++) {
+                        double limit = choice->second < 1.0 ? choice->second : 1.0;
+                        int p = lacking[at].a;
+                        if (box[4 * (size_t)p] - fb[2] > 1.01 * limit * r.diameter * longest)
+                            break;
+                        pd_join_consider(&r, f, is_person, frag, frag_types, nf, fb, p, choice);
+                    }
+                    for (int at = lo - 1; at >= 0; at--) {
+                        double limit = choice->second < 1.0 ? choice->second : 1.0;
+                        int p = lacking[at].a;
+                        if (fb[0] - box[4 * (size_t)p] - widest >
+                            1.01 * limit * r.diameter * longest)
+                            break;
+                        pd_join_consider(&r, f, is_person, frag, frag_types, nf, fb, p, choice);
+                    }
+                } else {
+                    for (int i = 0; i < num_grown; i++)
+                        pd_join_consider(&r, f, is_person, frag, frag_types, nf, fb, grown[i],
+                                         choice);
+                }
+                if (!is_person) lone[kind] = -1;
+                if (choice->host < 0 || !(choice->best < (double)margin * choice->second))
+                    continue;
+                joins[num_joins].a = f;
+                joins[num_joins].b = choice->host;
+                joins[num_joins].score = -(float)choice->best;
+                num_joins++;
             }
-            pd_join_choice *choice = &choices[f];
-            int full = round == 0 || (is_person && changed[f]) ||
-                       (choice->host >= 0 && changed[choice->host]) ||
-                       (choice->runner_up >= 0 && changed[choice->runner_up]);
-            if (full) {
-                choice->best = choice->second = INFINITY;
-                choice->host = choice->runner_up = -1;
-                /* The first host whose box starts at or right of the fragment's left
-                 * edge; then rightwards from it, and leftwards from the one before. */
-                int lo = 0, hi = num_hosts;
-                while (lo < hi) {
-                    int mid = lo + (hi - lo) / 2;
-                    if ((double)-hosts[mid].score < fb[0])
-                        lo = mid + 1;
-                    else
-                        hi = mid;
-                }
-                for (int at = lo; at < num_hosts; at++) {
-                    double limit = choice->second < 1.0 ? choice->second : 1.0;
-                    int p = hosts[at].a;
-                    if (box[4 * (size_t)p] - fb[2] > 1.01 * limit * r.diameter * longest) break;
-                    pd_join_consider(&r, f, is_person, frag, frag_types, nf, fb, p, choice);
-                }
-                for (int at = lo - 1; at >= 0; at--) {
-                    double limit = choice->second < 1.0 ? choice->second : 1.0;
-                    int p = hosts[at].a;
-                    if (fb[0] - box[4 * (size_t)p] - widest > 1.01 * limit * r.diameter * longest)
-                        break;
-                    pd_join_consider(&r, f, is_person, frag, frag_types, nf, fb, p, choice);
-                }
-            } else {
-                for (int i = 0; i < num_grown; i++)
-                    pd_join_consider(&r, f, is_person, frag, frag_types, nf, fb, grown[i], choice);
-            }
-            if (kind >= 0) lone[kind] = -1;
-            if (choice->host < 0 || !(choice->best < (double)margin * choice->second)) continue;
-            joins[num_joins].a = f;
-            joins[num_joins].b = choice->host;
-            joins[num_joins].score = -(float)choice->best;
-            num_joins++;
         }
         for (int p = 0; p < count; p++) changed[p] = 0;
         num_grown = 0;
