@@ -321,35 +321,28 @@ static double pd_person_reach(const pd_people *people, const pd_skeleton *s, int
 }
 
 /* How far, in host limbs, a fragment lies from a host: the least over the host's
- * keypoints i and the fragment's j (its nf types and peaks), two or more tree hops
- * apart through types neither holds, of distance / (hops * reach). Infinity when
- * no such pair exists. Exact whenever it is at most `limit`: pairs certainly
- * beyond it are skipped before their path is walked (the slack keeps rounding out
- * of that decision). */
+ * keypoints i and the fragment's j (its nf types and peaks) that one hidden joint
+ * separates (their tree path is two limbs long, through a type neither holds) of
+ * distance / (2 * reach). Infinity when no such pair exists. Exact whenever it is
+ * at most `limit`: pairs certainly beyond it are skipped before anything else
+ * (the slack keeps rounding out of that decision). */
 static double pd_join_cost(const int32_t *host, const int32_t *host_types, int nh,
                            const int32_t *frag, const int32_t *frag_types, int nf, int K,
                            const int32_t *hops, const int32_t *next, const float *peak_x,
                            const float *peak_y, double reach, double limit) {
     double best = INFINITY;
+    const double far = 1.001 * limit * 2.0 * reach;
     for (int a = 0; a < nh; a++) {
         int i = host_types[a];
         double hx = (double)peak_x[host[i]], hy = (double)peak_y[host[i]];
         for (int b = 0; b < nf; b++) {
             int j = frag_types[b];
-            int32_t m = hops[(size_t)i * K + j];
-            /* Cheapest test first: the path's first step must be a hidden joint. */
-            if (m < 2 || host[next[(size_t)i * K + j]] >= 0) continue;
+            if (hops[(size_t)i * K + j] != 2) continue;
+            int32_t middle = next[(size_t)i * K + j];
+            if (host[middle] >= 0 || frag[middle] >= 0) continue;
             double dx = hx - (double)peak_x[frag[j]], dy = hy - (double)peak_y[frag[j]];
-            double far = 1.001 * limit * (double)m * reach;
             if (dx * dx + dy * dy > far * far) continue;
-            int clear = 1;
-            for (int32_t u = next[(size_t)i * K + j]; u != j; u = next[(size_t)u * K + j])
-                if (host[u] >= 0 || frag[u] >= 0) {
-                    clear = 0;
-                    break;
-                }
-            if (!clear) continue;
-            double cost = sqrt(dx * dx + dy * dy) / ((double)m * reach);
+            double cost = sqrt(dx * dx + dy * dy) / (2.0 * reach);
             if (cost < best) best = cost;
         }
     }
@@ -362,7 +355,6 @@ typedef struct {
     const int32_t *hops, *next, *types;
     const double *reach, *box;
     const float *peak_x, *peak_y;
-    int diameter;
 } pd_join_round;
 
 /* Weighs host p for fragment f (nf types at frag, its box fb; a peak when f is not
@@ -387,10 +379,10 @@ static void pd_join_consider(const pd_join_round *r, int f, int is_person, const
     if (gx < 0.0) gx = 0.0;
     if (gy < 0.0) gy = 0.0;
     /* Only a cost within reach and below the runner-up's can change the outcome,
-     * and every cost is at least gap / (diameter * reach); the slack keeps the
-     * shortcut from deciding a borderline case. */
+     * and every cost is at least gap / (2 * reach); the slack keeps the shortcut
+     * from deciding a borderline case. */
     double limit = choice->second < 1.0 ? choice->second : 1.0;
-    double far = 1.01 * limit * (double)r->diameter * r->reach[p];
+    double far = 1.01 * limit * 2.0 * r->reach[p];
     if (gx * gx + gy * gy > far * far) return;
     double cost = pd_join_cost(slots, r->types + (size_t)p * K, np, frag, frag_types, nf, K,
                                r->hops, r->next, r->peak_x, r->peak_y, r->reach[p], limit);
@@ -439,8 +431,9 @@ int pd_people_join_fragments(pd_people *people, const pd_skeleton *s, const floa
     if (!hops || !next || !queue || !lone || !frag_types || !types || !reach || !box || !joins ||
         !hosts || !choices || !changed || !grown || !bucket || !members || !lacking)
         return PD_ERR_WORKSPACE;
-    pd_join_round r = {people, hops, next, types, reach, box, peak_x, peak_y, 0};
-    pd_tree_paths(s, hops, next, queue, &r.diameter);
+    pd_join_round r = {people, hops, next, types, reach, box, peak_x, peak_y};
+    int diameter;
+    pd_tree_paths(s, hops, next, queue, &diameter);
     for (int k = 0; k < K; k++) lone[k] = -1;
     for (int p = 0; p < count; p++) changed[p] = 0;
     int num_grown = 0;
@@ -553,7 +546,7 @@ int pd_people_join_fragments(pd_people *people, const pd_skeleton *s, const floa
                     for (int at = lo; at < num_lacking; at++) {
                         double limit = choice->second < 1.0 ? choice->second : 1.0;
                         int p = lacking[at].a;
-                        if (box[4 * (size_t)p] - fb[2] > 1.01 * limit * r.diameter * longest)
+                        if (box[4 * (size_t)p] - fb[2] > 1.01 * limit * 2.0 * longest)
                             break;
                         pd_join_consider(&r, f, is_person, frag, frag_types, nf, fb, p, choice);
                     }
@@ -561,7 +554,7 @@ int pd_people_join_fragments(pd_people *people, const pd_skeleton *s, const floa
                         double limit = choice->second < 1.0 ? choice->second : 1.0;
                         int p = lacking[at].a;
                         if (fb[0] - box[4 * (size_t)p] - widest >
-                            1.01 * limit * r.diameter * longest)
+                            1.01 * limit * 2.0 * longest)
                             break;
                         pd_join_consider(&r, f, is_person, frag, frag_types, nf, fb, p, choice);
                     }

@@ -170,16 +170,18 @@ int pd_max_people(const pd_skeleton *skeleton, const pd_params *params);
 /* Fragment joining (join_fragments > 0), the last step of assembly. A host is a
  * person holding both ends of a tree limb (a limb not flagged redundant); its
  * reach is the longest such limb. A fragment is a person or a peak nobody holds;
- * a person is a fragment of the hosts that outrank it (more keypoints, or as many
- * and an earlier index). Its cost towards a host that holds none of its keypoint
- * types is the least, over a host keypoint i and a fragment keypoint j whose tree
- * path is h >= 2 limbs long and passes only types neither holds (the hidden
- * joints between them), of distance(i, j) / (h * reach). Hosts within reach (cost
- * <= 1) compete: a fragment joins its nearest (ties: the lowest index) only when
+ * a person holding at most half the keypoint types is a fragment of the hosts
+ * that outrank it (more keypoints, or as many and an earlier index). Its cost
+ * towards a host that holds none of its keypoint types is the least, over a host
+ * keypoint i and a fragment keypoint j that one hidden joint separates (their
+ * tree path is two limbs long, through a type neither holds), of
+ * distance(i, j) / (2 * reach). Hosts within reach (cost <= 1) compete: a fragment joins its nearest (ties: the lowest index) only when
  * that cost is below join_fragments times the next host's. Joins run nearest
  * first (ties by fragment: people by index, then peaks by global index), skipping
  * one whose host has joined another or now shares a type with the fragment. A
  * joined person brings its keypoints, connections and evidence; a peak its value.
+ * Rounds repeat until none joins (the pieces of one person are rivals until they
+ * have joined each other).
  *
  * Decodes one frame. heatmaps has >= num_keypoints channels; pafs holds the
  * channels the skeleton names. Writes up to pd_max_people people:

@@ -1565,6 +1565,7 @@ def _join_cost(slots, host_base, host_types, types_base, nh, frag, frag_base, fr
     """pd_join_cost for the host at slots[host_base:] (its nh types at
     host_types[types_base:]) and the fragment at frag[frag_base:] (nf types)."""
     best = math.inf
+    far = 1.001 * limit * 2.0 * reach
     for a in range(nh):
         i = host_types[types_base + a]
         gi = slots[host_base + i]
@@ -1572,25 +1573,17 @@ def _join_cost(slots, host_base, host_types, types_base, nh, frag, frag_base, fr
         hy = np.float64(peak_y[gi])
         for b in range(nf):
             j = frag_types[b]
-            m = hops[i * K + j]
-            if m < 2 or slots[host_base + nxt[i * K + j]] >= 0:
+            if hops[i * K + j] != 2:
+                continue
+            middle = nxt[i * K + j]
+            if slots[host_base + middle] >= 0 or frag[frag_base + middle] >= 0:
                 continue
             gj = frag[frag_base + j]
             dx = hx - np.float64(peak_x[gj])
             dy = hy - np.float64(peak_y[gj])
-            far = 1.001 * limit * np.float64(m) * reach
             if dx * dx + dy * dy > far * far:
                 continue
-            clear = True
-            u = nxt[i * K + j]
-            while u != j:
-                if slots[host_base + u] >= 0 or frag[frag_base + u] >= 0:
-                    clear = False
-                    break
-                u = nxt[u * K + j]
-            if not clear:
-                continue
-            cost = math.sqrt(dx * dx + dy * dy) / (np.float64(m) * reach)
+            cost = math.sqrt(dx * dx + dy * dy) / (2.0 * reach)
             if cost < best:
                 best = cost
     return best
@@ -1616,7 +1609,7 @@ def _people_join_fragments(slots, keypoints, connections, evidence, owner, co_ow
     h_s = np.empty(max(count, 1), np.float32)
     h_a = np.empty(max(count, 1), np.int32)
     h_b = np.zeros(max(count, 1), np.int32)
-    diameter = _tree_paths(limb_kp, limb_redundant, K, hops, nxt, queue)
+    _tree_paths(limb_kp, limb_redundant, K, hops, nxt, queue)
     while True:
         joined = 0
         for p in range(count):
@@ -1702,7 +1695,7 @@ def _people_join_fragments(slots, keypoints, connections, evidence, owner, co_ow
                 step += 1
                 p = h_a[at]
                 limit = second if second < 1.0 else 1.0
-                horizon = 1.01 * limit * np.float64(diameter) * longest
+                horizon = 1.01 * limit * 2.0 * longest
                 if at >= lo:
                     if box[p, 0] - fb[2] > horizon:
                         step = num_hosts - lo
@@ -1722,7 +1715,7 @@ def _people_join_fragments(slots, keypoints, connections, evidence, owner, co_ow
                     gx = 0.0
                 if gy < 0.0:
                     gy = 0.0
-                far = 1.01 * limit * np.float64(diameter) * reach[p]
+                far = 1.01 * limit * 2.0 * reach[p]
                 if gx * gx + gy * gy > far * far:
                     continue
                 disjoint = True

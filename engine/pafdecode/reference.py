@@ -513,20 +513,16 @@ def join_fragments_into(people, holders, skeleton, peaks, margin):
         return max(lengths, default=0.0)
 
     def cost(host, frag, host_reach):
+        # Pairs one hidden joint apart: a two-limb tree path through a type neither holds.
         best = math.inf
         for i in sorted(host):
             for j in sorted(frag):
-                m = hops[i][j]
-                if m < 2:
+                middle = step[i][j]
+                if hops[i][j] != 2 or middle in host or middle in frag:
                     continue
-                u, clear = step[i][j], True
-                while u != j:
-                    clear = clear and u not in host and u not in frag
-                    u = step[u][j]
-                if clear:
-                    (hx, hy), (fx, fy) = xy(i, host[i]), xy(j, frag[j])
-                    dx, dy = hx - fx, hy - fy
-                    best = min(best, math.sqrt(dx * dx + dy * dy) / (m * host_reach))
+                (hx, hy), (fx, fy) = xy(i, host[i]), xy(j, frag[j])
+                dx, dy = hx - fx, hy - fy
+                best = min(best, math.sqrt(dx * dx + dy * dy) / (2.0 * host_reach))
         return best
 
     # Rounds until none joins: the pieces of one person are rivals as hosts until
