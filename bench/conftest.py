@@ -11,10 +11,12 @@ def crowd():
     """Seeded crowd scenes, cached per (people, noisy)."""
     cache = {}
 
-    def get(n_people, noisy=False):
-        key = (n_people, noisy)
+    def get(n_people, noisy=False, occluded=False):
+        key = (n_people, noisy, occluded)
         if key not in cache:
             options = dict(noise=0.05, peak_variation=0.3, occlusion=0.08) if noisy else {}
+            if occluded:
+                options["occlusion"] = 0.08
             cache[key] = synth.crowd_scene(n_people, 1000 + n_people, image_size=IMAGE_SIZE,
                                            **options)
         return cache[key]

