@@ -265,10 +265,8 @@ size_t pd_join_workspace_size(int num_keypoints, int capacity, int total_peaks) 
            pd_round_up((size_t)capacity * sizeof(pd_candidate)) + 20 * PD_ALIGN;
 }
 
-void pd_tree_paths(const pd_skeleton *s, int32_t *hops, int32_t *next, int32_t *queue,
-                   int *diameter) {
+void pd_tree_paths(const pd_skeleton *s, int32_t *hops, int32_t *next, int32_t *queue) {
     const int K = s->num_keypoints;
-    *diameter = 0;
     for (int j = 0; j < K; j++) {
         int32_t *dist = hops + (size_t)j; /* column j, read with stride K */
         for (int i = 0; i < K; i++) dist[(size_t)i * K] = -1;
@@ -283,7 +281,6 @@ void pd_tree_paths(const pd_skeleton *s, int32_t *hops, int32_t *next, int32_t *
                 int v = a == u ? b : b == u ? a : -1;
                 if (v < 0 || dist[(size_t)v * K] >= 0) continue;
                 dist[(size_t)v * K] = dist[(size_t)u * K] + 1;
-                if (dist[(size_t)v * K] > *diameter) *diameter = dist[(size_t)v * K];
                 queue[tail++] = v;
             }
         }
@@ -432,8 +429,7 @@ int pd_people_join_fragments(pd_people *people, const pd_skeleton *s, const floa
         !hosts || !choices || !changed || !grown || !bucket || !members || !lacking)
         return PD_ERR_WORKSPACE;
     pd_join_round r = {people, hops, next, types, reach, box, peak_x, peak_y};
-    int diameter;
-    pd_tree_paths(s, hops, next, queue, &diameter);
+    pd_tree_paths(s, hops, next, queue);
     for (int k = 0; k < K; k++) lone[k] = -1;
     for (int p = 0; p < count; p++) changed[p] = 0;
     int num_grown = 0;

@@ -115,9 +115,7 @@ int pd_people_join_fragments(pd_people *people, const pd_skeleton *s, const floa
 
 /* Tree distances between keypoint types over the limbs that are not redundant:
  * hops[i * K + j] (-1 when unconnected), next[i * K + j] the step from i towards j
- * (i itself when i == j, -1 when unconnected), and the largest finite distance.
- * `queue` holds K entries. */
-void pd_tree_paths(const pd_skeleton *s, int32_t *hops, int32_t *next, int32_t *queue,
-                   int *diameter);
+ * (i itself when i == j, -1 when unconnected). `queue` holds K entries. */
+void pd_tree_paths(const pd_skeleton *s, int32_t *hops, int32_t *next, int32_t *queue);
 
 #endif

@@ -1494,9 +1494,8 @@ def _people_emit(slots, keypoints, connections, evidence, count, K, peak_x, peak
 
 @_jit
 def _tree_paths(limb_kp, limb_redundant, K, hops, nxt, queue):
-    """pd_tree_paths into hops and nxt (K * K, int32); returns the diameter."""
+    """pd_tree_paths into hops and nxt (K * K, int32)."""
     num_limbs = limb_kp.shape[0]
-    diameter = 0
     for j in range(K):
         for i in range(K):
             hops[i * K + j] = -1
@@ -1517,8 +1516,6 @@ def _tree_paths(limb_kp, limb_redundant, K, hops, nxt, queue):
                 if v < 0 or hops[v * K + j] >= 0:
                     continue
                 hops[v * K + j] = hops[u * K + j] + 1
-                if hops[v * K + j] > diameter:
-                    diameter = hops[v * K + j]
                 queue[tail] = v
                 tail += 1
         for i in range(K):
@@ -1537,7 +1534,6 @@ def _tree_paths(limb_kp, limb_redundant, K, hops, nxt, queue):
                 if v >= 0 and hops[v * K + j] == di - 1:
                     step = v
             nxt[i * K + j] = step
-    return diameter
 
 
 @_jit
