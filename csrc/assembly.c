@@ -254,7 +254,8 @@ typedef struct {
 
 size_t pd_join_workspace_size(int num_keypoints, int capacity, int total_peaks) {
     size_t K = (size_t)num_keypoints;
-    return 2 * pd_round_up(K * K * sizeof(int32_t)) + 3 * pd_round_up(K * sizeof(int32_t)) +
+    return pd_round_up(K * K) + pd_round_up(K * K * sizeof(int32_t)) +
+           3 * pd_round_up(K * sizeof(int32_t)) +
            pd_round_up(((size_t)capacity * K + 1) * sizeof(int32_t)) +
            5 * pd_round_up((size_t)capacity * sizeof(double)) +
            pd_round_up(((size_t)capacity + (size_t)total_peaks) * sizeof(pd_candidate)) +
@@ -265,37 +266,28 @@ size_t pd_join_workspace_size(int num_keypoints, int capacity, int total_peaks) 
            pd_round_up((size_t)capacity * sizeof(pd_candidate)) + 20 * PD_ALIGN;
 }
 
-void pd_tree_paths(const pd_skeleton *s, int32_t *hops, int32_t *next, int32_t *queue) {
+void pd_tree_middles(const pd_skeleton *s, uint8_t *adjacent, int32_t *middle) {
     const int K = s->num_keypoints;
-    for (int j = 0; j < K; j++) {
-        int32_t *dist = hops + (size_t)j; /* column j, read with stride K */
-        for (int i = 0; i < K; i++) dist[(size_t)i * K] = -1;
-        dist[(size_t)j * K] = 0;
-        int head = 0, tail = 0;
-        queue[tail++] = j;
-        while (head < tail) {
-            int u = queue[head++];
-            for (int l = 0; l < s->num_limbs; l++) {
-                if (s->limb_redundant && s->limb_redundant[l]) continue;
-                int a = s->limb_keypoints[2 * l], b = s->limb_keypoints[2 * l + 1];
-                int v = a == u ? b : b == u ? a : -1;
-                if (v < 0 || dist[(size_t)v * K] >= 0) continue;
-                dist[(size_t)v * K] = dist[(size_t)u * K] + 1;
-                queue[tail++] = v;
-            }
-        }
-        /* The step from i towards j: its first tree neighbour, in limb order, one
-         * hop nearer to j. */
-        for (int i = 0; i < K; i++) {
-            int32_t step = -1, di = dist[(size_t)i * K];
-            if (i == j) step = j;
-            for (int l = 0; l < s->num_limbs && di > 0 && step < 0; l++) {
+    for (size_t c = 0; c < (size_t)K * K; c++) adjacent[c] = 0;
+    for (int l = 0; l < s->num_limbs; l++) {
+        if (s->limb_redundant && s->limb_redundant[l]) continue;
+        int a = s->limb_keypoints[2 * l], b = s->limb_keypoints[2 * l + 1];
+        adjacent[(size_t)a * K + b] = adjacent[(size_t)b * K + a] = 1;
+    }
+    for (int i = 0; i < K; i++) {
+        for (int j = 0; j < K; j++) {
+            int32_t m = -1;
+            /* Two tree limbs apart: not neighbours, and a neighbour of i (the first
+             * in limb order) is one of j's. */
+            for (int l = 0; l < s->num_limbs && m < 0 && i != j &&
+                            !adjacent[(size_t)i * K + j];
+                 l++) {
                 if (s->limb_redundant && s->limb_redundant[l]) continue;
                 int a = s->limb_keypoints[2 * l], b = s->limb_keypoints[2 * l + 1];
                 int v = a == i ? b : b == i ? a : -1;
-                if (v >= 0 && dist[(size_t)v * K] == di - 1) step = v;
+                if (v >= 0 && adjacent[(size_t)v * K + j]) m = v;
             }
-            next[(size_t)i * K + j] = step;
+            middle[(size_t)i * K + j] = m;
         }
     }
 }
@@ -325,7 +317,7 @@ static double pd_person_reach(const pd_people *people, const pd_skeleton *s, int
  * (the slack keeps rounding out of that decision). */
 static double pd_join_cost(const int32_t *host, const int32_t *host_types, int nh,
                            const int32_t *frag, const int32_t *frag_types, int nf, int K,
-                           const int32_t *hops, const int32_t *next, const float *peak_x,
+                           const int32_t *middles, const float *peak_x,
                            const float *peak_y, double reach, double limit) {
     double best = INFINITY;
     const double far = 1.001 * limit * 2.0 * reach;
@@ -334,9 +326,8 @@ static double pd_join_cost(const int32_t *host, const int32_t *host_types, int n
         double hx = (double)peak_x[host[i]], hy = (double)peak_y[host[i]];
         for (int b = 0; b < nf; b++) {
             int j = frag_types[b];
-            if (hops[(size_t)i * K + j] != 2) continue;
-            int32_t middle = next[(size_t)i * K + j];
-            if (host[middle] >= 0 || frag[middle] >= 0) continue;
+            int32_t middle = middles[(size_t)i * K + j];
+            if (middle < 0 || host[middle] >= 0 || frag[middle] >= 0) continue;
             double dx = hx - (double)peak_x[frag[j]], dy = hy - (double)peak_y[frag[j]];
             if (dx * dx + dy * dy > far * far) continue;
             double cost = sqrt(dx * dx + dy * dy) / (2.0 * reach);
@@ -349,7 +340,7 @@ static double pd_join_cost(const int32_t *host, const int32_t *host_types, int n
 /* What a round of joining reads. */
 typedef struct {
     const pd_people *people;
-    const int32_t *hops, *next, *types;
+    const int32_t *middles, *types;
     const double *reach, *box;
     const float *peak_x, *peak_y;
 } pd_join_round;
@@ -382,7 +373,7 @@ static void pd_join_consider(const pd_join_round *r, int f, int is_person, const
     double far = 1.01 * limit * 2.0 * r->reach[p];
     if (gx * gx + gy * gy > far * far) return;
     double cost = pd_join_cost(slots, r->types + (size_t)p * K, np, frag, frag_types, nf, K,
-                               r->hops, r->next, r->peak_x, r->peak_y, r->reach[p], limit);
+                               r->middles, r->peak_x, r->peak_y, r->reach[p], limit);
     if (!(cost <= 1.0)) return;
     if (cost < choice->best) {
         choice->second = choice->best;
@@ -409,9 +400,9 @@ int pd_people_join_fragments(pd_people *people, const pd_skeleton *s, const floa
                              pd_arena *arena) {
     const int K = people->num_keypoints, count = people->count;
     const int total = K * max_peaks, num_fragments = count + total;
-    int32_t *hops = pd_take(arena, (size_t)K * K * sizeof(int32_t));
-    int32_t *next = pd_take(arena, (size_t)K * K * sizeof(int32_t));
-    int32_t *queue = pd_take(arena, (size_t)K * sizeof(int32_t));
+    uint8_t *adjacent = pd_take(arena, (size_t)K * K);
+    int32_t *middles = pd_take(arena, (size_t)K * K * sizeof(int32_t));
+    int32_t *cursor = pd_take(arena, (size_t)K * sizeof(int32_t));
     int32_t *lone = pd_take(arena, (size_t)K * sizeof(int32_t));
     int32_t *frag_types = pd_take(arena, (size_t)K * sizeof(int32_t));
     int32_t *types = pd_take(arena, ((size_t)count * K + 1) * sizeof(int32_t));
@@ -425,11 +416,11 @@ int pd_people_join_fragments(pd_people *people, const pd_skeleton *s, const floa
     int32_t *bucket = pd_take(arena, ((size_t)K + 1) * sizeof(int32_t));
     int32_t *members = pd_take(arena, (size_t)count * sizeof(int32_t) + 1);
     pd_candidate *lacking = pd_take(arena, (size_t)count * sizeof(pd_candidate) + 1);
-    if (!hops || !next || !queue || !lone || !frag_types || !types || !reach || !box || !joins ||
-        !hosts || !choices || !changed || !grown || !bucket || !members || !lacking)
+    if (!adjacent || !middles || !cursor || !lone || !frag_types || !types || !reach || !box ||
+        !joins || !hosts || !choices || !changed || !grown || !bucket || !members || !lacking)
         return PD_ERR_WORKSPACE;
-    pd_join_round r = {people, hops, next, types, reach, box, peak_x, peak_y};
-    pd_tree_paths(s, hops, next, queue);
+    pd_join_round r = {people, middles, types, reach, box, peak_x, peak_y};
+    pd_tree_middles(s, adjacent, middles);
     for (int k = 0; k < K; k++) lone[k] = -1;
     for (int p = 0; p < count; p++) changed[p] = 0;
     int num_grown = 0;
@@ -485,11 +476,11 @@ int pd_people_join_fragments(pd_people *people, const pd_skeleton *s, const floa
         }
         for (int k = 0; k < K; k++) {
             bucket[k + 1] += bucket[k];
-            queue[k] = bucket[k];
+            cursor[k] = bucket[k];
         }
         for (int f = 0; f < count; f++) {
             int nf = people->keypoints[f];
-            if (nf > 0 && 2 * nf <= K) members[queue[types[(size_t)f * K]]++] = f;
+            if (nf > 0 && 2 * nf <= K) members[cursor[types[(size_t)f * K]]++] = f;
         }
         for (int kind = 0; kind < K; kind++) {
             const int people_end = bucket[kind + 1];

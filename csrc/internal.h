@@ -113,9 +113,10 @@ int pd_people_join_fragments(pd_people *people, const pd_skeleton *s, const floa
                              const int32_t *peak_count, int max_peaks, float margin,
                              pd_arena *arena);
 
-/* Tree distances between keypoint types over the limbs that are not redundant:
- * hops[i * K + j] (-1 when unconnected), next[i * K + j] the step from i towards j
- * (i itself when i == j, -1 when unconnected). `queue` holds K entries. */
-void pd_tree_paths(const pd_skeleton *s, int32_t *hops, int32_t *next, int32_t *queue);
+/* For keypoint types i and j two limbs apart over the limbs that are not redundant
+ * (not neighbours, with a neighbour in common), middle[i * K + j] is that common
+ * neighbour (i's first in limb order); -1 for every other pair. `adjacent` is
+ * K * K bytes of scratch. */
+void pd_tree_middles(const pd_skeleton *s, uint8_t *adjacent, int32_t *middle);
 
 #endif

@@ -1493,47 +1493,28 @@ def _people_emit(slots, keypoints, connections, evidence, count, K, peak_x, peak
 
 
 @_jit
-def _tree_paths(limb_kp, limb_redundant, K, hops, nxt, queue):
-    """pd_tree_paths into hops and nxt (K * K, int32)."""
+def _tree_middles(limb_kp, limb_redundant, K, adjacent, middle):
+    """pd_tree_middles into middle (K * K, int32); adjacent is K * K bytes of scratch."""
     num_limbs = limb_kp.shape[0]
-    for j in range(K):
-        for i in range(K):
-            hops[i * K + j] = -1
-        hops[j * K + j] = 0
-        head = 0
-        tail = 0
-        queue[tail] = j
-        tail += 1
-        while head < tail:
-            u = queue[head]
-            head += 1
-            for l in range(num_limbs):
-                if limb_redundant[l] != 0:
-                    continue
-                a = limb_kp[l, 0]
-                b = limb_kp[l, 1]
-                v = b if a == u else (a if b == u else -1)
-                if v < 0 or hops[v * K + j] >= 0:
-                    continue
-                hops[v * K + j] = hops[u * K + j] + 1
-                queue[tail] = v
-                tail += 1
-        for i in range(K):
-            step = -1
-            di = hops[i * K + j]
-            if i == j:
-                step = j
-            for l in range(num_limbs):
-                if di <= 0 or step >= 0:
-                    break
-                if limb_redundant[l] != 0:
-                    continue
-                a = limb_kp[l, 0]
-                b = limb_kp[l, 1]
-                v = b if a == i else (a if b == i else -1)
-                if v >= 0 and hops[v * K + j] == di - 1:
-                    step = v
-            nxt[i * K + j] = step
+    adjacent[:] = 0
+    for l in range(num_limbs):
+        if limb_redundant[l] == 0:
+            adjacent[limb_kp[l, 0] * K + limb_kp[l, 1]] = 1
+            adjacent[limb_kp[l, 1] * K + limb_kp[l, 0]] = 1
+    for i in range(K):
+        for j in range(K):
+            m = -1
+            if i != j and adjacent[i * K + j] == 0:
+                for l in range(num_limbs):
+                    if limb_redundant[l] != 0:
+                        continue
+                    a = limb_kp[l, 0]
+                    b = limb_kp[l, 1]
+                    v = b if a == i else (a if b == i else -1)
+                    if v >= 0 and adjacent[v * K + j] != 0:
+                        m = v
+                        break
+            middle[i * K + j] = m
 
 
 @_jit
@@ -1557,7 +1538,7 @@ def _person_reach(slots, base, limb_kp, limb_redundant, peak_x, peak_y):
 
 @_jit
 def _join_cost(slots, host_base, host_types, types_base, nh, frag, frag_base, frag_types, nf,
-               K, hops, nxt, peak_x, peak_y, reach, limit):
+               K, middles, peak_x, peak_y, reach, limit):
     """pd_join_cost for the host at slots[host_base:] (its nh types at
     host_types[types_base:]) and the fragment at frag[frag_base:] (nf types)."""
     best = math.inf
@@ -1569,10 +1550,8 @@ def _join_cost(slots, host_base, host_types, types_base, nh, frag, frag_base, fr
         hy = np.float64(peak_y[gi])
         for b in range(nf):
             j = frag_types[b]
-            if hops[i * K + j] != 2:
-                continue
-            middle = nxt[i * K + j]
-            if slots[host_base + middle] >= 0 or frag[frag_base + middle] >= 0:
+            middle = middles[i * K + j]
+            if middle < 0 or slots[host_base + middle] >= 0 or frag[frag_base + middle] >= 0:
                 continue
             gj = frag[frag_base + j]
             dx = hx - np.float64(peak_x[gj])
@@ -1591,9 +1570,8 @@ def _people_join_fragments(slots, keypoints, connections, evidence, owner, co_ow
                            margin):
     """pd_people_join_fragments."""
     total = K * mp
-    hops = np.empty(K * K, np.int32)
-    nxt = np.empty(K * K, np.int32)
-    queue = np.empty(K, np.int32)
+    adjacent = np.empty(K * K, np.uint8)
+    middles = np.empty(K * K, np.int32)
     lone = np.full(K, -1, np.int32)
     frag_types = np.empty(K, np.int32)
     types = np.empty(max(count, 1) * K, np.int32)
@@ -1605,7 +1583,7 @@ def _people_join_fragments(slots, keypoints, connections, evidence, owner, co_ow
     h_s = np.empty(max(count, 1), np.float32)
     h_a = np.empty(max(count, 1), np.int32)
     h_b = np.zeros(max(count, 1), np.int32)
-    _tree_paths(limb_kp, limb_redundant, K, hops, nxt, queue)
+    _tree_middles(limb_kp, limb_redundant, K, adjacent, middles)
     while True:
         joined = 0
         for p in range(count):
@@ -1722,7 +1700,7 @@ def _people_join_fragments(slots, keypoints, connections, evidence, owner, co_ow
                 if not disjoint:
                     continue
                 cost = _join_cost(slots, p * K, types, p * K, n_p, frag, frag_base, frag_types, nf,
-                                  K, hops, nxt, peak_x, peak_y, reach[p], limit)
+                                  K, middles, peak_x, peak_y, reach[p], limit)
                 if not (cost <= 1.0):
                     continue
                 if cost < best:

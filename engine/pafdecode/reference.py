@@ -470,38 +470,24 @@ def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
     return [(-s, slots) for s, _, slots in kept]
 
 
-def tree_paths(skeleton):
-    """Hop counts between keypoint types over the limbs that are not redundant
-    (hops[i][j], -1 when unconnected) and the step from i towards j (next[i][j]: its
-    first tree neighbour, in limb order, one hop nearer to j)."""
+def tree_middles(skeleton):
+    """middle[i][j]: for keypoint types two limbs apart over the limbs that are not
+    redundant (not neighbours, with a neighbour in common), that neighbour (i's first
+    in limb order); -1 for every other pair. Also returns those limbs."""
     K = skeleton.num_keypoints
     tree = [(int(a), int(b)) for (a, b), r in zip(skeleton.limbs, skeleton.redundant) if not r]
-    hops = [[-1] * K for _ in range(K)]
-    step = [[-1] * K for _ in range(K)]
-    for j in range(K):
-        hops[j][j], frontier = 0, [j]
-        while frontier:
-            u = frontier.pop(0)
-            for a, b in tree:
-                v = b if a == u else a if b == u else -1
-                if v >= 0 and hops[v][j] < 0:
-                    hops[v][j] = hops[u][j] + 1
-                    frontier.append(v)
-        for i in range(K):
-            if i == j:
-                step[i][j] = j
-            elif hops[i][j] > 0:
-                step[i][j] = next(v for a, b in tree for v in ([b] if a == i else [a] if b == i
-                                                                else []) if hops[v][j] == hops[i][j] - 1)
-    return hops, step
+    adjacent = {(a, b) for a, b in tree} | {(b, a) for a, b in tree}
+    neighbours = [[b if a == i else a for a, b in tree if i in (a, b)] for i in range(K)]
+    middle = [[next((v for v in neighbours[i] if (v, j) in adjacent), -1)
+               if i != j and (i, j) not in adjacent else -1 for j in range(K)] for i in range(K)]
+    return middle, tree
 
 
 def join_fragments_into(people, holders, skeleton, peaks, margin):
     """Fragment joining as pd_decode_frame documents it, written plainly: people
     are dicts with "slots" {type: peak}, "connections" and "evidence"; holders maps
     (type, peak) to the people holding it."""
-    hops, step = tree_paths(skeleton)
-    tree = [(int(a), int(b)) for (a, b), r in zip(skeleton.limbs, skeleton.redundant) if not r]
+    middles, tree = tree_middles(skeleton)
 
     def xy(kind, peak):
         return float(peaks[kind][peak, 0]), float(peaks[kind][peak, 1])
@@ -517,8 +503,8 @@ def join_fragments_into(people, holders, skeleton, peaks, margin):
         best = math.inf
         for i in sorted(host):
             for j in sorted(frag):
-                middle = step[i][j]
-                if hops[i][j] != 2 or middle in host or middle in frag:
+                middle = middles[i][j]
+                if middle < 0 or middle in host or middle in frag:
                     continue
                 (hx, hy), (fx, fy) = xy(i, host[i]), xy(j, frag[j])
                 dx, dy = hx - fx, hy - fy
