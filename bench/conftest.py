@@ -8,14 +8,15 @@ IMAGE_SIZE = (368, 656)  # 46 x 82 maps at stride 8
 
 @pytest.fixture(scope="session")
 def crowd():
-    """Seeded crowd scenes, cached per (people, noisy)."""
+    """Seeded crowd scenes, cached per (people, noisy, occluded); noisy ones are
+    occluded too."""
     cache = {}
 
     def get(n_people, noisy=False, occluded=False):
         key = (n_people, noisy, occluded)
         if key not in cache:
-            options = dict(noise=0.05, peak_variation=0.3, occlusion=0.08) if noisy else {}
-            if occluded:
+            options = dict(noise=0.05, peak_variation=0.3) if noisy else {}
+            if noisy or occluded:
                 options["occlusion"] = 0.08
             cache[key] = synth.crowd_scene(n_people, 1000 + n_people, image_size=IMAGE_SIZE,
                                            **options)
