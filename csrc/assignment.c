@@ -243,3 +243,10 @@ int pd_assign_limb(const pd_candidate *candidates, int num_candidates, int na, i
         return pd_assign_optimal(candidates, num_candidates, na, nb, out, &arena);
     return PD_ERR_ARGUMENT;
 }
+
+int pd_stage_connections(const pd_params *params, const pd_candidate *candidates, int nc,
+                         int na, int nb, pd_candidate *out, void *workspace,
+                         size_t workspace_size) {
+    return pd_assign_limb(candidates, nc, na, nb, params->assignment, out, workspace,
+                          workspace_size);
+}

@@ -271,6 +271,21 @@ static void pd_endpoint_misses(int nb, const float *restrict bx, const float *re
     }
 }
 
+/* The inliers a candidate needs, from their share: computed in double with a
+ * tolerance that keeps 0.8 * 10 at 8 despite binary rounding. */
+static int pd_min_inliers(const pd_params *params) {
+    const int n = params->paf_samples;
+    int need = (int)ceil(params->min_inlier_ratio * (double)n - 1e-9);
+    return need < n ? need : n;
+}
+
+/* The longest pair scored, in map pixels; 0 when unlimited. The division runs in
+ * double and rounds once, to float. */
+static float pd_max_length(const pd_params *params) {
+    if (!(params->max_limb_length > 0.0)) return 0.0f;
+    return (float)(params->max_limb_length / (double)params->stride);
+}
+
 int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
                   ptrdiff_t sy, ptrdiff_t sx, const float *ax, const float *ay, int na,
                   const float *bx, const float *by, int nb, const pd_params *params,
@@ -279,9 +294,9 @@ int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
     if (n < 2 || nb > PD_SCORE_MAX_SIDE ||
         workspace_size < pd_score_workspace_size(height, width, n, na > nb ? na : nb))
         return PD_ERR_WORKSPACE;
-    const int max_failures = n - params->min_inliers;
+    const int max_failures = n - pd_min_inliers(params);
     const float threshold = params->paf_threshold;
-    const float max_length = params->max_limb_length;
+    const float max_length = pd_max_length(params);
     const float min_length2 = PD_MIN_LIMB_LENGTH * PD_MIN_LIMB_LENGTH;
     const float max_length2 = max_length > 0.0f ? max_length * max_length : INFINITY;
     pd_arena arena;
@@ -421,4 +436,19 @@ int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
     /* Pairs were written in (a, b) order: a stable sort on the score completes it. */
     pd_sort_candidates_stable(out, count, sort_scratch);
     return count;
+}
+
+int pd_stage_candidates(const pd_params *params, const pd_skeleton *s, const pd_fields *paf,
+                        int l, const pd_peak_set *peaks, pd_candidate *out, void *workspace,
+                        size_t workspace_size) {
+    const int ka = s->limb_keypoints[2 * l], kb = s->limb_keypoints[2 * l + 1];
+    const int na = peaks->count[ka], nb = peaks->count[kb];
+    if (na == 0 || nb == 0) return 0;
+    const size_t oa = (size_t)ka * peaks->max_peaks, ob = (size_t)kb * peaks->max_peaks;
+    const float *fx = paf->data + (ptrdiff_t)s->limb_paf[2 * l] * paf->stride_c;
+    const float *fy = paf->data + (ptrdiff_t)s->limb_paf[2 * l + 1] * paf->stride_c;
+    int nc = pd_score_limb(fx, fy, paf->height, paf->width, paf->stride_y, paf->stride_x,
+                           peaks->x + oa, peaks->y + oa, na, peaks->x + ob, peaks->y + ob, nb,
+                           params, out, workspace, workspace_size);
+    return nc > params->max_candidates ? params->max_candidates : nc;
 }

@@ -12,6 +12,27 @@ from libc.string cimport memcpy
 
 import numpy as np
 
+from pafdecode import _params
+
+
+def _check_record_layout():
+    """The record the Python layer builds must be pd_params byte for byte."""
+    dtype = _params.RECORD_DTYPE
+    names = tuple(pd_param_name(i).decode() for i in range(pd_param_count()))
+    offsets = tuple(pd_param_offset(i) for i in range(pd_param_count()))
+    ok = (dtype.names == names and dtype.itemsize == sizeof(pd_params)
+          and tuple(dtype.fields[n][1] for n in names) == offsets)
+    if not ok:
+        raise ImportError(
+            "pafdecode._kernels was built from another parameter table than "
+            "pafdecode._params reads: the C struct pd_params has the fields "
+            f"{list(zip(names, offsets))} in {sizeof(pd_params)} bytes, RECORD_DTYPE has "
+            f"{[(n, dtype.fields[n][1]) for n in dtype.names]} in {dtype.itemsize}; "
+            "rebuild the package")
+
+
+_check_record_layout()
+
 cdef extern from "pafdecode.h" nogil:
     int PD_OK
     int PD_ERR_ARGUMENT
@@ -31,25 +52,11 @@ cdef extern from "pafdecode.h" nogil:
         const int32_t *limb_paf
         const uint8_t *limb_redundant
 
+    # Only the fields the bindings read; the layout is the header's (pd_params.def).
     ctypedef struct pd_params:
-        float peak_threshold
-        int peak_radius
-        int max_peaks
-        float split_margin
-        float paf_threshold
-        int paf_samples
-        int min_inliers
-        float max_limb_length
-        int max_candidates
-        int assignment
-        float shared_peak_score
-        int min_keypoints
-        float min_person_score
         float stride
-        int assembly
-        float repair_score
-        float redundant_veto
-        float peak_support
+        int32_t max_peaks
+        int32_t min_keypoints
         float join_fragments
 
     ctypedef struct pd_stats:
@@ -77,6 +84,10 @@ cdef extern from "pafdecode.h" nogil:
                              int height, int width)
     int pd_max_people(const pd_skeleton *skeleton, const pd_params *params)
     int pd_check_params(const pd_skeleton *skeleton, const pd_params *params)
+    int pd_params_check(const pd_params *params)
+    int pd_param_count()
+    const char *pd_param_name(int index)
+    size_t pd_param_offset(int index)
     int pd_decode_frame(const pd_skeleton *skeleton, const pd_params *params,
                         const pd_fields *heatmaps, const pd_fields *pafs, void *workspace,
                         size_t workspace_size, float *out_keypoints, float *out_scores,
@@ -190,6 +201,22 @@ def assign_limb(const int32_t[::1] a, const int32_t[::1] b, const float[::1] sco
     return result
 
 
+cdef int _load_params(pd_params *params, record) except -1:
+    """Copies a record of _params.RECORD_DTYPE into params and checks every option
+    against the table's range, as the C core does."""
+    rec = np.asarray(record)
+    if rec.dtype != _params.RECORD_DTYPE or rec.size != 1:
+        raise TypeError("record must be one pafdecode._params.RECORD_DTYPE record "
+                        f"(_params.to_record), got {rec.dtype} of shape {rec.shape}")
+    cdef bytes raw = rec.reshape(()).tobytes()
+    memcpy(params, <const char *>raw, sizeof(pd_params))
+    cdef int bad = pd_params_check(params)
+    if bad >= 0:
+        name = pd_param_name(bad).decode()
+        raise ValueError(f"{name} is out of range for the C core (got {rec[name].item()!r})")
+    return 0
+
+
 cdef void _view(pd_fields *view, const float[:, :, :] arr, str what) except *:
     view.data = &arr[0, 0, 0] if arr.shape[0] > 0 else NULL
     view.channels = arr.shape[0]
@@ -208,7 +235,7 @@ cdef class CoreDecoder:
     cdef object _limb_keypoints, _limb_paf, _limb_redundant
     cdef readonly int max_people
 
-    def __init__(self, limbs, paf_channels, redundant, int num_keypoints, dict params):
+    def __init__(self, limbs, paf_channels, redundant, int num_keypoints, record):
         self._limb_keypoints = np.array(limbs, np.int32).reshape(-1)
         self._limb_paf = np.array(paf_channels, np.int32).reshape(-1)
         self._limb_redundant = np.array(redundant, np.uint8).reshape(-1)
@@ -220,26 +247,8 @@ cdef class CoreDecoder:
         self.skel.limb_keypoints = &lk[0] if lk.shape[0] > 0 else NULL
         self.skel.limb_paf = &lp[0] if lp.shape[0] > 0 else NULL
         self.skel.limb_redundant = &lr[0] if lr.shape[0] > 0 else NULL
-        self.params.peak_threshold = params["peak_threshold"]
-        self.params.peak_radius = params["peak_radius"]
-        self.params.max_peaks = params["max_peaks"]
-        self.params.split_margin = params["split_margin"]
-        self.params.paf_threshold = params["paf_threshold"]
-        self.params.paf_samples = params["paf_samples"]
-        self.params.min_inliers = params["min_inliers"]
-        self.params.max_limb_length = params["max_limb_length"]
-        self.params.max_candidates = params["max_candidates"]
-        self.params.assignment = PD_ASSIGN_HUNGARIAN if params["assignment"] == "hungarian" else PD_ASSIGN_GREEDY
-        self.params.shared_peak_score = params["shared_peak_score"]
-        self.params.min_keypoints = params["min_keypoints"]
-        self.params.min_person_score = params["min_person_score"]
-        self.params.stride = params["stride"]
-        self.params.assembly = 1 if params["assembly"] == "global" else 0
-        self.params.repair_score = params["repair_score"]
-        self.params.redundant_veto = params["redundant_veto"]
-        self.params.peak_support = params["peak_support"]
-        self.params.join_fragments = params["join_fragments"]
-        _raise_for(pd_check_params(&self.skel, &self.params), "Decoder parameters")
+        _load_params(&self.params, record)
+        _raise_for(pd_check_params(&self.skel, &self.params), "Decoder skeleton")
         self.max_people = pd_max_people(&self.skel, &self.params)
 
     def workspace_bytes(self, int height, int width, int frames=1):
