@@ -5,28 +5,11 @@
 
 #include "internal.h"
 
-/* Fragment joining --------------------------------------------------------- */
-
 /* One fragment's nearest host so far and the runner-up's cost. */
 typedef struct {
     double best, second;
     int32_t host, runner_up;
 } pd_join_choice;
-
-
-size_t pd_join_workspace_size(int num_keypoints, int capacity, int total_peaks) {
-    size_t K = (size_t)num_keypoints;
-    return pd_round_up(K * K) + pd_round_up(K * K * sizeof(int32_t)) +
-           3 * pd_round_up(K * sizeof(int32_t)) +
-           pd_round_up(((size_t)capacity * K + 1) * sizeof(int32_t)) +
-           5 * pd_round_up((size_t)capacity * sizeof(double)) +
-           pd_round_up(((size_t)capacity + (size_t)total_peaks) * sizeof(pd_candidate)) +
-           pd_round_up((size_t)capacity * sizeof(pd_candidate)) +
-           pd_round_up(((size_t)capacity + (size_t)total_peaks) * sizeof(pd_join_choice)) +
-           pd_round_up((size_t)capacity * (sizeof(int32_t) + 1)) +
-           pd_round_up((K + 1) * sizeof(int32_t)) + pd_round_up((size_t)capacity * sizeof(int32_t)) +
-           pd_round_up((size_t)capacity * sizeof(pd_candidate)) + 20 * PD_ALIGN;
-}
 
 void pd_tree_middles(const pd_skeleton *s, uint8_t *adjacent, int32_t *middle) {
     const int K = s->num_keypoints;
@@ -156,208 +139,308 @@ static void pd_join_consider(const pd_join_round *r, int f, int is_person, const
     }
 }
 
-static int pd_people_join_fragments(pd_people *people, const pd_skeleton *s, const float *peak_x,
-                             const float *peak_y, const float *peak_value,
-                             const int32_t *peak_count, int max_peaks, float margin,
-                             pd_arena *arena) {
-    const int K = people->num_keypoints, count = people->count;
-    const int total = K * max_peaks, num_fragments = count + total;
-    uint8_t *adjacent = pd_take(arena, (size_t)K * K);
-    int32_t *middles = pd_take(arena, (size_t)K * K * sizeof(int32_t));
-    int32_t *cursor = pd_take(arena, (size_t)K * sizeof(int32_t));
-    int32_t *lone = pd_take(arena, (size_t)K * sizeof(int32_t));
-    int32_t *frag_types = pd_take(arena, (size_t)K * sizeof(int32_t));
-    int32_t *types = pd_take(arena, ((size_t)count * K + 1) * sizeof(int32_t));
-    double *reach = pd_take(arena, (size_t)count * sizeof(double) + 1);
-    double *box = pd_take(arena, 4 * ((size_t)count * sizeof(double) + 1));
-    pd_candidate *joins = pd_take(arena, (size_t)num_fragments * sizeof(pd_candidate));
-    pd_candidate *hosts = pd_take(arena, (size_t)count * sizeof(pd_candidate) + 1);
-    pd_join_choice *choices = pd_take(arena, (size_t)num_fragments * sizeof(pd_join_choice));
-    uint8_t *changed = pd_take(arena, (size_t)count + 1);
-    int32_t *grown = pd_take(arena, (size_t)count * sizeof(int32_t) + 1);
-    int32_t *bucket = pd_take(arena, ((size_t)K + 1) * sizeof(int32_t));
-    int32_t *members = pd_take(arena, (size_t)count * sizeof(int32_t) + 1);
-    pd_candidate *lacking = pd_take(arena, (size_t)count * sizeof(pd_candidate) + 1);
-    if (!adjacent || !middles || !cursor || !lone || !frag_types || !types || !reach || !box ||
-        !joins || !hosts || !choices || !changed || !grown || !bucket || !members || !lacking)
-        return PD_ERR_WORKSPACE;
-    pd_join_round r = {people, middles, types, reach, box, peak_x, peak_y};
-    pd_tree_middles(s, adjacent, middles);
-    for (int k = 0; k < K; k++) lone[k] = -1;
-    for (int p = 0; p < count; p++) changed[p] = 0;
-    int num_grown = 0;
-    /* Rounds until none joins: the pieces of one person are rivals as hosts until
-     * they have joined each other. Each round joins a fragment away, so the rounds
-     * end. After the first, a fragment whose host and runner-up are unchanged only
-     * weighs the hosts that grew: the others weigh what they weighed before. */
-    for (int round = 0;; round++) {
-        /* Per person: its reach, its box and the types it holds, in type order. */
-        for (int p = 0; p < count; p++) {
-            if (round > 0 && !changed[p]) continue;
-            const int32_t *slots = people->slots + (size_t)p * K;
-            reach[p] = people->keypoints[p] >= 2
-                           ? pd_person_reach(people, s, p, peak_x, peak_y)
-                           : 0.0;
-            double *b = box + 4 * (size_t)p;
-            b[0] = b[1] = INFINITY;
-            b[2] = b[3] = -INFINITY;
-            for (int k = 0, n = 0; k < K; k++) {
-                if (slots[k] < 0) continue;
-                types[(size_t)p * K + n++] = k;
-                double x = peak_x[slots[k]], y = peak_y[slots[k]];
-                if (x < b[0]) b[0] = x;
-                if (y < b[1]) b[1] = y;
-                if (x > b[2]) b[2] = x;
-                if (y > b[3]) b[3] = y;
-            }
+/* The whole joining pass: what it reads, its workspace and a round's state. */
+typedef struct {
+    pd_people *people;
+    const pd_skeleton *s;
+    const float *peak_x, *peak_y, *peak_value;
+    const int32_t *peak_count;
+    int max_peaks, count; /* peaks per channel; people when joining began     */
+    float margin;
+    pd_join_round r;
+    /* workspace */
+    uint8_t *adjacent, *changed;
+    int32_t *middles, *cursor, *lone, *frag_types, *types, *grown, *bucket, *members;
+    double *reach, *box;
+    pd_candidate *joins, *hosts, *lacking;
+    pd_join_choice *choices;
+    /* a round's state */
+    int num_grown, num_hosts, num_joins;
+    double widest, longest;
+} pd_join_state;
+
+/* The one layout of the pass's workspace for `count` people, measured by
+ * pd_join_workspace_size with count = capacity. */
+static void pd_join_layout(pd_join_state *j, int K, int count, int total, pd_arena *arena) {
+    const size_t k = (size_t)K, n = (size_t)count, fragments = n + (size_t)total;
+    j->adjacent = pd_take(arena, k * k);
+    j->middles = pd_take(arena, k * k * sizeof(int32_t));
+    j->cursor = pd_take(arena, k * sizeof(int32_t));
+    j->lone = pd_take(arena, k * sizeof(int32_t));
+    j->frag_types = pd_take(arena, k * sizeof(int32_t));
+    j->types = pd_take(arena, n * k * sizeof(int32_t));
+    j->reach = pd_take(arena, n * sizeof(double));
+    j->box = pd_take(arena, 4 * n * sizeof(double));
+    j->joins = pd_take(arena, fragments * sizeof(pd_candidate));
+    j->hosts = pd_take(arena, n * sizeof(pd_candidate));
+    j->choices = pd_take(arena, fragments * sizeof(pd_join_choice));
+    j->changed = pd_take(arena, n);
+    j->grown = pd_take(arena, n * sizeof(int32_t));
+    j->bucket = pd_take(arena, (k + 1) * sizeof(int32_t));
+    j->members = pd_take(arena, n * sizeof(int32_t));
+    j->lacking = pd_take(arena, n * sizeof(pd_candidate));
+}
+
+size_t pd_join_workspace_size(int num_keypoints, int capacity, int total_peaks) {
+    pd_join_state j;
+    pd_arena arena;
+    pd_arena_measuring(&arena);
+    pd_join_layout(&j, num_keypoints, capacity, total_peaks, &arena);
+    return pd_arena_size(&arena);
+}
+
+/* Per person that changed (all in round 0): its reach, its box and the types it
+ * holds, in type order. */
+static void pd_join_summaries(pd_join_state *j, int round) {
+    const int K = j->people->num_keypoints;
+    for (int p = 0; p < j->count; p++) {
+        if (round > 0 && !j->changed[p]) continue;
+        const int32_t *slots = j->people->slots + (size_t)p * K;
+        j->reach[p] = j->people->keypoints[p] >= 2
+                          ? pd_person_reach(j->people, j->s, p, j->peak_x, j->peak_y)
+                          : 0.0;
+        double *b = j->box + 4 * (size_t)p;
+        b[0] = b[1] = INFINITY;
+        b[2] = b[3] = -INFINITY;
+        for (int k = 0, n = 0; k < K; k++) {
+            if (slots[k] < 0) continue;
+            j->types[(size_t)p * K + n++] = k;
+            double x = j->peak_x[slots[k]], y = j->peak_y[slots[k]];
+            if (x < b[0]) b[0] = x;
+            if (y < b[1]) b[1] = y;
+            if (x > b[2]) b[2] = x;
+            if (y > b[3]) b[3] = y;
         }
-        /* Hosts by the left edge of their box, so that a fragment looks at the hosts
-         * around it first and stops where none can come within reach. */
-        int num_hosts = 0;
-        double widest = 0.0, longest = 0.0;
-        for (int p = 0; p < count; p++) {
-            if (!(reach[p] > 0.0)) continue;
-            hosts[num_hosts].a = p;
-            hosts[num_hosts].b = 0;
-            hosts[num_hosts].score = -(float)box[4 * (size_t)p];
-            num_hosts++;
-            if (box[4 * (size_t)p + 2] - box[4 * (size_t)p] > widest)
-                widest = box[4 * (size_t)p + 2] - box[4 * (size_t)p];
-            if (reach[p] > longest) longest = reach[p];
-        }
-        pd_sort_candidates(hosts, num_hosts);
-        int num_joins = 0;
-        /* Fragments by their first keypoint type (a person's lowest, a peak's own),
-         * so that each type's fragments sweep only the hosts lacking that type. A
-         * person is a fragment only if it holds at most half the types: its host
-         * would hold as many keypoints, all of other types. */
-        for (int k = 0; k <= K; k++) bucket[k] = 0;
-        for (int f = 0; f < count; f++) {
-            int nf = people->keypoints[f];
-            if (nf > 0 && 2 * nf <= K) bucket[types[(size_t)f * K] + 1]++;
-        }
-        for (int k = 0; k < K; k++) {
-            bucket[k + 1] += bucket[k];
-            cursor[k] = bucket[k];
-        }
-        for (int f = 0; f < count; f++) {
-            int nf = people->keypoints[f];
-            if (nf > 0 && 2 * nf <= K) members[cursor[types[(size_t)f * K]]++] = f;
-        }
-        for (int kind = 0; kind < K; kind++) {
-            const int people_end = bucket[kind + 1];
-            int num_lacking = -1; /* built when a fragment first needs it */
-            for (int m = bucket[kind]; m < people_end + peak_count[kind]; m++) {
-                const int32_t *frag;
-                int nf, f, is_person = m < people_end;
-                double fb[4];
-                if (is_person) {
-                    f = members[m];
-                    nf = people->keypoints[f];
-                    frag = people->slots + (size_t)f * K;
-                    for (int i = 0; i < nf; i++) frag_types[i] = types[(size_t)f * K + i];
-                    for (int i = 0; i < 4; i++) fb[i] = box[4 * (size_t)f + i];
-                } else {
-                    int32_t g = kind * max_peaks + (m - people_end);
-                    if (people->owner[g] >= 0) continue;
-                    f = count + g;
-                    nf = 1;
-                    lone[kind] = g;
-                    frag = lone;
-                    frag_types[0] = kind;
-                    fb[0] = fb[2] = peak_x[g];
-                    fb[1] = fb[3] = peak_y[g];
-                }
-                pd_join_choice *choice = &choices[f];
-                int full = round == 0 || (is_person && changed[f]) ||
-                           (choice->host >= 0 && changed[choice->host]) ||
-                           (choice->runner_up >= 0 && changed[choice->runner_up]);
-                if (full) {
-                    if (num_lacking < 0) {
-                        num_lacking = 0;
-                        for (int at = 0; at < num_hosts; at++)
-                            if (people->slots[(size_t)hosts[at].a * K + kind] < 0)
-                                lacking[num_lacking++] = hosts[at];
-                    }
-                    choice->best = choice->second = INFINITY;
-                    choice->host = choice->runner_up = -1;
-                    /* The first host whose box starts at or right of the fragment's
-                     * left edge; then rightwards from it, and leftwards from the one
-                     * before, each side until no host can come within reach. */
-                    int lo = 0, hi = num_lacking;
-                    while (lo < hi) {
-                        int mid = lo + (hi - lo) / 2;
-                        if ((double)-lacking[mid].score < fb[0])
-                            lo = mid + 1;
-                        else
-                            hi = mid;
-                    }
-                    for (int at = lo; at < num_lacking; at++) {
-                        double limit = choice->second < 1.0 ? choice->second : 1.0;
-                        int p = lacking[at].a;
-                        if (box[4 * (size_t)p] - fb[2] > 1.01 * limit * 2.0 * longest)
-                            break;
-                        pd_join_consider(&r, f, is_person, frag, frag_types, nf, fb, p, choice);
-                    }
-                    for (int at = lo - 1; at >= 0; at--) {
-                        double limit = choice->second < 1.0 ? choice->second : 1.0;
-                        int p = lacking[at].a;
-                        if (fb[0] - box[4 * (size_t)p] - widest >
-                            1.01 * limit * 2.0 * longest)
-                            break;
-                        pd_join_consider(&r, f, is_person, frag, frag_types, nf, fb, p, choice);
-                    }
-                } else {
-                    for (int i = 0; i < num_grown; i++)
-                        pd_join_consider(&r, f, is_person, frag, frag_types, nf, fb, grown[i],
-                                         choice);
-                }
-                if (!is_person) lone[kind] = -1;
-                if (choice->host < 0 || !(choice->best < (double)margin * choice->second))
-                    continue;
-                joins[num_joins].a = f;
-                joins[num_joins].b = choice->host;
-                joins[num_joins].score = -(float)choice->best;
-                num_joins++;
-            }
-        }
-        for (int p = 0; p < count; p++) changed[p] = 0;
-        num_grown = 0;
-        int joined = 0;
-        /* Nearest first; a join is skipped when its host has joined another person,
-         * or has since taken a keypoint of the fragment's types. */
-        pd_sort_candidates(joins, num_joins);
-        for (int i = 0; i < num_joins; i++) {
-            int f = joins[i].a, p = joins[i].b;
-            int32_t *into = people->slots + (size_t)p * K;
-            if (people->keypoints[p] == 0) continue;
-            if (f >= count) {
-                int32_t g = f - count;
-                int kind = g / max_peaks;
-                if (into[kind] >= 0) continue;
-                pd_person_take(people, p, kind, g, peak_value[g]);
-            } else {
-                int32_t *from = people->slots + (size_t)f * K;
-                int disjoint = people->keypoints[f] > 0;
-                for (int k = 0; k < K && disjoint; k++) disjoint = !(into[k] >= 0 && from[k] >= 0);
-                if (!disjoint) continue;
-                pd_person_absorb(people, p, f, 0, 0.0f);
-                changed[f] = 1; /* gone: whoever counted on it weighs again */
-            }
-            if (!changed[p]) grown[num_grown++] = p;
-            changed[p] = 1;
-            joined++;
-        }
-        if (!joined) break;
     }
-    return PD_OK;
+}
+
+/* Hosts by the left edge of their box, so that a fragment looks at the hosts
+ * around it first and stops where none can come within reach; with the widest
+ * box and the longest reach, which bound how far that is. */
+static void pd_join_hosts(pd_join_state *j) {
+    j->num_hosts = 0;
+    j->widest = j->longest = 0.0;
+    for (int p = 0; p < j->count; p++) {
+        if (!(j->reach[p] > 0.0)) continue;
+        const double *b = j->box + 4 * (size_t)p;
+        j->hosts[j->num_hosts].a = p;
+        j->hosts[j->num_hosts].b = 0;
+        j->hosts[j->num_hosts].score = -(float)b[0];
+        j->num_hosts++;
+        if (b[2] - b[0] > j->widest) j->widest = b[2] - b[0];
+        if (j->reach[p] > j->longest) j->longest = j->reach[p];
+    }
+    pd_sort_candidates(j->hosts, j->num_hosts);
+}
+
+/* Fragments by their first keypoint type (a person's lowest, a peak's own), so
+ * that each type's fragments sweep only the hosts lacking that type. A person
+ * is a fragment only if it holds at most half the types: its host would hold as
+ * many keypoints, all of other types. Type k's people are members[bucket[k] ..
+ * bucket[k + 1]). */
+static void pd_join_buckets(pd_join_state *j) {
+    const int K = j->people->num_keypoints;
+    for (int k = 0; k <= K; k++) j->bucket[k] = 0;
+    for (int f = 0; f < j->count; f++) {
+        int nf = j->people->keypoints[f];
+        if (nf > 0 && 2 * nf <= K) j->bucket[j->types[(size_t)f * K] + 1]++;
+    }
+    for (int k = 0; k < K; k++) {
+        j->bucket[k + 1] += j->bucket[k];
+        j->cursor[k] = j->bucket[k];
+    }
+    for (int f = 0; f < j->count; f++) {
+        int nf = j->people->keypoints[f];
+        if (nf > 0 && 2 * nf <= K) j->members[j->cursor[j->types[(size_t)f * K]]++] = f;
+    }
+}
+
+/* One fragment as pd_join_consider weighs it. */
+typedef struct {
+    int f, is_person, nf;
+    const int32_t *slots; /* K global peak indices or -1                        */
+    double box[4];
+} pd_fragment;
+
+/* Entry m of type kind's fragments (people first, then the type's peaks); 0 for
+ * a peak somebody holds, which is no fragment. The types go to j->frag_types; a
+ * peak is seen through j->lone, which the caller resets after. */
+static int pd_join_fragment(pd_join_state *j, int kind, int m, int people_end, pd_fragment *fr) {
+    const int K = j->people->num_keypoints;
+    fr->is_person = m < people_end;
+    if (fr->is_person) {
+        fr->f = j->members[m];
+        fr->nf = j->people->keypoints[fr->f];
+        fr->slots = j->people->slots + (size_t)fr->f * K;
+        for (int i = 0; i < fr->nf; i++) j->frag_types[i] = j->types[(size_t)fr->f * K + i];
+        for (int i = 0; i < 4; i++) fr->box[i] = j->box[4 * (size_t)fr->f + i];
+        return 1;
+    }
+    int32_t g = kind * j->max_peaks + (m - people_end);
+    if (j->people->owner[g] >= 0) return 0;
+    fr->f = j->count + g;
+    fr->nf = 1;
+    j->lone[kind] = g;
+    fr->slots = j->lone;
+    j->frag_types[0] = kind;
+    fr->box[0] = fr->box[2] = j->peak_x[g];
+    fr->box[1] = fr->box[3] = j->peak_y[g];
+    return 1;
+}
+
+static void pd_join_weigh(pd_join_state *j, const pd_fragment *fr, int p, pd_join_choice *choice) {
+    pd_join_consider(&j->r, fr->f, fr->is_person, fr->slots, j->frag_types, fr->nf, fr->box, p,
+                     choice);
+}
+
+/* Every host lacking type kind, in the order of j->hosts; returns how many. */
+static int pd_join_lacking(pd_join_state *j, int kind) {
+    const int K = j->people->num_keypoints;
+    int n = 0;
+    for (int at = 0; at < j->num_hosts; at++)
+        if (j->people->slots[(size_t)j->hosts[at].a * K + kind] < 0) j->lacking[n++] = j->hosts[at];
+    return n;
+}
+
+/* Weighs every host of lacking[0..n) that can come within reach: from the first
+ * whose box starts at or right of the fragment's left edge rightwards, and from
+ * the one before leftwards, each side until no host can. The bounds only skip
+ * hosts whose cost certainly exceeds the limit (the slack keeps rounding out of
+ * that decision), so the choice is the one weighing them all would make. */
+static void pd_join_sweep(pd_join_state *j, const pd_fragment *fr, int n,
+                          pd_join_choice *choice) {
+    const pd_candidate *lacking = j->lacking;
+    choice->best = choice->second = INFINITY;
+    choice->host = choice->runner_up = -1;
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if ((double)-lacking[mid].score < fr->box[0])
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (int at = lo; at < n; at++) {
+        double limit = choice->second < 1.0 ? choice->second : 1.0;
+        int p = lacking[at].a;
+        if (j->box[4 * (size_t)p] - fr->box[2] > 1.01 * limit * 2.0 * j->longest) break;
+        pd_join_weigh(j, fr, p, choice);
+    }
+    for (int at = lo - 1; at >= 0; at--) {
+        double limit = choice->second < 1.0 ? choice->second : 1.0;
+        int p = lacking[at].a;
+        if (fr->box[0] - j->box[4 * (size_t)p] - j->widest > 1.01 * limit * 2.0 * j->longest)
+            break;
+        pd_join_weigh(j, fr, p, choice);
+    }
+}
+
+/* 1 when a fragment must weigh every host again: in round 0, when it changed
+ * itself, or when its host or runner-up did. Otherwise only the hosts that grew
+ * can change its choice: the others weigh what they weighed before. */
+static int pd_join_needs_full(const pd_join_state *j, const pd_fragment *fr,
+                              const pd_join_choice *choice, int round) {
+    return round == 0 || (fr->is_person && j->changed[fr->f]) ||
+           (choice->host >= 0 && j->changed[choice->host]) ||
+           (choice->runner_up >= 0 && j->changed[choice->runner_up]);
+}
+
+/* Chooses a host for every fragment whose first type is kind, and queues the
+ * joins that are clear enough: the nearest host below margin times the next. */
+static void pd_join_kind(pd_join_state *j, int kind, int round) {
+    const int people_end = j->bucket[kind + 1];
+    int num_lacking = -1; /* built when a fragment first needs it */
+    for (int m = j->bucket[kind]; m < people_end + j->peak_count[kind]; m++) {
+        pd_fragment fr;
+        if (!pd_join_fragment(j, kind, m, people_end, &fr)) continue;
+        pd_join_choice *choice = &j->choices[fr.f];
+        if (pd_join_needs_full(j, &fr, choice, round)) {
+            if (num_lacking < 0) num_lacking = pd_join_lacking(j, kind);
+            pd_join_sweep(j, &fr, num_lacking, choice);
+        } else {
+            for (int i = 0; i < j->num_grown; i++) pd_join_weigh(j, &fr, j->grown[i], choice);
+        }
+        if (!fr.is_person) j->lone[kind] = -1;
+        if (choice->host < 0 || !(choice->best < (double)j->margin * choice->second)) continue;
+        j->joins[j->num_joins].a = fr.f;
+        j->joins[j->num_joins].b = choice->host;
+        j->joins[j->num_joins].score = -(float)choice->best;
+        j->num_joins++;
+    }
+}
+
+/* 1 when fragment f (a person or, past count, a peak) can still join host p: p
+ * has not joined another, and holds none of f's types. */
+static int pd_join_still_fits(const pd_join_state *j, int f, int p) {
+    const int K = j->people->num_keypoints;
+    const int32_t *into = j->people->slots + (size_t)p * K;
+    if (j->people->keypoints[p] == 0) return 0;
+    if (f >= j->count) return into[(f - j->count) / j->max_peaks] < 0;
+    const int32_t *from = j->people->slots + (size_t)f * K;
+    if (j->people->keypoints[f] == 0) return 0;
+    for (int k = 0; k < K; k++)
+        if (into[k] >= 0 && from[k] >= 0) return 0;
+    return 1;
+}
+
+/* Runs the queued joins, nearest first, skipping those that no longer fit;
+ * returns how many ran, marking the people they changed. */
+static int pd_join_apply(pd_join_state *j) {
+    for (int p = 0; p < j->count; p++) j->changed[p] = 0;
+    j->num_grown = 0;
+    int joined = 0;
+    pd_sort_candidates(j->joins, j->num_joins);
+    for (int i = 0; i < j->num_joins; i++) {
+        int f = j->joins[i].a, p = j->joins[i].b;
+        if (!pd_join_still_fits(j, f, p)) continue;
+        if (f >= j->count) {
+            int32_t g = f - j->count;
+            pd_person_take(j->people, p, g / j->max_peaks, g, j->peak_value[g]);
+        } else {
+            pd_person_absorb(j->people, p, f, 0, 0.0f);
+            j->changed[f] = 1; /* gone: whoever counted on it weighs again */
+        }
+        if (!j->changed[p]) j->grown[j->num_grown++] = p;
+        j->changed[p] = 1;
+        joined++;
+    }
+    return joined;
 }
 
 int pd_stage_join(const pd_params *params, pd_people *people, const pd_skeleton *s,
                   const pd_peak_set *peaks, void *workspace, size_t workspace_size) {
     if (!(params->join_fragments > 0.0f)) return PD_OK;
+    const int K = people->num_keypoints;
+    pd_join_state j;
     pd_arena arena;
     pd_arena_init(&arena, workspace, workspace_size);
-    return pd_people_join_fragments(people, s, peaks->x, peaks->y, peaks->value, peaks->count,
-                                    peaks->max_peaks, params->join_fragments, &arena);
+    pd_join_layout(&j, K, people->count, K * peaks->max_peaks, &arena);
+    if (!pd_arena_ok(&arena)) return PD_ERR_WORKSPACE;
+    j.people = people;
+    j.s = s;
+    j.peak_x = peaks->x;
+    j.peak_y = peaks->y;
+    j.peak_value = peaks->value;
+    j.peak_count = peaks->count;
+    j.max_peaks = peaks->max_peaks;
+    j.count = people->count;
+    j.margin = params->join_fragments;
+    const pd_join_round r = {people, j.middles, j.types, j.reach, j.box, peaks->x, peaks->y};
+    j.r = r;
+    pd_tree_middles(s, j.adjacent, j.middles);
+    for (int k = 0; k < K; k++) j.lone[k] = -1;
+    for (int p = 0; p < j.count; p++) j.changed[p] = 0;
+    j.num_grown = 0;
+    /* Rounds until none joins: the pieces of one person are rivals as hosts until
+     * they have joined each other. Each round joins a fragment away, so the rounds
+     * end. After the first, a fragment whose host and runner-up are unchanged only
+     * weighs the hosts that grew. */
+    for (int round = 0;; round++) {
+        pd_join_summaries(&j, round);
+        pd_join_hosts(&j);
+        pd_join_buckets(&j);
+        j.num_joins = 0;
+        for (int kind = 0; kind < K; kind++) pd_join_kind(&j, kind, round);
+        if (!pd_join_apply(&j)) return PD_OK;
+    }
 }
