@@ -91,7 +91,7 @@ size_t pd_peaks_workspace_size(int height, int width, int max_peaks);
 
 /* Local maxima of one channel above threshold over a (2r+1)^2 window, one per
  * plateau, refined to sub-pixel precision by a Gaussian (log-parabola) fit.
- * With split_margin > 0, a neighbour of a peak where the logs of the peak's two
+ * With split_margin > 0 (pd_params.split_merged_peaks), a neighbour of a peak where the logs of the peak's two
  * neighbours on that line sum to split_margin (natural log) more than one
  * Gaussian of the channel's width allows is a second peak too (two keypoints of
  * one type a cell or two apart), refined from its side away from the peak.
@@ -155,34 +155,43 @@ size_t pd_assign_workspace_size(int max_peaks);
 
 /* decode.c ----------------------------------------------------------------- */
 
-/* Workspace bytes for decoding frames of this skeleton, map size and params. */
+/* Workspace bytes for decoding frames of this skeleton, map size and params
+ * (0 when they are invalid), from any base address. Measured by running the
+ * decode's own workspace layout without a workspace, so it is exact. */
 size_t pd_workspace_size(const pd_skeleton *skeleton, const pd_params *params,
                          int height, int width);
 
 /* Upper bound on the people one frame can yield. */
 int pd_max_people(const pd_skeleton *skeleton, const pd_params *params);
 
-/* Fragment joining (join_fragments > 0), the last step of assembly. A host is a
- * person holding both ends of a tree limb (a limb not flagged redundant); its
- * reach is the longest such limb. A fragment is a person or a peak nobody holds;
- * a person holding at most half the keypoint types is a fragment of the hosts
- * that outrank it (more keypoints, or as many and an earlier index). Its cost
- * towards a host that holds none of its keypoint types is the least, over a host
- * keypoint i and a fragment keypoint j that one hidden joint separates (their
- * tree path is two limbs long, through a type neither holds), of
- * distance(i, j) / (2 * reach). Hosts within reach (cost <= 1) compete: a fragment joins its nearest (ties: the lowest index) only when
- * that cost is below join_fragments times the next host's. Joins run nearest
- * first (ties by fragment: people by index, then peaks by global index), skipping
- * one whose host has joined another or now shares a type with the fragment. A
- * joined person brings its keypoints, connections and evidence; a peak its value.
+/* Decodes one frame in five stages, each in its own source file and each reading
+ * the one pd_params: peaks (peaks.c, pd_find_peaks per channel); then, limb types
+ * in skeleton order, scoring (scoring.c, pd_score_limb capped at max_candidates),
+ * assignment (assignment.c, pd_assign_limb) and assembly (assembly.c: connections
+ * become people; with shared_peak_score a peak may go to two people); then
+ * joining (join.c, when join_fragments is on); then the output filters.
+ *
+ * Joining: a host is a person holding both ends of a tree limb (a limb not
+ * flagged redundant); its reach is the longest such limb. A fragment is a person
+ * or a peak nobody holds; a person holding at most half the keypoint types is a
+ * fragment of the hosts that outrank it (more keypoints, or as many and an
+ * earlier index). Its cost towards a host that holds none of its keypoint types
+ * is the least, over a host keypoint i and a fragment keypoint j that one hidden
+ * joint separates (their tree path is two limbs long, through a type neither
+ * holds), of distance(i, j) / (2 * reach). Hosts within reach (cost <= 1)
+ * compete: a fragment joins its nearest (ties: the lowest index) only when that
+ * cost is below join_fragments times the next host's. Joins run nearest first
+ * (ties by fragment: people by index, then peaks by global index), skipping one
+ * whose host has joined another or now shares a type with the fragment. A joined
+ * person brings its keypoints, connections and evidence; a peak its value.
  * Rounds repeat until none joins (the pieces of one person are rivals until they
  * have joined each other).
  *
- * Decodes one frame. heatmaps has >= num_keypoints channels; pafs holds the
- * channels the skeleton names. Writes up to pd_max_people people:
- * out_keypoints (people, num_keypoints, 3) of x, y (image pixels), score; a
- * missing keypoint is (0, 0, 0); out_scores (people). Returns the number of
- * people, or a PD_ERR. stats may be NULL. */
+ * heatmaps has >= num_keypoints channels; pafs holds the channels the skeleton
+ * names. Writes up to pd_max_people people: out_keypoints (people,
+ * num_keypoints, 3) of x, y (image pixels), score; a missing keypoint is
+ * (0, 0, 0); out_scores (people). Returns the number of people, or a PD_ERR.
+ * stats may be NULL. */
 int pd_decode_frame(const pd_skeleton *skeleton, const pd_params *params,
                     const pd_fields *heatmaps, const pd_fields *pafs, void *workspace,
                     size_t workspace_size, float *out_keypoints, float *out_scores,
@@ -199,7 +208,9 @@ int pd_decode_batch(const pd_skeleton *skeleton, const pd_params *params,
                     void *workspace, size_t workspace_size, float *out_keypoints,
                     float *out_scores, int32_t *out_counts, pd_stats *stats);
 
-/* Validates params against a skeleton and map size; PD_OK or PD_ERR_ARGUMENT. */
+/* PD_OK when every option is in range (pd_params_check) and the skeleton is
+ * valid (1..4096 keypoints, limbs between distinct keypoints, PAF channels >= 0);
+ * PD_ERR_ARGUMENT otherwise. */
 int pd_check_params(const pd_skeleton *skeleton, const pd_params *params);
 
 #ifdef __cplusplus

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pafdecode.h"
 
@@ -38,7 +39,9 @@ static float maybe_off(float v) { return (next_random() % 2) ? 0.0f : v; }
 static pd_params random_params(void) {
     pd_params p;
     pd_params_default(&p);
-    p.stride = 1.0f + (float)(next_random() % 8);
+    /* Now and then a stride at either end of its range. */
+    unsigned edge = next_random() % 40;
+    p.stride = edge == 0 ? 0.001f : edge == 1 ? 4096.0f : 1.0f + (float)(next_random() % 8);
     p.peak_threshold = 0.5f * uniform();
     p.peak_radius = 1 + (int)(next_random() % 3);
     p.max_peaks = 1 + (int)(next_random() % 20);
@@ -57,9 +60,42 @@ static pd_params random_params(void) {
     return p;
 }
 
+/* The index of the option called `name`, or -1. */
+static int param_index(const char *name) {
+    for (int i = 0; i < pd_param_count(); i++)
+        if (strcmp(pd_param_name(i), name) == 0) return i;
+    return -1;
+}
+
+/* The table's defaults pass their own checks, and an option pushed out of its
+ * range is reported by its index. */
+static int check_param_table(void) {
+    pd_params p, q;
+    pd_params_default(&p);
+    if (pd_params_check(&p) != -1 || pd_param_name(pd_param_count()) != NULL) return 0;
+    for (int i = 0; i < pd_param_count(); i++)
+        if (!pd_param_name(i) || pd_param_offset(i) >= sizeof(pd_params)) return 0;
+    q = p;
+    q.peak_radius = 0;
+    if (pd_params_check(&q) != param_index("peak_radius")) return 0;
+    q = p;
+    q.stride = 1e-40f; /* a denormal: the decode would read it as 0 */
+    if (pd_params_check(&q) != param_index("stride")) return 0;
+    q = p;
+    q.min_inlier_ratio = NAN;
+    if (pd_params_check(&q) != param_index("min_inlier_ratio")) return 0;
+    q = p;
+    q.join_fragments = 1.0000001f;
+    return pd_params_check(&q) == param_index("join_fragments");
+}
+
 int main(int argc, char **argv) {
     int frames = argc > 1 ? atoi(argv[1]) : 2000;
     long people = 0;
+    if (!check_param_table()) {
+        printf("the parameter table's defaults, names or checks are wrong\n");
+        return 1;
+    }
     for (int f = 0; f < frames; f++) {
         int K = 1 + (int)(next_random() % 6), H = 1 + (int)(next_random() % 20);
         int W = 1 + (int)(next_random() % 20), L = 0;
