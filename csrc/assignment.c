@@ -4,13 +4,94 @@
 
 #include "internal.h"
 
+/* The solver's state: potentials u over rows and v over columns, each
+ * column's least reduced cost minv, the row p matched to each column, the
+ * augmenting path `way` and the columns used. 1-based: column 0 is the virtual
+ * start of each search. */
+typedef struct {
+    double *u, *v, *minv;
+    int32_t *p, *way;
+    uint8_t *used;
+    const double *cost;
+    ptrdiff_t ld;
+    int n, m, transposed;
+} pd_lsa;
+
+static void pd_lsa_layout(pd_lsa *s, int n, int m, pd_arena *arena) {
+    s->u = pd_take(arena, ((size_t)n + 1) * sizeof(double));
+    s->v = pd_take(arena, ((size_t)m + 1) * sizeof(double));
+    s->minv = pd_take(arena, ((size_t)m + 1) * sizeof(double));
+    s->p = pd_take(arena, ((size_t)m + 1) * sizeof(int32_t));
+    s->way = pd_take(arena, ((size_t)m + 1) * sizeof(int32_t));
+    s->used = pd_take(arena, (size_t)m + 1);
+}
+
 size_t pd_lsa_workspace_size(int rows, int cols) {
     if (rows < 0 || cols < 0) return 0;
-    size_t n = (size_t)(rows < cols ? rows : cols) + 1;
-    size_t m = (size_t)(rows < cols ? cols : rows) + 1;
-    /* u over rows; v, minv over columns (double); p, way over columns; used. */
-    return pd_round_up(n * sizeof(double)) + 2 * pd_round_up(m * sizeof(double)) +
-           2 * pd_round_up(m * sizeof(int32_t)) + pd_round_up(m) + 7 * PD_ALIGN;
+    pd_lsa s;
+    pd_arena arena;
+    pd_arena_measuring(&arena);
+    pd_lsa_layout(&s, rows < cols ? rows : cols, rows < cols ? cols : rows, &arena);
+    return pd_arena_size(&arena);
+}
+
+/* cost of (row i, column j), 1-based, of the problem with rows the shorter side. */
+static inline double pd_lsa_cost(const pd_lsa *s, int i, int j) {
+    return s->transposed ? s->cost[(ptrdiff_t)(j - 1) * s->ld + (i - 1)]
+                         : s->cost[(ptrdiff_t)(i - 1) * s->ld + (j - 1)];
+}
+
+/* One Dijkstra step from row i0 (reached through column j0): lowers each unused
+ * column's minv, and returns the unused column of least minv (0 when none: only
+ * non-finite costs get there), its value in *delta. */
+static int pd_lsa_scan(pd_lsa *s, int i0, int j0, double *delta) {
+    int j1 = 0;
+    double best = INFINITY;
+    for (int j = 1; j <= s->m; j++) {
+        if (s->used[j]) continue;
+        double cur = pd_lsa_cost(s, i0, j) - s->u[i0] - s->v[j];
+        if (cur < s->minv[j]) {
+            s->minv[j] = cur;
+            s->way[j] = j0;
+        }
+        if (s->minv[j] < best) {
+            best = s->minv[j];
+            j1 = j;
+        }
+    }
+    *delta = best;
+    return j1;
+}
+
+/* Adds row i to the matching along a shortest augmenting path; PD_OK or a PD_ERR. */
+static int pd_lsa_augment(pd_lsa *s, int i) {
+    s->p[0] = i;
+    int j0 = 0;
+    for (int j = 0; j <= s->m; j++) {
+        s->minv[j] = INFINITY;
+        s->used[j] = 0;
+    }
+    do {
+        s->used[j0] = 1;
+        double delta;
+        int j1 = pd_lsa_scan(s, s->p[j0], j0, &delta);
+        if (j1 == 0) return PD_ERR_ARGUMENT;
+        for (int j = 0; j <= s->m; j++) {
+            if (s->used[j]) {
+                s->u[s->p[j]] += delta;
+                s->v[j] -= delta;
+            } else {
+                s->minv[j] -= delta;
+            }
+        }
+        j0 = j1;
+    } while (s->p[j0] != 0);
+    do {
+        int j1 = s->way[j0];
+        s->p[j0] = s->p[j1];
+        j0 = j1;
+    } while (j0 != 0);
+    return PD_OK;
 }
 
 /* The shortest augmenting path method with potentials (Kuhn-Munkres as
@@ -21,89 +102,84 @@ int pd_linear_sum_assignment(const double *cost, int rows, int cols, ptrdiff_t l
     if (rows < 0 || cols < 0 || (rows > 0 && cols > 0 && !cost)) return PD_ERR_ARGUMENT;
     for (int i = 0; i < rows; i++) col_of_row[i] = -1;
     if (rows == 0 || cols == 0) return PD_OK;
-    if (workspace_size < pd_lsa_workspace_size(rows, cols)) return PD_ERR_WORKSPACE;
-    const int transposed = rows > cols;
-    const int n = transposed ? cols : rows;
-    const int m = transposed ? rows : cols;
+    pd_lsa s;
+    s.transposed = rows > cols;
+    s.n = s.transposed ? cols : rows;
+    s.m = s.transposed ? rows : cols;
+    s.cost = cost;
+    s.ld = ld;
     pd_arena arena;
     pd_arena_init(&arena, workspace, workspace_size);
-    double *u = pd_take(&arena, (size_t)(n + 1) * sizeof(double));
-    double *v = pd_take(&arena, (size_t)(m + 1) * sizeof(double));
-    double *minv = pd_take(&arena, (size_t)(m + 1) * sizeof(double));
-    int32_t *p = pd_take(&arena, (size_t)(m + 1) * sizeof(int32_t));
-    int32_t *way = pd_take(&arena, (size_t)(m + 1) * sizeof(int32_t));
-    uint8_t *used = pd_take(&arena, (size_t)(m + 1));
-    if (!u || !v || !minv || !p || !way || !used) return PD_ERR_WORKSPACE;
-    for (int i = 0; i <= n; i++) u[i] = 0.0;
-    for (int j = 0; j <= m; j++) {
-        v[j] = 0.0;
-        p[j] = 0;
-        way[j] = 0;
+    pd_lsa_layout(&s, s.n, s.m, &arena);
+    if (!pd_arena_ok(&arena)) return PD_ERR_WORKSPACE;
+    for (int i = 0; i <= s.n; i++) s.u[i] = 0.0;
+    for (int j = 0; j <= s.m; j++) {
+        s.v[j] = 0.0;
+        s.p[j] = 0;
+        s.way[j] = 0;
     }
-    /* 1-based internally: column 0 is the virtual start of each search. */
-    for (int i = 1; i <= n; i++) {
-        p[0] = i;
-        int j0 = 0;
-        for (int j = 0; j <= m; j++) {
-            minv[j] = INFINITY;
-            used[j] = 0;
-        }
-        do {
-            used[j0] = 1;
-            int i0 = p[j0], j1 = 0;
-            double delta = INFINITY;
-            for (int j = 1; j <= m; j++) {
-                if (used[j]) continue;
-                double a = transposed ? cost[(ptrdiff_t)(j - 1) * ld + (i0 - 1)]
-                                      : cost[(ptrdiff_t)(i0 - 1) * ld + (j - 1)];
-                double cur = a - u[i0] - v[j];
-                if (cur < minv[j]) {
-                    minv[j] = cur;
-                    way[j] = j0;
-                }
-                if (minv[j] < delta) {
-                    delta = minv[j];
-                    j1 = j;
-                }
-            }
-            if (j1 == 0) return PD_ERR_ARGUMENT; /* only non-finite costs get here */
-            for (int j = 0; j <= m; j++) {
-                if (used[j]) {
-                    u[p[j]] += delta;
-                    v[j] -= delta;
-                } else {
-                    minv[j] -= delta;
-                }
-            }
-            j0 = j1;
-        } while (p[j0] != 0);
-        do {
-            int j1 = way[j0];
-            p[j0] = p[j1];
-            j0 = j1;
-        } while (j0 != 0);
+    for (int i = 1; i <= s.n; i++) {
+        int rc = pd_lsa_augment(&s, i);
+        if (rc != PD_OK) return rc;
     }
-    for (int j = 1; j <= m; j++) {
-        if (p[j] == 0) continue;
-        if (transposed)
-            col_of_row[j - 1] = p[j] - 1;
+    for (int j = 1; j <= s.m; j++) {
+        if (s.p[j] == 0) continue;
+        if (s.transposed)
+            col_of_row[j - 1] = s.p[j] - 1;
         else
-            col_of_row[p[j] - 1] = j - 1;
+            col_of_row[s.p[j] - 1] = j - 1;
     }
     return PD_OK;
 }
 
+/* The optimal assignment's workspace for na x nb peaks and num candidates:
+ * union-find and component bookkeeping over both sides, the candidates bucketed
+ * by component, a dense block for the largest component, its solution, and the
+ * solver's own workspace. */
+typedef struct {
+    int32_t *parent, *component_of, *member_of, *local, *start, *fill, *root_of, *grouped;
+    int32_t *comp_rows, *comp_cols, *block_candidate, *solution;
+    double *block;
+    pd_block lsa;
+} pd_optimal_ws;
+
+static void pd_optimal_layout(pd_optimal_ws *w, int na, int nb, int num, pd_arena *arena) {
+    const size_t nodes = (size_t)na + (size_t)nb, cells = (size_t)na * (size_t)nb;
+    w->parent = pd_take(arena, nodes * sizeof(int32_t));
+    w->component_of = pd_take(arena, nodes * sizeof(int32_t));
+    w->member_of = pd_take(arena, nodes * sizeof(int32_t));
+    w->local = pd_take(arena, nodes * sizeof(int32_t));
+    w->start = pd_take(arena, (nodes + 1) * sizeof(int32_t));
+    w->fill = pd_take(arena, (nodes + 1) * sizeof(int32_t));
+    w->root_of = pd_take(arena, (size_t)num * sizeof(int32_t));
+    w->grouped = pd_take(arena, (size_t)num * sizeof(int32_t));
+    w->comp_rows = pd_take(arena, (size_t)na * sizeof(int32_t));
+    w->comp_cols = pd_take(arena, (size_t)nb * sizeof(int32_t));
+    w->block = pd_take(arena, cells * sizeof(double));
+    w->block_candidate = pd_take(arena, cells * sizeof(int32_t));
+    w->solution = pd_take(arena, (size_t)(na > nb ? na : nb) * sizeof(int32_t));
+    w->lsa = pd_take_block(arena, pd_lsa_workspace_size(na, nb));
+}
+
+/* The greedy assignment's: a used flag per peak on each side. */
+static void pd_greedy_layout(uint8_t **used_a, uint8_t **used_b, int na, int nb,
+                             pd_arena *arena) {
+    *used_a = pd_take(arena, (size_t)na);
+    *used_b = pd_take(arena, (size_t)nb);
+}
+
 size_t pd_assign_workspace_size(int max_peaks) {
-    size_t peaks = (size_t)(max_peaks > 0 ? max_peaks : 0);
-    size_t nodes = 2 * peaks;
-    /* union-find and component bookkeeping over both sides, a dense block for
-     * the largest component, its solution, and the solver's own workspace */
-    return 4 * pd_round_up(nodes * sizeof(int32_t)) + 2 * pd_round_up((nodes + 1) * sizeof(int32_t)) +
-           2 * pd_round_up(peaks * peaks * sizeof(int32_t)) +
-           2 * pd_round_up(peaks * sizeof(int32_t) + 4) +
-           pd_round_up(peaks * peaks * sizeof(double) + 8) +
-           pd_round_up(peaks * peaks * sizeof(int32_t) + 4) + pd_round_up(peaks * sizeof(int32_t) + 4) +
-           pd_lsa_workspace_size((int)peaks, (int)peaks) + 14 * PD_ALIGN;
+    const int side = max_peaks > 0 ? max_peaks : 0;
+    pd_optimal_ws w;
+    uint8_t *used_a, *used_b;
+    pd_arena optimal, greedy;
+    pd_arena_measuring(&optimal);
+    pd_arena_measuring(&greedy);
+    /* At most side x side candidates: one per pair. */
+    pd_optimal_layout(&w, side, side, side * side, &optimal);
+    pd_greedy_layout(&used_a, &used_b, side, side, &greedy);
+    return pd_arena_size(&optimal) > pd_arena_size(&greedy) ? pd_arena_size(&optimal)
+                                                            : pd_arena_size(&greedy);
 }
 
 static int pd_find_root(int32_t *parent, int i) {
@@ -127,6 +203,77 @@ static int pd_assign_greedy(const pd_candidate *cands, int num, int na, int nb,
     return count;
 }
 
+/* Numbers the components of the candidate graph in the order of their best
+ * candidate and buckets the candidates by component, keeping their order: one
+ * pass, not one per component. Returns how many components. */
+static int pd_components(const pd_candidate *cands, int num, int na, int nb, pd_optimal_ws *w) {
+    int32_t *parent = w->parent, *component_of = w->component_of;
+    for (int i = 0; i < na + nb; i++) {
+        parent[i] = i;
+        component_of[i] = -1;
+        w->member_of[i] = -1;
+    }
+    for (int c = 0; c < num; c++) {
+        int ra = pd_find_root(parent, cands[c].a);
+        int rb = pd_find_root(parent, na + cands[c].b);
+        if (ra != rb) parent[ra] = rb;
+    }
+    int components = 0;
+    for (int c = 0; c < num; c++) {
+        int root = pd_find_root(parent, cands[c].a);
+        if (component_of[root] < 0) component_of[root] = components++;
+        w->root_of[c] = component_of[root];
+    }
+    for (int k = 0; k <= components; k++) w->start[k] = 0;
+    for (int c = 0; c < num; c++) w->start[w->root_of[c] + 1]++;
+    for (int k = 0; k < components; k++) w->start[k + 1] += w->start[k];
+    for (int k = 0; k < components; k++) w->fill[k] = w->start[k];
+    for (int c = 0; c < num; c++) w->grouped[w->fill[w->root_of[c]]++] = c;
+    return components;
+}
+
+/* Component k's optimal matching: flags its chosen candidates in w->root_of. */
+static int pd_solve_component(const pd_candidate *cands, int na, int k, pd_optimal_ws *w) {
+    const int32_t *members = w->grouped + w->start[k];
+    const int size = w->start[k + 1] - w->start[k];
+    int rows = 0, cols = 0;
+    for (int m = 0; m < size; m++) {
+        const pd_candidate *cand = &cands[members[m]];
+        int a = cand->a, b = na + cand->b;
+        if (w->member_of[a] != k) {
+            w->member_of[a] = k;
+            w->local[a] = rows;
+            w->comp_rows[rows++] = cand->a;
+        }
+        if (w->member_of[b] != k) {
+            w->member_of[b] = k;
+            w->local[b] = cols;
+            w->comp_cols[cols++] = cand->b;
+        }
+    }
+    if (rows == 1 || cols == 1) {
+        /* A star: the best edge wins, and it is the component's first. */
+        w->root_of[members[0]] = 1;
+        return PD_OK;
+    }
+    for (int q = 0; q < rows * cols; q++) w->block[q] = 0.0;
+    for (int m = 0; m < size; m++) {
+        const pd_candidate *cand = &cands[members[m]];
+        ptrdiff_t at = (ptrdiff_t)w->local[cand->a] * cols + w->local[na + cand->b];
+        w->block[at] = -(double)cand->score;
+        w->block_candidate[at] = members[m];
+    }
+    int rc = pd_linear_sum_assignment(w->block, rows, cols, cols, w->solution, w->lsa.base,
+                                      w->lsa.size);
+    if (rc != PD_OK) return rc;
+    for (int r = 0; r < rows; r++) {
+        int col = w->solution[r];
+        if (col < 0 || w->block[(ptrdiff_t)r * cols + col] == 0.0) continue;
+        w->root_of[w->block_candidate[(ptrdiff_t)r * cols + col]] = 1;
+    }
+    return PD_OK;
+}
+
 /* The maximum-weight matching over the candidate graph. Non-candidates weigh
  * 0 and every candidate weighs more (scores are > 0), so the optimal full
  * assignment restricted to candidate edges is the optimal partial matching.
@@ -135,95 +282,20 @@ static int pd_assign_greedy(const pd_candidate *cands, int num, int na, int nb,
  * na x nb problem. */
 static int pd_assign_optimal(const pd_candidate *cands, int num, int na, int nb,
                              pd_candidate *out, pd_arena *arena) {
-    int nodes = na + nb;
-    int32_t *parent = pd_take(arena, (size_t)nodes * sizeof(int32_t));
-    int32_t *component_of = pd_take(arena, (size_t)nodes * sizeof(int32_t));
-    int32_t *member_of = pd_take(arena, (size_t)nodes * sizeof(int32_t));
-    int32_t *local = pd_take(arena, (size_t)nodes * sizeof(int32_t));
-    int32_t *start = pd_take(arena, ((size_t)nodes + 1) * sizeof(int32_t));
-    int32_t *fill = pd_take(arena, ((size_t)nodes + 1) * sizeof(int32_t));
-    int32_t *root_of = pd_take(arena, (size_t)num * sizeof(int32_t));
-    int32_t *grouped = pd_take(arena, (size_t)num * sizeof(int32_t));
-    int32_t *comp_rows = pd_take(arena, (size_t)na * sizeof(int32_t) + 4);
-    int32_t *comp_cols = pd_take(arena, (size_t)nb * sizeof(int32_t) + 4);
-    double *block = pd_take(arena, (size_t)na * (size_t)nb * sizeof(double) + 8);
-    int32_t *block_candidate = pd_take(arena, (size_t)na * (size_t)nb * sizeof(int32_t) + 4);
-    int32_t *solution = pd_take(arena, (size_t)(na > nb ? na : nb) * sizeof(int32_t) + 4);
-    size_t lsa_size = pd_lsa_workspace_size(na, nb);
-    void *lsa_ws = pd_take(arena, lsa_size);
-    if (!parent || !component_of || !member_of || !local || !start || !fill || !root_of ||
-        !grouped || !comp_rows || !comp_cols || !block || !block_candidate || !solution ||
-        !lsa_ws)
-        return PD_ERR_WORKSPACE;
-
-    for (int i = 0; i < nodes; i++) {
-        parent[i] = i;
-        component_of[i] = -1;
-        member_of[i] = -1;
-    }
-    for (int c = 0; c < num; c++) {
-        int ra = pd_find_root(parent, cands[c].a);
-        int rb = pd_find_root(parent, na + cands[c].b);
-        if (ra != rb) parent[ra] = rb;
-    }
-    /* Number the components in the order of their best candidate and bucket the
-     * candidates by component, keeping their order: one pass, not one per component. */
-    int components = 0;
-    for (int c = 0; c < num; c++) {
-        int root = pd_find_root(parent, cands[c].a);
-        if (component_of[root] < 0) component_of[root] = components++;
-        root_of[c] = component_of[root];
-    }
-    for (int k = 0; k <= components; k++) start[k] = 0;
-    for (int c = 0; c < num; c++) start[root_of[c] + 1]++;
-    for (int k = 0; k < components; k++) start[k + 1] += start[k];
-    for (int k = 0; k < components; k++) fill[k] = start[k];
-    for (int c = 0; c < num; c++) grouped[fill[root_of[c]]++] = c;
-
+    pd_optimal_ws w;
+    pd_optimal_layout(&w, na, nb, num, arena);
+    if (!pd_arena_ok(arena)) return PD_ERR_WORKSPACE;
+    const int components = pd_components(cands, num, na, nb, &w);
     /* root_of is done with: it now flags the chosen candidates, so the output
      * comes out in the candidates' own order (score, a, b) without a sort. */
-    for (int c = 0; c < num; c++) root_of[c] = 0;
+    for (int c = 0; c < num; c++) w.root_of[c] = 0;
     for (int k = 0; k < components; k++) {
-        const int32_t *members = grouped + start[k];
-        const int size = start[k + 1] - start[k];
-        int rows = 0, cols = 0;
-        for (int m = 0; m < size; m++) {
-            const pd_candidate *cand = &cands[members[m]];
-            int a = cand->a, b = na + cand->b;
-            if (member_of[a] != k) {
-                member_of[a] = k;
-                local[a] = rows;
-                comp_rows[rows++] = cand->a;
-            }
-            if (member_of[b] != k) {
-                member_of[b] = k;
-                local[b] = cols;
-                comp_cols[cols++] = cand->b;
-            }
-        }
-        if (rows == 1 || cols == 1) {
-            /* A star: the best edge wins, and it is the component's first. */
-            root_of[members[0]] = 1;
-            continue;
-        }
-        for (int q = 0; q < rows * cols; q++) block[q] = 0.0;
-        for (int m = 0; m < size; m++) {
-            const pd_candidate *cand = &cands[members[m]];
-            ptrdiff_t at = (ptrdiff_t)local[cand->a] * cols + local[na + cand->b];
-            block[at] = -(double)cand->score;
-            block_candidate[at] = members[m];
-        }
-        int rc = pd_linear_sum_assignment(block, rows, cols, cols, solution, lsa_ws, lsa_size);
+        int rc = pd_solve_component(cands, na, k, &w);
         if (rc != PD_OK) return rc;
-        for (int r = 0; r < rows; r++) {
-            int col = solution[r];
-            if (col < 0 || block[(ptrdiff_t)r * cols + col] == 0.0) continue;
-            root_of[block_candidate[(ptrdiff_t)r * cols + col]] = 1;
-        }
     }
     int count = 0;
     for (int c = 0; c < num; c++)
-        if (root_of[c]) out[count++] = cands[c];
+        if (w.root_of[c]) out[count++] = cands[c];
     return count;
 }
 
@@ -234,12 +306,19 @@ int pd_assign_limb(const pd_candidate *candidates, int num_candidates, int na, i
     pd_arena arena;
     pd_arena_init(&arena, workspace, workspace_size);
     if (mode == PD_ASSIGN_GREEDY) {
-        uint8_t *used_a = pd_take(&arena, (size_t)na);
-        uint8_t *used_b = pd_take(&arena, (size_t)nb);
-        if (!used_a || !used_b) return PD_ERR_WORKSPACE;
+        uint8_t *used_a, *used_b;
+        pd_greedy_layout(&used_a, &used_b, na, nb, &arena);
+        if (!pd_arena_ok(&arena)) return PD_ERR_WORKSPACE;
         return pd_assign_greedy(candidates, num_candidates, na, nb, out, used_a, used_b);
     }
     if (mode == PD_ASSIGN_HUNGARIAN)
         return pd_assign_optimal(candidates, num_candidates, na, nb, out, &arena);
     return PD_ERR_ARGUMENT;
+}
+
+int pd_stage_connections(const pd_params *params, const pd_candidate *candidates, int nc,
+                         int na, int nb, pd_candidate *out, void *workspace,
+                         size_t workspace_size) {
+    return pd_assign_limb(candidates, nc, na, nb, params->assignment, out, workspace,
+                          workspace_size);
 }

@@ -15,15 +15,27 @@ static inline float pd_finite_or_zero(float v) { return (v - v == 0.0f) ? v : 0.
 
 static inline size_t pd_round_up(size_t n) { return (n + PD_ALIGN - 1) & ~(size_t)(PD_ALIGN - 1); }
 
-/* A bump allocator over the caller's workspace. */
+/* A bump allocator over the caller's workspace, with a measuring mode (no
+ * workspace): each stage lays its workspace out in one function, and its size
+ * function runs that same function measuring, so size and layout cannot drift
+ * apart. Takes are rounded up to PD_ALIGN, so a layout's size does not depend on
+ * where the workspace starts once that is aligned. */
 typedef struct {
     char *next;
-    size_t left;
+    size_t left;   /* bytes left after next (real mode)                      */
+    size_t used;   /* bytes taken so far, alignment included                  */
+    int measuring; /* 1: nothing is handed out, takes are only counted        */
+    int failed;    /* 1: a take did not fit                                   */
 } pd_arena;
 
 static inline void *pd_take(pd_arena *arena, size_t bytes) {
     size_t need = pd_round_up(bytes);
-    if (need > arena->left) return NULL;
+    arena->used += need;
+    if (arena->measuring) return NULL;
+    if (need > arena->left) {
+        arena->failed = 1;
+        return NULL;
+    }
     void *p = arena->next;
     arena->next += need;
     arena->left -= need;
@@ -36,6 +48,35 @@ static inline void pd_arena_init(pd_arena *arena, void *workspace, size_t size) 
     size_t skip = (size_t)(aligned - base);
     arena->next = (char *)aligned;
     arena->left = (workspace && size > skip) ? size - skip : 0;
+    arena->used = 0;
+    arena->measuring = 0;
+    arena->failed = 0;
+}
+
+static inline void pd_arena_measuring(pd_arena *arena) {
+    arena->next = NULL;
+    arena->left = 0;
+    arena->used = 0;
+    arena->measuring = 1;
+    arena->failed = 0;
+}
+
+/* 1 when every take of a real layout fitted. */
+static inline int pd_arena_ok(const pd_arena *arena) { return !arena->measuring && !arena->failed; }
+
+/* The workspace a measured layout needs from any base address: what it took
+ * plus the most that aligning the base can skip. */
+static inline size_t pd_arena_size(const pd_arena *arena) { return arena->used + PD_ALIGN; }
+
+/* A sub-workspace of `size` bytes for a function that lays out its own. */
+typedef struct {
+    void *base;
+    size_t size;
+} pd_block;
+
+static inline pd_block pd_take_block(pd_arena *arena, size_t size) {
+    pd_block block = {pd_take(arena, size), size};
+    return block;
 }
 
 /* Sorts by score descending, then a ascending, then b ascending: a total order,
@@ -52,11 +93,22 @@ void pd_sort_candidates_stable(pd_candidate *items, int n, pd_candidate *scratch
 unsigned pd_enter_flush_denormals(void);
 void pd_leave_flush_denormals(unsigned saved);
 
-/* Stage 4 state: partial people built from connections. Peaks are named by a
- * global index (the channel's offset plus the peak's rank in its channel). */
+/* The five stages of pd_decode_frame, each in its own file, each reading the one
+ * pd_params. The stage bindings of the Python module call them one by one. */
+
+/* Stage 1 output: the peaks of every keypoint channel. Peaks are named by a
+ * global index g = k * max_peaks + rank (rank within channel k, strongest first). */
+typedef struct {
+    int max_peaks;
+    float *x, *y, *value; /* K * max_peaks, map cells                           */
+    int32_t *count;       /* K: peaks kept per channel                          */
+} pd_peak_set;
+
+/* Stage 4 state: partial people built from connections. */
 typedef struct {
     int num_keypoints;
     int capacity;         /* people that can be created                        */
+    int total_peaks;      /* global peak indices: K * max_peaks                */
     int count;            /* people created, merged ones included              */
     int32_t *slots;       /* count x num_keypoints global peak index, or -1    */
     int32_t *keypoints;   /* per person: keypoints held, 0 once merged away    */
@@ -64,54 +116,62 @@ typedef struct {
     double *evidence;     /* per person: peak values plus connection scores    */
     int32_t *owner;       /* per global peak: the person holding it, or -1     */
     int32_t *co_owner;    /* per global peak: a second person holding it, or -1 */
-    /* Merge vetoes from limbs beyond the tree; none unless the decoder sets them. */
-    int num_vetoes;
-    const int32_t *veto_kinds; /* 2 per veto limb: its two keypoint types         */
-    const float *veto_scores;  /* per veto limb, stride x stride: the score of the
-                                  candidate between peaks a and b (ranks within
-                                  their channels), or -1                         */
-    int veto_stride;           /* peaks per channel: global index = type * stride */
-    float veto_min;            /* a merge needs candidates at least this good     */
 } pd_people;
 
-size_t pd_people_workspace_size(int num_keypoints, int total_peaks);
-int pd_people_init(pd_people *people, int num_keypoints, int total_peaks, pd_arena *arena);
+/* peaks.c: every channel's peaks into `peaks`; the total found, or a PD_ERR.
+ * `workspace` holds pd_peaks_workspace_size(H, W, max_peaks) bytes. */
+int pd_stage_peaks(const pd_params *params, const pd_fields *heatmaps, int num_keypoints,
+                   const pd_peak_set *peaks, void *workspace, size_t workspace_size);
 
-/* Adds one chosen connection of a limb from keypoint type ka to kb. */
-void pd_people_connect(pd_people *people, int ka, int kb, int32_t ga, int32_t gb, float value_a,
-                       float value_b, float score, int redundant);
+/* scoring.c: limb l's candidates, best first, capped at max_candidates (out has
+ * room for max_peaks^2); 0 when an end has no peaks; or a PD_ERR. `workspace`
+ * holds pd_score_workspace_size(H, W, paf_samples, max_peaks) bytes. */
+int pd_stage_candidates(const pd_params *params, const pd_skeleton *s, const pd_fields *pafs,
+                        int limb, const pd_peak_set *peaks, pd_candidate *out,
+                        void *workspace, size_t workspace_size);
 
-/* Each end's best candidate among a limb's nc candidates (best first): for a
- * peak a < na, best_of_a[a]; for b < nb, best_of_b[b]; score -1 where none. */
-void pd_best_candidates(const pd_candidate *candidates, int nc, int na, int nb,
-                        pd_candidate *best_of_a, pd_candidate *best_of_b);
+/* assignment.c: the connections params->assignment chooses among nc sorted
+ * candidates between na and nb peaks; `workspace` holds
+ * pd_assign_workspace_size(max_peaks) bytes. */
+int pd_stage_connections(const pd_params *params, const pd_candidate *candidates, int nc,
+                         int na, int nb, pd_candidate *out, void *workspace,
+                         size_t workspace_size);
 
-/* After a limb type's connections: shares peaks between people where two
- * keypoints merged into one (see shared_peak_score in pafdecode.h), from each
- * end's best candidate (pd_best_candidates) between peaks oa + a and ob + b. */
-void pd_people_share(pd_people *people, int kb, int32_t oa, int32_t ob,
-                     const pd_candidate *best_of_a, int na, const pd_candidate *best_of_b,
-                     int nb, const float *peak_value, float min_score);
+/* assembly.c: the people's layout over an arena (measuring or real) for
+ * total_peaks peaks, and their reset to no one. */
+void pd_people_layout(pd_people *people, int num_keypoints, int total_peaks, pd_arena *arena);
+void pd_people_clear(pd_people *people);
 
-/* Merges the different people holding peaks ga (type ka) and gb (type kb) when
- * no person holds both and they have no keypoint type in common; otherwise
- * changes nothing. */
-void pd_people_repair(pd_people *people, int ka, int kb, int32_t ga, int32_t gb, float value_a,
-                      float value_b, float score);
+/* assembly.c: limb l's nconn chosen connections join people, in order; then,
+ * for a tree limb with shared_peak_score on, the sharing pass over its nc
+ * candidates. best_of_a and best_of_b have room for max_peaks items each. */
+void pd_stage_assemble_limb(const pd_params *params, pd_people *people, const pd_skeleton *s,
+                            int limb, const pd_peak_set *peaks, const pd_candidate *candidates,
+                            int nc, const pd_candidate *chosen, int nconn,
+                            pd_candidate *best_of_a, pd_candidate *best_of_b);
 
-/* Writes the people that pass the filters, best score first. `order` and
- * `scratch` have room for people->count items. Returns how many were written. */
-int pd_people_emit(const pd_people *people, const float *peak_x, const float *peak_y,
-                   const float *peak_value, const pd_params *params, pd_candidate *order,
-                   pd_candidate *scratch, float *out_keypoints, float *out_scores);
-
-/* Fragment joining (join_fragments in pafdecode.h), after assembly and repair.
- * Workspace from the arena: pd_join_workspace_size(K, people->count, K * max_peaks). */
+/* join.c: fragment joining (join_fragments in pafdecode.h) when it is on; PD_OK
+ * or a PD_ERR. `workspace` holds pd_join_workspace_size(K, capacity, total) bytes
+ * for people->capacity <= capacity. */
 size_t pd_join_workspace_size(int num_keypoints, int capacity, int total_peaks);
-int pd_people_join_fragments(pd_people *people, const pd_skeleton *s, const float *peak_x,
-                             const float *peak_y, const float *peak_value,
-                             const int32_t *peak_count, int max_peaks, float margin,
-                             pd_arena *arena);
+int pd_stage_join(const pd_params *params, pd_people *people, const pd_skeleton *s,
+                  const pd_peak_set *peaks, void *workspace, size_t workspace_size);
+
+/* assembly.c, the output: writes the people that pass the filters, best score
+ * first, in image pixels. `order` and `scratch` have room for people->count
+ * items. Returns how many were written. */
+int pd_people_emit(const pd_people *people, const pd_peak_set *peaks, const pd_params *params,
+                   pd_candidate *order, pd_candidate *scratch, float *out_keypoints,
+                   float *out_scores);
+
+/* Gives peak g (of type k, value `value`) to person p, as its holder or, when
+ * someone holds it already, its second holder. */
+void pd_person_take(pd_people *people, int p, int k, int32_t g, float value);
+
+/* Person `to` takes every keypoint, connection and bit of evidence of person
+ * `from`, who is left empty, plus a connection of the given score between them
+ * when `link` is set. They must hold no keypoint type in common. */
+void pd_person_absorb(pd_people *people, int to, int from, int link, float score);
 
 /* For keypoint types i and j two limbs apart over the limbs that are not redundant
  * (not neighbours, with a neighbour in common), middle[i * K + j] is that common

@@ -26,8 +26,8 @@ enum {
     PD_ERR_WORKSPACE = -2  /* the workspace is smaller than pd_workspace_size */
 };
 
+/* Values of pd_params.assignment, in the order of the table's choices. */
 enum { PD_ASSIGN_GREEDY = 0, PD_ASSIGN_HUNGARIAN = 1 };
-enum { PD_ASSEMBLE_TREE = 0, PD_ASSEMBLE_GLOBAL = 1 };
 
 /* A strided 3-D view of float32 fields: channel, row, column. Strides are in
  * elements, not bytes, and may be any value (CHW, HWC, or a slice of either). */
@@ -45,44 +45,37 @@ typedef struct {
     const uint8_t *limb_redundant;  /* num_limbs: 1 for limbs beyond a tree    */
 } pd_skeleton;
 
+/* The options, one field per row of pd_params.def in table order (its header
+ * says what each column means; the row's last column documents the option).
+ * The layout is the record pafdecode._params.RECORD_DTYPE describes, so the
+ * Python layer hands its record over as bytes. An option that is off is 0.
+ * pd_params_default fills in the table's defaults. */
+#define PD_TYPE_float float
+#define PD_TYPE_double double
+#define PD_TYPE_int int32_t
+#define PD_TYPE_enum int32_t
 typedef struct {
-    /* peaks */
-    float peak_threshold;     /* a peak's value must exceed this                  */
-    int peak_radius;          /* NMS window is (2r+1) x (2r+1), r >= 1            */
-    int max_peaks;            /* per channel; the strongest are kept              */
-    float split_margin;       /* > 0: split merged peaks (log units); 0: off      */
-    /* limb scoring */
-    float paf_threshold;      /* a sample is an inlier above this                 */
-    int paf_samples;          /* samples along a candidate limb, >= 2             */
-    int min_inliers;          /* inliers a candidate needs, 1..paf_samples        */
-    float max_limb_length;    /* in map pixels; <= 0 means unlimited              */
-    int max_candidates;       /* per limb type; the best-scoring are kept         */
-    /* assignment and assembly */
-    int assignment;           /* PD_ASSIGN_GREEDY or PD_ASSIGN_HUNGARIAN          */
-    float shared_peak_score;  /* > 0: a peak may go to two people through limbs
-                                 scoring at least this (merged keypoints); 0: off */
-    int min_keypoints;        /* people with fewer keypoints are dropped          */
-    float min_person_score;   /* people with a lower mean score are dropped       */
-    /* output */
-    float stride;             /* map pixel -> image pixel scale                   */
-    int assembly;             /* PD_ASSEMBLE_TREE: limb types in skeleton order;
-                                 PD_ASSEMBLE_GLOBAL: all connections by score    */
-    float repair_score;       /* > 0: after assembly, two people with no keypoint
-                                 type in common merge through an end's best
-                                 candidate scoring at least this; 0: off         */
-    float redundant_veto;     /* > 0: two people merge only if every limb beyond
-                                 the tree spanning them has a candidate between
-                                 their peaks scoring at least this; 0: off       */
-    float peak_support;       /* > 0: a local maximum is a peak only when the 1-2-1
-                                 weighted mean of its 3x3 cells exceeds this
-                                 (a lone spike of noise has no mass around it);
-                                 0: off                                          */
-    float join_fragments;     /* in (0, 1]: after repair, a person or a peak nobody
-                                 holds joins the nearest person it could belong to
-                                 across hidden keypoints (see pd_decode_frame) when
-                                 that one is nearer than join_fragments times the
-                                 next; 0: off                                    */
+#define PD_PARAM(name, type, ...) PD_TYPE_##type name;
+#include "pd_params.def"
+#undef PD_PARAM
 } pd_params;
+
+/* params.c ----------------------------------------------------------------- */
+
+/* Every option at the table's default (an option off by default is 0). */
+void pd_params_default(pd_params *params);
+
+/* -1 when every option is in its table range, else the index of the first that
+ * is not (pd_param_name tells which). Floating-point options must be finite, and
+ * float ones 0 or normal (the decode flushes denormals to zero). */
+int pd_params_check(const pd_params *params);
+
+/* The options in table order: how many, and option i's name and byte offset in
+ * pd_params (NULL and (size_t)-1 out of range), so a caller can check its own
+ * description of the struct against this one. */
+int pd_param_count(void);
+const char *pd_param_name(int index);
+size_t pd_param_offset(int index);
 
 typedef struct {
     int32_t peaks;        /* peaks kept, all channels                            */
@@ -98,7 +91,7 @@ size_t pd_peaks_workspace_size(int height, int width, int max_peaks);
 
 /* Local maxima of one channel above threshold over a (2r+1)^2 window, one per
  * plateau, refined to sub-pixel precision by a Gaussian (log-parabola) fit.
- * With split_margin > 0, a neighbour of a peak where the logs of the peak's two
+ * With split_margin > 0 (pd_params.split_merged_peaks), a neighbour of a peak where the logs of the peak's two
  * neighbours on that line sum to split_margin (natural log) more than one
  * Gaussian of the channel's width allows is a second peak too (two keypoints of
  * one type a cell or two apart), refined from its side away from the peak.
@@ -125,9 +118,11 @@ size_t pd_score_workspace_size(int height, int width, int paf_samples, int max_p
 /* Candidate limbs between peaks A and B of one limb type, scored on the PAF
  * channels (paf_x, paf_y): samples at t = k / (n - 1), k = 0..n-1, from a to
  * b, bilinear, dotted with the unit vector from a to b; a sample touching NaN
- * or Inf reads as 0. A candidate has at least min_inliers samples above
- * paf_threshold and a score (mean of the samples, summed in k order, plus
- * min(0.5 * height / length - 1, 0)) above 0. Returns how many were written
+ * or Inf reads as 0. A candidate has at least min(paf_samples,
+ * ceil(min_inlier_ratio * paf_samples)) samples above paf_threshold, is no
+ * longer than max_limb_length / stride map pixels (0: unlimited), and has a
+ * score (mean of the samples, summed in k order, plus min(0.5 * height /
+ * length - 1, 0)) above 0. Returns how many were written
  * (<= na * nb), sorted by score, highest first, ties by (a, b). */
 int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
                   ptrdiff_t stride_y, ptrdiff_t stride_x, const float *ax,
@@ -160,34 +155,43 @@ size_t pd_assign_workspace_size(int max_peaks);
 
 /* decode.c ----------------------------------------------------------------- */
 
-/* Workspace bytes for decoding frames of this skeleton, map size and params. */
+/* Workspace bytes for decoding frames of this skeleton, map size and params
+ * (0 when they are invalid), from any base address. Measured by running the
+ * decode's own workspace layout without a workspace, so it is exact. */
 size_t pd_workspace_size(const pd_skeleton *skeleton, const pd_params *params,
                          int height, int width);
 
 /* Upper bound on the people one frame can yield. */
 int pd_max_people(const pd_skeleton *skeleton, const pd_params *params);
 
-/* Fragment joining (join_fragments > 0), the last step of assembly. A host is a
- * person holding both ends of a tree limb (a limb not flagged redundant); its
- * reach is the longest such limb. A fragment is a person or a peak nobody holds;
- * a person holding at most half the keypoint types is a fragment of the hosts
- * that outrank it (more keypoints, or as many and an earlier index). Its cost
- * towards a host that holds none of its keypoint types is the least, over a host
- * keypoint i and a fragment keypoint j that one hidden joint separates (their
- * tree path is two limbs long, through a type neither holds), of
- * distance(i, j) / (2 * reach). Hosts within reach (cost <= 1) compete: a fragment joins its nearest (ties: the lowest index) only when
- * that cost is below join_fragments times the next host's. Joins run nearest
- * first (ties by fragment: people by index, then peaks by global index), skipping
- * one whose host has joined another or now shares a type with the fragment. A
- * joined person brings its keypoints, connections and evidence; a peak its value.
+/* Decodes one frame in five stages, each in its own source file and each reading
+ * the one pd_params: peaks (peaks.c, pd_find_peaks per channel); then, limb types
+ * in skeleton order, scoring (scoring.c, pd_score_limb capped at max_candidates),
+ * assignment (assignment.c, pd_assign_limb) and assembly (assembly.c: connections
+ * become people; with shared_peak_score a peak may go to two people); then
+ * joining (join.c, when join_fragments is on); then the output filters.
+ *
+ * Joining: a host is a person holding both ends of a tree limb (a limb not
+ * flagged redundant); its reach is the longest such limb. A fragment is a person
+ * or a peak nobody holds; a person holding at most half the keypoint types is a
+ * fragment of the hosts that outrank it (more keypoints, or as many and an
+ * earlier index). Its cost towards a host that holds none of its keypoint types
+ * is the least, over a host keypoint i and a fragment keypoint j that one hidden
+ * joint separates (their tree path is two limbs long, through a type neither
+ * holds), of distance(i, j) / (2 * reach). Hosts within reach (cost <= 1)
+ * compete: a fragment joins its nearest (ties: the lowest index) only when that
+ * cost is below join_fragments times the next host's. Joins run nearest first
+ * (ties by fragment: people by index, then peaks by global index), skipping one
+ * whose host has joined another or now shares a type with the fragment. A joined
+ * person brings its keypoints, connections and evidence; a peak its value.
  * Rounds repeat until none joins (the pieces of one person are rivals until they
  * have joined each other).
  *
- * Decodes one frame. heatmaps has >= num_keypoints channels; pafs holds the
- * channels the skeleton names. Writes up to pd_max_people people:
- * out_keypoints (people, num_keypoints, 3) of x, y (image pixels), score; a
- * missing keypoint is (0, 0, 0); out_scores (people). Returns the number of
- * people, or a PD_ERR. stats may be NULL. */
+ * heatmaps has >= num_keypoints channels; pafs holds the channels the skeleton
+ * names. Writes up to pd_max_people people: out_keypoints (people,
+ * num_keypoints, 3) of x, y (image pixels), score; a missing keypoint is
+ * (0, 0, 0); out_scores (people). Returns the number of people, or a PD_ERR.
+ * stats may be NULL. */
 int pd_decode_frame(const pd_skeleton *skeleton, const pd_params *params,
                     const pd_fields *heatmaps, const pd_fields *pafs, void *workspace,
                     size_t workspace_size, float *out_keypoints, float *out_scores,
@@ -204,7 +208,9 @@ int pd_decode_batch(const pd_skeleton *skeleton, const pd_params *params,
                     void *workspace, size_t workspace_size, float *out_keypoints,
                     float *out_scores, int32_t *out_counts, pd_stats *stats);
 
-/* Validates params against a skeleton and map size; PD_OK or PD_ERR_ARGUMENT. */
+/* PD_OK when every option is in range (pd_params_check) and the skeleton is
+ * valid (1..4096 keypoints, limbs between distinct keypoints, PAF channels >= 0);
+ * PD_ERR_ARGUMENT otherwise. */
 int pd_check_params(const pd_skeleton *skeleton, const pd_params *params);
 
 #ifdef __cplusplus

@@ -5,15 +5,34 @@
 
 #include "internal.h"
 
+/* The workspace of one channel: the sanitised plane, its row and window maxima,
+ * visited marks, the flood-fill queue, every local maximum found and a sort's
+ * scratch. */
+typedef struct {
+    float *plane, *row_max, *window;
+    uint8_t *visited;
+    int32_t *queue;
+    pd_candidate *found, *sort_scratch;
+} pd_peaks_ws;
+
+static void pd_peaks_layout(pd_peaks_ws *w, size_t cells, pd_arena *arena) {
+    w->plane = pd_take(arena, cells * sizeof(float));
+    w->row_max = pd_take(arena, cells * sizeof(float));
+    w->visited = pd_take(arena, cells);
+    w->queue = pd_take(arena, cells * sizeof(int32_t));
+    w->found = pd_take(arena, cells * sizeof(pd_candidate));
+    w->sort_scratch = pd_take(arena, cells * sizeof(pd_candidate));
+    w->window = pd_take(arena, cells * sizeof(float));
+}
+
 size_t pd_peaks_workspace_size(int height, int width, int max_peaks) {
     (void)max_peaks;
     if (height <= 0 || width <= 0) return 0;
-    size_t cells = (size_t)height * (size_t)width;
-    /* the sanitised plane, its row and window maxima, visited marks, the
-     * flood-fill queue and every local maximum found */
-    return 3 * pd_round_up(cells * sizeof(float)) + pd_round_up(cells) +
-           pd_round_up(cells * sizeof(int32_t)) + 2 * pd_round_up(cells * sizeof(pd_candidate)) +
-           8 * PD_ALIGN;
+    pd_peaks_ws w;
+    pd_arena arena;
+    pd_arena_measuring(&arena);
+    pd_peaks_layout(&w, (size_t)height * (size_t)width, &arena);
+    return pd_arena_size(&arena);
 }
 
 /* The cells within `radius` of (x, y), clipped to the map, inclusive. */
@@ -165,6 +184,69 @@ static int pd_is_supported(const float *plane, int height, int width, int x, int
 static const int pd_dir_x[8] = {1, -1, 0, 0, 1, -1, 1, -1};
 static const int pd_dir_y[8] = {0, 0, 1, -1, 1, -1, -1, 1};
 
+/* The squared width of the channel's Gaussians: from the median curvature of
+ * log values along each axis across its peaks (found[0..n), cells by index);
+ * 0 when no peak has a curvature to measure. `curvature` has room for 2n items. */
+static int pd_channel_width(const float *plane, int height, int width, const pd_candidate *found,
+                            int n, pd_candidate *curvature, float *sigma2) {
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        int idx = found[i].a, y = idx / width, x = idx % width;
+        float v = plane[idx];
+        if (!(v > 0.0f)) continue;
+        if (x > 0 && x < width - 1 && plane[idx - 1] > 0.0f && plane[idx + 1] > 0.0f) {
+            float c = logf(plane[idx - 1]) - 2.0f * logf(v) + logf(plane[idx + 1]);
+            if (c < 0.0f) curvature[m++].score = c;
+        }
+        if (y > 0 && y < height - 1 && plane[idx - width] > 0.0f && plane[idx + width] > 0.0f) {
+            float c = logf(plane[idx - width]) - 2.0f * logf(v) + logf(plane[idx + width]);
+            if (c < 0.0f) curvature[m++].score = c;
+        }
+    }
+    if (m == 0) return 0;
+    for (int j = 0; j < m; j++) curvature[j].a = curvature[j].b = 0;
+    pd_sort_candidates(curvature, m); /* descending */
+    *sigma2 = -1.0f / curvature[m / 2].score;
+    return 1;
+}
+
+/* 1 when (x, y) is inside the map. */
+static inline int pd_inside(int x, int y, int height, int width) {
+    return x >= 0 && x < width && y >= 0 && y < height;
+}
+
+/* 1 when no neighbour of (nx, ny) but the peak (cx, cy) is higher than hn: a
+ * cell on the slope up to some other centre is no centre. */
+static int pd_tops_neighbours(const float *plane, int height, int width, int nx, int ny, int cx,
+                              int cy, float hn) {
+    for (int e = 0; e < 8; e++) {
+        int qx = nx + pd_dir_x[e], qy = ny + pd_dir_y[e];
+        if (!pd_inside(qx, qy, height, width) || (qx == cx && qy == cy)) continue;
+        if (plane[qy * width + qx] > hn) return 0;
+    }
+    return 1;
+}
+
+/* The neighbour of peak idx in direction d when it is a second keypoint's
+ * centre (see pd_split_merged), else -1. */
+static int pd_split_cell(const float *plane, int height, int width, int idx, int d,
+                         float threshold, float margin, float sigma2, const uint8_t *marks) {
+    const int cy = idx / width, cx = idx % width;
+    const int nx = cx + pd_dir_x[d], ny = cy + pd_dir_y[d];
+    const int ox = cx - pd_dir_x[d], oy = cy - pd_dir_y[d];
+    if (!pd_inside(nx, ny, height, width) || !pd_inside(ox, oy, height, width)) return -1;
+    const int n = ny * width + nx;
+    const float hn = plane[n], ho = plane[oy * width + ox];
+    if (marks[n] || !(hn > threshold) || !(hn > 0.0f) || !(ho > 0.0f)) return -1;
+    /* Along a line through one Gaussian's peak, log values have the curvature
+     * -step^2 / sigma^2 wherever its centre lies; the raised side of a flatter
+     * line holds a second centre. */
+    float step2 = (float)(pd_dir_x[d] * pd_dir_x[d] + pd_dir_y[d] * pd_dir_y[d]);
+    float excess = logf(hn) + logf(ho) - 2.0f * logf(plane[idx]) + step2 / sigma2;
+    if (!(hn >= ho) || !(excess >= margin)) return -1;
+    return pd_tops_neighbours(plane, height, width, nx, ny, cx, cy, hn) ? n : -1;
+}
+
 /* Peaks hidden by a neighbour's: where two keypoints of one type fall within a
  * cell or two, NMS keeps one peak. Through a lone Gaussian's peak, the log
  * values of two opposite neighbours sum to twice the peak's minus step^2 /
@@ -178,62 +260,23 @@ static const int pd_dir_y[8] = {0, 0, 1, -1, 1, -1, -1, 1};
 static int pd_split_merged(const float *plane, int height, int width, float threshold,
                            float margin, pd_candidate *found, int num_found, uint8_t *marks,
                            pd_candidate *curvature, float *sigma2_out) {
-    int m = 0;
-    for (int i = 0; i < num_found; i++) {
-        int idx = found[i].a, y = idx / width, x = idx % width;
-        float v = plane[idx];
-        if (!(v > 0.0f)) continue;
-        if (x > 0 && x < width - 1 && plane[idx - 1] > 0.0f && plane[idx + 1] > 0.0f) {
-            float c = logf(plane[idx - 1]) - 2.0f * logf(v) + logf(plane[idx + 1]);
-            if (c < 0.0f) curvature[m++].score = c;
-        }
-        if (y > 0 && y < height - 1 && plane[idx - width] > 0.0f && plane[idx + width] > 0.0f) {
-            float c = logf(plane[idx - width]) - 2.0f * logf(v) + logf(plane[idx + width]);
-            if (c < 0.0f) curvature[m++].score = c;
-        }
-    }
-    if (m == 0) return num_found;
-    for (int j = 0; j < m; j++) curvature[j].a = curvature[j].b = 0;
-    pd_sort_candidates(curvature, m); /* descending */
-    const float sigma2 = -1.0f / curvature[m / 2].score;
+    float sigma2;
+    if (!pd_channel_width(plane, height, width, found, num_found, curvature, &sigma2))
+        return num_found;
     *sigma2_out = sigma2;
     memset(marks, 0, (size_t)height * (size_t)width);
     for (int i = 0; i < num_found; i++) marks[found[i].a] = 1;
     const int primaries = num_found;
     for (int i = 0; i < primaries; i++) {
-        int idx = found[i].a, cy = idx / width, cx = idx % width;
-        float v = plane[idx];
-        if (!(v > 0.0f)) continue;
-        float log_v = logf(v);
+        int idx = found[i].a;
+        if (!(plane[idx] > 0.0f)) continue;
         for (int d = 0; d < 8; d++) {
-            int nx = cx + pd_dir_x[d], ny = cy + pd_dir_y[d];
-            int ox = cx - pd_dir_x[d], oy = cy - pd_dir_y[d];
-            if (nx < 0 || nx >= width || ny < 0 || ny >= height || ox < 0 || ox >= width ||
-                oy < 0 || oy >= height)
-                continue;
-            int n = ny * width + nx;
-            float hn = plane[n], ho = plane[oy * width + ox];
-            if (marks[n] || !(hn > threshold) || !(hn > 0.0f) || !(ho > 0.0f)) continue;
-            /* Along a line through one Gaussian's peak, log values have the
-             * curvature -step^2 / sigma^2 wherever its centre lies; the raised
-             * side of a flatter line holds a second centre. */
-            float step2 = (float)(pd_dir_x[d] * pd_dir_x[d] + pd_dir_y[d] * pd_dir_y[d]);
-            float excess = logf(hn) + logf(ho) - 2.0f * log_v + step2 / sigma2;
-            if (!(hn >= ho) || !(excess >= margin)) continue;
-            /* The neighbour must top its own neighbourhood, the peak aside: a
-             * cell on the slope up to some other centre is no centre. */
-            int top = 1;
-            for (int e = 0; e < 8 && top; e++) {
-                int qx = nx + pd_dir_x[e], qy = ny + pd_dir_y[e];
-                if (qx < 0 || qx >= width || qy < 0 || qy >= height) continue;
-                if (qx == cx && qy == cy) continue;
-                top = !(plane[qy * width + qx] > hn);
-            }
-            if (!top) continue;
+            int n = pd_split_cell(plane, height, width, idx, d, threshold, margin, sigma2, marks);
+            if (n < 0) continue;
             marks[n] = 1;
             found[num_found].a = n;
             found[num_found].b = 1 + d;
-            found[num_found].score = hn;
+            found[num_found].score = plane[n];
             num_found++;
         }
     }
@@ -252,41 +295,57 @@ static float pd_fit_far_side(const float *plane, int idx, int step, int inside, 
     return step > 0 ? t : -t;
 }
 
-int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff_t sx,
-                  float threshold, int radius, int max_peaks, float split_margin,
-                  float peak_support, float *out_x, float *out_y, float *out_value,
-                  void *workspace, size_t workspace_size) {
-    if (!map || height <= 0 || width <= 0 || radius < 1 || max_peaks < 0 ||
-        (int64_t)height * width > INT32_MAX / 2 || !(threshold == threshold) ||
-        !(peak_support >= 0.0f) || !(peak_support < INFINITY))
-        return PD_ERR_ARGUMENT;
-    if (workspace_size < pd_peaks_workspace_size(height, width, max_peaks))
-        return PD_ERR_WORKSPACE;
-    size_t cells = (size_t)height * (size_t)width;
-    pd_arena arena;
-    pd_arena_init(&arena, workspace, workspace_size);
-    float *plane = pd_take(&arena, cells * sizeof(float));
-    float *row_max = pd_take(&arena, cells * sizeof(float));
-    uint8_t *visited = pd_take(&arena, cells);
-    int32_t *queue = pd_take(&arena, cells * sizeof(int32_t));
-    pd_candidate *found = pd_take(&arena, cells * sizeof(pd_candidate));
-    pd_candidate *sort_scratch = pd_take(&arena, cells * sizeof(pd_candidate));
-    float *window = pd_take(&arena, cells * sizeof(float));
-    if (!plane || !row_max || !visited || !queue || !found || !sort_scratch || !window)
-        return PD_ERR_WORKSPACE;
-
-    /* One strided read into a clean contiguous plane: every later pass is
-     * unit-stride, and NaN and Inf are zeros from here on. */
+/* One strided read into a clean contiguous plane: every later pass is
+ * unit-stride, and NaN and Inf are zeros from here on. */
+static void pd_read_plane(const float *map, int height, int width, ptrdiff_t sy, ptrdiff_t sx,
+                          float *plane) {
+    const size_t cells = (size_t)height * (size_t)width;
     if (sx == 1 && sy == width) {
         for (size_t i = 0; i < cells; i++) plane[i] = pd_finite_or_zero(map[i]);
-    } else {
-        for (int y = 0; y < height; y++) {
-            const float *src = map + (ptrdiff_t)y * sy;
-            float *dst = plane + (size_t)y * width;
-            for (int x = 0; x < width; x++) dst[x] = pd_finite_or_zero(src[(ptrdiff_t)x * sx]);
-        }
+        return;
     }
-    pd_window_max(plane, row_max, window, height, width, radius);
+    for (int y = 0; y < height; y++) {
+        const float *src = map + (ptrdiff_t)y * sy;
+        float *dst = plane + (size_t)y * width;
+        for (int x = 0; x < width; x++) dst[x] = pd_finite_or_zero(src[(ptrdiff_t)x * sx]);
+    }
+}
+
+/* What the search for local maxima reads. */
+typedef struct {
+    int height, width, radius;
+    float threshold, support;
+} pd_nms;
+
+/* 1 when cell idx, a window maximum above the threshold, is a peak: the first
+ * cell of a plateau that is a maximum (or a plateau of one), with the support
+ * peak_support asks for. */
+static int pd_is_peak(const pd_nms *q, pd_peaks_ws *w, int idx, int *marks_clean) {
+    const float v = w->plane[idx];
+    const int y = idx / q->width, x = idx % q->width;
+    if (pd_has_equal_neighbour(w->plane, q->height, q->width, x, y, q->radius, v)) {
+        /* The workspace arrives dirty: clear the marks once, on the first
+         * plateau. */
+        if (!*marks_clean) {
+            memset(w->visited, 0, (size_t)q->height * (size_t)q->width);
+            *marks_clean = 1;
+        }
+        /* Raster order reaches a plateau that is a maximum at its first cell,
+         * which floods and marks the rest: one judgement, one peak. */
+        if (w->visited[idx]) return 0;
+        if (!pd_plateau_is_maximum(w->plane, q->height, q->width, idx, q->radius, v, w->visited,
+                                   w->queue))
+            return 0;
+    }
+    return !(q->support > 0.0f) ||
+           pd_is_supported(w->plane, q->height, q->width, x, y, q->support);
+}
+
+/* Every peak of the plane into w->found, in raster order; returns how many. */
+static int pd_collect_peaks(const pd_nms *q, pd_peaks_ws *w) {
+    const size_t cells = (size_t)q->height * (size_t)q->width;
+    const float *plane = w->plane, *window = w->window;
+    const float threshold = q->threshold;
     /* Blocks of cells are first tested without branches; only the few blocks
      * holding a local maximum above the threshold are walked cell by cell. */
     enum { BLOCK = 32 };
@@ -299,63 +358,93 @@ int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff
         for (size_t i = base; i < end; i++) {
             float v = plane[i];
             if (!((v > threshold) & (v >= window[i]))) continue;
-            int idx = (int)i, y = idx / width, x = idx % width;
-            if (pd_has_equal_neighbour(plane, height, width, x, y, radius, v)) {
-                /* The workspace arrives dirty: clear the marks once, on the
-                 * first plateau. */
-                if (!marks_clean) {
-                    memset(visited, 0, cells);
-                    marks_clean = 1;
-                }
-                /* Raster order reaches a plateau that is a maximum at its first
-                 * cell, which floods and marks the rest: one judgement, one peak. */
-                if (visited[idx]) continue;
-                if (!pd_plateau_is_maximum(plane, height, width, idx, radius, v, visited, queue))
-                    continue;
-            }
-            if (peak_support > 0.0f && !pd_is_supported(plane, height, width, x, y, peak_support))
-                continue;
-            found[num_found].a = idx;
-            found[num_found].b = 0;
-            found[num_found].score = v;
+            if (!pd_is_peak(q, w, (int)i, &marks_clean)) continue;
+            w->found[num_found].a = (int)i;
+            w->found[num_found].b = 0;
+            w->found[num_found].score = v;
             num_found++;
         }
     }
+    return num_found;
+}
 
+/* Sub-pixel position of found peak `peak` (cell idx = peak->a, value v). A
+ * split peak's neighbours toward its peak mix two Gaussians: along such an axis
+ * it is fitted from the far side alone. */
+static void pd_refine_peak(const float *plane, int height, int width, const pd_candidate *peak,
+                           float sigma2, float *out_x, float *out_y) {
+    const int idx = peak->a, y = idx / width, x = idx % width;
+    const float v = peak->score;
+    const int away_x = peak->b ? pd_dir_x[peak->b - 1] : 0;
+    const int away_y = peak->b ? pd_dir_y[peak->b - 1] : 0;
+    float dx = 0.0f, dy = 0.0f;
+    if (away_x)
+        dx = pd_fit_far_side(plane, idx, away_x, x + away_x >= 0 && x + away_x < width, v, sigma2);
+    else if (x > 0 && x < width - 1)
+        dx = pd_fit_offset(plane[idx - 1], v, plane[idx + 1]);
+    if (away_y)
+        dy = pd_fit_far_side(plane, idx, away_y * width, y + away_y >= 0 && y + away_y < height, v,
+                             sigma2);
+    else if (y > 0 && y < height - 1)
+        dy = pd_fit_offset(plane[idx - width], v, plane[idx + width]);
+    *out_x = (float)x + dx;
+    *out_y = (float)y + dy;
+}
+
+static int pd_peaks_args_ok(const float *map, int height, int width, float threshold, int radius,
+                            int max_peaks, float peak_support) {
+    return map && height > 0 && width > 0 && radius >= 1 && max_peaks >= 0 &&
+           (int64_t)height * width <= INT32_MAX / 2 && threshold == threshold &&
+           peak_support >= 0.0f && peak_support < INFINITY;
+}
+
+int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff_t sx,
+                  float threshold, int radius, int max_peaks, float split_margin,
+                  float peak_support, float *out_x, float *out_y, float *out_value,
+                  void *workspace, size_t workspace_size) {
+    if (!pd_peaks_args_ok(map, height, width, threshold, radius, max_peaks, peak_support))
+        return PD_ERR_ARGUMENT;
+    pd_peaks_ws w;
+    pd_arena arena;
+    pd_arena_init(&arena, workspace, workspace_size);
+    pd_peaks_layout(&w, (size_t)height * (size_t)width, &arena);
+    if (!pd_arena_ok(&arena)) return PD_ERR_WORKSPACE;
+    pd_read_plane(map, height, width, sy, sx, w.plane);
+    pd_window_max(w.plane, w.row_max, w.window, height, width, radius);
+    const pd_nms q = {height, width, radius, threshold, peak_support};
+    int num_found = pd_collect_peaks(&q, &w);
     float sigma2 = 0.0f;
     if (split_margin > 0.0f && num_found > 0) {
-        num_found = pd_split_merged(plane, height, width, threshold, split_margin, found,
-                                    num_found, visited, sort_scratch, &sigma2);
+        num_found = pd_split_merged(w.plane, height, width, threshold, split_margin, w.found,
+                                    num_found, w.visited, w.sort_scratch, &sigma2);
         /* Split peaks came after the others: ties go by cell, as below. */
-        pd_sort_candidates(found, num_found);
+        pd_sort_candidates(w.found, num_found);
     } else {
         /* Found in raster order, so a stable sort on the value gives raster-order
          * ties. */
-        pd_sort_candidates_stable(found, num_found, sort_scratch);
+        pd_sort_candidates_stable(w.found, num_found, w.sort_scratch);
     }
-    int kept = num_found < max_peaks ? num_found : max_peaks;
+    const int kept = num_found < max_peaks ? num_found : max_peaks;
     for (int i = 0; i < kept; i++) {
-        int idx = found[i].a;
-        int y = idx / width, x = idx % width;
-        float v = found[i].score;
-        /* A split peak's neighbours toward its peak mix two Gaussians: along
-         * such an axis it is fitted from the far side alone. */
-        int away_x = found[i].b ? pd_dir_x[found[i].b - 1] : 0;
-        int away_y = found[i].b ? pd_dir_y[found[i].b - 1] : 0;
-        float dx = 0.0f, dy = 0.0f;
-        if (away_x)
-            dx = pd_fit_far_side(plane, idx, away_x, x + away_x >= 0 && x + away_x < width, v,
-                                 sigma2);
-        else if (x > 0 && x < width - 1)
-            dx = pd_fit_offset(plane[idx - 1], v, plane[idx + 1]);
-        if (away_y)
-            dy = pd_fit_far_side(plane, idx, away_y * width, y + away_y >= 0 && y + away_y < height,
-                                 v, sigma2);
-        else if (y > 0 && y < height - 1)
-            dy = pd_fit_offset(plane[idx - width], v, plane[idx + width]);
-        out_x[i] = (float)x + dx;
-        out_y[i] = (float)y + dy;
-        out_value[i] = v;
+        pd_refine_peak(w.plane, height, width, &w.found[i], sigma2, &out_x[i], &out_y[i]);
+        out_value[i] = w.found[i].score;
     }
     return kept;
+}
+
+int pd_stage_peaks(const pd_params *params, const pd_fields *heat, int num_keypoints,
+                   const pd_peak_set *peaks, void *workspace, size_t workspace_size) {
+    int total = 0;
+    for (int k = 0; k < num_keypoints; k++) {
+        size_t off = (size_t)k * peaks->max_peaks;
+        int n = pd_find_peaks(heat->data + (ptrdiff_t)k * heat->stride_c, heat->height,
+                              heat->width, heat->stride_y, heat->stride_x,
+                              params->peak_threshold, params->peak_radius, params->max_peaks,
+                              params->split_merged_peaks, params->peak_support, peaks->x + off,
+                              peaks->y + off, peaks->value + off, workspace, workspace_size);
+        if (n < 0) return n;
+        peaks->count[k] = n;
+        total += n;
+    }
+    return total;
 }

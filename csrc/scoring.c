@@ -64,24 +64,17 @@ typedef struct {
     float *dots; /* sample k of the pair first added at slot r: dots[k * PD_BATCH + r] */
 } pd_batch;
 
-static size_t pd_batch_size(int paf_samples) {
-    return 14 * pd_round_up(PD_BATCH * sizeof(float)) +
-           pd_round_up((size_t)paf_samples * PD_BATCH * sizeof(float)) + 15 * PD_ALIGN;
-}
-
-static int pd_batch_init(pd_batch *batch, int paf_samples, pd_arena *arena) {
+static void pd_batch_layout(pd_batch *batch, int paf_samples, pd_arena *arena) {
     int32_t **ints[] = {&batch->a, &batch->b, &batch->slot, &batch->failures, &batch->cell_x,
                         &batch->cell_y};
     float **floats[] = {&batch->x0, &batch->y0, &batch->dx, &batch->dy,
                         &batch->ux, &batch->uy, &batch->frac_x, &batch->frac_y};
-    int ok = 1;
     for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++)
-        ok &= (*ints[k] = pd_take(arena, PD_BATCH * sizeof(int32_t))) != NULL;
+        *ints[k] = pd_take(arena, PD_BATCH * sizeof(int32_t));
     for (size_t k = 0; k < sizeof floats / sizeof floats[0]; k++)
-        ok &= (*floats[k] = pd_take(arena, PD_BATCH * sizeof(float))) != NULL;
-    ok &= (batch->dots = pd_take(arena, (size_t)paf_samples * PD_BATCH * sizeof(float))) != NULL;
+        *floats[k] = pd_take(arena, PD_BATCH * sizeof(float));
+    batch->dots = pd_take(arena, (size_t)paf_samples * PD_BATCH * sizeof(float));
     batch->count = 0;
-    return ok;
 }
 
 /* The cell and the offsets within it of sample t of each pair. */
@@ -191,13 +184,41 @@ static int pd_score_batch(const float *paf_x, const float *paf_y, int height, in
     return count;
 }
 
+/* The workspace of one limb type: the support mask (rows a power of two apart),
+ * the sample order and positions, the per-b arrays of the prefilter, the batch
+ * and a sort's scratch for side x side candidates. */
+typedef struct {
+    int32_t *mask, *order, *misses, *alive, *cell;
+    float *t, *rel_x, *rel_y, *vb_x, *vb_y, *vb_slack2;
+    pd_candidate *sort_scratch;
+    pd_batch batch;
+} pd_score_ws;
+
+static void pd_score_layout(pd_score_ws *w, int height, int width, int n, int side,
+                            pd_arena *arena) {
+    /* int32 rather than bytes: the marking loops vectorise without packing. */
+    w->mask = pd_take(arena, ((size_t)height << pd_row_shift(width)) * sizeof(int32_t));
+    w->order = pd_take(arena, (size_t)n * sizeof(int32_t));
+    w->t = pd_take(arena, (size_t)n * sizeof(float));
+    w->misses = pd_take(arena, PD_SCORE_MAX_SIDE * sizeof(int32_t));
+    w->alive = pd_take(arena, PD_SCORE_MAX_SIDE * sizeof(int32_t));
+    w->rel_x = pd_take(arena, PD_SCORE_MAX_SIDE * sizeof(float));
+    w->rel_y = pd_take(arena, PD_SCORE_MAX_SIDE * sizeof(float));
+    w->cell = pd_take(arena, PD_SCORE_MAX_SIDE * sizeof(int32_t));
+    w->vb_x = pd_take(arena, PD_SCORE_MAX_SIDE * sizeof(float));
+    w->vb_y = pd_take(arena, PD_SCORE_MAX_SIDE * sizeof(float));
+    w->vb_slack2 = pd_take(arena, PD_SCORE_MAX_SIDE * sizeof(float));
+    w->sort_scratch = pd_take(arena, (size_t)side * (size_t)side * sizeof(pd_candidate));
+    pd_batch_layout(&w->batch, n, arena);
+}
+
 size_t pd_score_workspace_size(int height, int width, int paf_samples, int max_peaks) {
-    size_t cells = (size_t)(height > 0 ? height : 0) << pd_row_shift(width > 0 ? width : 1);
-    size_t n = (size_t)(paf_samples > 0 ? paf_samples : 0);
-    size_t side = (size_t)(max_peaks > 0 ? max_peaks : 0);
-    return pd_round_up(cells * sizeof(int32_t)) + pd_round_up(n * sizeof(int32_t)) +
-           pd_round_up(n * sizeof(float)) + 8 * pd_round_up(PD_SCORE_MAX_SIDE * sizeof(int32_t)) +
-           pd_batch_size((int)n) + pd_round_up(side * side * sizeof(pd_candidate)) + 10 * PD_ALIGN;
+    pd_score_ws w;
+    pd_arena arena;
+    pd_arena_measuring(&arena);
+    pd_score_layout(&w, height > 0 ? height : 0, width > 0 ? width : 1,
+                    paf_samples > 0 ? paf_samples : 0, max_peaks > 0 ? max_peaks : 0, &arena);
+    return pd_arena_size(&arena);
 }
 
 /* Marks the cells (x, y) whose bilinear square [x, x+1] x [y, y+1] has a corner
@@ -271,154 +292,195 @@ static void pd_endpoint_misses(int nb, const float *restrict bx, const float *re
     }
 }
 
+/* The inliers a candidate needs, from their share: computed in double with a
+ * tolerance that keeps 0.8 * 10 at 8 despite binary rounding. */
+static int pd_min_inliers(const pd_params *params) {
+    const int n = params->paf_samples;
+    int need = (int)ceil(params->min_inlier_ratio * (double)n - 1e-9);
+    return need < n ? need : n;
+}
+
+/* The longest pair scored, in map pixels; 0 when unlimited. The division runs in
+ * double and rounds once, to float. */
+static float pd_max_length(const pd_params *params) {
+    if (!(params->max_limb_length > 0.0)) return 0.0f;
+    return (float)(params->max_limb_length / (double)params->stride);
+}
+
+/* One limb type's field and the rules its candidates meet. */
+typedef struct {
+    const float *paf_x, *paf_y;
+    int height, width, shift, n, max_failures;
+    ptrdiff_t sy, sx;
+    float threshold, min_length2, max_length2;
+} pd_limb_field;
+
+/* For each b: the field there, and the slack below the threshold that its end
+ * sample's dot product must stay under to fail for sure. */
+static void pd_end_slacks(const pd_limb_field *f, const float *bx, const float *by, int nb,
+                          pd_score_ws *w) {
+    const float *paf_x = f->paf_x, *paf_y = f->paf_y;
+    const int height = f->height, width = f->width;
+    const ptrdiff_t sy = f->sy, sx = f->sx;
+    /* The last sample lands on b up to the rounding of a + (b - a): within
+     * a couple of ulps of the larger coordinate. */
+    const float reach = 2.5e-7f * (float)(height > width ? height : width);
+    for (int j = 0; j < nb; j++) {
+        pd_paf_at(paf_x, paf_y, height, width, sy, sx, bx[j], by[j], &w->vb_x[j], &w->vb_y[j]);
+        /* While the sample stays in b's square, the largest |vx| + |vy|
+         * of its corners bounds how far the interpolated field moves. */
+        float fx = bx[j] - floorf(bx[j]), fy = by[j] - floorf(by[j]);
+        int cx = (int)bx[j], cy = (int)by[j];
+        int nx = cx + 1 < width ? cx + 1 : cx, ny = cy + 1 < height ? cy + 1 : cy;
+        ptrdiff_t o00 = (ptrdiff_t)cy * sy + (ptrdiff_t)cx * sx;
+        ptrdiff_t o01 = (ptrdiff_t)cy * sy + (ptrdiff_t)nx * sx;
+        ptrdiff_t o10 = (ptrdiff_t)ny * sy + (ptrdiff_t)cx * sx;
+        ptrdiff_t o11 = (ptrdiff_t)ny * sy + (ptrdiff_t)nx * sx;
+        /* A sum rather than a max: no smaller, and NaN stays NaN. */
+        float bound = fabsf(paf_x[o00]) + fabsf(paf_y[o00]) + fabsf(paf_x[o01]) +
+                      fabsf(paf_y[o01]) + fabsf(paf_x[o10]) + fabsf(paf_y[o10]) +
+                      fabsf(paf_x[o11]) + fabsf(paf_y[o11]);
+        int inside = fx > reach && fx < 1.0f - reach && fy > reach && fy < 1.0f - reach;
+        if (!inside || !(bound < INFINITY)) bound = INFINITY;
+        /* NaN and Inf leave no slack: the end sample is never counted. */
+        w->vb_slack2[j] = pd_sure_slack2(f->threshold, bound * (8.0f * reach + 1e-4f));
+    }
+}
+
+/* Drops, from the pairs (x0, y0) -> b that are in range, the ones that fail for
+ * sure by counting their samples that certainly fail: the two end samples,
+ * tested against the fields at a and b, and the others, which land in
+ * unsupported squares. A pair with too many is dropped without interpolating
+ * anything. The pairs still alive sit in dense arrays in live order, compacted
+ * every few samples, so the cell indices of a sample are computed by a loop
+ * the compiler vectorises; only the mask reads stay scalar. Returns how many
+ * are left, their b in w->alive in increasing order. */
+static int pd_prefilter_pairs(const pd_limb_field *f, pd_score_ws *w, float x0, float y0,
+                              const float *bx, const float *by, int nb) {
+    int32_t *restrict misses = w->misses, *restrict alive = w->alive, *restrict cell = w->cell;
+    float *restrict rel_x = w->rel_x, *restrict rel_y = w->rel_y;
+    const int32_t *mask = w->mask, *order = w->order;
+    const int n = f->n, shift = f->shift;
+    float va_x, va_y;
+    pd_paf_at(f->paf_x, f->paf_y, f->height, f->width, f->sy, f->sx, x0, y0, &va_x, &va_y);
+    /* The first sample is a itself: only the rounding of the dot product needs a
+     * margin. Non-finite fields read as 0 there, which always fails. */
+    float slack2_a = pd_sure_slack2(f->threshold, 1e-4f * (fabsf(va_x) + fabsf(va_y)));
+    if (!(fabsf(va_x) + fabsf(va_y) < INFINITY)) {
+        va_x = va_y = 0.0f;
+        slack2_a = 0.0f;
+    }
+    pd_endpoint_misses(nb, bx, by, x0, y0, va_x, va_y, slack2_a, w->vb_x, w->vb_y, w->vb_slack2,
+                       f->min_length2, f->max_length2, rel_x, rel_y, misses, cell);
+    int live = 0;
+    for (int j = 0; j < nb; j++) {
+        rel_x[live] = rel_x[j];
+        rel_y[live] = rel_y[j];
+        misses[live] = misses[j];
+        alive[live] = j;
+        live += cell[j];
+    }
+    for (int s0 = 0; s0 < n && live > 0; s0 += 3) {
+        const int s1 = s0 + 3 < n ? s0 + 3 : n;
+        for (int s = s0; s < s1; s++) {
+            if (order[s] == 0 || order[s] == n - 1) continue; /* counted above */
+            const float tk = w->t[order[s]];
+            /* Endpoints are peaks inside the map and t is in [0, 1], so
+             * truncation lands in the map: no clamping needed. */
+            for (int q = 0; q < live; q++)
+                cell[q] = ((int32_t)(y0 + rel_y[q] * tk) << shift) | (int32_t)(x0 + rel_x[q] * tk);
+            for (int q = 0; q < live; q++) misses[q] += mask[cell[q]] == 0;
+        }
+        int kept = 0;
+        for (int q = 0; q < live; q++) {
+            alive[kept] = alive[q];
+            rel_x[kept] = rel_x[q];
+            rel_y[kept] = rel_y[q];
+            misses[kept] = misses[q];
+            kept += misses[q] <= f->max_failures;
+        }
+        live = kept;
+    }
+    return live;
+}
+
+/* Scores the batch's pairs and empties it; returns the candidates appended. */
+static int pd_flush_batch(const pd_limb_field *f, pd_score_ws *w, pd_candidate *out) {
+    return pd_score_batch(f->paf_x, f->paf_y, f->height, f->width, f->sy, f->sx, &w->batch,
+                          w->order, w->t, f->n, f->max_failures, f->threshold, out);
+}
+
+/* The mask pays for itself once there are more pairs than a few rows of cells;
+ * below that, interpolating every sample is cheaper. It changes only the work
+ * done, never the result. Within these bounds the squared threshold and
+ * magnitudes neither overflow nor flush to zero where it matters, so the mask is
+ * exact; outside, do without. */
+static int pd_use_mask(float threshold, int na, int nb, int height, int width) {
+    return threshold >= 1e-15f && threshold <= 1e15f &&
+           (int64_t)na * nb * 32 > (int64_t)height * width;
+}
+
 int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
                   ptrdiff_t sy, ptrdiff_t sx, const float *ax, const float *ay, int na,
                   const float *bx, const float *by, int nb, const pd_params *params,
                   pd_candidate *out, void *workspace, size_t workspace_size) {
     const int n = params->paf_samples;
-    if (n < 2 || nb > PD_SCORE_MAX_SIDE ||
-        workspace_size < pd_score_workspace_size(height, width, n, na > nb ? na : nb))
-        return PD_ERR_WORKSPACE;
-    const int max_failures = n - params->min_inliers;
-    const float threshold = params->paf_threshold;
-    const float max_length = params->max_limb_length;
-    const float min_length2 = PD_MIN_LIMB_LENGTH * PD_MIN_LIMB_LENGTH;
-    const float max_length2 = max_length > 0.0f ? max_length * max_length : INFINITY;
+    if (n < 2 || nb > PD_SCORE_MAX_SIDE || na > PD_SCORE_MAX_SIDE) return PD_ERR_WORKSPACE;
+    pd_score_ws w;
     pd_arena arena;
     pd_arena_init(&arena, workspace, workspace_size);
-    /* int32 rather than bytes: the marking loops vectorise without packing. Rows
-     * are a power of two apart, so a cell's index is a shift and an or. */
-    const int shift = pd_row_shift(width);
-    int32_t *mask = pd_take(&arena, ((size_t)height << shift) * sizeof(int32_t));
-    int32_t *order = pd_take(&arena, (size_t)n * sizeof(int32_t));
-    float *t = pd_take(&arena, (size_t)n * sizeof(float));
-    int32_t *misses = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(int32_t));
-    int32_t *alive = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(int32_t));
-    float *rel_x = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(float));
-    float *rel_y = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(float));
-    int32_t *cell = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(int32_t));
-    float *vb_x = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(float));
-    float *vb_y = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(float));
-    float *vb_slack2 = pd_take(&arena, PD_SCORE_MAX_SIDE * sizeof(float));
-    pd_candidate *sort_scratch = pd_take(&arena, (size_t)na * (size_t)nb * sizeof(pd_candidate));
-    pd_batch batch;
-    if (!pd_batch_init(&batch, n, &arena) || !mask || !order || !t || !misses || !alive ||
-        !rel_x || !rel_y || !cell || !vb_x || !vb_y || !vb_slack2 ||
-        (na > 0 && nb > 0 && !sort_scratch))
-        return PD_ERR_WORKSPACE;
+    pd_score_layout(&w, height, width, n, na > nb ? na : nb, &arena);
+    if (!pd_arena_ok(&arena)) return PD_ERR_WORKSPACE;
+    const float max_length = pd_max_length(params);
+    const pd_limb_field f = {paf_x, paf_y, height, width, pd_row_shift(width), n,
+                             n - pd_min_inliers(params), sy, sx, params->paf_threshold,
+                             PD_MIN_LIMB_LENGTH * PD_MIN_LIMB_LENGTH,
+                             max_length > 0.0f ? max_length * max_length : INFINITY};
     for (int k = 0; k < n; k++) {
-        order[k] = pd_middle_out(k, n);
-        t[k] = (float)((double)k / (double)(n - 1));
+        w.order[k] = pd_middle_out(k, n);
+        w.t[k] = (float)((double)k / (double)(n - 1));
     }
-    /* The mask pays for itself once there are more pairs than a few rows of
-     * cells; below that, interpolating every sample is cheaper. It changes
-     * only the work done, never the result. */
-    /* Within these bounds the squared threshold and magnitudes neither overflow nor
-     * flush to zero where it matters, so the mask is exact; outside, do without. */
-    const int use_mask = threshold >= 1e-15f && threshold <= 1e15f &&
-                         (int64_t)na * nb * 32 > (int64_t)height * width;
+    const int use_mask = pd_use_mask(f.threshold, na, nb, height, width);
     if (use_mask) {
-        pd_support_mask(paf_x, paf_y, height, width, sy, sx, threshold, mask, shift);
-        /* The last sample lands on b up to the rounding of a + (b - a): within
-         * a couple of ulps of the larger coordinate. */
-        const float reach = 2.5e-7f * (float)(height > width ? height : width);
-        for (int j = 0; j < nb; j++) {
-            pd_paf_at(paf_x, paf_y, height, width, sy, sx, bx[j], by[j], &vb_x[j], &vb_y[j]);
-            /* While the sample stays in b's square, the largest |vx| + |vy|
-             * of its corners bounds how far the interpolated field moves. */
-            float fx = bx[j] - floorf(bx[j]), fy = by[j] - floorf(by[j]);
-            int cx = (int)bx[j], cy = (int)by[j];
-            int nx = cx + 1 < width ? cx + 1 : cx, ny = cy + 1 < height ? cy + 1 : cy;
-            ptrdiff_t o00 = (ptrdiff_t)cy * sy + (ptrdiff_t)cx * sx;
-            ptrdiff_t o01 = (ptrdiff_t)cy * sy + (ptrdiff_t)nx * sx;
-            ptrdiff_t o10 = (ptrdiff_t)ny * sy + (ptrdiff_t)cx * sx;
-            ptrdiff_t o11 = (ptrdiff_t)ny * sy + (ptrdiff_t)nx * sx;
-            /* A sum rather than a max: no smaller, and NaN stays NaN. */
-            float bound = fabsf(paf_x[o00]) + fabsf(paf_y[o00]) + fabsf(paf_x[o01]) +
-                          fabsf(paf_y[o01]) + fabsf(paf_x[o10]) + fabsf(paf_y[o10]) +
-                          fabsf(paf_x[o11]) + fabsf(paf_y[o11]);
-            int inside = fx > reach && fx < 1.0f - reach && fy > reach && fy < 1.0f - reach;
-            if (!inside || !(bound < INFINITY)) bound = INFINITY;
-            /* NaN and Inf leave no slack: the end sample is never counted. */
-            vb_slack2[j] = pd_sure_slack2(threshold, bound * (8.0f * reach + 1e-4f));
-        }
+        pd_support_mask(paf_x, paf_y, height, width, sy, sx, f.threshold, w.mask, f.shift);
+        pd_end_slacks(&f, bx, by, nb, &w);
     }
-
     int count = 0;
     for (int i = 0; i < na; i++) {
         const float x0 = ax[i], y0 = ay[i];
-        int live = nb;
-        if (use_mask) {
-            /* Count the samples of every pair from this a that fail for sure:
-             * its two end samples, tested against the fields at a and b, and
-             * the others, which land in unsupported squares. A pair with too
-             * many is dropped without interpolating anything. The pairs still
-             * alive sit in dense arrays in live order, compacted every few
-             * samples, so the cell indices of a sample are computed by a loop
-             * the compiler vectorises; only the mask reads stay scalar. */
-            float va_x, va_y;
-            pd_paf_at(paf_x, paf_y, height, width, sy, sx, x0, y0, &va_x, &va_y);
-            /* The first sample is a itself: only the rounding of the dot
-             * product needs a margin. Non-finite fields read as 0 there, which
-             * always fails. */
-            float slack2_a = pd_sure_slack2(threshold, 1e-4f * (fabsf(va_x) + fabsf(va_y)));
-            if (!(fabsf(va_x) + fabsf(va_y) < INFINITY)) {
-                va_x = va_y = 0.0f;
-                slack2_a = 0.0f;
-            }
-            pd_endpoint_misses(nb, bx, by, x0, y0, va_x, va_y, slack2_a, vb_x, vb_y, vb_slack2,
-                               min_length2, max_length2, rel_x, rel_y, misses, cell);
-            live = 0;
-            for (int j = 0; j < nb; j++) {
-                rel_x[live] = rel_x[j];
-                rel_y[live] = rel_y[j];
-                misses[live] = misses[j];
-                alive[live] = j;
-                live += cell[j];
-            }
-            for (int s0 = 0; s0 < n && live > 0; s0 += 3) {
-                const int s1 = s0 + 3 < n ? s0 + 3 : n;
-                for (int s = s0; s < s1; s++) {
-                    if (order[s] == 0 || order[s] == n - 1) continue; /* counted above */
-                    const float tk = t[order[s]];
-                    /* Endpoints are peaks inside the map and t is in [0, 1], so
-                     * truncation lands in the map: no clamping needed. */
-                    for (int q = 0; q < live; q++)
-                        cell[q] = ((int32_t)(y0 + rel_y[q] * tk) << shift) |
-                                  (int32_t)(x0 + rel_x[q] * tk);
-                    for (int q = 0; q < live; q++) misses[q] += mask[cell[q]] == 0;
-                }
-                int kept = 0;
-                for (int q = 0; q < live; q++) {
-                    alive[kept] = alive[q];
-                    rel_x[kept] = rel_x[q];
-                    rel_y[kept] = rel_y[q];
-                    misses[kept] = misses[q];
-                    kept += misses[q] <= max_failures;
-                }
-                live = kept;
-            }
-        }
+        const int live = use_mask ? pd_prefilter_pairs(&f, &w, x0, y0, bx, by, nb) : nb;
         for (int q = 0; q < live; q++) {
-            int j = use_mask ? alive[q] : q;
+            int j = use_mask ? w.alive[q] : q;
             float dx = bx[j] - x0, dy = by[j] - y0;
             float length2 = dx * dx + dy * dy;
-            if (length2 < min_length2 || length2 > max_length2) continue;
-            if (batch.count == PD_BATCH)
-                count += pd_score_batch(paf_x, paf_y, height, width, sy, sx, &batch, order, t,
-                                        n, max_failures, threshold, out + count);
-            int r = batch.count++;
-            batch.a[r] = i;
-            batch.b[r] = j;
-            batch.x0[r] = x0;
-            batch.y0[r] = y0;
-            batch.dx[r] = dx;
-            batch.dy[r] = dy;
+            if (length2 < f.min_length2 || length2 > f.max_length2) continue;
+            if (w.batch.count == PD_BATCH) count += pd_flush_batch(&f, &w, out + count);
+            int r = w.batch.count++;
+            w.batch.a[r] = i;
+            w.batch.b[r] = j;
+            w.batch.x0[r] = x0;
+            w.batch.y0[r] = y0;
+            w.batch.dx[r] = dx;
+            w.batch.dy[r] = dy;
         }
     }
-    count += pd_score_batch(paf_x, paf_y, height, width, sy, sx, &batch, order, t, n,
-                            max_failures, threshold, out + count);
+    count += pd_flush_batch(&f, &w, out + count);
     /* Pairs were written in (a, b) order: a stable sort on the score completes it. */
-    pd_sort_candidates_stable(out, count, sort_scratch);
+    pd_sort_candidates_stable(out, count, w.sort_scratch);
     return count;
+}
+
+int pd_stage_candidates(const pd_params *params, const pd_skeleton *s, const pd_fields *paf,
+                        int l, const pd_peak_set *peaks, pd_candidate *out, void *workspace,
+                        size_t workspace_size) {
+    const int ka = s->limb_keypoints[2 * l], kb = s->limb_keypoints[2 * l + 1];
+    const int na = peaks->count[ka], nb = peaks->count[kb];
+    if (na == 0 || nb == 0) return 0;
+    const size_t oa = (size_t)ka * peaks->max_peaks, ob = (size_t)kb * peaks->max_peaks;
+    const float *fx = paf->data + (ptrdiff_t)s->limb_paf[2 * l] * paf->stride_c;
+    const float *fy = paf->data + (ptrdiff_t)s->limb_paf[2 * l + 1] * paf->stride_c;
+    int nc = pd_score_limb(fx, fy, paf->height, paf->width, paf->stride_y, paf->stride_x,
+                           peaks->x + oa, peaks->y + oa, na, peaks->x + ob, peaks->y + ob, nb,
+                           params, out, workspace, workspace_size);
+    return nc > params->max_candidates ? params->max_candidates : nc;
 }

@@ -12,6 +12,27 @@ from libc.string cimport memcpy
 
 import numpy as np
 
+from pafdecode import _params
+
+
+def _check_record_layout():
+    """The record the Python layer builds must be pd_params byte for byte."""
+    dtype = _params.RECORD_DTYPE
+    names = tuple(pd_param_name(i).decode() for i in range(pd_param_count()))
+    offsets = tuple(pd_param_offset(i) for i in range(pd_param_count()))
+    ok = (dtype.names == names and dtype.itemsize == sizeof(pd_params)
+          and tuple(dtype.fields[n][1] for n in names) == offsets)
+    if not ok:
+        raise ImportError(
+            "pafdecode._kernels was built from another parameter table than "
+            "pafdecode._params reads: the C struct pd_params has the fields "
+            f"{list(zip(names, offsets))} in {sizeof(pd_params)} bytes, RECORD_DTYPE has "
+            f"{[(n, dtype.fields[n][1]) for n in dtype.names]} in {dtype.itemsize}; "
+            "rebuild the package")
+
+
+_check_record_layout()
+
 cdef extern from "pafdecode.h" nogil:
     int PD_OK
     int PD_ERR_ARGUMENT
@@ -31,25 +52,12 @@ cdef extern from "pafdecode.h" nogil:
         const int32_t *limb_paf
         const uint8_t *limb_redundant
 
+    # Only the fields the bindings read; the layout is the header's (pd_params.def).
     ctypedef struct pd_params:
-        float peak_threshold
-        int peak_radius
-        int max_peaks
-        float split_margin
-        float paf_threshold
-        int paf_samples
-        int min_inliers
-        float max_limb_length
-        int max_candidates
-        int assignment
-        float shared_peak_score
-        int min_keypoints
-        float min_person_score
         float stride
-        int assembly
-        float repair_score
-        float redundant_veto
-        float peak_support
+        int32_t max_peaks
+        int32_t paf_samples
+        int32_t min_keypoints
         float join_fragments
 
     ctypedef struct pd_stats:
@@ -77,6 +85,10 @@ cdef extern from "pafdecode.h" nogil:
                              int height, int width)
     int pd_max_people(const pd_skeleton *skeleton, const pd_params *params)
     int pd_check_params(const pd_skeleton *skeleton, const pd_params *params)
+    int pd_params_check(const pd_params *params)
+    int pd_param_count()
+    const char *pd_param_name(int index)
+    size_t pd_param_offset(int index)
     int pd_decode_frame(const pd_skeleton *skeleton, const pd_params *params,
                         const pd_fields *heatmaps, const pd_fields *pafs, void *workspace,
                         size_t workspace_size, float *out_keypoints, float *out_scores,
@@ -86,6 +98,59 @@ cdef extern from "pafdecode.h" nogil:
                         const pd_fields *pafs, Py_ssize_t paf_frame_stride, int num_frames,
                         void *workspace, size_t workspace_size, float *out_keypoints,
                         float *out_scores, int32_t *out_counts, pd_stats *stats)
+
+# The stages of pd_decode_frame, for the stage bindings (not public C API).
+cdef extern from "internal.h" nogil:
+    ctypedef struct pd_arena:
+        size_t used
+    void pd_arena_init(pd_arena *arena, void *workspace, size_t size)
+    void pd_arena_measuring(pd_arena *arena)
+    int pd_arena_ok(const pd_arena *arena)
+    size_t pd_arena_size(const pd_arena *arena)
+
+    ctypedef struct pd_peak_set:
+        int max_peaks
+        float *x
+        float *y
+        float *value
+        int32_t *count
+
+    ctypedef struct pd_people:
+        int num_keypoints
+        int capacity
+        int total_peaks
+        int count
+        int32_t *slots
+        int32_t *keypoints
+        int32_t *connections
+        double *evidence
+        int32_t *owner
+        int32_t *co_owner
+
+    unsigned pd_enter_flush_denormals()
+    void pd_leave_flush_denormals(unsigned saved)
+    int pd_stage_peaks(const pd_params *params, const pd_fields *heatmaps, int num_keypoints,
+                       const pd_peak_set *peaks, void *workspace, size_t workspace_size)
+    int pd_stage_candidates(const pd_params *params, const pd_skeleton *s, const pd_fields *pafs,
+                            int limb, const pd_peak_set *peaks, pd_candidate *out,
+                            void *workspace, size_t workspace_size)
+    int pd_stage_connections(const pd_params *params, const pd_candidate *candidates, int nc,
+                             int na, int nb, pd_candidate *out, void *workspace,
+                             size_t workspace_size)
+    void pd_people_layout(pd_people *people, int num_keypoints, int total_peaks, pd_arena *arena)
+    void pd_people_clear(pd_people *people)
+    void pd_stage_assemble_limb(const pd_params *params, pd_people *people, const pd_skeleton *s,
+                                int limb, const pd_peak_set *peaks, const pd_candidate *candidates,
+                                int nc, const pd_candidate *chosen, int nconn,
+                                pd_candidate *best_of_a, pd_candidate *best_of_b)
+    size_t pd_score_workspace_size(int height, int width, int paf_samples, int max_peaks)
+    size_t pd_join_workspace_size(int num_keypoints, int capacity, int total_peaks)
+    int pd_stage_join(const pd_params *params, pd_people *people, const pd_skeleton *s,
+                      const pd_peak_set *peaks, void *workspace, size_t workspace_size)
+    int pd_people_emit(const pd_people *people, const pd_peak_set *peaks, const pd_params *params,
+                       pd_candidate *order, pd_candidate *scratch, float *out_keypoints,
+                       float *out_scores)
+
 
 STAT_FIELDS = ("peaks", "candidates", "connections", "people")
 
@@ -190,6 +255,22 @@ def assign_limb(const int32_t[::1] a, const int32_t[::1] b, const float[::1] sco
     return result
 
 
+cdef int _load_params(pd_params *params, record) except -1:
+    """Copies a record of _params.RECORD_DTYPE into params and checks every option
+    against the table's range, as the C core does."""
+    rec = np.asarray(record)
+    if rec.dtype != _params.RECORD_DTYPE or rec.size != 1:
+        raise TypeError("record must be one pafdecode._params.RECORD_DTYPE record "
+                        f"(_params.to_record), got {rec.dtype} of shape {rec.shape}")
+    cdef bytes raw = rec.reshape(()).tobytes()
+    memcpy(params, <const char *>raw, sizeof(pd_params))
+    cdef int bad = pd_params_check(params)
+    if bad >= 0:
+        name = pd_param_name(bad).decode()
+        raise ValueError(f"{name} is out of range for the C core (got {rec[name].item()!r})")
+    return 0
+
+
 cdef void _view(pd_fields *view, const float[:, :, :] arr, str what) except *:
     view.data = &arr[0, 0, 0] if arr.shape[0] > 0 else NULL
     view.channels = arr.shape[0]
@@ -208,7 +289,7 @@ cdef class CoreDecoder:
     cdef object _limb_keypoints, _limb_paf, _limb_redundant
     cdef readonly int max_people
 
-    def __init__(self, limbs, paf_channels, redundant, int num_keypoints, dict params):
+    def __init__(self, limbs, paf_channels, redundant, int num_keypoints, record):
         self._limb_keypoints = np.array(limbs, np.int32).reshape(-1)
         self._limb_paf = np.array(paf_channels, np.int32).reshape(-1)
         self._limb_redundant = np.array(redundant, np.uint8).reshape(-1)
@@ -220,26 +301,8 @@ cdef class CoreDecoder:
         self.skel.limb_keypoints = &lk[0] if lk.shape[0] > 0 else NULL
         self.skel.limb_paf = &lp[0] if lp.shape[0] > 0 else NULL
         self.skel.limb_redundant = &lr[0] if lr.shape[0] > 0 else NULL
-        self.params.peak_threshold = params["peak_threshold"]
-        self.params.peak_radius = params["peak_radius"]
-        self.params.max_peaks = params["max_peaks"]
-        self.params.split_margin = params["split_margin"]
-        self.params.paf_threshold = params["paf_threshold"]
-        self.params.paf_samples = params["paf_samples"]
-        self.params.min_inliers = params["min_inliers"]
-        self.params.max_limb_length = params["max_limb_length"]
-        self.params.max_candidates = params["max_candidates"]
-        self.params.assignment = PD_ASSIGN_HUNGARIAN if params["assignment"] == "hungarian" else PD_ASSIGN_GREEDY
-        self.params.shared_peak_score = params["shared_peak_score"]
-        self.params.min_keypoints = params["min_keypoints"]
-        self.params.min_person_score = params["min_person_score"]
-        self.params.stride = params["stride"]
-        self.params.assembly = 1 if params["assembly"] == "global" else 0
-        self.params.repair_score = params["repair_score"]
-        self.params.redundant_veto = params["redundant_veto"]
-        self.params.peak_support = params["peak_support"]
-        self.params.join_fragments = params["join_fragments"]
-        _raise_for(pd_check_params(&self.skel, &self.params), "Decoder parameters")
+        _load_params(&self.params, record)
+        _raise_for(pd_check_params(&self.skel, &self.params), "Decoder skeleton")
         self.max_people = pd_max_people(&self.skel, &self.params)
 
     def workspace_bytes(self, int height, int width, int frames=1):
@@ -328,3 +391,355 @@ cdef void _copy_out(float[:, :, ::1] keypoints, float[::1] scores, const float *
                     const float *sc, int n, int K) noexcept:
     memcpy(&keypoints[0, 0, 0], kp, <size_t>n * K * 3 * sizeof(float))
     memcpy(&scores[0], sc, <size_t>n * sizeof(float))
+
+
+
+# -- stage bindings (/work/golden/STAGE_API.md) ------------------------------------------
+#
+# Each runs one stage of pd_decode_frame on the given input, with denormals flushed as the
+# decode flushes them, so chaining stage_peaks -> stage_emit gives CoreDecoder.decode's
+# keypoints and scores. Workspaces are NumPy buffers sized by the C core's own measuring
+# layouts; every stage allocates its own, so these are for tests, not for speed.
+
+cdef class _Stage:
+    """A checked pd_params and skeleton, and the peaks (x, y, value, counts) a stage
+    reads, held in arrays this object keeps alive."""
+
+    cdef pd_params params
+    cdef pd_skeleton skel
+    cdef pd_peak_set peaks
+    cdef object _keep
+
+    def __init__(self, record, int num_keypoints, limbs=(), paf_channels=None, redundant=None,
+                 peaks=None, counts=None):
+        _load_params(&self.params, record)
+        # Copies: the stage keeps them alive and writable whatever the caller passed.
+        lk = np.array(limbs, np.int32).reshape(-1, 2)
+        n = lk.shape[0]
+        lp = np.array(paf_channels if paf_channels is not None else np.zeros((n, 2)),
+                      np.int32).reshape(-1, 2)
+        lr = np.array(redundant if redundant is not None else np.zeros(n), np.uint8).reshape(-1)
+        if lp.shape[0] != n or lr.shape[0] != n:
+            raise ValueError("limbs, paf_channels and redundant must have one row per limb")
+        cdef int32_t[::1] vk = lk.reshape(-1)
+        cdef int32_t[::1] vp = lp.reshape(-1)
+        cdef uint8_t[::1] vr = lr
+        self.skel.num_keypoints = num_keypoints
+        self.skel.num_limbs = n
+        self.skel.limb_keypoints = &vk[0] if n > 0 else NULL
+        self.skel.limb_paf = &vp[0] if n > 0 else NULL
+        self.skel.limb_redundant = &vr[0] if n > 0 else NULL
+        _raise_for(pd_check_params(&self.skel, &self.params), "stage skeleton")
+        mp = self.params.max_peaks
+        total = num_keypoints * mp
+        if peaks is None:
+            xs, ys, vs = (np.zeros(total, np.float32) for _ in range(3))
+            cs = np.zeros(num_keypoints, np.int32)
+        else:
+            arr = np.asarray(peaks, np.float32)
+            if arr.shape != (num_keypoints, mp, 3):
+                raise ValueError(f"peaks must have shape {(num_keypoints, mp, 3)}, got {arr.shape}")
+            xs, ys, vs = (np.array(arr[:, :, i].reshape(-1)) for i in range(3))
+            cs = np.array(counts, np.int32).reshape(-1)
+            if cs.shape[0] != num_keypoints or np.any(cs < 0) or np.any(cs > mp):
+                raise ValueError(f"counts must be {num_keypoints} values in 0..{mp}")
+        cdef float[::1] vx = xs
+        cdef float[::1] vy = ys
+        cdef float[::1] vv = vs
+        cdef int32_t[::1] vc = cs
+        self.peaks.max_peaks = mp
+        self.peaks.x = &vx[0]
+        self.peaks.y = &vy[0]
+        self.peaks.value = &vv[0]
+        self.peaks.count = &vc[0]
+        self._keep = (lk, lp, lr, xs, ys, vs, cs)
+
+    def peak_arrays(self):
+        lk, lp, lr, xs, ys, vs, cs = self._keep
+        K = self.skel.num_keypoints
+        peaks = np.stack([xs, ys, vs], axis=-1).reshape(K, self.params.max_peaks, 3)
+        return peaks, cs.copy()
+
+
+cdef object _workspace(size_t size):
+    return np.empty(max(size, 1), np.uint8)
+
+
+cdef void *_address(object buffer):
+    cdef uint8_t[::1] view = buffer
+    return <void *>&view[0]
+
+
+cdef object _candidate_list(const pd_candidate *items, int n):
+    ab = np.empty((n, 2), np.int32)
+    score = np.empty(n, np.float32)
+    cdef int i
+    for i in range(n):
+        ab[i, 0] = items[i].a
+        ab[i, 1] = items[i].b
+        score[i] = items[i].score
+    return ab, score
+
+
+cdef object _to_candidates(object pair, int na, int nb):
+    """A (ab, score) pair as a pd_candidate buffer (bytes of a NumPy array)."""
+    ab = np.asarray(pair[0], np.int32).reshape(-1, 2)
+    score = np.asarray(pair[1], np.float32).reshape(-1)
+    if ab.shape[0] != score.shape[0]:
+        raise ValueError("ab and score must have the same length")
+    if ab.shape[0] and (ab[:, 0].min() < 0 or ab[:, 0].max() >= na or ab[:, 1].min() < 0
+                        or ab[:, 1].max() >= nb):
+        raise ValueError(f"a candidate names a peak outside 0..{na - 1} x 0..{nb - 1}")
+    items = np.empty(ab.shape[0], np.dtype([("a", np.int32), ("b", np.int32),
+                                            ("score", np.float32)]))
+    items["a"] = ab[:, 0]
+    items["b"] = ab[:, 1]
+    items["score"] = score
+    return items
+
+
+cdef const pd_candidate *_items(object items):
+    cdef const uint8_t[::1] raw = items.view(np.uint8).reshape(-1) if items.size else np.zeros(12, np.uint8)
+    return <const pd_candidate *>&raw[0]
+
+
+def stage_peaks(const float[:, :, :] heatmaps, record):
+    """Stage 1: (peaks float32 (K, max_peaks, 3) of x, y, value, zero past counts;
+    counts int32 (K,)) for heatmaps float32 (K, H, W)."""
+    cdef int K = heatmaps.shape[0]
+    cdef _Stage st = _Stage(record, K)
+    cdef pd_fields heat
+    _view(&heat, heatmaps, "heatmaps")
+    if heat.height == 0 or heat.width == 0:
+        raise ValueError("stage_peaks: empty maps")
+    ws = _workspace(pd_peaks_workspace_size(heat.height, heat.width, st.params.max_peaks))
+    cdef void *base = _address(ws)
+    cdef size_t size = ws.shape[0]
+    cdef unsigned saved
+    cdef int rc
+    with nogil:
+        saved = pd_enter_flush_denormals()
+        rc = pd_stage_peaks(&st.params, &heat, K, &st.peaks, base, size)
+        pd_leave_flush_denormals(saved)
+    _raise_for(rc, "stage_peaks")
+    return st.peak_arrays()
+
+
+def stage_candidates(const float[:, :, :] pafs, limbs, paf_channels, peaks, counts, record):
+    """Stage 2: per limb, (ab int32 (M, 2) of ranks, score float32 (M,)), best first and
+    capped at max_candidates, as the scoring stage leaves them."""
+    peaks = np.asarray(peaks, np.float32)
+    cdef _Stage st = _Stage(record, peaks.shape[0], limbs, paf_channels, None, peaks, counts)
+    cdef pd_fields paf
+    _view(&paf, pafs, "pafs")
+    cdef int L = st.skel.num_limbs, l, nc, mp = st.params.max_peaks
+    if L > 0 and np.asarray(paf_channels).max() >= paf.channels:
+        raise ValueError("stage_candidates: a PAF channel is out of range")
+    ws = _workspace(pd_score_workspace_size(paf.height, paf.width, st.params.paf_samples, mp))
+    out = _workspace(<size_t>mp * mp * sizeof(pd_candidate))
+    cdef void *base = _address(ws)
+    cdef size_t size = ws.shape[0]
+    cdef pd_candidate *cands = <pd_candidate *>_address(out)
+    cdef unsigned saved
+    result = []
+    for l in range(L):
+        with nogil:
+            saved = pd_enter_flush_denormals()
+            nc = pd_stage_candidates(&st.params, &st.skel, &paf, l, &st.peaks, cands, base, size)
+            pd_leave_flush_denormals(saved)
+        _raise_for(nc, "stage_candidates")
+        result.append(_candidate_list(cands, nc))
+    return result
+
+
+def stage_connections(candidates, counts, limbs, record):
+    """Stage 3: per limb, the (ab, score) connections the assignment chose, in the
+    order the core emits them."""
+    counts = np.asarray(counts, np.int32).reshape(-1)
+    cdef _Stage st = _Stage(record, counts.shape[0], limbs)
+    cdef int L = st.skel.num_limbs, l, na, nb, n, nconn, mp = st.params.max_peaks
+    if len(candidates) != L:
+        raise ValueError("stage_connections: one (ab, score) pair per limb")
+    ws = _workspace(pd_assign_workspace_size(mp))
+    out = _workspace(<size_t>mp * sizeof(pd_candidate))
+    cdef void *base = _address(ws)
+    cdef size_t size = ws.shape[0]
+    cdef pd_candidate *chosen = <pd_candidate *>_address(out)
+    cdef const pd_candidate *cands
+    cdef unsigned saved
+    result = []
+    for l in range(L):
+        na = counts[st.skel.limb_keypoints[2 * l]]
+        nb = counts[st.skel.limb_keypoints[2 * l + 1]]
+        if na == 0 or nb == 0:
+            result.append(_candidate_list(chosen, 0))
+            continue
+        items = _to_candidates(candidates[l], na, nb)
+        n = items.shape[0]
+        cands = _items(items)
+        with nogil:
+            saved = pd_enter_flush_denormals()
+            nconn = pd_stage_connections(&st.params, cands, n, na, nb, chosen, base, size)
+            pd_leave_flush_denormals(saved)
+        _raise_for(nconn, "stage_connections")
+        result.append(_candidate_list(chosen, nconn))
+    return result
+
+
+cdef class _People:
+    """A pd_people over a NumPy buffer laid out by pd_people_layout."""
+
+    cdef pd_people people
+    cdef object _buffer
+
+    def __init__(self, int num_keypoints, int total_peaks, people=None):
+        cdef pd_arena arena
+        pd_arena_measuring(&arena)
+        pd_people_layout(&self.people, num_keypoints, total_peaks, &arena)
+        self._buffer = _workspace(pd_arena_size(&arena))
+        pd_arena_init(&arena, _address(self._buffer), self._buffer.shape[0])
+        pd_people_layout(&self.people, num_keypoints, total_peaks, &arena)
+        if not pd_arena_ok(&arena):
+            raise MemoryError("people workspace (internal error)")
+        pd_people_clear(&self.people)
+        if people is not None:
+            self._load(people)
+
+    cdef _load(self, people):
+        cdef int K = self.people.num_keypoints, total = self.people.total_peaks
+        slots = np.asarray(people["slots"], np.int32).reshape(-1, K)
+        P = slots.shape[0]
+        if P > self.people.capacity:
+            raise ValueError(f"at most {self.people.capacity} people, got {P}")
+        if np.any(slots < -1) or np.any(slots >= total):
+            raise ValueError("slots name peaks outside 0..K * max_peaks - 1")
+        self.people.count = P
+        _fill_int32(self.people.slots, slots.reshape(-1))
+        _fill_int32(self.people.keypoints, np.asarray(people["keypoints"], np.int32), P)
+        _fill_int32(self.people.connections, np.asarray(people["connections"], np.int32), P)
+        evidence = np.ascontiguousarray(np.asarray(people["evidence"], np.float64).reshape(-1))
+        if evidence.shape[0] != P:
+            raise ValueError(f"evidence must hold {P} values")
+        cdef const double[::1] ev = evidence
+        if P > 0:
+            memcpy(self.people.evidence, &ev[0], <size_t>P * sizeof(double))
+        for name in ("owner", "co_owner"):
+            owners = np.asarray(people[name], np.int32).reshape(-1)
+            if owners.shape[0] != total or np.any(owners < -1) or np.any(owners >= P):
+                raise ValueError(f"{name} must hold {total} person indices or -1")
+        _fill_int32(self.people.owner, np.asarray(people["owner"], np.int32), total)
+        _fill_int32(self.people.co_owner, np.asarray(people["co_owner"], np.int32), total)
+
+    def as_dict(self):
+        cdef int K = self.people.num_keypoints, P = self.people.count
+        cdef int total = self.people.total_peaks
+        return {"slots": _int32_array(self.people.slots, <size_t>P * K).reshape(P, K),
+                "keypoints": _int32_array(self.people.keypoints, P),
+                "connections": _int32_array(self.people.connections, P),
+                "evidence": _double_array(self.people.evidence, P),
+                "owner": _int32_array(self.people.owner, total),
+                "co_owner": _int32_array(self.people.co_owner, total)}
+
+
+cdef _fill_int32(int32_t *dst, values, Py_ssize_t n=-1):
+    cdef const int32_t[::1] src = np.ascontiguousarray(np.asarray(values, np.int32).reshape(-1))
+    if n >= 0 and src.shape[0] != n:
+        raise ValueError(f"expected {n} values, got {src.shape[0]}")
+    if src.shape[0] > 0:
+        memcpy(dst, &src[0], <size_t>src.shape[0] * sizeof(int32_t))
+
+
+cdef object _int32_array(const int32_t *src, size_t n):
+    out = np.empty(n, np.int32)
+    cdef int32_t[::1] view = out
+    if n > 0:
+        memcpy(&view[0], src, n * sizeof(int32_t))
+    return out
+
+
+cdef object _double_array(const double *src, size_t n):
+    out = np.empty(n, np.float64)
+    cdef double[::1] view = out
+    if n > 0:
+        memcpy(&view[0], src, n * sizeof(double))
+    return out
+
+
+def stage_assembly(candidates, connections, peaks, counts, limbs, redundant, record):
+    """Stage 4: the people (a dict of slots, keypoints, connections, evidence, owner,
+    co_owner) after assembly and sharing, limb types in skeleton order, before joining."""
+    peaks = np.asarray(peaks, np.float32)
+    cdef int K = peaks.shape[0]
+    cdef _Stage st = _Stage(record, K, limbs, None, redundant, peaks, counts)
+    cdef int L = st.skel.num_limbs, l, na, nb, nc, nconn, mp = st.params.max_peaks
+    if len(candidates) != L or len(connections) != L:
+        raise ValueError("stage_assembly: one (ab, score) pair per limb in each list")
+    cdef _People people = _People(K, K * mp)
+    best = _workspace(2 * <size_t>mp * sizeof(pd_candidate))
+    cdef pd_candidate *best_of_a = <pd_candidate *>_address(best)
+    cdef pd_candidate *best_of_b = best_of_a + mp
+    cdef const pd_candidate *cands
+    cdef const pd_candidate *chosen
+    cdef unsigned saved
+    for l in range(L):
+        na = st.peaks.count[st.skel.limb_keypoints[2 * l]]
+        nb = st.peaks.count[st.skel.limb_keypoints[2 * l + 1]]
+        if na == 0 or nb == 0:
+            continue
+        items = _to_candidates(candidates[l], na, nb)
+        picked = _to_candidates(connections[l], na, nb)
+        nc = items.shape[0]
+        nconn = picked.shape[0]
+        cands = _items(items)
+        chosen = _items(picked)
+        with nogil:
+            saved = pd_enter_flush_denormals()
+            pd_stage_assemble_limb(&st.params, &people.people, &st.skel, l, &st.peaks, cands,
+                                   nc, chosen, nconn, best_of_a, best_of_b)
+            pd_leave_flush_denormals(saved)
+    return people.as_dict()
+
+
+def stage_join(people, peaks, counts, limbs, redundant, record):
+    """Stage 5: the people dict after fragment joining (a copy when join_fragments is
+    off)."""
+    peaks = np.asarray(peaks, np.float32)
+    cdef int K = peaks.shape[0]
+    cdef _Stage st = _Stage(record, K, limbs, None, redundant, peaks, counts)
+    cdef int total = K * st.params.max_peaks
+    cdef _People state = _People(K, total, people)
+    ws = _workspace(pd_join_workspace_size(K, state.people.capacity, total)
+                    if st.params.join_fragments > 0 else 0)
+    cdef void *base = _address(ws)
+    cdef size_t size = ws.shape[0]
+    cdef unsigned saved
+    cdef int rc
+    with nogil:
+        saved = pd_enter_flush_denormals()
+        rc = pd_stage_join(&st.params, &state.people, &st.skel, &st.peaks, base, size)
+        pd_leave_flush_denormals(saved)
+    _raise_for(rc, "stage_join")
+    return state.as_dict()
+
+
+def stage_emit(people, peaks, counts, record):
+    """The output: (keypoints float32 (N, K, 3) in image pixels, scores float32 (N,)),
+    the people that pass min_keypoints and min_person_score, best first."""
+    peaks = np.asarray(peaks, np.float32)
+    cdef int K = peaks.shape[0]
+    cdef _Stage st = _Stage(record, K, (), None, None, peaks, counts)
+    cdef _People state = _People(K, K * st.params.max_peaks, people)
+    cdef int P = state.people.count, n
+    order = _workspace(2 * <size_t>max(P, 1) * sizeof(pd_candidate))
+    keypoints = np.zeros((max(P, 1), K, 3), np.float32)
+    scores = np.zeros(max(P, 1), np.float32)
+    cdef float[:, :, ::1] kp = keypoints
+    cdef float[::1] sc = scores
+    cdef pd_candidate *ranked = <pd_candidate *>_address(order)
+    cdef unsigned saved
+    with nogil:
+        saved = pd_enter_flush_denormals()
+        n = pd_people_emit(&state.people, &st.peaks, &st.params, ranked, ranked + max(P, 1),
+                           &kp[0, 0, 0], &sc[0])
+        pd_leave_flush_denormals(saved)
+    return keypoints[:n].copy(), scores[:n].copy()

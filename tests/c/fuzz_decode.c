@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pafdecode.h"
 
@@ -30,9 +31,71 @@ static float with_specials(float v) {
     }
 }
 
+/* 0 (off) half the time, else v. */
+static float maybe_off(float v) { return (next_random() % 2) ? 0.0f : v; }
+
+/* Every option of pd_params.def, by name: the defaults, then each drawn in a range
+ * that keeps the small frames fast. */
+static pd_params random_params(void) {
+    pd_params p;
+    pd_params_default(&p);
+    /* Now and then a stride at either end of its range. */
+    unsigned edge = next_random() % 40;
+    p.stride = edge == 0 ? 0.001f : edge == 1 ? 4096.0f : 1.0f + (float)(next_random() % 8);
+    p.peak_threshold = 0.5f * uniform();
+    p.peak_radius = 1 + (int)(next_random() % 3);
+    p.max_peaks = 1 + (int)(next_random() % 20);
+    p.peak_support = maybe_off(0.001f + 0.5f * uniform());
+    p.split_merged_peaks = maybe_off(0.001f + uniform());
+    p.paf_threshold = 0.3f * uniform();
+    p.paf_samples = 2 + (int)(next_random() % 12);
+    p.min_inlier_ratio = (double)(next_random() % 11) / 10.0;
+    p.max_limb_length = (next_random() % 2) ? 0.0 : 0.001 + 80.0 * uniform();
+    p.max_candidates = 1 + (int)(next_random() % 50);
+    p.assignment = (int)(next_random() % 2);
+    p.shared_peak_score = maybe_off(0.001f + uniform());
+    p.join_fragments = maybe_off(0.05f + 0.95f * uniform());
+    p.min_keypoints = 1 + (int)(next_random() % 4);
+    p.min_person_score = 0.5f * uniform();
+    return p;
+}
+
+/* The index of the option called `name`, or -1. */
+static int param_index(const char *name) {
+    for (int i = 0; i < pd_param_count(); i++)
+        if (strcmp(pd_param_name(i), name) == 0) return i;
+    return -1;
+}
+
+/* The table's defaults pass their own checks, and an option pushed out of its
+ * range is reported by its index. */
+static int check_param_table(void) {
+    pd_params p, q;
+    pd_params_default(&p);
+    if (pd_params_check(&p) != -1 || pd_param_name(pd_param_count()) != NULL) return 0;
+    for (int i = 0; i < pd_param_count(); i++)
+        if (!pd_param_name(i) || pd_param_offset(i) >= sizeof(pd_params)) return 0;
+    q = p;
+    q.peak_radius = 0;
+    if (pd_params_check(&q) != param_index("peak_radius")) return 0;
+    q = p;
+    q.stride = 1e-40f; /* a denormal: the decode would read it as 0 */
+    if (pd_params_check(&q) != param_index("stride")) return 0;
+    q = p;
+    q.min_inlier_ratio = NAN;
+    if (pd_params_check(&q) != param_index("min_inlier_ratio")) return 0;
+    q = p;
+    q.join_fragments = 1.0000001f;
+    return pd_params_check(&q) == param_index("join_fragments");
+}
+
 int main(int argc, char **argv) {
     int frames = argc > 1 ? atoi(argv[1]) : 2000;
     long people = 0;
+    if (!check_param_table()) {
+        printf("the parameter table's defaults, names or checks are wrong\n");
+        return 1;
+    }
     for (int f = 0; f < frames; f++) {
         int K = 1 + (int)(next_random() % 6), H = 1 + (int)(next_random() % 20);
         int W = 1 + (int)(next_random() % 20), L = 0;
@@ -59,19 +122,7 @@ int main(int argc, char **argv) {
         }
         for (size_t i = 0; i < (size_t)PC * H * W; i++) paf[i] = with_specials(2 * uniform() - 1);
         pd_skeleton skeleton = {K, L, limb_kp, limb_paf, redundant};
-        pd_params params = {0.5f * uniform(), 1 + (int)(next_random() % 3), 1 + (int)(next_random() % 20),
-                            (next_random() % 2) ? 0.0f : uniform(), 0.3f * uniform() - 0.05f,
-                            2 + (int)(next_random() % 12), 0,
-                            (next_random() % 2) ? 0.0f : 10 * uniform(), 1 + (int)(next_random() % 50),
-                            (int)(next_random() % 2), (next_random() % 2) ? 0.0f : uniform(),
-                            (int)(next_random() % 4), 0.5f * uniform(),
-                            1.0f + (float)(next_random() % 8)};
-        params.min_inliers = (int)(next_random() % (unsigned)(params.paf_samples + 1));
-        params.assembly = (int)(next_random() % 2);
-        params.repair_score = (next_random() % 2) ? 0.0f : uniform();
-        params.redundant_veto = (next_random() % 2) ? 0.0f : uniform();
-        params.peak_support = (next_random() % 2) ? 0.0f : 0.5f * uniform();
-        params.join_fragments = (next_random() % 2) ? 0.0f : 0.05f + 0.95f * uniform();
+        pd_params params = random_params();
         pd_fields hf, pf;
         if (hwc) {
             hf = (pd_fields){heat, C, H, W, 1, (ptrdiff_t)W * C, C};
@@ -81,6 +132,11 @@ int main(int argc, char **argv) {
             pf = (pd_fields){paf, PC, H, W, (ptrdiff_t)H * W, W, 1};
         }
         if (PC == 0) pf.data = NULL;
+        if (pd_params_check(&params) != -1) {
+            printf("frame %d: option %s drawn out of range\n", f,
+                   pd_param_name(pd_params_check(&params)));
+            return 1;
+        }
         size_t ws_size = pd_workspace_size(&skeleton, &params, H, W);
         int max_people = pd_max_people(&skeleton, &params);
         void *ws = malloc(ws_size);
