@@ -29,6 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .skeleton import Skeleton
+# The map/image convention is implemented in transforms; synth re-exports it because
+# it is part of how scenes are described.
+from .transforms import image_to_map, map_to_image
 from ._validate import integer as _integer, real as _real
 
 __all__ = ["render_fields", "crowd_scene", "CrowdScene", "image_to_map", "map_to_image"]
@@ -44,59 +47,6 @@ _EDGE_TOLERANCE = 1e-9
 
 # Limbs shorter than this (in map pixels) have no direction and are not drawn.
 _MIN_LIMB_LENGTH = 1e-6
-
-
-# -- coordinate convention -----------------------------------------------------------
-
-def image_to_map(xy, stride):
-    """Convert image-pixel coordinates to map coordinates.
-
-    Parameters
-    ----------
-    xy : array_like, shape (..., 2)
-        Points ``(x, y)`` in image pixels (pixel centres at integers).
-    stride : float
-        Image pixels per map cell along each axis; must be > 0.
-
-    Returns
-    -------
-    ndarray of float64, shape (..., 2)
-        The same points in map cells: ``g = (xy + 0.5) / stride - 0.5``, so that
-        map cell ``(gx, gy)`` is centred at integer ``g``.
-
-    Raises
-    ------
-    ValueError
-        If `xy` does not end in an axis of length 2 or `stride` is not positive.
-    """
-    stride = _real(stride, "stride", minimum=0.0, min_inclusive=False)
-    points = _as_point_array(xy, "xy")
-    return (points + 0.5) / stride - 0.5
-
-
-def map_to_image(gxy, stride):
-    """Convert map coordinates to image-pixel coordinates (inverse of image_to_map).
-
-    Parameters
-    ----------
-    gxy : array_like, shape (..., 2)
-        Points ``(gx, gy)`` in map cells (cell centres at integers).
-    stride : float
-        Image pixels per map cell along each axis; must be > 0.
-
-    Returns
-    -------
-    ndarray of float64, shape (..., 2)
-        The same points in image pixels: ``xy = (gxy + 0.5) * stride - 0.5``.
-
-    Raises
-    ------
-    ValueError
-        If `gxy` does not end in an axis of length 2 or `stride` is not positive.
-    """
-    stride = _real(stride, "stride", minimum=0.0, min_inclusive=False)
-    points = _as_point_array(gxy, "gxy")
-    return (points + 0.5) * stride - 0.5
 
 
 # -- rendering -----------------------------------------------------------------------
@@ -867,14 +817,4 @@ def _check_people(people, num_keypoints):
     visible = array[..., 2] > 0
     if not np.isfinite(array[..., :2][visible]).all():
         raise ValueError("people has a visible keypoint with non-finite coordinates")
-    return array
-
-
-def _as_point_array(points, name):
-    try:
-        array = np.asarray(points, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of shape (..., 2) of numbers") from None
-    if array.ndim == 0 or array.shape[-1] != 2:
-        raise ValueError(f"{name} must have shape (..., 2), got {array.shape}")
     return array

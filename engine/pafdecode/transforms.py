@@ -11,7 +11,10 @@ Points are ``(x, y)``, ``x`` along columns and ``y`` along rows, in pixels, with
 pixel's centre at integer coordinates: an image of width ``w`` covers
 ``-0.5 <= x < w - 0.5``. Under this convention a resize by ``s`` maps ``x`` to
 ``(x + 0.5) * s - 0.5`` (see :func:`scale_affine`), which is what OpenCV's
-``cv2.resize``, Pillow and the decoder's map convention (``pafdecode.synth``) use.
+``cv2.resize`` and Pillow use. The network's output maps follow it too: a map of
+stride ``s`` is the input shrunk by ``1 / s``, so map cell ``g`` is centred on input
+pixel ``(g + 0.5) * s - 0.5`` (:func:`map_to_image`, and its inverse
+:func:`image_to_map`; this module is the one that implements that convention).
 An affine ``A`` acts on a point as ``A @ (x, y, 1)``.
 
 Policies
@@ -36,7 +39,7 @@ from ._validate import integer as _integer, real as _real
 __all__ = [
     "InputTransform", "apply_affine", "invert_affine", "compose_affine", "scale_affine",
     "translate_affine", "warp_affine", "fixed_transform", "pad_transform",
-    "make_transform", "back_project",
+    "make_transform", "back_project", "image_to_map", "map_to_image",
 ]
 
 # A source point may stray this far (in source pixels) beyond the area the image
@@ -83,13 +86,18 @@ def apply_affine(points, affine):
         If `points` does not end in an axis of length 2 or `affine` is not 2x3.
     """
     A = _as_affine(affine)
-    try:
-        pts = np.asarray(points, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError("points must be an array of shape (..., 2) of numbers") from None
-    if pts.ndim == 0 or pts.shape[-1] != 2:
-        raise ValueError(f"points must have shape (..., 2), got {pts.shape}")
+    pts = _as_points(points, "points")
     return pts @ A[:, :2].T + A[:, 2]
+
+
+def _as_points(points, name):
+    try:
+        array = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of shape (..., 2) of numbers") from None
+    if array.ndim == 0 or array.shape[-1] != 2:
+        raise ValueError(f"{name} must have shape (..., 2), got {array.shape}")
+    return array
 
 
 def invert_affine(affine):
@@ -168,6 +176,60 @@ def translate_affine(tx, ty):
     ndarray of float64, shape (2, 3)
     """
     return np.array([[1.0, 0.0, float(tx)], [0.0, 1.0, float(ty)]])
+
+
+# -- map and image coordinates -------------------------------------------------------
+
+def image_to_map(xy, stride):
+    """Convert image-pixel coordinates to map coordinates.
+
+    Parameters
+    ----------
+    xy : array_like, shape (..., 2)
+        Points ``(x, y)`` in image pixels (pixel centres at integers).
+    stride : float
+        Image pixels per map cell along each axis; must be > 0.
+
+    Returns
+    -------
+    ndarray of float64, shape (..., 2)
+        The same points in map cells: ``g = (xy + 0.5) / stride - 0.5``, so that
+        map cell ``(gx, gy)`` is centred at integer ``g``.
+
+    Raises
+    ------
+    ValueError
+        If `xy` does not end in an axis of length 2 or `stride` is not positive.
+    """
+    stride = _real(stride, "stride", minimum=0.0, min_inclusive=False)
+    points = _as_points(xy, "xy")
+    return (points + 0.5) / stride - 0.5
+
+
+def map_to_image(gxy, stride):
+    """Convert map coordinates to image-pixel coordinates (inverse of image_to_map).
+
+    Parameters
+    ----------
+    gxy : array_like, shape (..., 2)
+        Points ``(gx, gy)`` in map cells (cell centres at integers).
+    stride : float
+        Image pixels per map cell along each axis; must be > 0.
+
+    Returns
+    -------
+    ndarray of float64, shape (..., 2)
+        The same points in image pixels: ``xy = (gxy + 0.5) * stride - 0.5``, the
+        point that :func:`scale_affine` ``(stride)`` maps ``gxy`` to.
+
+    Raises
+    ------
+    ValueError
+        If `gxy` does not end in an axis of length 2 or `stride` is not positive.
+    """
+    stride = _real(stride, "stride", minimum=0.0, min_inclusive=False)
+    points = _as_points(gxy, "gxy")
+    return (points + 0.5) * stride - 0.5
 
 
 # -- resampling ----------------------------------------------------------------------
