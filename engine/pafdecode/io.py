@@ -23,7 +23,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from .decoder import Poses
-from .metrics import COCO17_KEYPOINTS, convert_keypoints
+from .metrics import convert_keypoints
+from .skeleton import BODY25_TO_COCO17, COCO17_KEYPOINTS, COCO18_TO_COCO17
 
 __all__ = [
     "COCO17_KEYPOINTS", "COCO18_TO_COCO17", "BODY25_TO_COCO17", "coco17_index_map",
@@ -31,11 +32,6 @@ __all__ = [
     "coco_results_to_poses", "openpose_json", "write_openpose_json",
     "read_openpose_json", "openpose_json_name",
 ]
-
-#: For each COCO-17 keypoint, its index in OpenPose's COCO-18 order.
-COCO18_TO_COCO17 = (0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10)
-#: For each COCO-17 keypoint, its index in OpenPose's BODY_25 order.
-BODY25_TO_COCO17 = (0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 11)
 
 _OPENPOSE_VERSION = 1.3
 _OPENPOSE_EMPTY_FIELDS = (

@@ -14,10 +14,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from typing import Mapping
 
 import numpy as np
+
+# The keypoint sets, their sigmas and name matching are defined in skeleton.py; they
+# are imported here for the functions below and for code that reads them from metrics.
+from .skeleton import (  # noqa: F401
+    COCO17_KEYPOINTS, COCO_SIGMAS, CROWDPOSE14_KEYPOINTS, CROWDPOSE_SIGMAS,
+    KEYPOINT_ALIASES, _canonical_name, keypoint_index_map,
+)
 
 __all__ = [
     "COCO17_KEYPOINTS",
@@ -31,40 +37,6 @@ __all__ = [
     "keypoint_index_map",
     "convert_keypoints",
 ]
-
-COCO17_KEYPOINTS = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
-    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
-    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-)
-CROWDPOSE14_KEYPOINTS = (
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
-    "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
-    "right_ankle", "head", "neck",
-)
-
-# Per-keypoint OKS constants (the standard deviation of human labels, relative to the
-# object scale), in COCO-17 order, as in pycocotools' Params.kpt_oks_sigmas.
-COCO_SIGMAS = np.array(
-    [.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89]
-) / 10.0
-# CrowdPose-14 order, the values MMPose passes to xtcocotools for CrowdPose.
-CROWDPOSE_SIGMAS = np.array(
-    [.79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89, .79, .79]
-) / 10.0
-COCO_SIGMAS.setflags(write=False)
-CROWDPOSE_SIGMAS.setflags(write=False)
-
-# Names read as another name by keypoint_index_map, after the built-in normalisation
-# (lower case, "-" and " " as "_", a leading "l_" / "r_" as "left_" / "right_").
-# CrowdPose's and MPII's "head" is the top of the head; it is deliberately NOT an alias of
-# "nose": pass {**KEYPOINT_ALIASES, "head": "nose"} to map one to the other.
-KEYPOINT_ALIASES = {
-    "head_top": "head",
-    "top_head": "head",
-    "pelvis": "mid_hip",
-    "hip_center": "mid_hip",
-}
 
 _EPS = np.spacing(1)  # pycocotools' guard against a zero area
 _COCO_AREA_RANGES = {"all": (0.0, 1e5 ** 2), "medium": (32.0 ** 2, 96.0 ** 2),
@@ -694,70 +666,6 @@ def pck(pred, gt, alpha=0.2, reference="bbox", keypoint_names=None):
 
 
 # -- keypoint conversions -------------------------------------------------------------
-
-
-def _canonical_name(name, aliases):
-    text = re.sub(r"[\s\-]+", "_", str(name).strip().lower())
-    if text.startswith("l_"):
-        text = "left_" + text[2:]
-    elif text.startswith("r_"):
-        text = "right_" + text[2:]
-    return aliases.get(text, text)
-
-
-def keypoint_index_map(from_names, to_names, aliases=KEYPOINT_ALIASES):
-    """Where each keypoint of one skeleton sits in another, by name.
-
-    Names are compared after normalisation: lower case, runs of spaces and hyphens as
-    ``_``, a leading ``l_`` / ``r_`` read as ``left_`` / ``right_`` (so OpenPose's
-    ``"r_shoulder"`` and ``"l_eye"`` equal COCO's ``"right_shoulder"`` and
-    ``"left_eye"``), then ``aliases`` applied once, to both sides.
-
-    Parameters
-    ----------
-    from_names : sequence of str
-        The source skeleton's keypoint names, in its order (length K).
-    to_names : sequence of str
-        The target skeleton's keypoint names, in its order (length M).
-    aliases : mapping of str to str
-        Name -> name it is read as (keys and values normalised as above). The default
-        :data:`KEYPOINT_ALIASES` reads ``head_top`` as ``head`` and ``pelvis`` as
-        ``mid_hip``. CrowdPose's ``head`` (top of head) has no COCO-17 equivalent and
-        maps to -1; pass ``{**KEYPOINT_ALIASES, "head": "nose"}`` to take the nose for it.
-
-    Returns
-    -------
-    ndarray of int64, shape (M,)
-        For each target keypoint, the index of the source keypoint with the same name,
-        or -1 if the source has none.
-
-    Raises
-    ------
-    ValueError
-        If two source names read as the same keypoint.
-
-    Examples
-    --------
-    COCO-18 (OpenPose) to COCO-17 drops the neck; COCO-17 to CrowdPose-14 has no head
-    or neck to give:
-
-    >>> from pafdecode.skeleton import COCO18_KEYPOINTS
-    >>> keypoint_index_map(COCO18_KEYPOINTS, COCO17_KEYPOINTS)[:6].tolist()
-    [0, 15, 14, 17, 16, 5]
-    >>> keypoint_index_map(COCO17_KEYPOINTS, CROWDPOSE14_KEYPOINTS)[-2:].tolist()
-    [-1, -1]
-    """
-    normalised_aliases = {_canonical_name(k, {}): _canonical_name(v, {})
-                          for k, v in dict(aliases or {}).items()}
-    source = {}
-    for i, name in enumerate(from_names):
-        key = _canonical_name(name, normalised_aliases)
-        if key in source:
-            raise ValueError(f"from_names[{i}] = {name!r} reads as {key!r}, like "
-                             f"from_names[{source[key]}] = {list(from_names)[source[key]]!r}")
-        source[key] = i
-    return np.array([source.get(_canonical_name(name, normalised_aliases), -1)
-                     for name in to_names], dtype=np.int64)
 
 
 def convert_keypoints(keypoints, index_map):
