@@ -17,10 +17,11 @@ import time
 
 import numpy as np
 
-from . import metrics, synth
-from .decoder import Decoder
+from . import io, metrics, synth
+from .decoder import Decoder, Poses
 from .reference import ReferenceDecoder, _clean, find_peaks
-from .skeleton import Skeleton
+from .skeleton import COCO17_KEYPOINTS, KEYPOINT_ALIASES, Skeleton, keypoint_index_map
+from .transforms import image_to_map
 
 __all__ = ["crowd_index", "ceiling_people", "scenes_to_coco", "run_benchmark",
            "annotation_scenes", "run_annotation_benchmark", "format_table"]
@@ -116,7 +117,7 @@ def peak_ceiling_people(scene, skeleton, stride=8, threshold=0.1, radius=1, max_
         visible = people[:, k, 2] > 0
         if not len(peaks) or not visible.any():
             continue
-        truth = synth.image_to_map(people[:, k, :2], stride)
+        truth = image_to_map(people[:, k, :2], stride)
         dist = np.hypot(truth[:, None, 0] - peaks[None, :, 0],
                         truth[:, None, 1] - peaks[None, :, 1])
         dist[~visible] = np.inf
@@ -150,11 +151,10 @@ def scenes_to_coco(scenes, index_map):
             "categories": [{"id": 1, "name": "person"}]}
 
 
-def _results(image_id, keypoints, scores, index_map):
-    converted = metrics.convert_keypoints(keypoints, index_map)
-    return [{"image_id": image_id, "category_id": 1, "score": float(s),
-             "keypoints": [float(v) for v in person.reshape(-1)]}
-            for person, s in zip(converted, scores)]
+def _results(image_id, keypoints, scores, skeleton, index_map):
+    """COCO results of people given as arrays (truth pieces or decoded people)."""
+    return io.coco_results(Poses(keypoints, scores, skeleton), image_id,
+                           keypoint_map=index_map)
 
 
 def _evaluate(gt, results, image_ids, max_dets):
@@ -219,7 +219,7 @@ def run_benchmark(people_counts=DEFAULT_PEOPLE, *, scenes=3, repeat=5, seed=0,
         cap recall in crowds larger than that.
     """
     skeleton = skeleton or Skeleton.openpose_coco18()
-    index_map = metrics.keypoint_index_map(skeleton.keypoints, metrics.COCO17_KEYPOINTS)
+    index_map = keypoint_index_map(skeleton.keypoints, COCO17_KEYPOINTS)
     max_dets = max_dets or max(20, max(people_counts))
     variants = {"default": {}, **(variants or {})}
     runs = [(b, a, label) for label in variants for b in backends for a in assignments]
@@ -245,9 +245,9 @@ def run_benchmark(people_counts=DEFAULT_PEOPLE, *, scenes=3, repeat=5, seed=0,
         ceiling, peak_ceiling = [], []
         for image_id, scene in enumerate(drawn, start=1):
             kp, sc = ceiling_people(scene.people, skeleton)
-            ceiling += _results(image_id, kp, sc, index_map)
+            ceiling += _results(image_id, kp, sc, skeleton, index_map)
             kp, sc = peak_ceiling_people(scene, skeleton, max_peaks=max_peaks)
-            peak_ceiling += _results(image_id, kp, sc, index_map)
+            peak_ceiling += _results(image_id, kp, sc, skeleton, index_map)
         all_ids = [im["id"] for im in gt["images"]]
         ceiling_eval = _evaluate(gt, ceiling, all_ids, max_dets)
         peak_ceiling_eval = _evaluate(gt, peak_ceiling, all_ids, max_dets)
@@ -261,7 +261,7 @@ def run_benchmark(people_counts=DEFAULT_PEOPLE, *, scenes=3, repeat=5, seed=0,
                     step()
                 for key in stats:
                     stats[key] += poses.stats[key]
-                results += _results(image_id, poses.keypoints, poses.scores, index_map)
+                results += _results(image_id, poses.keypoints, poses.scores, skeleton, index_map)
             row = {"people": n, "backend": backend, "assignment": mode, "variant": label,
                    "options": {k: v for k, v in variants[label].items()}, "scenes": scenes,
                    "ms_median": float(np.median(times)),
@@ -304,9 +304,9 @@ def annotation_scenes(annotations, skeleton, stride=8):
     """
     gt = metrics._load_json(annotations)
     names = list(gt["categories"][0]["keypoints"])
-    aliases = {**metrics.KEYPOINT_ALIASES, "head": "nose"}
-    from_file = metrics.keypoint_index_map(names, skeleton.keypoints, aliases)
-    to_file = metrics.keypoint_index_map(skeleton.keypoints, names, aliases)
+    aliases = {**KEYPOINT_ALIASES, "head": "nose"}
+    from_file = keypoint_index_map(names, skeleton.keypoints, aliases)
+    to_file = keypoint_index_map(skeleton.keypoints, names, aliases)
     neck = skeleton.keypoints.index("neck") if "neck" in skeleton.keypoints else -1
     shoulders = [names.index(n) for n in ("left_shoulder", "right_shoulder") if n in names]
     scenes = []
@@ -349,7 +349,7 @@ def run_annotation_benchmark(paths, *, backends=("c",), assignments=("greedy", "
                     start = time.perf_counter()
                     poses = decoder(heat, paf)
                     times.append(1e3 * (time.perf_counter() - start))
-                results += _results(image_id, poses.keypoints, poses.scores, to_file)
+                results += _results(image_id, poses.keypoints, poses.scores, skeleton, to_file)
             stats = metrics.coco_eval(gt, results, max_dets=max(20, people),
                                       mode="crowdpose" if crowdpose else "coco")
             rows.append({"annotations": str(path), "images": len(scenes), "people": people,
