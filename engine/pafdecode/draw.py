@@ -119,33 +119,11 @@ def draw(image, poses, skeleton=None, *, score_threshold=0.1, thickness=None, ra
         A new image; `image` is not modified. Limbs are painted first (people in
         order, limbs in skeleton order), then keypoints on top.
     """
-    img = np.asarray(image)
-    if img.ndim == 2:
-        img = np.repeat(img[:, :, None], 3, axis=2)
-    if img.ndim != 3 or img.shape[2] != 3:
-        raise ValueError(f"image must have shape (H, W, 3) or (H, W), got {img.shape}")
-    if img.dtype != np.uint8:
-        raise ValueError(f"image must be uint8, got {img.dtype}")
-    canvas = np.array(img, copy=True, order="C")
-    if skeleton is None:
-        skeleton = getattr(poses, "skeleton", None)
-        if skeleton is None:
-            raise ValueError("skeleton is needed to draw an array of keypoints")
-    kp = np.asarray(getattr(poses, "keypoints", poses), dtype=np.float64)
-    if kp.size == 0:
-        kp = kp.reshape(0, skeleton.num_keypoints, 3)
-    if kp.ndim != 3 or kp.shape[1:] != (skeleton.num_keypoints, 3):
-        raise ValueError(f"keypoints must have shape (P, {skeleton.num_keypoints}, 3), "
-                         f"got {kp.shape}")
+    canvas = _canvas(image)
+    skeleton, kp = _people_keypoints(poses, skeleton)
     if not isinstance(score_threshold, numbers.Real):
         raise ValueError(f"score_threshold must be a number, got {score_threshold!r}")
-    h, w = canvas.shape[:2]
-    if thickness is None:
-        thickness = max(2, round(max(h, w) / 200))
-    if radius is None:
-        radius = thickness * 0.75 + 1
-    if not (thickness > 0 and radius >= 0):
-        raise ValueError(f"thickness must be > 0 and radius >= 0, got {thickness}, {radius}")
+    thickness, radius = _sizes(canvas.shape[:2], thickness, radius)
     limbs = skeleton.limbs
     lc = (limb_colors(len(limbs)) if limb_color is None
           else _check_colors(limb_color, len(limbs), "limb_color"))
@@ -163,3 +141,41 @@ def draw(image, poses, skeleton=None, *, score_threshold=0.1, thickness=None, ra
             for k in np.flatnonzero(visible):
                 _stamp(canvas, mask, r, person[k, :2], kc[k])
     return canvas
+
+
+def _canvas(image):
+    """A writable RGB (H, W, 3) uint8 copy of the image (grey repeated to 3 channels)."""
+    img = np.asarray(image)
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"image must have shape (H, W, 3) or (H, W), got {img.shape}")
+    if img.dtype != np.uint8:
+        raise ValueError(f"image must be uint8, got {img.dtype}")
+    return np.array(img, copy=True, order="C")
+
+
+def _people_keypoints(poses, skeleton):
+    """The skeleton to draw with and the (P, K, 3) float64 keypoints."""
+    if skeleton is None:
+        skeleton = getattr(poses, "skeleton", None)
+        if skeleton is None:
+            raise ValueError("skeleton is needed to draw an array of keypoints")
+    kp = np.asarray(getattr(poses, "keypoints", poses), dtype=np.float64)
+    if kp.size == 0:
+        kp = kp.reshape(0, skeleton.num_keypoints, 3)
+    if kp.ndim != 3 or kp.shape[1:] != (skeleton.num_keypoints, 3):
+        raise ValueError(f"keypoints must have shape (P, {skeleton.num_keypoints}, 3), "
+                         f"got {kp.shape}")
+    return skeleton, kp
+
+
+def _sizes(image_hw, thickness, radius):
+    """Limb thickness and keypoint radius, defaulting with the image's size."""
+    if thickness is None:
+        thickness = max(2, round(max(image_hw) / 200))
+    if radius is None:
+        radius = thickness * 0.75 + 1
+    if not (thickness > 0 and radius >= 0):
+        raise ValueError(f"thickness must be > 0 and radius >= 0, got {thickness}, {radius}")
+    return thickness, radius
