@@ -57,9 +57,10 @@ def test_remap_keypoints(rng):
 
 def test_coco_results(rng):
     poses = random_poses(rng)
-    plain = coco_results(poses, 785)
-    assert plain == poses.to_coco(785)
+    native = coco_results(poses, 785, keypoints="native")
+    assert native == poses.to_coco(785)
     mapped = coco_results(poses, 785, keypoint_map="coco17", category_id=1)
+    assert coco_results(poses, 785) == mapped  # COCO-18 is written as COCO-17 by default
     assert [r["image_id"] for r in mapped] == [785] * 3
     assert all(len(r["keypoints"]) == 51 for r in mapped)
     np.testing.assert_allclose(np.array(mapped[1]["keypoints"]).reshape(17, 3),
@@ -181,3 +182,61 @@ def test_openpose_json_reads_openpose_output(tmp_path):
         {"pose_keypoints_2d": [1, 2, 3]}, {"pose_keypoints_2d": [1, 2, 3, 4, 5, 6]}]}))
     with pytest.raises(ValueError, match="different keypoint counts"):
         read_openpose_json(tmp_path / "mixed.json")
+
+
+def test_coco_results_default_keypoints_by_skeleton(rng):
+    body25 = random_poses(rng, 2, Skeleton.body25())
+    written = coco_results(body25, 9)
+    assert all(len(r["keypoints"]) == 51 for r in written)
+    np.testing.assert_array_equal(np.array(written[0]["keypoints"], np.float32).reshape(17, 3),
+                                  body25.keypoints[0, list(BODY25_TO_COCO17)])
+    assert len(coco_results(body25, 9, keypoints="native")[0]["keypoints"]) == 75
+    coco17 = random_poses(rng, 2, Skeleton.coco17())
+    assert coco_results(coco17, 9) == coco_results(coco17, 9, keypoints="native")
+    # CrowdPose-14 lacks COCO's face: written in its own 14 keypoints, not padded to 17
+    crowd = random_poses(rng, 2, Skeleton.crowdpose14())
+    assert [len(r["keypoints"]) for r in coco_results(crowd, 9)] == [42, 42]
+    custom = random_poses(rng, 1, Skeleton(["a", "b"], [(0, 1)]))
+    assert len(coco_results(custom, 9)[0]["keypoints"]) == 6
+    empty = random_poses(rng, 0)
+    assert coco_results(empty, 9) == []
+
+
+def test_coco_results_keypoint_arguments_are_checked(rng):
+    poses = random_poses(rng, 1)
+    with pytest.raises(ValueError, match="'coco17' or 'native'"):
+        coco_results(poses, 1, keypoints="coco18")
+    with pytest.raises(ValueError, match="not both"):
+        coco_results(poses, 1, keypoints="native", keypoint_map=COCO18_TO_COCO17)
+
+
+def test_write_coco_results_passes_keypoints_on(rng, tmp_path):
+    per_image = {1: random_poses(rng, 2)}
+    coco17 = write_coco_results(tmp_path / "a.json", per_image)
+    native = write_coco_results(tmp_path / "b.json", per_image, keypoints="native")
+    assert [len(r["keypoints"]) for r in coco17] == [51, 51]
+    assert [len(r["keypoints"]) for r in native] == [54, 54]
+
+
+def test_image_files_live_in_io(tmp_path):
+    pytest.importorskip("PIL", reason="image files need Pillow (the image extra)")
+    import importlib
+
+    import pafdecode
+    from pafdecode import io
+
+    draw_module = importlib.import_module("pafdecode.draw")  # pafdecode.draw is the function
+    assert pafdecode.load_image is io.load_image and pafdecode.save_image is io.save_image
+    assert draw_module.load_image is io.load_image  # still importable from its old home
+    image = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
+    io.save_image(tmp_path / "x.png", image)
+    np.testing.assert_array_equal(io.load_image(tmp_path / "x.png"), image)
+
+
+def test_importing_pafdecode_leaves_pillow_unimported():
+    import subprocess
+    import sys
+
+    code = ("import sys, pafdecode, pafdecode.io, pafdecode.draw; "
+            "assert not [m for m in sys.modules if m == 'PIL' or m.startswith('PIL.')]")
+    subprocess.run([sys.executable, "-c", code], check=True)

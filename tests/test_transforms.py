@@ -279,3 +279,21 @@ def test_back_project_arrays_and_missing_keypoints():
     np.testing.assert_allclose(back_project(kp, t), out)
     with pytest.raises(ValueError, match=r"\(P, K, 3\)"):
         back_project(np.zeros((2, 3)), A)
+
+
+def test_map_image_convention_lives_here_and_matches_scale_affine(rng):
+    from pafdecode import synth, transforms
+
+    assert synth.image_to_map is transforms.image_to_map
+    assert synth.map_to_image is transforms.map_to_image
+    gxy = rng.uniform(-3, 90, (6, 2))
+    for stride in (1, 4, 8, 6.5):
+        # A map of stride s is its image resized by 1 / s: the same pixel-centre rule.
+        np.testing.assert_allclose(transforms.map_to_image(gxy, stride),
+                                   apply_affine(gxy, scale_affine(stride)), atol=1e-9)
+        np.testing.assert_allclose(transforms.image_to_map(gxy, stride),
+                                   apply_affine(gxy, scale_affine(1 / stride)), atol=1e-9)
+    # cell 0 of stride 8 is centred on pixel 3.5 (pixels 0..7), cell 2 on 19.5
+    np.testing.assert_array_equal(transforms.map_to_image([[0, 2]], 8), [[3.5, 19.5]])
+    with pytest.raises(ValueError, match="stride"):
+        transforms.map_to_image([0.0, 0.0], -1)

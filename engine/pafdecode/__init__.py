@@ -9,7 +9,8 @@ from .skeleton import Skeleton
 from .backends import available_backends
 from .decoder import Decoder, Poses
 from .model import OnnxPoseModel
-from .draw import draw, load_image, save_image
+from .draw import draw
+from .io import load_image, save_image
 from . import io, metrics, synth, transforms
 
 __version__ = "0.1.0"

@@ -17,10 +17,11 @@ import time
 
 import numpy as np
 
-from . import metrics, synth
-from .decoder import Decoder
+from . import io, metrics, synth
+from .decoder import Decoder, Poses
 from .reference import ReferenceDecoder, _clean, find_peaks
-from .skeleton import Skeleton
+from .skeleton import COCO17_KEYPOINTS, KEYPOINT_ALIASES, Skeleton, keypoint_index_map
+from .transforms import image_to_map
 
 __all__ = ["crowd_index", "ceiling_people", "scenes_to_coco", "run_benchmark",
            "annotation_scenes", "run_annotation_benchmark", "format_table"]
@@ -116,7 +117,7 @@ def peak_ceiling_people(scene, skeleton, stride=8, threshold=0.1, radius=1, max_
         visible = people[:, k, 2] > 0
         if not len(peaks) or not visible.any():
             continue
-        truth = synth.image_to_map(people[:, k, :2], stride)
+        truth = image_to_map(people[:, k, :2], stride)
         dist = np.hypot(truth[:, None, 0] - peaks[None, :, 0],
                         truth[:, None, 1] - peaks[None, :, 1])
         dist[~visible] = np.inf
@@ -150,11 +151,10 @@ def scenes_to_coco(scenes, index_map):
             "categories": [{"id": 1, "name": "person"}]}
 
 
-def _results(image_id, keypoints, scores, index_map):
-    converted = metrics.convert_keypoints(keypoints, index_map)
-    return [{"image_id": image_id, "category_id": 1, "score": float(s),
-             "keypoints": [float(v) for v in person.reshape(-1)]}
-            for person, s in zip(converted, scores)]
+def _results(image_id, keypoints, scores, skeleton, index_map):
+    """COCO results of people given as arrays (truth pieces or decoded people)."""
+    return io.coco_results(Poses(keypoints, scores, skeleton), image_id,
+                           keypoint_map=index_map)
 
 
 def _evaluate(gt, results, image_ids, max_dets):
@@ -211,15 +211,15 @@ def run_benchmark(people_counts=DEFAULT_PEOPLE, *, scenes=3, repeat=5, seed=0,
         More decoders to compare, by label: Decoder options on top of the defaults,
         e.g. ``{"unshared": {"shared_peak_score": None}}``. Each runs with every
         backend and assignment mode; its rows carry the label in ``"variant"``.
-
-    Decoders use their defaults except ``max_peaks``, raised to twice the crowd (at
-    least 128) so that the cap on peaks per channel never hides people.
     max_dets : int, optional
         COCO's maxDets; by default max(20, the largest crowd), since COCO's 20 would
         cap recall in crowds larger than that.
+
+    Decoders use their defaults except ``max_peaks``, raised to twice the crowd (at
+    least 128) so that the cap on peaks per channel never hides people.
     """
     skeleton = skeleton or Skeleton.openpose_coco18()
-    index_map = metrics.keypoint_index_map(skeleton.keypoints, metrics.COCO17_KEYPOINTS)
+    index_map = keypoint_index_map(skeleton.keypoints, COCO17_KEYPOINTS)
     max_dets = max_dets or max(20, max(people_counts))
     variants = {"default": {}, **(variants or {})}
     runs = [(b, a, label) for label in variants for b in backends for a in assignments]
@@ -227,54 +227,14 @@ def run_benchmark(people_counts=DEFAULT_PEOPLE, *, scenes=3, repeat=5, seed=0,
         runs.append(("reference", "greedy", "default"))
     total = len(people_counts) * scenes * sum(1 if r[0] == "reference" else repeat for r in runs)
     step = _progress(total, progress)
+    scene_options = dict(image_size=image_size, skeleton=skeleton, occlusion=occlusion,
+                         noise=noise, peak_variation=peak_variation)
     rows = []
     for n in people_counts:
-        # Enough peaks per channel that the cap never hides people: twice the crowd.
-        max_peaks = max(128, 2 * n)
-        decoders = [(b, a, label,
-                     ReferenceDecoder(skeleton, max_peaks=max_peaks) if b == "reference"
-                     else Decoder(skeleton, assignment=a, backend=b,
-                                  **{"max_peaks": max_peaks, **variants[label]}))
-                    for b, a, label in runs]
-        drawn = [synth.crowd_scene(n, seed * 100003 + n * 101 + s, image_size=image_size,
-                                   skeleton=skeleton, occlusion=occlusion, noise=noise,
-                                   peak_variation=peak_variation) for s in range(scenes)]
-        gt = scenes_to_coco(drawn, index_map)
-        levels = {name: [im["id"] for im in gt["images"]
-                         if crowd_level(im["crowdIndex"]) == name] for name, _, _ in CROWD_LEVELS}
-        ceiling, peak_ceiling = [], []
-        for image_id, scene in enumerate(drawn, start=1):
-            kp, sc = ceiling_people(scene.people, skeleton)
-            ceiling += _results(image_id, kp, sc, index_map)
-            kp, sc = peak_ceiling_people(scene, skeleton, max_peaks=max_peaks)
-            peak_ceiling += _results(image_id, kp, sc, index_map)
-        all_ids = [im["id"] for im in gt["images"]]
-        ceiling_eval = _evaluate(gt, ceiling, all_ids, max_dets)
-        peak_ceiling_eval = _evaluate(gt, peak_ceiling, all_ids, max_dets)
-        for backend, mode, label, decoder in decoders:
-            times, results, stats = [], [], {"peaks": 0, "candidates": 0, "people": 0}
-            for image_id, scene in enumerate(drawn, start=1):
-                for _ in range(1 if backend == "reference" else repeat):
-                    start = time.perf_counter()
-                    poses = decoder(scene.heatmaps, scene.pafs)
-                    times.append(1e3 * (time.perf_counter() - start))
-                    step()
-                for key in stats:
-                    stats[key] += poses.stats[key]
-                results += _results(image_id, poses.keypoints, poses.scores, index_map)
-            row = {"people": n, "backend": backend, "assignment": mode, "variant": label,
-                   "options": {k: v for k, v in variants[label].items()}, "scenes": scenes,
-                   "ms_median": float(np.median(times)),
-                   "ms_p90": float(np.percentile(times, 90)),
-                   **{f"{k}_per_frame": v / scenes for k, v in stats.items()},
-                   "accuracy": _evaluate(gt, results, all_ids, max_dets),
-                   "ceiling": ceiling_eval,
-                   "peak_ceiling": peak_ceiling_eval,
-                   "crowd_levels": {name: {"images": len(ids),
-                                           "accuracy": _evaluate(gt, results, ids, max_dets),
-                                           "ceiling": _evaluate(gt, ceiling, ids, max_dets)}
-                                    for name, ids in levels.items() if ids}}
-            rows.append(row)
+        drawn = [synth.crowd_scene(n, seed * 100003 + n * 101 + s, **scene_options)
+                 for s in range(scenes)]
+        rows += _crowd_rows(n, drawn, runs, variants, skeleton, index_map, repeat, max_dets,
+                            step)
     if progress:
         print(file=sys.stderr)
     return {"settings": {"people": list(people_counts), "scenes": scenes, "repeat": repeat,
@@ -284,6 +244,60 @@ def run_benchmark(people_counts=DEFAULT_PEOPLE, *, scenes=3, repeat=5, seed=0,
                          "peak_variation": peak_variation, "image_size": list(image_size),
                          "max_dets": max_dets, "variants": variants},
             "rows": rows}
+
+
+def _crowd_rows(n, drawn, runs, variants, skeleton, index_map, repeat, max_dets, step):
+    """run_benchmark's rows for one crowd size: each decoder of `runs` on the scenes
+    `drawn`, beside the two ceilings, overall and by crowd level."""
+    # Enough peaks per channel that the cap never hides people: twice the crowd.
+    max_peaks = max(128, 2 * n)
+    gt = scenes_to_coco(drawn, index_map)
+    levels = {name: [im["id"] for im in gt["images"]
+                     if crowd_level(im["crowdIndex"]) == name] for name, _, _ in CROWD_LEVELS}
+    ceiling, peak_ceiling = [], []
+    for image_id, scene in enumerate(drawn, start=1):
+        kp, sc = ceiling_people(scene.people, skeleton)
+        ceiling += _results(image_id, kp, sc, skeleton, index_map)
+        kp, sc = peak_ceiling_people(scene, skeleton, max_peaks=max_peaks)
+        peak_ceiling += _results(image_id, kp, sc, skeleton, index_map)
+    all_ids = [im["id"] for im in gt["images"]]
+    ceiling_eval = _evaluate(gt, ceiling, all_ids, max_dets)
+    peak_ceiling_eval = _evaluate(gt, peak_ceiling, all_ids, max_dets)
+    rows = []
+    for backend, mode, label in runs:
+        decoder = (ReferenceDecoder(skeleton, max_peaks=max_peaks) if backend == "reference"
+                   else Decoder(skeleton, assignment=mode, backend=backend,
+                                **{"max_peaks": max_peaks, **variants[label]}))
+        times, results, stats = _time_decoder(decoder, drawn, 1 if backend == "reference"
+                                              else repeat, skeleton, index_map, step)
+        rows.append({
+            "people": n, "backend": backend, "assignment": mode, "variant": label,
+            "options": dict(variants[label]), "scenes": len(drawn),
+            "ms_median": float(np.median(times)), "ms_p90": float(np.percentile(times, 90)),
+            **{f"{k}_per_frame": v / len(drawn) for k, v in stats.items()},
+            "accuracy": _evaluate(gt, results, all_ids, max_dets),
+            "ceiling": ceiling_eval, "peak_ceiling": peak_ceiling_eval,
+            "crowd_levels": {name: {"images": len(ids),
+                                    "accuracy": _evaluate(gt, results, ids, max_dets),
+                                    "ceiling": _evaluate(gt, ceiling, ids, max_dets)}
+                             for name, ids in levels.items() if ids}})
+    return rows
+
+
+def _time_decoder(decoder, drawn, repeat, skeleton, index_map, step):
+    """Decode each scene `repeat` times: the times in ms, the last decode's results and
+    the decoder's counts summed over scenes."""
+    times, results, stats = [], [], {"peaks": 0, "candidates": 0, "people": 0}
+    for image_id, scene in enumerate(drawn, start=1):
+        for _ in range(repeat):
+            start = time.perf_counter()
+            poses = decoder(scene.heatmaps, scene.pafs)
+            times.append(1e3 * (time.perf_counter() - start))
+            step()
+        for key in stats:
+            stats[key] += poses.stats[key]
+        results += _results(image_id, poses.keypoints, poses.scores, skeleton, index_map)
+    return times, results, stats
 
 
 def annotation_scenes(annotations, skeleton, stride=8):
@@ -304,9 +318,9 @@ def annotation_scenes(annotations, skeleton, stride=8):
     """
     gt = metrics._load_json(annotations)
     names = list(gt["categories"][0]["keypoints"])
-    aliases = {**metrics.KEYPOINT_ALIASES, "head": "nose"}
-    from_file = metrics.keypoint_index_map(names, skeleton.keypoints, aliases)
-    to_file = metrics.keypoint_index_map(skeleton.keypoints, names, aliases)
+    aliases = {**KEYPOINT_ALIASES, "head": "nose"}
+    from_file = keypoint_index_map(names, skeleton.keypoints, aliases)
+    to_file = keypoint_index_map(skeleton.keypoints, names, aliases)
     neck = skeleton.keypoints.index("neck") if "neck" in skeleton.keypoints else -1
     shoulders = [names.index(n) for n in ("left_shoulder", "right_shoulder") if n in names]
     scenes = []
@@ -349,7 +363,7 @@ def run_annotation_benchmark(paths, *, backends=("c",), assignments=("greedy", "
                     start = time.perf_counter()
                     poses = decoder(heat, paf)
                     times.append(1e3 * (time.perf_counter() - start))
-                results += _results(image_id, poses.keypoints, poses.scores, to_file)
+                results += _results(image_id, poses.keypoints, poses.scores, skeleton, to_file)
             stats = metrics.coco_eval(gt, results, max_dets=max(20, people),
                                       mode="crowdpose" if crowdpose else "coco")
             rows.append({"annotations": str(path), "images": len(scenes), "people": people,

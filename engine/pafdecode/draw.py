@@ -1,29 +1,22 @@
-"""Draw people on images, in NumPy; read and write image files with Pillow.
+"""Draw people on images, in NumPy.
 
 :func:`draw` paints each limb as a thick segment with round ends (every pixel whose
 centre lies within ``thickness / 2`` of the segment) and each keypoint as a filled
 disc, one colour per limb and per keypoint type around the hue circle. No
-anti-aliasing. :func:`load_image` and :func:`save_image` need Pillow, the ``image``
-extra (``pip install 'pafdecode[image]'``).
+anti-aliasing. Image files are read and written by :mod:`pafdecode.io`.
 """
 
 from __future__ import annotations
 
 import numbers
-import os
 
 import numpy as np
 
-__all__ = ["draw", "limb_colors", "load_image", "save_image"]
+# Image files are io's business; these two stay importable from here for code written
+# when they lived in this module.
+from .io import load_image, save_image  # noqa: F401
 
-
-def _import_pil():
-    try:
-        from PIL import Image
-    except ImportError as exc:
-        raise ImportError("reading and writing images needs Pillow: "
-                          "pip install 'pafdecode[image]'") from exc
-    return Image
+__all__ = ["draw", "limb_colors"]
 
 
 def limb_colors(n):
@@ -126,33 +119,11 @@ def draw(image, poses, skeleton=None, *, score_threshold=0.1, thickness=None, ra
         A new image; `image` is not modified. Limbs are painted first (people in
         order, limbs in skeleton order), then keypoints on top.
     """
-    img = np.asarray(image)
-    if img.ndim == 2:
-        img = np.repeat(img[:, :, None], 3, axis=2)
-    if img.ndim != 3 or img.shape[2] != 3:
-        raise ValueError(f"image must have shape (H, W, 3) or (H, W), got {img.shape}")
-    if img.dtype != np.uint8:
-        raise ValueError(f"image must be uint8, got {img.dtype}")
-    canvas = np.array(img, copy=True, order="C")
-    if skeleton is None:
-        skeleton = getattr(poses, "skeleton", None)
-        if skeleton is None:
-            raise ValueError("skeleton is needed to draw an array of keypoints")
-    kp = np.asarray(getattr(poses, "keypoints", poses), dtype=np.float64)
-    if kp.size == 0:
-        kp = kp.reshape(0, skeleton.num_keypoints, 3)
-    if kp.ndim != 3 or kp.shape[1:] != (skeleton.num_keypoints, 3):
-        raise ValueError(f"keypoints must have shape (P, {skeleton.num_keypoints}, 3), "
-                         f"got {kp.shape}")
+    canvas = _canvas(image)
+    skeleton, kp = _people_keypoints(poses, skeleton)
     if not isinstance(score_threshold, numbers.Real):
         raise ValueError(f"score_threshold must be a number, got {score_threshold!r}")
-    h, w = canvas.shape[:2]
-    if thickness is None:
-        thickness = max(2, round(max(h, w) / 200))
-    if radius is None:
-        radius = thickness * 0.75 + 1
-    if not (thickness > 0 and radius >= 0):
-        raise ValueError(f"thickness must be > 0 and radius >= 0, got {thickness}, {radius}")
+    thickness, radius = _sizes(canvas.shape[:2], thickness, radius)
     limbs = skeleton.limbs
     lc = (limb_colors(len(limbs)) if limb_color is None
           else _check_colors(limb_color, len(limbs), "limb_color"))
@@ -172,68 +143,39 @@ def draw(image, poses, skeleton=None, *, score_threshold=0.1, thickness=None, ra
     return canvas
 
 
-def load_image(path, color="RGB", *, exif_transpose=False):
-    """Read an image file into an (H, W, 3) uint8 array (needs Pillow).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-    color : {"RGB", "BGR"}, default "RGB"
-        Channel order of the result; "BGR" matches ``cv2.imread`` and the tf-pose
-        and OpenPose networks.
-    exif_transpose : bool, default False
-        Apply the EXIF orientation tag. Off by default: dataset annotations (COCO)
-        refer to the stored pixel grid.
-
-    Returns
-    -------
-    ndarray of uint8, shape (H, W, 3)
-        Grey, palette and alpha images are converted to RGB (alpha dropped).
-
-    Raises
-    ------
-    ImportError
-        Without Pillow, naming ``pip install 'pafdecode[image]'``.
-    """
-    if color not in ("RGB", "BGR"):
-        raise ValueError(f"color must be 'RGB' or 'BGR', got {color!r}")
-    Image = _import_pil()
-    with Image.open(os.fspath(path)) as im:
-        if exif_transpose:
-            from PIL import ImageOps
-            im = ImageOps.exif_transpose(im)
-        arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
-    if color == "BGR":
-        arr = arr[:, :, ::-1]
-    return np.ascontiguousarray(arr)
+def _canvas(image):
+    """A writable RGB (H, W, 3) uint8 copy of the image (grey repeated to 3 channels)."""
+    img = np.asarray(image)
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"image must have shape (H, W, 3) or (H, W), got {img.shape}")
+    if img.dtype != np.uint8:
+        raise ValueError(f"image must be uint8, got {img.dtype}")
+    return np.array(img, copy=True, order="C")
 
 
-def save_image(path, image, color="RGB", **save_options):
-    """Write an (H, W, 3) or (H, W) uint8 array to an image file (needs Pillow).
+def _people_keypoints(poses, skeleton):
+    """The skeleton to draw with and the (P, K, 3) float64 keypoints."""
+    if skeleton is None:
+        skeleton = getattr(poses, "skeleton", None)
+        if skeleton is None:
+            raise ValueError("skeleton is needed to draw an array of keypoints")
+    kp = np.asarray(getattr(poses, "keypoints", poses), dtype=np.float64)
+    if kp.size == 0:
+        kp = kp.reshape(0, skeleton.num_keypoints, 3)
+    if kp.ndim != 3 or kp.shape[1:] != (skeleton.num_keypoints, 3):
+        raise ValueError(f"keypoints must have shape (P, {skeleton.num_keypoints}, 3), "
+                         f"got {kp.shape}")
+    return skeleton, kp
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The format follows the extension (``.jpg``, ``.png``, ...).
-    image : ndarray of uint8, shape (H, W, 3) or (H, W)
-    color : {"RGB", "BGR"}, default "RGB"
-        Channel order of `image`.
-    **save_options
-        Passed to ``PIL.Image.save`` (e.g. ``quality=95``).
 
-    Raises
-    ------
-    ImportError
-        Without Pillow, naming ``pip install 'pafdecode[image]'``.
-    """
-    if color not in ("RGB", "BGR"):
-        raise ValueError(f"color must be 'RGB' or 'BGR', got {color!r}")
-    arr = np.asarray(image)
-    if arr.dtype != np.uint8 or arr.ndim not in (2, 3) or (arr.ndim == 3
-                                                          and arr.shape[2] != 3):
-        raise ValueError(f"image must be uint8 of shape (H, W, 3) or (H, W), got "
-                         f"{arr.dtype} {arr.shape}")
-    if arr.ndim == 3 and color == "BGR":
-        arr = arr[:, :, ::-1]
-    Image = _import_pil()
-    Image.fromarray(np.ascontiguousarray(arr)).save(os.fspath(path), **save_options)
+def _sizes(image_hw, thickness, radius):
+    """Limb thickness and keypoint radius, defaulting with the image's size."""
+    if thickness is None:
+        thickness = max(2, round(max(image_hw) / 200))
+    if radius is None:
+        radius = thickness * 0.75 + 1
+    if not (thickness > 0 and radius >= 0):
+        raise ValueError(f"thickness must be > 0 and radius >= 0, got {thickness}, {radius}")
+    return thickness, radius

@@ -1,17 +1,21 @@
-"""Read and write people as COCO keypoint results and OpenPose ``--write_json`` files.
+"""Read and write people (COCO keypoint results, OpenPose ``--write_json`` files) and images.
 
 COCO results
     A JSON list with one dict per person: ``{"image_id", "category_id",
     "keypoints": [x1, y1, c1, ...], "score"}``, as ``pycocotools``' ``loadRes``
-    reads. OpenPose's COCO-18 (or BODY_25) keypoints are reordered to COCO's 17
-    with a keypoint index map (:data:`COCO18_TO_COCO17`, :data:`BODY25_TO_COCO17`,
-    or ``"coco17"`` to match keypoints by name).
+    reads. OpenPose's COCO-18 (or BODY_25) keypoints are written in COCO's 17 by
+    default, reordered with the skeleton's index map (:data:`COCO18_TO_COCO17`,
+    :data:`BODY25_TO_COCO17`); :func:`coco_results` is the one place that builds them.
 OpenPose JSON
     One file per image, ``{"version": 1.3, "people": [{"person_id": [-1],
     "pose_keypoints_2d": [x1, y1, c1, ...], "face_keypoints_2d": [], ...}]}``,
     named ``<image stem>_keypoints.json`` by OpenPose (:func:`openpose_json_name`).
+Images
+    :func:`load_image` and :func:`save_image` read and write image files with Pillow,
+    the ``image`` extra (``pip install 'pafdecode[image]'``), imported only when called.
 
-In both, a missing keypoint is ``0, 0, 0`` and coordinates are in image pixels.
+In both result formats, a missing keypoint is ``0, 0, 0`` and coordinates are in image
+pixels.
 """
 
 from __future__ import annotations
@@ -23,19 +27,15 @@ from collections.abc import Mapping
 import numpy as np
 
 from .decoder import Poses
-from .metrics import COCO17_KEYPOINTS, convert_keypoints
+from .metrics import convert_keypoints
+from .skeleton import BODY25_TO_COCO17, COCO17_KEYPOINTS, COCO18_TO_COCO17
 
 __all__ = [
     "COCO17_KEYPOINTS", "COCO18_TO_COCO17", "BODY25_TO_COCO17", "coco17_index_map",
     "remap_keypoints", "coco_results", "write_coco_results", "read_coco_results",
     "coco_results_to_poses", "openpose_json", "write_openpose_json",
-    "read_openpose_json", "openpose_json_name",
+    "read_openpose_json", "openpose_json_name", "load_image", "save_image",
 ]
-
-#: For each COCO-17 keypoint, its index in OpenPose's COCO-18 order.
-COCO18_TO_COCO17 = (0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10)
-#: For each COCO-17 keypoint, its index in OpenPose's BODY_25 order.
-BODY25_TO_COCO17 = (0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 11)
 
 _OPENPOSE_VERSION = 1.3
 _OPENPOSE_EMPTY_FIELDS = (
@@ -113,7 +113,24 @@ def _json_number(value):
     return float(value) if np.isfinite(value) else 0.0
 
 
-def coco_results(poses, image_id, *, keypoint_map=None, category_id=1):
+def _coco_output_map(skeleton, keypoints, keypoint_map, num_keypoints):
+    """The index map coco_results writes through, or None for the native order."""
+    if keypoint_map is not None:
+        if keypoints is not None:
+            raise ValueError("give keypoints= or keypoint_map=, not both")
+        return _resolve_map(keypoint_map, skeleton, num_keypoints)
+    keypoints = "coco17" if keypoints is None else keypoints
+    if keypoints not in ("coco17", "native"):
+        raise ValueError(f"keypoints must be 'coco17' or 'native', got {keypoints!r}")
+    if keypoints == "native" or skeleton is None:
+        return None
+    idx = np.array(coco17_index_map(skeleton), dtype=np.intp)
+    # Only a skeleton holding all of COCO's 17 keypoints is written as COCO-17: a partial
+    # match (CrowdPose-14 has no face) would score against the wrong benchmark.
+    return idx if (idx >= 0).all() else None
+
+
+def coco_results(poses, image_id, *, keypoints=None, keypoint_map=None, category_id=1):
     """One image's people as COCO keypoint results.
 
     Parameters
@@ -122,28 +139,40 @@ def coco_results(poses, image_id, *, keypoint_map=None, category_id=1):
         People in image pixels (``model(image)`` gives them so).
     image_id : int
         The COCO image id.
-    keypoint_map : sequence of int, "coco17" or None
-        Reorder the keypoints (see :func:`remap_keypoints`), e.g.
-        :data:`COCO18_TO_COCO17` or ``"coco17"``; None keeps the skeleton's order.
+    keypoints : {"coco17", "native"}, default "coco17"
+        ``"coco17"`` writes COCO's 17 keypoints when the skeleton has all of them under
+        some name (COCO-17 itself, OpenPose's COCO-18 and BODY_25, reordered with
+        :func:`coco17_index_map`); a skeleton lacking some (CrowdPose-14, custom ones)
+        keeps its own keypoints. ``"native"`` always keeps the skeleton's keypoints.
+    keypoint_map : sequence of int or "coco17", optional
+        An explicit reordering instead (see :func:`remap_keypoints`), e.g.
+        :data:`COCO18_TO_COCO17`; not together with `keypoints`.
     category_id : int, default 1
 
     Returns
     -------
     list of dict
         ``{"image_id", "category_id", "keypoints": [x1, y1, c1, ...], "score"}`` per
-        person, best first (``Poses.to_coco``'s format); a missing keypoint is
-        ``0, 0, 0``.
+        person, in the order of `poses` (best first); a missing keypoint is ``0, 0, 0``.
+
+    Raises
+    ------
+    ValueError
+        On an unknown `keypoints`, both `keypoints` and `keypoint_map`, or a bad map.
     """
-    results = poses.to_coco(image_id, category_id)
-    if keypoint_map is None:
-        return results
-    remapped = remap_keypoints(poses.keypoints, keypoint_map, poses.skeleton)
-    for result, kp in zip(results, remapped):
-        result["keypoints"] = [float(v) for v in kp.reshape(-1)]
-    return results
+    kp = np.asarray(poses.keypoints)
+    if kp.size == 0 and kp.ndim < 3:
+        kp = kp.reshape(0, poses.skeleton.num_keypoints, 3)
+    idx = _coco_output_map(poses.skeleton, keypoints, keypoint_map, kp.shape[1])
+    if idx is not None:
+        kp = convert_keypoints(kp.astype(np.float32, copy=False), idx)
+    return [{"image_id": image_id, "category_id": category_id,
+             "keypoints": [float(v) for v in person.reshape(-1)], "score": float(score)}
+            for person, score in zip(kp, np.asarray(poses.scores))]
 
 
-def write_coco_results(path, results, *, keypoint_map=None, category_id=1, indent=None):
+def write_coco_results(path, results, *, keypoints=None, keypoint_map=None, category_id=1,
+                       indent=None):
     """Write COCO keypoint results to a JSON file.
 
     Parameters
@@ -151,8 +180,8 @@ def write_coco_results(path, results, *, keypoint_map=None, category_id=1, inden
     path : str or os.PathLike
     results : list of dict or mapping {image_id: Poses}
         Ready results (:func:`coco_results`), or people per image, converted with
-        `keypoint_map` and `category_id`.
-    keypoint_map, category_id
+        `keypoints`, `keypoint_map` and `category_id`.
+    keypoints, keypoint_map, category_id
         See :func:`coco_results`; only for a mapping.
     indent : int, optional
         JSON indentation.
@@ -165,8 +194,8 @@ def write_coco_results(path, results, *, keypoint_map=None, category_id=1, inden
     if isinstance(results, Mapping):
         items = []
         for image_id, poses in results.items():
-            items.extend(coco_results(poses, image_id, keypoint_map=keypoint_map,
-                                      category_id=category_id))
+            items.extend(coco_results(poses, image_id, keypoints=keypoints,
+                                      keypoint_map=keypoint_map, category_id=category_id))
     else:
         items = [dict(r) for r in results]
     for i, r in enumerate(items):
@@ -350,3 +379,81 @@ def read_openpose_json(path, skeleton=None):
         scores = np.where(n > 0, (kp[..., 2] * present).sum(axis=1) / np.maximum(n, 1), 0)
         return Poses(kp, scores.astype(np.float32), skeleton, {})
     return np.stack(rows) if rows else np.zeros((0, 0, 3), np.float32)
+
+
+# -- image files ---------------------------------------------------------------------
+
+def _import_pil():
+    try:
+        from PIL import Image
+    except ImportError as exc:
+        raise ImportError("reading and writing images needs Pillow: "
+                          "pip install 'pafdecode[image]'") from exc
+    return Image
+
+
+def load_image(path, color="RGB", *, exif_transpose=False):
+    """Read an image file into an (H, W, 3) uint8 array (needs Pillow).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    color : {"RGB", "BGR"}, default "RGB"
+        Channel order of the result; "BGR" matches ``cv2.imread`` and the tf-pose
+        and OpenPose networks.
+    exif_transpose : bool, default False
+        Apply the EXIF orientation tag. Off by default: dataset annotations (COCO)
+        refer to the stored pixel grid.
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W, 3)
+        Grey, palette and alpha images are converted to RGB (alpha dropped).
+
+    Raises
+    ------
+    ImportError
+        Without Pillow, naming ``pip install 'pafdecode[image]'``.
+    """
+    if color not in ("RGB", "BGR"):
+        raise ValueError(f"color must be 'RGB' or 'BGR', got {color!r}")
+    Image = _import_pil()
+    with Image.open(os.fspath(path)) as im:
+        if exif_transpose:
+            from PIL import ImageOps
+            im = ImageOps.exif_transpose(im)
+        arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+    if color == "BGR":
+        arr = arr[:, :, ::-1]
+    return np.ascontiguousarray(arr)
+
+
+def save_image(path, image, color="RGB", **save_options):
+    """Write an (H, W, 3) or (H, W) uint8 array to an image file (needs Pillow).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The format follows the extension (``.jpg``, ``.png``, ...).
+    image : ndarray of uint8, shape (H, W, 3) or (H, W)
+    color : {"RGB", "BGR"}, default "RGB"
+        Channel order of `image`.
+    **save_options
+        Passed to ``PIL.Image.save`` (e.g. ``quality=95``).
+
+    Raises
+    ------
+    ImportError
+        Without Pillow, naming ``pip install 'pafdecode[image]'``.
+    """
+    if color not in ("RGB", "BGR"):
+        raise ValueError(f"color must be 'RGB' or 'BGR', got {color!r}")
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8 or arr.ndim not in (2, 3) or (arr.ndim == 3
+                                                          and arr.shape[2] != 3):
+        raise ValueError(f"image must be uint8 of shape (H, W, 3) or (H, W), got "
+                         f"{arr.dtype} {arr.shape}")
+    if arr.ndim == 3 and color == "BGR":
+        arr = arr[:, :, ::-1]
+    Image = _import_pil()
+    Image.fromarray(np.ascontiguousarray(arr)).save(os.fspath(path), **save_options)

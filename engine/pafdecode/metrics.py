@@ -8,16 +8,53 @@ importing either.
 Keypoints are always arrays ``(..., K, 3)`` of ``x, y`` in image pixels and a third
 value: the visibility flag for ground truth (0 = not labelled, 1 = labelled but hidden,
 2 = visible; anything > 0 counts as labelled) and the confidence for predictions.
+
+Evaluation rules
+----------------
+Mode ``"coco"`` follows pycocotools' ``COCOeval(iouType="keypoints")``: per image and
+category, detections best score first (stable sort) and at most ``max_dets`` of them;
+ground truth that is a crowd or has ``num_keypoints == 0`` is ignored (a detection
+matched to it neither helps nor hurts); at each OKS threshold, greedy matching of each
+detection to the most similar free ground truth; AP is the 101-point interpolated
+precision (precision made monotone from the right, read at recall 0, 0.01 ... 1) and
+AR the final recall, averaged over thresholds and categories, per area range ("all",
+medium 32²..96², large > 96²: ground truth outside the range is ignored, and so are
+unmatched detections outside it). A figure with no ground truth to count is -1. As in
+pycocotools, a detection's area (for the area ranges) is its box's when the first
+result carries a ``bbox``, else the area of its keypoints' bounding box.
+
+Mode ``"crowdpose"`` follows xtcocotools' ``COCOeval(iouType="keypoints_crowd",
+use_area=False)``: 14 keypoints with :data:`CROWDPOSE_SIGMAS`, the object area taken
+as ``0.53 * w * h`` of the ground-truth box, detections without any keypoint scoring
+above 0 dropped, area range "all" only; and AP per crowd level from each image's
+``crowdIndex``: easy below ``crowd_levels[0]``, medium from there to below
+``crowd_levels[1]``, hard from ``crowd_levels[1]`` up. The defaults 0.2 and 0.8 are
+xtcocotools' (and the CrowdPose toolkit's) in code; the CrowdPose paper describes
+0.1 and 0.8. As xtcocotools does, a level's AP is the mean over thresholds, recall
+points and categories of its precision (-1 where it has no ground truth), rounded to 4
+decimals.
+
+pycocotools quirks reproduced in mode "coco": a match to a ground truth whose ``id``
+is 0 counts as a false positive (pycocotools stores matched ids and reads 0 as
+"none"); the ``ignore`` field of annotations is disregarded. xtcocotools uses -1 for
+"none", so mode "crowdpose" has no such quirk. Ground-truth ids are otherwise assumed
+unique.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from typing import Mapping
 
 import numpy as np
+
+# The keypoint sets, their sigmas and name matching are defined in skeleton.py; they
+# are imported here for the functions below and for code that reads them from metrics.
+from .skeleton import (  # noqa: F401
+    COCO17_KEYPOINTS, COCO_SIGMAS, CROWDPOSE14_KEYPOINTS, CROWDPOSE_SIGMAS,
+    KEYPOINT_ALIASES, _canonical_name, keypoint_index_map,
+)
 
 __all__ = [
     "COCO17_KEYPOINTS",
@@ -32,44 +69,13 @@ __all__ = [
     "convert_keypoints",
 ]
 
-COCO17_KEYPOINTS = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
-    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
-    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-)
-CROWDPOSE14_KEYPOINTS = (
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
-    "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
-    "right_ankle", "head", "neck",
-)
-
-# Per-keypoint OKS constants (the standard deviation of human labels, relative to the
-# object scale), in COCO-17 order, as in pycocotools' Params.kpt_oks_sigmas.
-COCO_SIGMAS = np.array(
-    [.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89]
-) / 10.0
-# CrowdPose-14 order, the values MMPose passes to xtcocotools for CrowdPose.
-CROWDPOSE_SIGMAS = np.array(
-    [.79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89, .79, .79]
-) / 10.0
-COCO_SIGMAS.setflags(write=False)
-CROWDPOSE_SIGMAS.setflags(write=False)
-
-# Names read as another name by keypoint_index_map, after the built-in normalisation
-# (lower case, "-" and " " as "_", a leading "l_" / "r_" as "left_" / "right_").
-# CrowdPose's and MPII's "head" is the top of the head; it is deliberately NOT an alias of
-# "nose": pass {**KEYPOINT_ALIASES, "head": "nose"} to map one to the other.
-KEYPOINT_ALIASES = {
-    "head_top": "head",
-    "top_head": "head",
-    "pelvis": "mid_hip",
-    "hip_center": "mid_hip",
-}
-
 _EPS = np.spacing(1)  # pycocotools' guard against a zero area
 _COCO_AREA_RANGES = {"all": (0.0, 1e5 ** 2), "medium": (32.0 ** 2, 96.0 ** 2),
                      "large": (96.0 ** 2, 1e5 ** 2)}
 _BBOX_AREA_FACTOR = 0.53  # xtcocotools' area for a ground truth without one: 0.53 w h
+# coco_eval's figures in the order of pycocotools' / xtcocotools' summaries.
+_COCO_FIGURES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
+_CROWDPOSE_FIGURES = ("AP", "AP50", "AP75", "AR", "AR50", "AR75")
 
 
 # -- OKS ------------------------------------------------------------------------------
@@ -129,45 +135,53 @@ def oks(pred, gt, area, sigmas, *, gt_bbox=None):
         On shapes that do not agree, or a ground truth without labelled keypoints and
         without ``gt_bbox``.
     """
-    sigmas = np.asarray(sigmas, dtype=np.float64)
-    if sigmas.ndim != 1:
-        raise ValueError(f"sigmas must have shape (K,), got {sigmas.shape}")
-    num_keypoints = len(sigmas)
-    pred = _as_people(pred, "pred", num_keypoints)
-    gt = _as_people(gt, "gt", num_keypoints)
-    num_gt = len(gt)
-    area = np.broadcast_to(np.asarray(area, dtype=np.float64), (num_gt,))
-    variances = (sigmas * 2) ** 2
-
+    sigmas = _as_sigmas(sigmas)
+    pred = _as_people(pred, "pred", len(sigmas))
+    gt = _as_people(gt, "gt", len(sigmas))
+    area = np.broadcast_to(np.asarray(area, dtype=np.float64), (len(gt),))
     labelled = gt[:, :, 2] > 0                                          # (G, K)
     has_labels = labelled.any(axis=1)                                   # (G,)
     dx = pred[:, None, :, 0] - gt[None, :, :, 0]                        # (P, G, K)
     dy = pred[:, None, :, 1] - gt[None, :, :, 1]
     if not has_labels.all():
-        if gt_bbox is None:
-            raise ValueError(
-                "gt_bbox is needed: a ground truth has no labelled keypoints, so its OKS "
-                "is measured to its box")
-        boxes = np.asarray(gt_bbox, dtype=np.float64).reshape(-1, 4)
-        if len(boxes) != num_gt:
-            raise ValueError(f"gt_bbox has {len(boxes)} boxes for {num_gt} ground truths")
-        x0 = boxes[:, 0] - boxes[:, 2]
-        x1 = boxes[:, 0] + boxes[:, 2] * 2
-        y0 = boxes[:, 1] - boxes[:, 3]
-        y1 = boxes[:, 1] + boxes[:, 3] * 2
-        px = pred[:, None, :, 0]
-        py = pred[:, None, :, 1]
-        box_dx = (np.maximum(0.0, x0[None, :, None] - px)
-                  + np.maximum(0.0, px - x1[None, :, None]))
-        box_dy = (np.maximum(0.0, y0[None, :, None] - py)
-                  + np.maximum(0.0, py - y1[None, :, None]))
+        box_dx, box_dy = _offsets_to_enlarged_boxes(pred, gt_bbox, len(gt))
         unlabelled = ~has_labels[None, :, None]
         dx = np.where(unlabelled, box_dx, dx)
         dy = np.where(unlabelled, box_dy, dy)
-    e = (dx ** 2 + dy ** 2) / variances / (area[None, :, None] + _EPS) / 2
+    e = (dx ** 2 + dy ** 2) / (sigmas * 2) ** 2 / (area[None, :, None] + _EPS) / 2
     counted = np.where(has_labels[:, None], labelled, True)             # (G, K)
     similarity = np.where(counted[None], np.exp(-e), 0.0).sum(axis=2)
     return similarity / counted.sum(axis=1)[None, :]
+
+
+def _as_sigmas(sigmas, allow_empty=True):
+    sigmas = np.asarray(sigmas, dtype=np.float64)
+    if sigmas.ndim != 1 or (sigmas.size == 0 and not allow_empty):
+        raise ValueError(f"sigmas must have shape (K,), got {sigmas.shape}")
+    return sigmas
+
+
+def _offsets_to_enlarged_boxes(pred, gt_bbox, num_gt):
+    """Per axis, how far each predicted keypoint lies outside each ground truth's box
+    grown to ``[x - w, x + 2w] x [y - h, y + 2h]`` (0 inside): shapes (P, G, K)."""
+    if gt_bbox is None:
+        raise ValueError(
+            "gt_bbox is needed: a ground truth has no labelled keypoints, so its OKS "
+            "is measured to its box")
+    boxes = np.asarray(gt_bbox, dtype=np.float64).reshape(-1, 4)
+    if len(boxes) != num_gt:
+        raise ValueError(f"gt_bbox has {len(boxes)} boxes for {num_gt} ground truths")
+    x0 = boxes[:, 0] - boxes[:, 2]
+    x1 = boxes[:, 0] + boxes[:, 2] * 2
+    y0 = boxes[:, 1] - boxes[:, 3]
+    y1 = boxes[:, 1] + boxes[:, 3] * 2
+    px = pred[:, None, :, 0]
+    py = pred[:, None, :, 1]
+    box_dx = (np.maximum(0.0, x0[None, :, None] - px)
+              + np.maximum(0.0, px - x1[None, :, None]))
+    box_dy = (np.maximum(0.0, y0[None, :, None] - py)
+              + np.maximum(0.0, py - y1[None, :, None]))
+    return box_dx, box_dy
 
 
 # -- COCO / CrowdPose evaluation -----------------------------------------------------
@@ -213,31 +227,50 @@ class _ImageGroup:
                  "det_areas", "det_ids", "similarity")
 
 
-def _prepare_groups(gt, results, sigmas, max_dets, crowd_mode, use_area):
+def _prepare_groups(gt, results, settings):
     """Per (image, category), the arrays evaluateImg needs, with OKS computed once."""
-    num_keypoints = len(sigmas)
+    sigmas = settings.sigmas
     for key in ("images", "annotations", "categories"):
         if key not in gt:
             raise ValueError(f"gt lacks {key!r}: it must be a COCO-format dict or JSON file")
     image_ids = sorted({img["id"] for img in gt["images"]})
     category_ids = sorted({cat["id"] for cat in gt["categories"]})
-    image_set, category_set = set(image_ids), set(category_ids)
-
-    unknown = {r["image_id"] for r in results if "image_id" in r} - image_set
+    unknown = {r["image_id"] for r in results if "image_id" in r} - set(image_ids)
     if unknown:
         raise ValueError(
             f"results name images that the ground truth lacks: {sorted(unknown)[:10]}")
+    gts_by_group = _group_ground_truth(gt["annotations"], set(image_ids), set(category_ids))
+    dets_by_group = _group_detections(results, len(sigmas), set(category_ids),
+                                      settings.crowd_mode)
+    groups = {}
+    for image_id in image_ids:
+        for category_id in category_ids:
+            key = (image_id, category_id)
+            gts = gts_by_group.get(key, [])
+            dets = dets_by_group.get(key, [])
+            if gts or dets:
+                groups[key] = _make_group(gts, dets, sigmas, settings.max_dets,
+                                          settings.use_area)
+    return image_ids, category_ids, groups
+
+
+def _group_ground_truth(annotations, image_set, category_set):
+    """Ground-truth annotations by (image, category), for known images and categories."""
+    grouped: dict = {}
+    for index, ann in enumerate(annotations):
+        _require(ann, ("image_id", "category_id", "keypoints"), "gt annotations", index)
+        if ann["image_id"] in image_set and ann["category_id"] in category_set:
+            grouped.setdefault((ann["image_id"], ann["category_id"]), []).append(ann)
+    return grouped
+
+
+def _group_detections(results, num_keypoints, category_set, crowd_mode):
+    """Detections by (image, category) as ``(score, area, id, keypoints)``; ids count
+    from 1 in file order, as loadRes numbers them."""
     # pycocotools' loadRes: a results list whose first entry has a non-empty box takes
     # every detection's area from its box; otherwise from its keypoints' extent.
     area_from_box = bool(results) and _has_box(results[0])
-
-    gts_by_group: dict = {}
-    for index, ann in enumerate(gt["annotations"]):
-        _require(ann, ("image_id", "category_id", "keypoints"), "gt annotations", index)
-        key = (ann["image_id"], ann["category_id"])
-        if ann["image_id"] in image_set and ann["category_id"] in category_set:
-            gts_by_group.setdefault(key, []).append(ann)
-    dets_by_group: dict = {}
+    grouped: dict = {}
     for index, res in enumerate(results):
         _require(res, ("image_id", "category_id", "keypoints", "score"), "results", index)
         kps = _keypoint_array(res, num_keypoints, "result")
@@ -253,60 +286,58 @@ def _prepare_groups(gt, results, sigmas, max_dets, crowd_mode, use_area):
         else:
             xs, ys = kps[:, 0], kps[:, 1]
             det_area = (xs.max() - xs.min()) * (ys.max() - ys.min())
-        key = (res["image_id"], res["category_id"])
-        if key[1] in category_set:
-            dets_by_group.setdefault(key, []).append(
+        if res["category_id"] in category_set:
+            grouped.setdefault((res["image_id"], res["category_id"]), []).append(
                 (float(res["score"]), float(det_area), index + 1, kps))
+    return grouped
 
-    groups = {}
-    for image_id in image_ids:
-        for category_id in category_ids:
-            key = (image_id, category_id)
-            gts = gts_by_group.get(key, [])
-            dets = dets_by_group.get(key, [])
-            if not gts and not dets:
-                continue
-            dets_order = np.argsort([-d[0] for d in dets], kind="mergesort")[:max_dets]
-            dets = [dets[i] for i in dets_order]
-            group = _ImageGroup()
-            group.gt_ids = np.array([g.get("id", 0) for g in gts])
-            group.gt_crowd = np.array([bool(g.get("iscrowd", 0)) for g in gts], dtype=bool)
-            num_labelled = [
-                g["num_keypoints"] if "num_keypoints" in g
-                else int((_keypoint_array(g, num_keypoints, "gt annotation")[:, 2] > 0).sum())
-                for g in gts]
-            group.gt_ignore = group.gt_crowd | (np.array(num_labelled) == 0)
-            gt_kps = np.array([_keypoint_array(g, num_keypoints, "gt annotation")
-                               for g in gts]).reshape(len(gts), num_keypoints, 3)
-            boxes = [g.get("bbox") for g in gts]
-            areas = []
-            for g, box in zip(gts, boxes):
-                if use_area and "area" in g:
-                    areas.append(float(g["area"]))
-                elif box is None:
-                    raise ValueError(f"gt annotation id {g.get('id')} has neither the "
-                                     "'area' in use nor a 'bbox' to estimate it from")
-                else:  # xtcocotools: h * w * 0.53 when the area is not used
-                    areas.append(box[3] * box[2] * _BBOX_AREA_FACTOR)
-            group.gt_areas = np.array(areas, dtype=np.float64)
-            group.det_scores = np.array([d[0] for d in dets], dtype=np.float64)
-            group.det_areas = np.array([d[1] for d in dets], dtype=np.float64)
-            group.det_ids = np.array([d[2] for d in dets], dtype=np.int64)
-            if gts and dets:
-                no_labels = ~(gt_kps[:, :, 2] > 0).any(axis=1)
-                box_array = None
-                if no_labels.any():
-                    if any(boxes[i] is None for i in np.flatnonzero(no_labels)):
-                        raise ValueError("a gt annotation without labelled keypoints has no "
-                                         "'bbox' to measure OKS to")
-                    box_array = np.array([b if b is not None else [0, 0, 0, 0]
-                                          for b in boxes], dtype=np.float64)
-                group.similarity = oks(np.array([d[3] for d in dets]), gt_kps,
-                                       group.gt_areas, sigmas, gt_bbox=box_array)
-            else:
-                group.similarity = np.zeros((len(dets), len(gts)))
-            groups[key] = group
-    return image_ids, category_ids, groups
+
+def _gt_areas(gts, boxes, use_area):
+    areas = []
+    for g, box in zip(gts, boxes):
+        if use_area and "area" in g:
+            areas.append(float(g["area"]))
+        elif box is None:
+            raise ValueError(f"gt annotation id {g.get('id')} has neither the "
+                             "'area' in use nor a 'bbox' to estimate it from")
+        else:  # xtcocotools: h * w * 0.53 when the area is not used
+            areas.append(box[3] * box[2] * _BBOX_AREA_FACTOR)
+    return np.array(areas, dtype=np.float64)
+
+
+def _make_group(gts, dets, sigmas, max_dets, use_area):
+    """One (image, category)'s _ImageGroup: detections best first (stable), at most
+    `max_dets` of them, and their OKS against the ground truth."""
+    num_keypoints = len(sigmas)
+    dets_order = np.argsort([-d[0] for d in dets], kind="mergesort")[:max_dets]
+    dets = [dets[i] for i in dets_order]
+    group = _ImageGroup()
+    group.gt_ids = np.array([g.get("id", 0) for g in gts])
+    group.gt_crowd = np.array([bool(g.get("iscrowd", 0)) for g in gts], dtype=bool)
+    gt_kps = np.array([_keypoint_array(g, num_keypoints, "gt annotation")
+                       for g in gts]).reshape(len(gts), num_keypoints, 3)
+    num_labelled = [g["num_keypoints"] if "num_keypoints" in g
+                    else int((kps[:, 2] > 0).sum()) for g, kps in zip(gts, gt_kps)]
+    group.gt_ignore = group.gt_crowd | (np.array(num_labelled) == 0)
+    boxes = [g.get("bbox") for g in gts]
+    group.gt_areas = _gt_areas(gts, boxes, use_area)
+    group.det_scores = np.array([d[0] for d in dets], dtype=np.float64)
+    group.det_areas = np.array([d[1] for d in dets], dtype=np.float64)
+    group.det_ids = np.array([d[2] for d in dets], dtype=np.int64)
+    if not (gts and dets):
+        group.similarity = np.zeros((len(dets), len(gts)))
+        return group
+    no_labels = ~(gt_kps[:, :, 2] > 0).any(axis=1)
+    box_array = None
+    if no_labels.any():
+        if any(boxes[i] is None for i in np.flatnonzero(no_labels)):
+            raise ValueError("a gt annotation without labelled keypoints has no "
+                             "'bbox' to measure OKS to")
+        box_array = np.array([b if b is not None else [0, 0, 0, 0] for b in boxes],
+                             dtype=np.float64)
+    group.similarity = oks(np.array([d[3] for d in dets]), gt_kps, group.gt_areas, sigmas,
+                           gt_bbox=box_array)
+    return group
 
 
 def _evaluate_image(group, area_range, thresholds, crowd_mode):
@@ -396,30 +427,116 @@ def _mean_of_present(values):
     return float(np.mean(present)) if present.size else -1.0
 
 
+class _EvalSettings:
+    """coco_eval's arguments, checked: ``crowd_mode``, ``sigmas`` (K,), ``max_dets``,
+    ``use_area``, ``thresholds`` (T,), ``recall_thresholds`` (R,) and ``area_names``."""
+
+    def __init__(self, mode, sigmas, max_dets, use_area, iou_thresholds):
+        if mode not in ("coco", "crowdpose"):
+            raise ValueError(f"mode must be 'coco' or 'crowdpose', got {mode!r}")
+        self.crowd_mode = mode == "crowdpose"
+        if sigmas is None:
+            sigmas = CROWDPOSE_SIGMAS if self.crowd_mode else COCO_SIGMAS
+        self.sigmas = _as_sigmas(sigmas, allow_empty=False)
+        if isinstance(max_dets, bool) or not isinstance(max_dets, (int, np.integer)) \
+                or max_dets < 1:
+            raise ValueError(f"max_dets must be a positive integer, got {max_dets!r}")
+        self.max_dets = int(max_dets)
+        self.use_area = (not self.crowd_mode) if use_area is None else bool(use_area)
+        if iou_thresholds is None:
+            self.thresholds = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1,
+                                          endpoint=True)
+        else:
+            self.thresholds = np.atleast_1d(np.asarray(iou_thresholds, dtype=np.float64))
+            if self.thresholds.ndim != 1 or self.thresholds.size == 0:
+                raise ValueError("iou_thresholds must be a non-empty 1-D sequence")
+        self.recall_thresholds = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) + 1,
+                                             endpoint=True)
+        self.area_names = ("all",) if self.crowd_mode else ("all", "medium", "large")
+
+
+def _load_eval_inputs(gt, results):
+    gt = _load_json(gt)
+    results = _load_json(results)
+    if not isinstance(gt, Mapping):
+        raise ValueError("gt must be a COCO-format dict or the path of one")
+    if not isinstance(results, list):
+        raise ValueError("results must be a list of COCO result dicts or the path of one")
+    return gt, results
+
+
+def _evaluate_all_images(settings, image_ids, category_ids, groups):
+    """(category, area name) -> list of (image id, evaluateImg output)."""
+    per_image = {}
+    for category_id in category_ids:
+        for area_name in settings.area_names:
+            per_image[category_id, area_name] = [
+                (image_id, _evaluate_image(groups[image_id, category_id],
+                                           _COCO_AREA_RANGES[area_name], settings.thresholds,
+                                           settings.crowd_mode))
+                for image_id in image_ids if (image_id, category_id) in groups]
+    return per_image
+
+
+def _accumulate_all(settings, category_ids, per_image, area_name, keep_image=None):
+    """Precision (T, R, categories) and recall (T, categories) over the images kept."""
+    shape = (len(settings.thresholds), len(settings.recall_thresholds), len(category_ids))
+    precision = np.empty(shape)
+    recall = np.empty((len(settings.thresholds), len(category_ids)))
+    for k, category_id in enumerate(category_ids):
+        items = [item for image_id, item in per_image[category_id, area_name]
+                 if keep_image is None or keep_image(image_id)]
+        precision[:, :, k], recall[:, k] = _accumulate(
+            items, settings.thresholds, settings.recall_thresholds, settings.max_dets)
+    return precision, recall
+
+
+def _summarise(settings, category_ids, per_image):
+    """AP / AR per area range, and AP / AR at OKS 0.5 and 0.75 over all areas."""
+    at_50 = np.flatnonzero(np.isclose(settings.thresholds, 0.5, rtol=0, atol=1e-9))
+    at_75 = np.flatnonzero(np.isclose(settings.thresholds, 0.75, rtol=0, atol=1e-9))
+    summary = {}
+    for area_name in settings.area_names:
+        precision, recall = _accumulate_all(settings, category_ids, per_image, area_name)
+        suffix = {"all": "", "medium": "m", "large": "l"}[area_name]
+        summary["AP" + suffix] = _mean_of_present(precision)
+        summary["AR" + suffix] = _mean_of_present(recall)
+        if area_name == "all":
+            summary["AP50"] = _mean_of_present(precision[at_50])
+            summary["AP75"] = _mean_of_present(precision[at_75])
+            summary["AR50"] = _mean_of_present(recall[at_50])
+            summary["AR75"] = _mean_of_present(recall[at_75])
+    return summary
+
+
+def _crowd_level_figures(settings, category_ids, per_image, images, crowd_levels):
+    """xtcocotools' AP_easy / AP_medium / AP_hard from each image's crowdIndex."""
+    first, second = (float(v) for v in crowd_levels)
+    crowd_level = {}
+    for img in images:
+        if "crowdIndex" not in img:
+            raise ValueError(f"image {img.get('id')} has no 'crowdIndex', which mode "
+                             "'crowdpose' needs for AP by crowd level")
+        if img["crowdIndex"] < first:
+            crowd_level[img["id"]] = "easy"
+        elif img["crowdIndex"] < second:
+            crowd_level[img["id"]] = "medium"
+        else:
+            crowd_level[img["id"]] = "hard"
+    out = {}
+    for level in ("easy", "medium", "hard"):
+        precision, _ = _accumulate_all(settings, category_ids, per_image, "all",
+                                       lambda image_id: crowd_level[image_id] == level)
+        out["AP_" + level] = float(round(float(np.mean(precision)), 4))
+    return out
+
+
 def coco_eval(gt, results, *, sigmas=None, max_dets=20, mode="coco", iou_thresholds=None,
               use_area=None, crowd_levels=(0.2, 0.8)):
     """COCO keypoint AP / AR, or CrowdPose's, exactly as pycocotools / xtcocotools give them.
 
-    Mode ``"coco"`` follows pycocotools' ``COCOeval(iouType="keypoints")``: per image and
-    category, detections best score first (stable sort) and at most ``max_dets`` of them;
-    ground truth that is a crowd or has ``num_keypoints == 0`` is ignored (a detection
-    matched to it neither helps nor hurts); at each OKS threshold, greedy matching of each
-    detection to the most similar free ground truth; AP is the 101-point interpolated
-    precision (precision made monotone from the right, read at recall 0, 0.01 ... 1) and
-    AR the final recall, averaged over thresholds and categories, per area range ("all",
-    medium 32²..96², large > 96²: ground truth outside the range is ignored, and so are
-    unmatched detections outside it). A figure with no ground truth to count is -1.
-
-    Mode ``"crowdpose"`` follows xtcocotools' ``COCOeval(iouType="keypoints_crowd",
-    use_area=False)``: 14 keypoints with :data:`CROWDPOSE_SIGMAS`, the object area taken
-    as ``0.53 * w * h`` of the ground-truth box, detections without any keypoint scoring
-    above 0 dropped, area range "all" only; and AP per crowd level from each image's
-    ``crowdIndex``: easy below ``crowd_levels[0]``, medium from there to below
-    ``crowd_levels[1]``, hard from ``crowd_levels[1]`` up. The defaults 0.2 and 0.8 are
-    xtcocotools' (and the CrowdPose toolkit's) in code; the CrowdPose paper describes
-    0.1 and 0.8. As xtcocotools does, a level's AP is the mean over thresholds, recall
-    points and categories of its precision (-1 where it has no ground truth), rounded to 4
-    decimals.
+    What each mode matches, ignores and averages is set out in this module's
+    *Evaluation rules*.
 
     Parameters
     ----------
@@ -429,12 +546,10 @@ def coco_eval(gt, results, *, sigmas=None, max_dets=20, mode="coco", iou_thresho
         ``x, y, v`` triples); also ``id``, ``iscrowd`` (0 if absent), ``num_keypoints``
         (counted from ``v > 0`` if absent), ``area`` (if ``use_area``) and ``bbox``
         (``x, y, w, h``; needed without an area and for ground truth without labelled
-        keypoints).
+        keypoints). Mode "crowdpose" needs each image's ``crowdIndex``.
     results : list of dict or path
         COCO keypoint results (``image_id``, ``category_id``, ``keypoints``, ``score``),
-        e.g. ``Poses.to_coco``, or their JSON file. As in pycocotools, a detection's area
-        (for the area ranges) is its box's when the first result carries a ``bbox``, else
-        the area of its keypoints' bounding box.
+        e.g. :func:`pafdecode.io.coco_results`, or their JSON file.
     sigmas : array_like, shape (K,), optional
         OKS constants; :data:`COCO_SIGMAS` in mode "coco", :data:`CROWDPOSE_SIGMAS` in
         mode "crowdpose". K must match the annotations' keypoint count.
@@ -449,7 +564,7 @@ def coco_eval(gt, results, *, sigmas=None, max_dets=20, mode="coco", iou_thresho
         Use each ground truth's ``area`` (True, the default in mode "coco") or
         ``0.53 * w * h`` of its box (False, the default in mode "crowdpose").
     crowd_levels : (float, float)
-        Crowd-index boundaries between easy / medium / hard (mode "crowdpose" only).
+        Crowd-index boundaries easy / medium / hard (mode "crowdpose" only).
 
     Returns
     -------
@@ -464,102 +579,17 @@ def coco_eval(gt, results, *, sigmas=None, max_dets=20, mode="coco", iou_thresho
         On an unknown mode, keypoint counts that do not match the sigmas, results for
         images the ground truth lacks, missing fields, or (mode "crowdpose") an image
         without ``crowdIndex``.
-
-    Notes
-    -----
-    pycocotools quirks reproduced in mode "coco": a match to a ground truth whose ``id``
-    is 0 counts as a false positive (pycocotools stores matched ids and reads 0 as
-    "none"); the ``ignore`` field of annotations is disregarded. xtcocotools uses -1 for
-    "none", so mode "crowdpose" has no such quirk. Ground-truth ids are otherwise assumed
-    unique.
     """
-    if mode not in ("coco", "crowdpose"):
-        raise ValueError(f"mode must be 'coco' or 'crowdpose', got {mode!r}")
-    crowd_mode = mode == "crowdpose"
-    if sigmas is None:
-        sigmas = CROWDPOSE_SIGMAS if crowd_mode else COCO_SIGMAS
-    sigmas = np.asarray(sigmas, dtype=np.float64)
-    if sigmas.ndim != 1 or sigmas.size == 0:
-        raise ValueError(f"sigmas must have shape (K,), got {sigmas.shape}")
-    if isinstance(max_dets, bool) or not isinstance(max_dets, (int, np.integer)) \
-            or max_dets < 1:
-        raise ValueError(f"max_dets must be a positive integer, got {max_dets!r}")
-    if use_area is None:
-        use_area = not crowd_mode
-    if iou_thresholds is None:
-        thresholds = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1,
-                                 endpoint=True)
-    else:
-        thresholds = np.atleast_1d(np.asarray(iou_thresholds, dtype=np.float64))
-        if thresholds.ndim != 1 or thresholds.size == 0:
-            raise ValueError("iou_thresholds must be a non-empty 1-D sequence")
-    recall_thresholds = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) + 1,
-                                    endpoint=True)
-
-    gt = _load_json(gt)
-    results = _load_json(results)
-    if not isinstance(gt, Mapping):
-        raise ValueError("gt must be a COCO-format dict or the path of one")
-    if not isinstance(results, list):
-        raise ValueError("results must be a list of COCO result dicts or the path of one")
-
-    image_ids, category_ids, groups = _prepare_groups(
-        gt, results, sigmas, int(max_dets), crowd_mode, bool(use_area))
-    area_names = ("all",) if crowd_mode else ("all", "medium", "large")
-
-    per_image = {}  # (category, area name) -> list of (image id, evaluateImg output)
-    for category_id in category_ids:
-        for area_name in area_names:
-            per_image[category_id, area_name] = [
-                (image_id, _evaluate_image(groups[image_id, category_id],
-                                           _COCO_AREA_RANGES[area_name], thresholds,
-                                           crowd_mode))
-                for image_id in image_ids if (image_id, category_id) in groups]
-
-    def accumulate(area_name, keep_image=None):
-        precision = np.empty((len(thresholds), len(recall_thresholds), len(category_ids)))
-        recall = np.empty((len(thresholds), len(category_ids)))
-        for k, category_id in enumerate(category_ids):
-            items = [item for image_id, item in per_image[category_id, area_name]
-                     if keep_image is None or keep_image(image_id)]
-            precision[:, :, k], recall[:, k] = _accumulate(
-                items, thresholds, recall_thresholds, int(max_dets))
-        return precision, recall
-
-    at_50 = np.flatnonzero(np.isclose(thresholds, 0.5, rtol=0, atol=1e-9))
-    at_75 = np.flatnonzero(np.isclose(thresholds, 0.75, rtol=0, atol=1e-9))
-    summary = {}
-    for area_name in area_names:
-        precision, recall = accumulate(area_name)
-        suffix = {"all": "", "medium": "m", "large": "l"}[area_name]
-        summary["AP" + suffix] = _mean_of_present(precision)
-        summary["AR" + suffix] = _mean_of_present(recall)
-        if area_name == "all":
-            summary["AP50"] = _mean_of_present(precision[at_50])
-            summary["AP75"] = _mean_of_present(precision[at_75])
-            summary["AR50"] = _mean_of_present(recall[at_50])
-            summary["AR75"] = _mean_of_present(recall[at_75])
-
-    order = ["AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"]
-    if not crowd_mode:
-        return {key: summary[key] for key in order}
-
-    first, second = (float(v) for v in crowd_levels)
-    crowd_level = {}
-    for img in gt["images"]:
-        if "crowdIndex" not in img:
-            raise ValueError(f"image {img.get('id')} has no 'crowdIndex', which mode "
-                             "'crowdpose' needs for AP by crowd level")
-        if img["crowdIndex"] < first:
-            crowd_level[img["id"]] = "easy"
-        elif img["crowdIndex"] < second:
-            crowd_level[img["id"]] = "medium"
-        else:
-            crowd_level[img["id"]] = "hard"
-    out = {key: summary[key] for key in ("AP", "AP50", "AP75", "AR", "AR50", "AR75")}
-    for level in ("easy", "medium", "hard"):
-        precision, _ = accumulate("all", lambda image_id: crowd_level[image_id] == level)
-        out["AP_" + level] = float(round(float(np.mean(precision)), 4))
+    settings = _EvalSettings(mode, sigmas, max_dets, use_area, iou_thresholds)
+    gt, results = _load_eval_inputs(gt, results)
+    image_ids, category_ids, groups = _prepare_groups(gt, results, settings)
+    per_image = _evaluate_all_images(settings, image_ids, category_ids, groups)
+    summary = _summarise(settings, category_ids, per_image)
+    if not settings.crowd_mode:
+        return {key: summary[key] for key in _COCO_FIGURES}
+    out = {key: summary[key] for key in _CROWDPOSE_FIGURES}
+    out.update(_crowd_level_figures(settings, category_ids, per_image, gt["images"],
+                                    crowd_levels))
     return out
 
 
@@ -630,6 +660,15 @@ def pck(pred, gt, alpha=0.2, reference="bbox", keypoint_names=None):
         On shapes that do not agree, an unknown reference, or names lacking the
         keypoints the reference needs.
     """
+    pred, gt, alpha = _check_pck_inputs(pred, gt, alpha)
+    size = _reference_sizes(reference, gt, keypoint_names)
+    per_keypoint = _pck_per_keypoint(pred, gt, size, alpha)
+    defined = per_keypoint[~np.isnan(per_keypoint)]
+    mean_pck = float(defined.mean()) if defined.size else float("nan")
+    return mean_pck, per_keypoint
+
+
+def _check_pck_inputs(pred, gt, alpha):
     pred = _as_people(pred, "pred")
     gt = _as_people(gt, "gt")
     if pred.shape != gt.shape:
@@ -638,48 +677,67 @@ def pck(pred, gt, alpha=0.2, reference="bbox", keypoint_names=None):
     alpha = float(alpha)
     if not np.isfinite(alpha) or alpha <= 0:
         raise ValueError(f"alpha must be a positive number, got {alpha}")
-    num_people, num_keypoints = gt.shape[:2]
-    labelled = gt[:, :, 2] > 0
+    return pred, gt, alpha
 
+
+def _reference_sizes(reference, gt, keypoint_names):
+    """pck's reference size of each person (N,), NaN where it has none."""
+    num_people = len(gt)
     if isinstance(reference, str):
         if reference == "bbox":
-            xs = np.where(labelled, gt[:, :, 0], np.nan)
-            ys = np.where(labelled, gt[:, :, 1], np.nan)
-            size = np.full(num_people, np.nan)
-            some = labelled.any(axis=1)
-            size[some] = np.maximum(
-                np.nanmax(xs[some], axis=1) - np.nanmin(xs[some], axis=1),
-                np.nanmax(ys[some], axis=1) - np.nanmin(ys[some], axis=1))
-        elif reference in ("torso", "head"):
-            names = COCO17_KEYPOINTS if keypoint_names is None else tuple(keypoint_names)
-            if len(names) != num_keypoints:
-                raise ValueError(f"keypoint_names has {len(names)} names for "
-                                 f"{num_keypoints} keypoints")
-            index = _name_index(names)
-            if reference == "torso":
-                needed = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
-                pairs = [("left_shoulder", "right_hip"), ("right_shoulder", "left_hip")]
-            elif "head" in index and "neck" in index:
-                needed, pairs = ("head", "neck"), [("head", "neck")]
-            else:
-                needed, pairs = ("left_ear", "right_ear"), [("left_ear", "right_ear")]
-            lacking = [n for n in needed if n not in index]
-            if lacking:
-                raise ValueError(f"reference {reference!r} needs keypoints {lacking}, "
-                                 "which keypoint_names lacks")
-            size = _pair_length(gt, index, *pairs[0])
-            for pair in pairs[1:]:
-                size = np.where(np.isnan(size), _pair_length(gt, index, *pair), size)
-        else:
-            raise ValueError(
-                f"reference must be 'bbox', 'torso', 'head' or an array of sizes, got "
-                f"{reference!r}")
-    else:
-        size = np.asarray(reference, dtype=np.float64).reshape(-1)
-        if size.shape != (num_people,):
-            raise ValueError(f"reference sizes must have shape ({num_people},), got "
-                             f"{np.shape(reference)}")
+            return _labelled_box_sizes(gt)
+        if reference in ("torso", "head"):
+            return _segment_sizes(gt, reference, keypoint_names)
+        raise ValueError(
+            f"reference must be 'bbox', 'torso', 'head' or an array of sizes, got "
+            f"{reference!r}")
+    size = np.asarray(reference, dtype=np.float64).reshape(-1)
+    if size.shape != (num_people,):
+        raise ValueError(f"reference sizes must have shape ({num_people},), got "
+                         f"{np.shape(reference)}")
+    return size
 
+
+def _labelled_box_sizes(gt):
+    """max(width, height) of the box around each person's labelled keypoints."""
+    labelled = gt[:, :, 2] > 0
+    xs = np.where(labelled, gt[:, :, 0], np.nan)
+    ys = np.where(labelled, gt[:, :, 1], np.nan)
+    size = np.full(len(gt), np.nan)
+    some = labelled.any(axis=1)
+    size[some] = np.maximum(
+        np.nanmax(xs[some], axis=1) - np.nanmin(xs[some], axis=1),
+        np.nanmax(ys[some], axis=1) - np.nanmin(ys[some], axis=1))
+    return size
+
+
+def _segment_sizes(gt, reference, keypoint_names):
+    """The torso diagonal or the head segment of each person; see pck."""
+    names = COCO17_KEYPOINTS if keypoint_names is None else tuple(keypoint_names)
+    if len(names) != gt.shape[1]:
+        raise ValueError(f"keypoint_names has {len(names)} names for "
+                         f"{gt.shape[1]} keypoints")
+    index = _name_index(names)
+    if reference == "torso":
+        needed = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+        pairs = [("left_shoulder", "right_hip"), ("right_shoulder", "left_hip")]
+    elif "head" in index and "neck" in index:
+        needed, pairs = ("head", "neck"), [("head", "neck")]
+    else:
+        needed, pairs = ("left_ear", "right_ear"), [("left_ear", "right_ear")]
+    lacking = [n for n in needed if n not in index]
+    if lacking:
+        raise ValueError(f"reference {reference!r} needs keypoints {lacking}, "
+                         "which keypoint_names lacks")
+    size = _pair_length(gt, index, *pairs[0])
+    for pair in pairs[1:]:
+        size = np.where(np.isnan(size), _pair_length(gt, index, *pair), size)
+    return size
+
+
+def _pck_per_keypoint(pred, gt, size, alpha):
+    """Per keypoint type, the fraction of counted keypoints within alpha * size."""
+    labelled = gt[:, :, 2] > 0
     usable = np.isfinite(size) & (size > 0)
     counted = labelled & usable[:, None]
     distance = np.hypot(pred[:, :, 0] - gt[:, :, 0], pred[:, :, 1] - gt[:, :, 1])
@@ -687,77 +745,10 @@ def pck(pred, gt, alpha=0.2, reference="bbox", keypoint_names=None):
     correct = counted & (pred[:, :, 2] != 0) & (distance <= limit[:, None])
     n_counted = counted.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        per_keypoint = np.where(n_counted > 0, correct.sum(axis=0) / n_counted, np.nan)
-    defined = per_keypoint[~np.isnan(per_keypoint)]
-    mean_pck = float(defined.mean()) if defined.size else float("nan")
-    return mean_pck, per_keypoint
+        return np.where(n_counted > 0, correct.sum(axis=0) / n_counted, np.nan)
 
 
 # -- keypoint conversions -------------------------------------------------------------
-
-
-def _canonical_name(name, aliases):
-    text = re.sub(r"[\s\-]+", "_", str(name).strip().lower())
-    if text.startswith("l_"):
-        text = "left_" + text[2:]
-    elif text.startswith("r_"):
-        text = "right_" + text[2:]
-    return aliases.get(text, text)
-
-
-def keypoint_index_map(from_names, to_names, aliases=KEYPOINT_ALIASES):
-    """Where each keypoint of one skeleton sits in another, by name.
-
-    Names are compared after normalisation: lower case, runs of spaces and hyphens as
-    ``_``, a leading ``l_`` / ``r_`` read as ``left_`` / ``right_`` (so OpenPose's
-    ``"r_shoulder"`` and ``"l_eye"`` equal COCO's ``"right_shoulder"`` and
-    ``"left_eye"``), then ``aliases`` applied once, to both sides.
-
-    Parameters
-    ----------
-    from_names : sequence of str
-        The source skeleton's keypoint names, in its order (length K).
-    to_names : sequence of str
-        The target skeleton's keypoint names, in its order (length M).
-    aliases : mapping of str to str
-        Name -> name it is read as (keys and values normalised as above). The default
-        :data:`KEYPOINT_ALIASES` reads ``head_top`` as ``head`` and ``pelvis`` as
-        ``mid_hip``. CrowdPose's ``head`` (top of head) has no COCO-17 equivalent and
-        maps to -1; pass ``{**KEYPOINT_ALIASES, "head": "nose"}`` to take the nose for it.
-
-    Returns
-    -------
-    ndarray of int64, shape (M,)
-        For each target keypoint, the index of the source keypoint with the same name,
-        or -1 if the source has none.
-
-    Raises
-    ------
-    ValueError
-        If two source names read as the same keypoint.
-
-    Examples
-    --------
-    COCO-18 (OpenPose) to COCO-17 drops the neck; COCO-17 to CrowdPose-14 has no head
-    or neck to give:
-
-    >>> from pafdecode.skeleton import COCO18_KEYPOINTS
-    >>> keypoint_index_map(COCO18_KEYPOINTS, COCO17_KEYPOINTS)[:6].tolist()
-    [0, 15, 14, 17, 16, 5]
-    >>> keypoint_index_map(COCO17_KEYPOINTS, CROWDPOSE14_KEYPOINTS)[-2:].tolist()
-    [-1, -1]
-    """
-    normalised_aliases = {_canonical_name(k, {}): _canonical_name(v, {})
-                          for k, v in dict(aliases or {}).items()}
-    source = {}
-    for i, name in enumerate(from_names):
-        key = _canonical_name(name, normalised_aliases)
-        if key in source:
-            raise ValueError(f"from_names[{i}] = {name!r} reads as {key!r}, like "
-                             f"from_names[{source[key]}] = {list(from_names)[source[key]]!r}")
-        source[key] = i
-    return np.array([source.get(_canonical_name(name, normalised_aliases), -1)
-                     for name in to_names], dtype=np.int64)
 
 
 def convert_keypoints(keypoints, index_map):

@@ -1,12 +1,51 @@
-"""Skeleton definitions: keypoint names, limbs and the PAF channels of each limb."""
+"""Skeleton definitions: keypoint sets, their limbs, PAF channels, OKS sigmas and mirror pairs.
+
+This module is the one place that knows the keypoint sets the package speaks: COCO-17,
+OpenPose's COCO-18 and BODY_25, and CrowdPose-14 (their names in channel order, their
+limbs, COCO's per-keypoint OKS sigmas), and how names are matched across conventions
+(:func:`keypoint_index_map`). Other modules import these from here.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["Skeleton"]
+__all__ = [
+    "Skeleton", "COCO17_KEYPOINTS", "COCO17_LIMBS", "COCO18_KEYPOINTS", "COCO18_LIMBS",
+    "COCO18_PAF_CHANNELS", "BODY25_KEYPOINTS", "BODY25_LIMBS", "BODY25_PAF_CHANNELS",
+    "CROWDPOSE14_KEYPOINTS", "CROWDPOSE14_LIMBS", "COCO_SIGMAS", "CROWDPOSE_SIGMAS",
+    "KEYPOINT_ALIASES", "COCO18_TO_COCO17", "BODY25_TO_COCO17", "keypoint_index_map",
+    "flip_pairs_from_names",
+]
+
+# -- keypoint sets -------------------------------------------------------------------
+
+COCO17_KEYPOINTS = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+)
+# The 19 links of COCO's person category ("skeleton" in its annotation files, which
+# count from 1), from 0 and in COCO's order.
+COCO17_LIMBS = (
+    (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7),
+    (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
+)
+
+CROWDPOSE14_KEYPOINTS = (
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
+    "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+    "right_ankle", "head", "neck",
+)
+# MMPose's CrowdPose links. CrowdPose's own annotation files carry COCO-17's skeleton,
+# whose indices do not fit 14 keypoints, so they cannot serve.
+CROWDPOSE14_LIMBS = (
+    (10, 8), (8, 6), (11, 9), (9, 7), (6, 7), (0, 6), (1, 7), (0, 1), (0, 2), (1, 3),
+    (2, 4), (3, 5), (12, 13), (1, 13), (0, 13),
+)
 
 COCO18_KEYPOINTS = (
     "nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow",
@@ -43,6 +82,133 @@ BODY25_PAF_CHANNELS = (
     (20, 21), (28, 29), (40, 41), (42, 43), (44, 45), (46, 47), (48, 49), (50, 51),
 )
 
+# -- OKS sigmas ----------------------------------------------------------------------
+
+# Per-keypoint OKS constants (the standard deviation of human labels, relative to the
+# object scale), in COCO-17 order, as in pycocotools' Params.kpt_oks_sigmas.
+COCO_SIGMAS = np.array(
+    [.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89]
+) / 10.0
+# CrowdPose-14 order, the values MMPose passes to xtcocotools for CrowdPose.
+CROWDPOSE_SIGMAS = np.array(
+    [.79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89, .79, .79]
+) / 10.0
+COCO_SIGMAS.setflags(write=False)
+CROWDPOSE_SIGMAS.setflags(write=False)
+
+# -- matching names across conventions -----------------------------------------------
+
+# Names read as another name by keypoint_index_map, after the built-in normalisation
+# (lower case, "-" and " " as "_", a leading "l_" / "r_" as "left_" / "right_").
+# CrowdPose's and MPII's "head" is the top of the head; it is deliberately NOT an alias of
+# "nose": pass {**KEYPOINT_ALIASES, "head": "nose"} to map one to the other.
+KEYPOINT_ALIASES = {
+    "head_top": "head",
+    "top_head": "head",
+    "pelvis": "mid_hip",
+    "hip_center": "mid_hip",
+}
+
+
+def _canonical_name(name, aliases):
+    text = re.sub(r"[\s\-]+", "_", str(name).strip().lower())
+    if text.startswith("l_"):
+        text = "left_" + text[2:]
+    elif text.startswith("r_"):
+        text = "right_" + text[2:]
+    return aliases.get(text, text)
+
+
+def keypoint_index_map(from_names, to_names, aliases=KEYPOINT_ALIASES):
+    """Where each keypoint of one skeleton sits in another, by name.
+
+    Names are compared after normalisation: lower case, runs of spaces and hyphens as
+    ``_``, a leading ``l_`` / ``r_`` read as ``left_`` / ``right_`` (so OpenPose's
+    ``"r_shoulder"`` and ``"l_eye"`` equal COCO's ``"right_shoulder"`` and
+    ``"left_eye"``), then ``aliases`` applied once, to both sides.
+
+    Parameters
+    ----------
+    from_names : sequence of str
+        The source skeleton's keypoint names, in its order (length K).
+    to_names : sequence of str
+        The target skeleton's keypoint names, in its order (length M).
+    aliases : mapping of str to str
+        Name -> name it is read as (keys and values normalised as above). The default
+        :data:`KEYPOINT_ALIASES` reads ``head_top`` as ``head`` and ``pelvis`` as
+        ``mid_hip``. CrowdPose's ``head`` (top of head) has no COCO-17 equivalent and
+        maps to -1; pass ``{**KEYPOINT_ALIASES, "head": "nose"}`` to take the nose for it.
+
+    Returns
+    -------
+    ndarray of int64, shape (M,)
+        For each target keypoint, the index of the source keypoint with the same name,
+        or -1 if the source has none.
+
+    Raises
+    ------
+    ValueError
+        If two source names read as the same keypoint.
+
+    Examples
+    --------
+    COCO-18 (OpenPose) to COCO-17 drops the neck; COCO-17 to CrowdPose-14 has no head
+    or neck to give:
+
+    >>> keypoint_index_map(COCO18_KEYPOINTS, COCO17_KEYPOINTS)[:6].tolist()
+    [0, 15, 14, 17, 16, 5]
+    >>> keypoint_index_map(COCO17_KEYPOINTS, CROWDPOSE14_KEYPOINTS)[-2:].tolist()
+    [-1, -1]
+    """
+    normalised_aliases = {_canonical_name(k, {}): _canonical_name(v, {})
+                          for k, v in dict(aliases or {}).items()}
+    source = {}
+    for i, name in enumerate(from_names):
+        key = _canonical_name(name, normalised_aliases)
+        if key in source:
+            raise ValueError(f"from_names[{i}] = {name!r} reads as {key!r}, like "
+                             f"from_names[{source[key]}] = {list(from_names)[source[key]]!r}")
+        source[key] = i
+    return np.array([source.get(_canonical_name(name, normalised_aliases), -1)
+                     for name in to_names], dtype=np.int64)
+
+
+#: For each COCO-17 keypoint, its index in OpenPose's COCO-18 order.
+COCO18_TO_COCO17 = tuple(keypoint_index_map(COCO18_KEYPOINTS, COCO17_KEYPOINTS).tolist())
+#: For each COCO-17 keypoint, its index in OpenPose's BODY_25 order.
+BODY25_TO_COCO17 = tuple(keypoint_index_map(BODY25_KEYPOINTS, COCO17_KEYPOINTS).tolist())
+
+
+def _coco_sigmas_by_name(names):
+    """COCO's OKS sigma for each named keypoint; their mean for one COCO lacks (a neck,
+    a mid-hip, feet), which treats it as a keypoint of average labelling spread."""
+    coco_index = keypoint_index_map(COCO17_KEYPOINTS, names)
+    sigmas = np.full(len(coco_index), float(np.mean(COCO_SIGMAS)))
+    known = coco_index >= 0
+    sigmas[known] = COCO_SIGMAS[coco_index[known]]
+    return sigmas
+
+
+def flip_pairs_from_names(names):
+    """The (left, right) keypoint index pairs of a skeleton, found by name.
+
+    A keypoint whose name reads as ``left_<part>`` (``l_<part>`` included, see
+    :func:`keypoint_index_map`) pairs with the one reading as ``right_<part>``; a side
+    without its mirror, and a keypoint on the midline (nose, neck), stays unpaired.
+
+    Returns
+    -------
+    ndarray of int64, shape (F, 2)
+        ``(left index, right index)`` per pair, in the order of the left keypoints.
+    """
+    index = {}
+    for i, name in enumerate(names):
+        index.setdefault(_canonical_name(name, {}), i)
+    pairs = [(i, index["right_" + key[len("left_"):]])
+             for key, i in sorted(index.items(), key=lambda item: item[1])
+             if key.startswith("left_") and "right_" + key[len("left_"):] in index]
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+
 
 def _as_index_pairs(pairs: Iterable[Sequence[int]], what: str) -> np.ndarray:
     try:
@@ -54,6 +220,80 @@ def _as_index_pairs(pairs: Iterable[Sequence[int]], what: str) -> np.ndarray:
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise ValueError(f"{what} must be a sequence of integer pairs, got shape {arr.shape}")
     return arr
+
+
+def _check_limbs(limb_arr, num_keypoints):
+    for i, (a, b) in enumerate(limb_arr.tolist()):
+        if not (0 <= a < num_keypoints and 0 <= b < num_keypoints):
+            raise ValueError(f"limbs[{i}] = ({a}, {b}) has a keypoint index outside "
+                             f"0..{num_keypoints - 1}")
+        if a == b:
+            raise ValueError(f"limbs[{i}] = ({a}, {b}) joins a keypoint to itself")
+    seen = {}
+    for i, (a, b) in enumerate(limb_arr.tolist()):
+        key = (min(a, b), max(a, b))
+        if key in seen:
+            raise ValueError(f"limbs[{i}] = ({a}, {b}) repeats limbs[{seen[key]}]")
+        seen[key] = i
+
+
+def _check_paf_channels(paf_channels, num_limbs):
+    if paf_channels is None:
+        return np.arange(2 * num_limbs, dtype=np.int64).reshape(num_limbs, 2)
+    paf_arr = _as_index_pairs(paf_channels, "paf_channels")
+    if len(paf_arr) != num_limbs:
+        raise ValueError(
+            f"paf_channels has {len(paf_arr)} pairs but there are {num_limbs} limbs")
+    if (paf_arr < 0).any():
+        i = int(np.argwhere(paf_arr < 0)[0, 0])
+        raise ValueError(f"paf_channels[{i}] has a negative channel index")
+    flat = paf_arr.ravel().tolist()
+    if len(set(flat)) != len(flat):
+        dup = sorted({c for c in flat if flat.count(c) > 1})
+        raise ValueError(f"paf_channels uses channels {dup} more than once")
+    return paf_arr
+
+
+def _check_sigmas(sigmas, names):
+    if sigmas is None:
+        return _coco_sigmas_by_name(names)
+    try:
+        arr = np.array(sigmas, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("sigmas must be a sequence of numbers") from None
+    if arr.shape != (len(names),):
+        raise ValueError(f"sigmas must have shape ({len(names)},), one per keypoint, got "
+                         f"{arr.shape}")
+    bad = np.flatnonzero(~(np.isfinite(arr) & (arr > 0)))
+    if bad.size:
+        raise ValueError(f"sigmas[{bad[0]}] = {arr[bad[0]]!r} is not a finite positive number")
+    return arr
+
+
+def _check_flip_pairs(flip_pairs, num_keypoints):
+    if flip_pairs is None:
+        return np.zeros((0, 2), dtype=np.int64)
+    arr = _as_index_pairs(flip_pairs, "flip_pairs")
+    used = {}
+    for i, (left, right) in enumerate(arr.tolist()):
+        if not (0 <= left < num_keypoints and 0 <= right < num_keypoints):
+            raise ValueError(f"flip_pairs[{i}] = ({left}, {right}) has a keypoint index "
+                             f"outside 0..{num_keypoints - 1}")
+        if left == right:
+            raise ValueError(f"flip_pairs[{i}] = ({left}, {right}) pairs a keypoint with "
+                             "itself (a midline keypoint is simply left out)")
+        for k in (left, right):
+            if k in used:
+                raise ValueError(f"flip_pairs[{i}] = ({left}, {right}) uses keypoint {k}, "
+                                 f"already in flip_pairs[{used[k]}]")
+            used[k] = i
+    return arr
+
+
+def _read_only(array, dtype):
+    out = np.array(array, dtype=dtype)
+    out.setflags(write=False)
+    return out
 
 
 class Skeleton:
@@ -70,6 +310,16 @@ class Skeleton:
     paf_channels : list of (int, int), optional
         For each limb, the PAF channels holding its x and y components, counted from
         the first PAF channel. By default limb ``i`` uses channels ``(2i, 2i + 1)``.
+    sigmas : sequence of K floats, optional
+        Each keypoint's OKS sigma. By default COCO's sigma of the keypoint with the same
+        name (matched as :func:`keypoint_index_map` does), and the mean of COCO's sigmas
+        for a keypoint COCO lacks.
+    flip_pairs : list of (int, int), optional
+        ``(left, right)`` keypoint index pairs that trade places when the image is
+        mirrored. None (the default) leaves the skeleton without any; the presets find
+        theirs by name (:func:`flip_pairs_from_names`).
+    name : str, optional
+        A label for messages and ``repr`` (the presets have one); not part of equality.
 
     Attributes
     ----------
@@ -77,15 +327,22 @@ class Skeleton:
         True for a limb that closes a cycle over the limbs before it (OpenPose's
         shoulder-ear links): such a limb may fill a missing keypoint of a person or
         join two people that share no keypoint type, but never starts a new person.
+    sigmas : ndarray of float64, shape (K,)
+        Each keypoint's OKS sigma (read-only).
+    flip_pairs : ndarray of int64, shape (F, 2)
+        The ``(left, right)`` mirror pairs, (0, 2) when none are known (read-only).
 
     Raises
     ------
     ValueError
         On an out-of-range or repeated keypoint index, a repeated limb, a limb from a
-        keypoint to itself, or a PAF channel used twice.
+        keypoint to itself, a PAF channel used twice, sigmas that are not K finite
+        positive numbers, or flip pairs out of range, repeating a keypoint or pairing
+        one with itself.
     """
 
-    def __init__(self, keypoints, limbs, paf_channels=None):
+    def __init__(self, keypoints, limbs, paf_channels=None, *, sigmas=None,
+                 flip_pairs=None, name=None):
         names = [str(k) for k in keypoints]
         if not names:
             raise ValueError("keypoints must name at least one keypoint")
@@ -93,41 +350,15 @@ class Skeleton:
             dup = sorted({n for n in names if names.count(n) > 1})
             raise ValueError(f"keypoints has repeated names: {dup}")
         limb_arr = _as_index_pairs(limbs, "limbs")
-        k = len(names)
-        for i, (a, b) in enumerate(limb_arr.tolist()):
-            if not (0 <= a < k and 0 <= b < k):
-                raise ValueError(
-                    f"limbs[{i}] = ({a}, {b}) has a keypoint index outside 0..{k - 1}")
-            if a == b:
-                raise ValueError(f"limbs[{i}] = ({a}, {b}) joins a keypoint to itself")
-        seen = {}
-        for i, (a, b) in enumerate(limb_arr.tolist()):
-            key = (min(a, b), max(a, b))
-            if key in seen:
-                raise ValueError(f"limbs[{i}] = ({a}, {b}) repeats limbs[{seen[key]}]")
-            seen[key] = i
-        n_limbs = len(limb_arr)
-        if paf_channels is None:
-            paf_arr = np.arange(2 * n_limbs, dtype=np.int64).reshape(n_limbs, 2)
-        else:
-            paf_arr = _as_index_pairs(paf_channels, "paf_channels")
-            if len(paf_arr) != n_limbs:
-                raise ValueError(
-                    f"paf_channels has {len(paf_arr)} pairs but there are {n_limbs} limbs")
-            if (paf_arr < 0).any():
-                i = int(np.argwhere(paf_arr < 0)[0, 0])
-                raise ValueError(f"paf_channels[{i}] has a negative channel index")
-            flat = paf_arr.ravel().tolist()
-            if len(set(flat)) != len(flat):
-                dup = sorted({c for c in flat if flat.count(c) > 1})
-                raise ValueError(f"paf_channels uses channels {dup} more than once")
+        _check_limbs(limb_arr, len(names))
+        paf_arr = _check_paf_channels(paf_channels, len(limb_arr))
         self._keypoints = tuple(names)
-        self._limbs = limb_arr.astype(np.int32)
-        self._paf_channels = paf_arr.astype(np.int32)
-        self._limbs.setflags(write=False)
-        self._paf_channels.setflags(write=False)
-        self._redundant = self._find_redundant(k, limb_arr)
-        self._redundant.setflags(write=False)
+        self._name = None if name is None else str(name)
+        self._limbs = _read_only(limb_arr, np.int32)
+        self._paf_channels = _read_only(paf_arr, np.int32)
+        self._redundant = _read_only(self._find_redundant(len(names), limb_arr), bool)
+        self._sigmas = _read_only(_check_sigmas(sigmas, names), np.float64)
+        self._flip_pairs = _read_only(_check_flip_pairs(flip_pairs, len(names)), np.int64)
 
     @staticmethod
     def _find_redundant(num_keypoints, limbs):
@@ -150,24 +381,52 @@ class Skeleton:
 
     # -- presets ---------------------------------------------------------------------
     @classmethod
+    def _preset(cls, name, keypoints, limbs, paf_channels=None, sigmas=None):
+        return cls(keypoints, limbs, paf_channels, sigmas=sigmas,
+                   flip_pairs=flip_pairs_from_names(keypoints), name=name)
+
+    @classmethod
     def openpose_coco18(cls) -> "Skeleton":
         """OpenPose's COCO-18 skeleton: 18 keypoints (with a neck) and CMU's 19 limbs.
 
         The PAF channel pairs are those of CMU's published COCO model, shared by the
         tf-pose-estimation networks (PAF channels counted from the first PAF channel).
         """
-        return cls(COCO18_KEYPOINTS, COCO18_LIMBS, COCO18_PAF_CHANNELS)
+        return cls._preset("COCO-18", COCO18_KEYPOINTS, COCO18_LIMBS, COCO18_PAF_CHANNELS)
 
     @classmethod
     def body25(cls) -> "Skeleton":
         """OpenPose's BODY_25 skeleton: 25 keypoints, 26 limbs, OpenPose's PAF order."""
-        return cls(BODY25_KEYPOINTS, BODY25_LIMBS, BODY25_PAF_CHANNELS)
+        return cls._preset("BODY_25", BODY25_KEYPOINTS, BODY25_LIMBS, BODY25_PAF_CHANNELS)
+
+    @classmethod
+    def coco17(cls) -> "Skeleton":
+        """COCO's 17 person keypoints with the 19 links of COCO's person category.
+
+        The links keep COCO's order (legs, hips, torso, arms, face), in which three of
+        them close cycles and so are redundant: shoulder to shoulder, nose to right eye
+        and right ear to right shoulder. PAF channels are the default ``(2i, 2i + 1)``.
+        """
+        return cls._preset("COCO-17", COCO17_KEYPOINTS, COCO17_LIMBS)
+
+    @classmethod
+    def crowdpose14(cls) -> "Skeleton":
+        """CrowdPose's 14 keypoints (top of head and neck instead of COCO's face) with
+        MMPose's 15 CrowdPose links, and CrowdPose's OKS sigmas
+        (:data:`CROWDPOSE_SIGMAS`: 0.079 for the head and the neck)."""
+        return cls._preset("CrowdPose-14", CROWDPOSE14_KEYPOINTS, CROWDPOSE14_LIMBS,
+                           sigmas=CROWDPOSE_SIGMAS)
 
     # -- properties ------------------------------------------------------------------
     @property
     def keypoints(self) -> tuple:
         """Keypoint names, in heatmap channel order."""
         return self._keypoints
+
+    @property
+    def name(self):
+        """The skeleton's label (e.g. ``"COCO-18"``), or None."""
+        return self._name
 
     @property
     def limbs(self) -> np.ndarray:
@@ -183,6 +442,16 @@ class Skeleton:
     def redundant(self) -> np.ndarray:
         """bool array (L,): True for limbs beyond the spanning tree (read-only)."""
         return self._redundant
+
+    @property
+    def sigmas(self) -> np.ndarray:
+        """float64 array (K,): each keypoint's OKS sigma (read-only)."""
+        return self._sigmas
+
+    @property
+    def flip_pairs(self) -> np.ndarray:
+        """int64 array (F, 2) of (left, right) mirror pairs; (0, 2) if none (read-only)."""
+        return self._flip_pairs
 
     @property
     def num_keypoints(self) -> int:
@@ -203,8 +472,8 @@ class Skeleton:
         Parameters
         ----------
         to_keypoints : Skeleton or sequence of str
-            The target keypoints, e.g. ``pafdecode.metrics.COCO17_KEYPOINTS``. Names
-            match across conventions ("r_shoulder" is "right_shoulder").
+            The target keypoints, e.g. :data:`COCO17_KEYPOINTS`. Names match across
+            conventions ("r_shoulder" is "right_shoulder").
 
         Returns
         -------
@@ -212,19 +481,77 @@ class Skeleton:
             This skeleton's index of each target keypoint, -1 where it has none; use
             with :func:`pafdecode.metrics.convert_keypoints`.
         """
-        from .metrics import keypoint_index_map
-
         names = to_keypoints.keypoints if isinstance(to_keypoints, Skeleton) else to_keypoints
         return keypoint_index_map(self._keypoints, names)
+
+    # -- mirroring -------------------------------------------------------------------
+    def flip_permutation(self):
+        """The keypoint order of the mirrored image.
+
+        Returns
+        -------
+        ndarray of intp, shape (K,)
+            ``perm[k]`` is the keypoint that ``k`` becomes when the image is mirrored
+            left to right: its flip partner, or ``k`` itself on the midline. It is its
+            own inverse, so mirrored keypoints are ``keypoints[..., perm, :]`` with ``x``
+            reflected.
+
+        Raises
+        ------
+        ValueError
+            If the skeleton has no flip pairs.
+        """
+        if not len(self._flip_pairs):
+            raise ValueError(f"{self._label()} has no flip pairs, so it cannot be mirrored: "
+                             "pass flip_pairs= (e.g. flip_pairs_from_names(keypoints))")
+        perm = np.arange(self.num_keypoints, dtype=np.intp)
+        perm[self._flip_pairs[:, 0]] = self._flip_pairs[:, 1]
+        perm[self._flip_pairs[:, 1]] = self._flip_pairs[:, 0]
+        return perm
+
+    def limb_flip_permutation(self):
+        """The limb each limb becomes when the image is mirrored left to right.
+
+        Returns
+        -------
+        ndarray of intp, shape (L,)
+            ``m[l]`` is the limb joining the mirror images of limb ``l``'s keypoints
+            (``l`` itself for a limb on the midline). A limb may be stored the other
+            way round from its mirror (``limbs[m[l]]`` reversed): its PAF then also
+            changes sign.
+
+        Raises
+        ------
+        ValueError
+            If the skeleton has no flip pairs, or a limb's mirror image is not one of
+            its limbs.
+        """
+        perm = self.flip_permutation()
+        where = {frozenset(limb): i for i, limb in enumerate(self._limbs.tolist())}
+        out = np.empty(self.num_limbs, dtype=np.intp)
+        for i, (a, b) in enumerate(self._limbs.tolist()):
+            mirror = where.get(frozenset((int(perm[a]), int(perm[b]))))
+            if mirror is None:
+                raise ValueError(
+                    f"limbs[{i}] = ({a}, {b}) of {self._label()} mirrors to "
+                    f"({perm[a]}, {perm[b]}), which is not one of its limbs")
+            out[i] = mirror
+        return out
+
+    def _label(self):
+        return f"skeleton {self._name!r}" if self._name else repr(self)
 
     def __eq__(self, other):
         return (isinstance(other, Skeleton) and self._keypoints == other._keypoints
                 and np.array_equal(self._limbs, other._limbs)
-                and np.array_equal(self._paf_channels, other._paf_channels))
+                and np.array_equal(self._paf_channels, other._paf_channels)
+                and np.array_equal(self._sigmas, other._sigmas)
+                and np.array_equal(self._flip_pairs, other._flip_pairs))
 
     def __hash__(self):
         return hash((self._keypoints, self._limbs.tobytes(), self._paf_channels.tobytes()))
 
     def __repr__(self):
-        return (f"Skeleton({self.num_keypoints} keypoints, {self.num_limbs} limbs, "
+        name = f"{self._name!r}, " if self._name else ""
+        return (f"Skeleton({name}{self.num_keypoints} keypoints, {self.num_limbs} limbs, "
                 f"{int(self._redundant.sum())} redundant)")

@@ -10,6 +10,34 @@ Two layers:
   position, facing and pose), renders it, and optionally degrades it (occlusion,
   uneven peak heights, additive noise) to imitate a real network.
 
+Crowd model
+-----------
+Each person of :func:`crowd_scene` is a 3-D stick figure seen by an orthographic
+camera: body proportions follow from their standing height (top of head to the
+ground, in image pixels, drawn uniformly from the height range), shoulder and hip
+breadth vary by +-10 %, the facing is frontal (50 %, turned up to 30 degrees), back
+(20 %, so left and right swap sides in the image) or profile-ish (30 %, turned 50-75
+or 105-130 degrees, which narrows shoulders and hips), the upper body leans slightly
+(up to 10 degrees sideways, -5..12 degrees forwards), the head turns (+-25 degrees)
+and tilts (+-10 degrees), and each arm and leg is either relaxed (60 % of arms, 70 % of
+legs) or in an active pose: shoulders abduct 0-150 degrees and flex -40..100, elbows
+bend 0-140, hips abduct -5..30 and flex -25..60, knees bend 0-80.
+
+A person's box is placed uniformly at random such that at most 10 % of its width and
+of its height may fall outside the image (centred when it is larger than that
+allows), so limbs near the border are sometimes cut off. Keypoints outside the image
+(``x`` outside ``[-0.5, width - 0.5)`` or ``y`` outside ``[-0.5, height - 0.5)``, the
+area its pixels cover) get visibility 0.
+
+Heights: by default, with ``(h, w)`` the image size and ``s = sqrt(h * w / n_people)``
+the side of the square each person would get if the image were shared evenly, they
+are drawn from ``low = max(min(0.25 h, 0.9 s), 5 stride)`` to
+``high = max(min(0.9 h, 2.25 s), low)``: 92-331 px for one person in a 368 x 656
+image, 44-110 px for 100. Without overlap (``allow_overlap=False``), keypoint boxes
+grown by a margin of 2 map pixels on every side must not overlap; when the crowd
+cannot be placed so, the height range shrinks by 0.75 (up to 8 times) and the whole
+crowd is redrawn, and a ValueError says so if even that fails.
+
 Coordinate convention
 ---------------------
 Images and maps are indexed ``[row, column]``; points are ``(x, y)`` with ``x`` along
@@ -17,7 +45,20 @@ columns and ``y`` along rows, in pixels, with a pixel's centre at integer
 coordinates. A map with stride ``s`` has ``ceil(height / s)`` rows and
 ``ceil(width / s)`` columns, and its cell ``(gx, gy)`` covers the ``s x s`` block of
 image pixels centred on the image point ``((gx + 0.5) s - 0.5, (gy + 0.5) s - 0.5)``
-(see :func:`map_to_image` and its inverse :func:`image_to_map`).
+(see :func:`map_to_image` and its inverse :func:`image_to_map`, implemented in
+:mod:`pafdecode.transforms`).
+
+Example
+-------
+One limb from map point (2, 5) to (9, 5), rendered at stride 8:
+
+>>> sk = Skeleton(["a", "b"], [(0, 1)])
+>>> person = [[[19.5, 43.5, 2], [75.5, 43.5, 2]]]  # map points (2, 5) and (9, 5)
+>>> heatmaps, pafs = render_fields(person, sk, (80, 96), stride=8)
+>>> heatmaps.shape, pafs.shape
+((2, 10, 12), (2, 10, 12))
+>>> float(heatmaps[0, 5, 2]), float(pafs[0, 5, 5]), float(pafs[1, 5, 5])
+(1.0, 1.0, 0.0)
 """
 
 from __future__ import annotations
@@ -29,6 +70,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .skeleton import Skeleton
+# The map/image convention is implemented in transforms; synth re-exports it because
+# it is part of how scenes are described.
+from .transforms import image_to_map, map_to_image
 from ._validate import integer as _integer, real as _real
 
 __all__ = ["render_fields", "crowd_scene", "CrowdScene", "image_to_map", "map_to_image"]
@@ -44,59 +88,6 @@ _EDGE_TOLERANCE = 1e-9
 
 # Limbs shorter than this (in map pixels) have no direction and are not drawn.
 _MIN_LIMB_LENGTH = 1e-6
-
-
-# -- coordinate convention -----------------------------------------------------------
-
-def image_to_map(xy, stride):
-    """Convert image-pixel coordinates to map coordinates.
-
-    Parameters
-    ----------
-    xy : array_like, shape (..., 2)
-        Points ``(x, y)`` in image pixels (pixel centres at integers).
-    stride : float
-        Image pixels per map cell along each axis; must be > 0.
-
-    Returns
-    -------
-    ndarray of float64, shape (..., 2)
-        The same points in map cells: ``g = (xy + 0.5) / stride - 0.5``, so that
-        map cell ``(gx, gy)`` is centred at integer ``g``.
-
-    Raises
-    ------
-    ValueError
-        If `xy` does not end in an axis of length 2 or `stride` is not positive.
-    """
-    stride = _real(stride, "stride", minimum=0.0, min_inclusive=False)
-    points = _as_point_array(xy, "xy")
-    return (points + 0.5) / stride - 0.5
-
-
-def map_to_image(gxy, stride):
-    """Convert map coordinates to image-pixel coordinates (inverse of image_to_map).
-
-    Parameters
-    ----------
-    gxy : array_like, shape (..., 2)
-        Points ``(gx, gy)`` in map cells (cell centres at integers).
-    stride : float
-        Image pixels per map cell along each axis; must be > 0.
-
-    Returns
-    -------
-    ndarray of float64, shape (..., 2)
-        The same points in image pixels: ``xy = (gxy + 0.5) * stride - 0.5``.
-
-    Raises
-    ------
-    ValueError
-        If `gxy` does not end in an axis of length 2 or `stride` is not positive.
-    """
-    stride = _real(stride, "stride", minimum=0.0, min_inclusive=False)
-    points = _as_point_array(gxy, "gxy")
-    return (points + 0.5) * stride - 0.5
 
 
 # -- rendering -----------------------------------------------------------------------
@@ -152,26 +143,20 @@ def render_fields(people, skeleton, image_size, stride=8, sigma=1.0, paf_width=1
     ValueError
         On an argument of the wrong shape or out of range; the message names it.
 
-    Examples
-    --------
-    >>> sk = Skeleton(["a", "b"], [(0, 1)])
-    >>> person = [[[19.5, 43.5, 2], [75.5, 43.5, 2]]]  # map points (2, 5) and (9, 5)
-    >>> heatmaps, pafs = render_fields(person, sk, (80, 96), stride=8)
-    >>> heatmaps.shape, pafs.shape
-    ((2, 10, 12), (2, 10, 12))
-    >>> float(heatmaps[0, 5, 2]), float(pafs[0, 5, 5]), float(pafs[1, 5, 5])
-    (1.0, 1.0, 0.0)
+    See the module docstring for an example.
     """
     skeleton = _check_skeleton(skeleton)
     people = _check_people(people, skeleton.num_keypoints)
-    image_size = _check_image_size(image_size)
-    stride = _integer(stride, "stride", minimum=1)
-    sigma = _real(sigma, "sigma", minimum=0.0, min_inclusive=False)
-    paf_width = _real(paf_width, "paf_width", minimum=0.0)
-    background = _check_bool(background, "background")
-    dtype = _check_dtype(dtype)
-    return _render(people, skeleton, image_size, stride, sigma, paf_width, background,
-                   dtype, peak_scale=None)
+    return _render(people, skeleton, *_check_field_args(image_size, stride, sigma, paf_width),
+                   _check_bool(background, "background"), _check_dtype(dtype),
+                   peak_scale=None)
+
+
+def _check_field_args(image_size, stride, sigma, paf_width):
+    """The checked (image_size, stride, sigma, paf_width) of render_fields / crowd_scene."""
+    return (_check_image_size(image_size), _integer(stride, "stride", minimum=1),
+            _real(sigma, "sigma", minimum=0.0, min_inclusive=False),
+            _real(paf_width, "paf_width", minimum=0.0))
 
 
 def _render(people, skeleton, image_size, stride, sigma, paf_width, background, dtype,
@@ -246,24 +231,9 @@ def _render_pafs(map_xy, visible, skeleton, map_shape, paf_width, dtype):
     limbs = skeleton.limbs.astype(np.intp)
     if limbs.size == 0 or visible.size == 0:
         return pafs
-    start_kp, end_kp = limbs[:, 0], limbs[:, 1]
-    person, limb = np.nonzero(visible[:, start_kp] & visible[:, end_kp])
-    start = map_xy[person, start_kp[limb]]
-    end = map_xy[person, end_kp[limb]]
-    span = end - start
-    length = np.hypot(span[:, 0], span[:, 1])
-    drawable = length >= _MIN_LIMB_LENGTH
-    limb, start, span, length = limb[drawable], start[drawable], span[drawable], length[drawable]
+    limb, start, span, length = _drawable_limbs(map_xy, visible, limbs)
     direction = span / length[:, None]
-
-    reach = paf_width + _EDGE_TOLERANCE
-    box_low = np.minimum(start, start + span) - reach
-    box_high = np.maximum(start, start + span) + reach
-    # Clip before the cast: a far-off keypoint must not overflow the integer type.
-    x0 = np.clip(np.ceil(box_low[:, 0]), 0, cols).astype(np.intp)
-    y0 = np.clip(np.ceil(box_low[:, 1]), 0, rows).astype(np.intp)
-    x1 = np.clip(np.floor(box_high[:, 0]), -1, cols - 1).astype(np.intp)
-    y1 = np.clip(np.floor(box_high[:, 1]), -1, rows - 1).astype(np.intp)
+    x0, y0, x1, y1 = _limb_boxes(start, span, paf_width, rows, cols)
     on_map = (x1 >= x0) & (y1 >= y0)
     box_w = np.where(on_map, x1 - x0 + 1, 0)
     box_h = np.where(on_map, y1 - y0 + 1, 0)
@@ -299,6 +269,33 @@ def _render_pafs(map_xy, visible, skeleton, map_shape, paf_width, dtype):
     pafs[channels[:, 0]] = mean_x
     pafs[channels[:, 1]] = mean_y
     return pafs
+
+
+def _drawable_limbs(map_xy, visible, limbs):
+    """Every limb of every person with both ends visible and a direction: its type, start
+    point, span (end - start) and length, in map pixels."""
+    start_kp, end_kp = limbs[:, 0], limbs[:, 1]
+    person, limb = np.nonzero(visible[:, start_kp] & visible[:, end_kp])
+    start = map_xy[person, start_kp[limb]]
+    end = map_xy[person, end_kp[limb]]
+    span = end - start
+    length = np.hypot(span[:, 0], span[:, 1])
+    drawable = length >= _MIN_LIMB_LENGTH
+    return limb[drawable], start[drawable], span[drawable], length[drawable]
+
+
+def _limb_boxes(start, span, paf_width, rows, cols):
+    """Each limb's box of cells that its band may cover, clipped to the map: first and
+    last column and row (x0, y0, x1, y1); empty where x1 < x0 or y1 < y0."""
+    reach = paf_width + _EDGE_TOLERANCE
+    box_low = np.minimum(start, start + span) - reach
+    box_high = np.maximum(start, start + span) + reach
+    # Clip before the cast: a far-off keypoint must not overflow the integer type.
+    x0 = np.clip(np.ceil(box_low[:, 0]), 0, cols).astype(np.intp)
+    y0 = np.clip(np.ceil(box_low[:, 1]), 0, rows).astype(np.intp)
+    x1 = np.clip(np.floor(box_high[:, 0]), -1, cols - 1).astype(np.intp)
+    y1 = np.clip(np.floor(box_high[:, 1]), -1, rows - 1).astype(np.intp)
+    return x0, y0, x1, y1
 
 
 def _band_cells(batch, pad_w, pad_h, x0, y0, x1, y1, start, direction, length,
@@ -384,19 +381,7 @@ class CrowdScene:
 def crowd_scene(n_people, rng, image_size=(368, 656), skeleton=None, stride=8,
                 sigma=1.0, paf_width=1.0, height_range=None, allow_overlap=True,
                 occlusion=0.0, noise=0.0, peak_variation=0.0, background=False):
-    """Draw a crowd of articulated people and render their heatmaps and PAFs.
-
-    Each person is a 3-D stick figure seen by an orthographic camera: body
-    proportions follow from their standing height (top of head to the ground, in
-    image pixels, drawn uniformly from `height_range`), shoulder and hip breadth
-    vary by +-10 %, the facing is frontal (50 %, turned up to 30 degrees), back
-    (20 %, so left and right swap sides in the image) or profile-ish (30 %, turned
-    50-75 or 105-130 degrees, which narrows shoulders and hips), the upper body
-    leans slightly (up to 10 degrees sideways, -5..12 degrees forwards), the head
-    turns (+-25 degrees) and tilts (+-10 degrees), and each arm and leg is either
-    relaxed (60 % of arms, 70 % of legs) or in an active pose: shoulders abduct
-    0-150 degrees and flex -40..100, elbows bend 0-140, hips abduct -5..30 and flex
-    -25..60, knees bend 0-80.
+    """Draw a crowd of stick figures (see the module's *Crowd model*), render its fields.
 
     Parameters
     ----------
@@ -405,94 +390,98 @@ def crowd_scene(n_people, rng, image_size=(368, 656), skeleton=None, stride=8,
     rng : numpy.random.Generator or int
         Source of randomness, or a seed for ``numpy.random.default_rng``; a given
         seed always gives the same scene.
-    image_size : (int, int), default (368, 656)
-        ``(height, width)`` of the image, in image pixels.
+    image_size, stride, sigma, paf_width, background
+        As for :func:`render_fields` (``image_size`` defaults to ``(368, 656)``); the
+        background channel is computed before noise is added.
     skeleton : Skeleton, optional
-        Defaults to ``Skeleton.openpose_coco18()``. Keypoints are looked up by name
-        in the figure model, which knows the 25 names of ``Skeleton.body25()`` (a
-        superset of COCO-18's).
-    stride : int, default 8
-        Image pixels per map cell.
-    sigma : float, default 1.0
-        Standard deviation of the keypoint Gaussians, in map pixels.
-    paf_width : float, default 1.0
-        Half-width of the PAF bands, in map pixels.
+        Defaults to ``Skeleton.openpose_coco18()``; its keypoint names must be among
+        the 25 of ``Skeleton.body25()``, which the figure model knows.
     height_range : (float, float), optional
-        ``(low, high)`` standing heights in image pixels, ``0 < low <= high``. By
-        default, with ``(h, w) = image_size`` and ``s = sqrt(h * w / n_people)`` the
-        side of the square each person would get if the image were shared evenly::
-
-            low  = max(min(0.25 h, 0.9 s), 5 stride)
-            high = max(min(0.9 h, 2.25 s), low)
-
-        which is 92-331 px for one person in a 368 x 656 image, 44-110 px for 100.
+        ``(low, high)`` standing heights in image pixels, ``0 < low <= high``; by
+        default one that shrinks as the crowd grows (see *Crowd model*).
     allow_overlap : bool, default True
-        If False, people are placed so that their keypoint bounding boxes, each
-        grown by a margin of 2 map pixels (``2 * stride`` image pixels) on every
-        side, do not overlap. When that fails the height range is shrunk (by 0.75,
-        up to 8 times) and the whole crowd redrawn.
+        If False, keypoint boxes grown by ``2 * stride`` pixels on every side do not
+        overlap (see *Crowd model* for what happens when they cannot be placed).
     occlusion : float, default 0.0
         Probability in [0, 1] that each keypoint is hidden, independently: a hidden
         keypoint has no Gaussian and every limb touching it no PAF.
     noise : float, default 0.0
         Standard deviation (>= 0) of Gaussian noise added to every cell of the
-        heatmaps and PAFs. Heatmaps are then clipped to be >= 0 (not to <= 1);
-        PAFs are not clipped.
+        heatmaps (then clipped to >= 0, not to <= 1) and of the PAFs (not clipped).
     peak_variation : float, default 0.0
         In [0, 1): each rendered Gaussian is scaled by a factor drawn uniformly
         from ``[1 - peak_variation, 1]``, imitating uneven network confidence.
-    background : bool, default False
-        Append a background channel (computed before noise is added).
 
     Returns
     -------
     CrowdScene
-        The people (visibility 2 where rendered, 0 where hidden) and their
-        float32 heatmaps ``(K[+1], H, W)`` and PAFs ``(C, H, W)``.
+        The people (visibility 2 where rendered, 0 where hidden or outside the image)
+        and their float32 heatmaps ``(K[+1], H, W)`` and PAFs ``(C, H, W)``.
 
     Raises
     ------
     ValueError
-        On an invalid argument (the message names it), a skeleton with keypoint
-        names the figure model does not know, or, with ``allow_overlap=False``,
-        a crowd that cannot be placed without overlap.
-
-    Notes
-    -----
-    A person's box is placed uniformly at random such that at most 10 % of its
-    width and of its height may fall outside the image (centred when it is larger
-    than that allows), so limbs near the border are sometimes cut off. Keypoints
-    outside the image (``x`` outside ``[-0.5, width - 0.5)`` or ``y`` outside
-    ``[-0.5, height - 0.5)``, the area its pixels cover) get visibility 0.
+        On an invalid argument (the message names it), a keypoint name the figure
+        model does not know, or a crowd that ``allow_overlap=False`` cannot place.
     """
     n_people = _integer(n_people, "n_people", minimum=0)
     rng = _check_rng(rng)
-    image_size = _check_image_size(image_size)
     skeleton = Skeleton.openpose_coco18() if skeleton is None else _check_skeleton(skeleton)
-    stride = _integer(stride, "stride", minimum=1)
-    sigma = _real(sigma, "sigma", minimum=0.0, min_inclusive=False)
-    paf_width = _real(paf_width, "paf_width", minimum=0.0)
+    image_size, stride, sigma, paf_width = _check_field_args(image_size, stride, sigma,
+                                                             paf_width)
+    options = _check_crowd_options(n_people, image_size, stride, height_range, allow_overlap,
+                                   occlusion, noise, peak_variation, background)
+    positions = _draw_placed_crowd(n_people, rng, image_size, stride, options.height_range,
+                                   options.allow_overlap, _figure_columns(skeleton))
+    people = _visible_people(positions, image_size, rng, options.occlusion)
+    heatmaps, pafs = _render_degraded(people, skeleton, image_size, stride, sigma, paf_width,
+                                      options, rng)
+    return CrowdScene(people=people, heatmaps=heatmaps, pafs=pafs, skeleton=skeleton,
+                      stride=stride, image_size=image_size, sigma=sigma, paf_width=paf_width)
+
+
+@dataclass(frozen=True)
+class _CrowdOptions:
+    height_range: tuple
+    allow_overlap: bool
+    occlusion: float
+    noise: float
+    peak_variation: float
+    background: bool
+
+
+def _check_crowd_options(n_people, image_size, stride, height_range, allow_overlap,
+                         occlusion, noise, peak_variation, background):
+    """crowd_scene's options beyond the fields', checked; the default height range
+    filled in."""
     if height_range is None:
         height_range = _default_height_range(n_people, image_size, stride)
     else:
         height_range = _check_height_range(height_range)
-    allow_overlap = _check_bool(allow_overlap, "allow_overlap")
-    occlusion = _real(occlusion, "occlusion", minimum=0.0, maximum=1.0)
-    noise = _real(noise, "noise", minimum=0.0)
-    peak_variation = _real(peak_variation, "peak_variation", minimum=0.0,
-                                 maximum=1.0, max_inclusive=False)
-    background = _check_bool(background, "background")
+    return _CrowdOptions(
+        height_range=height_range,
+        allow_overlap=_check_bool(allow_overlap, "allow_overlap"),
+        occlusion=_real(occlusion, "occlusion", minimum=0.0, maximum=1.0),
+        noise=_real(noise, "noise", minimum=0.0),
+        peak_variation=_real(peak_variation, "peak_variation", minimum=0.0, maximum=1.0,
+                             max_inclusive=False),
+        background=_check_bool(background, "background"))
 
+
+def _figure_columns(skeleton):
+    """The figure model's joint index of each of the skeleton's keypoints."""
     unknown = [name for name in skeleton.keypoints if name not in _FIGURE_INDEX]
     if unknown:
         raise ValueError(
             f"skeleton has keypoints the figure model does not know: {unknown}; "
             f"known names are {list(_FIGURE_JOINTS)}")
-    columns = np.array([_FIGURE_INDEX[name] for name in skeleton.keypoints], dtype=np.intp)
+    return np.array([_FIGURE_INDEX[name] for name in skeleton.keypoints], dtype=np.intp)
 
-    positions = _draw_placed_crowd(n_people, rng, image_size, stride, height_range,
-                                   allow_overlap, columns)
-    num_keypoints = skeleton.num_keypoints
+
+def _visible_people(positions, image_size, rng, occlusion):
+    """(P, K, 3) people: visibility 2, or 0 for a keypoint hidden at random or lying
+    outside the area the image's pixels cover."""
+    n_people, num_keypoints = positions.shape[:2]
     height, width = image_size
     inside = ((positions[..., 0] >= -0.5) & (positions[..., 0] < width - 0.5)
               & (positions[..., 1] >= -0.5) & (positions[..., 1] < height - 0.5))
@@ -500,19 +489,21 @@ def crowd_scene(n_people, rng, image_size=(368, 656), skeleton=None, stride=8,
     people = np.empty((n_people, num_keypoints, 3), dtype=np.float64)
     people[..., :2] = positions
     people[..., 2] = np.where(inside & ~hidden, 2.0, 0.0)
+    return people
 
+
+def _render_degraded(people, skeleton, image_size, stride, sigma, paf_width, options, rng):
+    """float32 fields of the people, with uneven peaks and noise as the options ask."""
     peak_scale = None
-    if peak_variation > 0:
-        peak_scale = rng.uniform(1.0 - peak_variation, 1.0, (n_people, num_keypoints))
+    if options.peak_variation > 0:
+        peak_scale = rng.uniform(1.0 - options.peak_variation, 1.0, people.shape[:2])
     heatmaps, pafs = _render(people, skeleton, image_size, stride, sigma, paf_width,
-                             background, np.dtype(np.float32), peak_scale)
-    if noise > 0:
-        heatmaps += noise * rng.standard_normal(heatmaps.shape, dtype=np.float32)
+                             options.background, np.dtype(np.float32), peak_scale)
+    if options.noise > 0:
+        heatmaps += options.noise * rng.standard_normal(heatmaps.shape, dtype=np.float32)
         np.maximum(heatmaps, 0.0, out=heatmaps)
-        pafs += noise * rng.standard_normal(pafs.shape, dtype=np.float32)
-    return CrowdScene(people=people, heatmaps=heatmaps, pafs=pafs, skeleton=skeleton,
-                      stride=stride, image_size=image_size, sigma=sigma,
-                      paf_width=paf_width)
+        pafs += options.noise * rng.standard_normal(pafs.shape, dtype=np.float32)
+    return heatmaps, pafs
 
 
 def _default_height_range(n_people, image_size, stride):
@@ -656,83 +647,109 @@ def _pose_figures(heights, rng):
     joints = np.zeros((num, len(_FIGURE_JOINTS), 3))
     scale = heights[:, None]
     breadth = rng.uniform(0.9, 1.1, num)[:, None]
-
-    def place(name, points):
-        joints[:, _FIGURE_INDEX[name]] = points
-
-    def at(x, y, z):
-        return np.stack(np.broadcast_arrays(x, y, z), axis=-1).reshape(num, 3)
-
-    mid_hip = at(0.0, _HIP_HEIGHT * scale[:, 0], 0.0)
-    neck = at(0.0, _SHOULDER_HEIGHT * scale[:, 0], 0.0)
-    place("mid_hip", mid_hip)
-    place("neck", neck)
-
+    mid_hip = _at(num, 0.0, _HIP_HEIGHT * scale[:, 0], 0.0)
+    neck = _at(num, 0.0, _SHOULDER_HEIGHT * scale[:, 0], 0.0)
+    placed = {"mid_hip": mid_hip, "neck": neck}
     relaxed_arm = rng.random((2, num)) < 0.6
     relaxed_leg = rng.random((2, num)) < 0.7
     for side_index, (side, sign) in enumerate((("l", 1.0), ("r", -1.0))):
-        # Arms hang from the shoulders; the elbow bends the forearm forwards (up to
-        # a random twist about the upper arm, so hands also come in and out).
-        shoulder = neck + at(sign * _SHOULDER_HALF_WIDTH * scale[:, 0] * breadth[:, 0],
-                             0.0, 0.0)
-        relaxed = relaxed_arm[side_index]
-        abduction = np.where(relaxed, rng.uniform(0, 35, num), rng.uniform(0, 150, num))
-        flexion = np.where(relaxed, rng.uniform(-30, 45, num), rng.uniform(-40, 100, num))
-        bend = np.where(relaxed, rng.uniform(0, 100, num), rng.uniform(0, 140, num))
-        twist = rng.uniform(-45, 45, num)
-        upper = _limb_direction(sign, abduction, flexion)
-        fore = _bent_direction(upper, _FORWARD, bend, twist)
-        elbow = shoulder + _UPPER_ARM * scale * upper
-        place(f"{side}_shoulder", shoulder)
-        place(f"{side}_elbow", elbow)
-        place(f"{side}_wrist", elbow + _FOREARM * scale * fore)
+        placed.update(_pose_arm(side, sign, neck, scale, breadth, relaxed_arm[side_index],
+                                rng))
+        leg = _pose_leg(side, sign, mid_hip, scale, breadth, relaxed_leg[side_index], rng)
+        placed.update(leg)
+        placed.update(_pose_foot(side, sign, leg[f"{side}_ankle"], scale, rng))
+    placed.update(_pose_head(scale, rng))
+    for name, points in placed.items():
+        joints[:, _FIGURE_INDEX[name]] = points
+    _lean_upper_body(joints, mid_hip, rng)
+    return _turn_and_project(joints, rng)
 
-        # Legs: the knee bends the shank backwards.
-        hip = mid_hip + at(sign * _HIP_HALF_WIDTH * scale[:, 0] * breadth[:, 0], 0.0, 0.0)
-        relaxed = relaxed_leg[side_index]
-        abduction = np.where(relaxed, rng.uniform(0, 12, num), rng.uniform(-5, 30, num))
-        flexion = np.where(relaxed, rng.uniform(-10, 15, num), rng.uniform(-25, 60, num))
-        bend = np.where(relaxed, rng.uniform(0, 15, num), rng.uniform(0, 80, num))
-        thigh = _limb_direction(sign, abduction, flexion)
-        shank = _bent_direction(thigh, -_FORWARD, bend, np.zeros(num))
-        knee = hip + _THIGH * scale * thigh
-        ankle = knee + _SHANK * scale * shank
-        place(f"{side}_hip", hip)
-        place(f"{side}_knee", knee)
-        place(f"{side}_ankle", ankle)
 
-        # Feet stay flat and point forwards, turned out a little.
-        toe_out = np.deg2rad(rng.uniform(5, 20, num))
-        along = at(sign * np.sin(toe_out), 0.0, np.cos(toe_out))
-        outward = sign * np.cross(_UP, along)
-        sole = ankle - _ANKLE_HEIGHT * scale * _UP
-        place(f"{side}_heel", sole - _HEEL_BACK * scale * along)
-        place(f"{side}_big_toe", sole + scale * (_BIG_TOE_FORWARD * along
-                                                + _BIG_TOE_OUTWARD * outward))
-        place(f"{side}_small_toe", sole + scale * (_SMALL_TOE_FORWARD * along
-                                                  + _SMALL_TOE_OUTWARD * outward))
+def _at(num, x, y, z):
+    """(num, 3) body-frame points from coordinates that are scalars or (num,) arrays."""
+    return np.stack(np.broadcast_arrays(x, y, z), axis=-1).reshape(num, 3)
 
+
+def _pose_arm(side, sign, neck, scale, breadth, relaxed, rng):
+    """Shoulder, elbow and wrist of one side. Arms hang from the shoulders; the elbow
+    bends the forearm forwards (up to a random twist about the upper arm, so hands
+    also come in and out)."""
+    num = len(neck)
+    shoulder = neck + _at(num, sign * _SHOULDER_HALF_WIDTH * scale[:, 0] * breadth[:, 0],
+                          0.0, 0.0)
+    abduction = np.where(relaxed, rng.uniform(0, 35, num), rng.uniform(0, 150, num))
+    flexion = np.where(relaxed, rng.uniform(-30, 45, num), rng.uniform(-40, 100, num))
+    bend = np.where(relaxed, rng.uniform(0, 100, num), rng.uniform(0, 140, num))
+    twist = rng.uniform(-45, 45, num)
+    upper = _limb_direction(sign, abduction, flexion)
+    fore = _bent_direction(upper, _FORWARD, bend, twist)
+    elbow = shoulder + _UPPER_ARM * scale * upper
+    return {f"{side}_shoulder": shoulder, f"{side}_elbow": elbow,
+            f"{side}_wrist": elbow + _FOREARM * scale * fore}
+
+
+def _pose_leg(side, sign, mid_hip, scale, breadth, relaxed, rng):
+    """Hip, knee and ankle of one side; the knee bends the shank backwards."""
+    num = len(mid_hip)
+    hip = mid_hip + _at(num, sign * _HIP_HALF_WIDTH * scale[:, 0] * breadth[:, 0], 0.0, 0.0)
+    abduction = np.where(relaxed, rng.uniform(0, 12, num), rng.uniform(-5, 30, num))
+    flexion = np.where(relaxed, rng.uniform(-10, 15, num), rng.uniform(-25, 60, num))
+    bend = np.where(relaxed, rng.uniform(0, 15, num), rng.uniform(0, 80, num))
+    thigh = _limb_direction(sign, abduction, flexion)
+    shank = _bent_direction(thigh, -_FORWARD, bend, np.zeros(num))
+    knee = hip + _THIGH * scale * thigh
+    return {f"{side}_hip": hip, f"{side}_knee": knee,
+            f"{side}_ankle": knee + _SHANK * scale * shank}
+
+
+def _pose_foot(side, sign, ankle, scale, rng):
+    """Heel and toes of one side: feet stay flat and point forwards, turned out a little."""
+    num = len(ankle)
+    toe_out = np.deg2rad(rng.uniform(5, 20, num))
+    along = _at(num, sign * np.sin(toe_out), 0.0, np.cos(toe_out))
+    outward = sign * np.cross(_UP, along)
+    sole = ankle - _ANKLE_HEIGHT * scale * _UP
+    return {f"{side}_heel": sole - _HEEL_BACK * scale * along,
+            f"{side}_big_toe": sole + scale * (_BIG_TOE_FORWARD * along
+                                               + _BIG_TOE_OUTWARD * outward),
+            f"{side}_small_toe": sole + scale * (_SMALL_TOE_FORWARD * along
+                                                 + _SMALL_TOE_OUTWARD * outward)}
+
+
+def _pose_head(scale, rng):
+    """Nose, eyes and ears about the head pivot, the head turned and tilted."""
+    num = len(scale)
     head_turn = _rotation(1, rng.uniform(-25, 25, num)) @ _rotation(0, rng.uniform(-10, 10, num))
     head_turn = _rotation(2, rng.uniform(-10, 10, num)) @ head_turn
-    pivot = at(0.0, _HEAD_PIVOT_HEIGHT * scale[:, 0], 0.0)
+    pivot = _at(num, 0.0, _HEAD_PIVOT_HEIGHT * scale[:, 0], 0.0)
     face = {"nose": np.array(_NOSE_OFFSET)}
     for side, sign in (("l", 1.0), ("r", -1.0)):
         face[f"{side}_eye"] = np.array(_EYE_OFFSET) * (sign, 1.0, 1.0)
         face[f"{side}_ear"] = np.array(_EAR_OFFSET) * (sign, 1.0, 1.0)
-    for name, offset in face.items():
-        place(name, pivot + np.einsum("pij,pj->pi", head_turn, scale * offset))
+    return {name: pivot + np.einsum("pij,pj->pi", head_turn, scale * offset)
+            for name, offset in face.items()}
 
-    # The upper body leans about the mid-hip: a little sideways, more often forwards.
-    upper_body = [_FIGURE_INDEX[name] for name in (
-        "neck", "l_shoulder", "l_elbow", "l_wrist", "r_shoulder", "r_elbow", "r_wrist",
-        "nose", "l_eye", "r_eye", "l_ear", "r_ear")]
+
+_UPPER_BODY = [_FIGURE_INDEX[name] for name in (
+    "neck", "l_shoulder", "l_elbow", "l_wrist", "r_shoulder", "r_elbow", "r_wrist",
+    "nose", "l_eye", "r_eye", "l_ear", "r_ear")]
+
+
+def _lean_upper_body(joints, mid_hip, rng):
+    """Lean the upper body about the mid-hip, in place: a little sideways, more often
+    forwards."""
+    num = len(joints)
     sideways = np.clip(rng.normal(0, 4, num), -10, 10)
     forwards = rng.uniform(-5, 12, num)
     lean = _rotation(2, sideways) @ _rotation(0, forwards)
-    relative = joints[:, upper_body] - mid_hip[:, None, :]
-    joints[:, upper_body] = mid_hip[:, None, :] + np.einsum("pij,pnj->pni", lean, relative)
+    relative = joints[:, _UPPER_BODY] - mid_hip[:, None, :]
+    joints[:, _UPPER_BODY] = mid_hip[:, None, :] + np.einsum("pij,pnj->pni", lean, relative)
 
-    # Facing: frontal, back (left and right trade places) or profile-ish.
+
+def _turn_and_project(joints, rng):
+    """Turn each figure to face frontal, back (left and right trade places) or
+    profile-ish, and project it to image pixels (P, J, 2)."""
+    num = len(joints)
     facing = rng.choice(3, size=num, p=(0.5, 0.2, 0.3))
     frontal_yaw = np.clip(rng.normal(0, 12, num), -30, 30)
     turned = rng.uniform(50, 75, num)
@@ -741,7 +758,6 @@ def _pose_figures(heights, rng):
     yaw = np.select([facing == 0, facing == 1], [frontal_yaw, 180 + frontal_yaw],
                     profile_yaw)
     joints = np.einsum("pij,pnj->pni", _rotation(1, yaw), joints)
-
     # Orthographic camera: image x follows the body's x at yaw 0 (the person faces
     # the camera, so their left is on the image's right) and image y points down.
     return np.stack([joints[..., 0], -joints[..., 1]], axis=-1)
@@ -867,14 +883,4 @@ def _check_people(people, num_keypoints):
     visible = array[..., 2] > 0
     if not np.isfinite(array[..., :2][visible]).all():
         raise ValueError("people has a visible keypoint with non-finite coordinates")
-    return array
-
-
-def _as_point_array(points, name):
-    try:
-        array = np.asarray(points, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of shape (..., 2) of numbers") from None
-    if array.ndim == 0 or array.shape[-1] != 2:
-        raise ValueError(f"{name} must have shape (..., 2), got {array.shape}")
     return array

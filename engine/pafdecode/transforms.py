@@ -11,7 +11,10 @@ Points are ``(x, y)``, ``x`` along columns and ``y`` along rows, in pixels, with
 pixel's centre at integer coordinates: an image of width ``w`` covers
 ``-0.5 <= x < w - 0.5``. Under this convention a resize by ``s`` maps ``x`` to
 ``(x + 0.5) * s - 0.5`` (see :func:`scale_affine`), which is what OpenCV's
-``cv2.resize``, Pillow and the decoder's map convention (``pafdecode.synth``) use.
+``cv2.resize`` and Pillow use. The network's output maps follow it too: a map of
+stride ``s`` is the input shrunk by ``1 / s``, so map cell ``g`` is centred on input
+pixel ``(g + 0.5) * s - 0.5`` (:func:`map_to_image`, and its inverse
+:func:`image_to_map`; this module is the one that implements that convention).
 An affine ``A`` acts on a point as ``A @ (x, y, 1)``.
 
 Policies
@@ -36,7 +39,7 @@ from ._validate import integer as _integer, real as _real
 __all__ = [
     "InputTransform", "apply_affine", "invert_affine", "compose_affine", "scale_affine",
     "translate_affine", "warp_affine", "fixed_transform", "pad_transform",
-    "make_transform", "back_project",
+    "make_transform", "back_project", "image_to_map", "map_to_image",
 ]
 
 # A source point may stray this far (in source pixels) beyond the area the image
@@ -83,13 +86,18 @@ def apply_affine(points, affine):
         If `points` does not end in an axis of length 2 or `affine` is not 2x3.
     """
     A = _as_affine(affine)
-    try:
-        pts = np.asarray(points, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError("points must be an array of shape (..., 2) of numbers") from None
-    if pts.ndim == 0 or pts.shape[-1] != 2:
-        raise ValueError(f"points must have shape (..., 2), got {pts.shape}")
+    pts = _as_points(points, "points")
     return pts @ A[:, :2].T + A[:, 2]
+
+
+def _as_points(points, name):
+    try:
+        array = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of shape (..., 2) of numbers") from None
+    if array.ndim == 0 or array.shape[-1] != 2:
+        raise ValueError(f"{name} must have shape (..., 2), got {array.shape}")
+    return array
 
 
 def invert_affine(affine):
@@ -170,6 +178,60 @@ def translate_affine(tx, ty):
     return np.array([[1.0, 0.0, float(tx)], [0.0, 1.0, float(ty)]])
 
 
+# -- map and image coordinates -------------------------------------------------------
+
+def image_to_map(xy, stride):
+    """Convert image-pixel coordinates to map coordinates.
+
+    Parameters
+    ----------
+    xy : array_like, shape (..., 2)
+        Points ``(x, y)`` in image pixels (pixel centres at integers).
+    stride : float
+        Image pixels per map cell along each axis; must be > 0.
+
+    Returns
+    -------
+    ndarray of float64, shape (..., 2)
+        The same points in map cells: ``g = (xy + 0.5) / stride - 0.5``, so that
+        map cell ``(gx, gy)`` is centred at integer ``g``.
+
+    Raises
+    ------
+    ValueError
+        If `xy` does not end in an axis of length 2 or `stride` is not positive.
+    """
+    stride = _real(stride, "stride", minimum=0.0, min_inclusive=False)
+    points = _as_points(xy, "xy")
+    return (points + 0.5) / stride - 0.5
+
+
+def map_to_image(gxy, stride):
+    """Convert map coordinates to image-pixel coordinates (inverse of image_to_map).
+
+    Parameters
+    ----------
+    gxy : array_like, shape (..., 2)
+        Points ``(gx, gy)`` in map cells (cell centres at integers).
+    stride : float
+        Image pixels per map cell along each axis; must be > 0.
+
+    Returns
+    -------
+    ndarray of float64, shape (..., 2)
+        The same points in image pixels: ``xy = (gxy + 0.5) * stride - 0.5``, the
+        point that :func:`scale_affine` ``(stride)`` maps ``gxy`` to.
+
+    Raises
+    ------
+    ValueError
+        If `gxy` does not end in an axis of length 2 or `stride` is not positive.
+    """
+    stride = _real(stride, "stride", minimum=0.0, min_inclusive=False)
+    points = _as_points(gxy, "gxy")
+    return (points + 0.5) * stride - 0.5
+
+
 # -- resampling ----------------------------------------------------------------------
 
 def warp_affine(image, affine, output_size, *, fill=0.0, antialias=True, dtype=np.float32):
@@ -210,54 +272,67 @@ def warp_affine(image, affine, output_size, *, fill=0.0, antialias=True, dtype=n
     ValueError
         On an image that is empty or not 2-D/3-D, a singular affine or a bad size.
     """
-    img = np.asarray(image)
-    if img.ndim not in (2, 3) or img.shape[0] == 0 or img.shape[1] == 0:
-        raise ValueError(f"image must have shape (h, w) or (h, w, C) with h, w > 0, "
-                         f"got {img.shape}")
-    if img.dtype.kind not in "biuf":
-        raise ValueError(f"image must have a real dtype, got {img.dtype}")
-    out_h, out_w = _size_pair(output_size, "output_size")
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise ValueError(f"dtype must be a floating dtype, got {dtype}")
-    work = np.float64 if dtype == np.float64 else np.float32
+    img, out_size, dtype, work = _check_warp_args(image, output_size, dtype)
     A = _as_affine(affine)
     inverse = invert_affine(A)
     squeeze = img.ndim == 2
     if squeeze:
         img = img[:, :, None]
     h, w, channels = img.shape
-    fill_arr = np.asarray(fill, dtype=work)
-    if fill_arr.ndim > 1 or fill_arr.size not in (1, channels):
-        raise ValueError(f"fill must be a number or {channels} numbers, got {fill!r}")
-    fill_arr = np.broadcast_to(fill_arr.reshape(-1), (channels,))
-
+    fill_arr = _fill_values(fill, channels, work)
     # Inside-the-image masks are decided in original source coordinates, so that the
     # (slightly larger) coverage of a box-reduced image never leaks into the padding.
     sample_inv = inverse
     if antialias:
-        # How many output pixels one source pixel step moves, per source axis.
-        step_x = math.hypot(A[0, 0], A[1, 0])
-        step_y = math.hypot(A[0, 1], A[1, 1])
-        fx = max(1, int(math.floor(1.0 / step_x + 1e-9))) if step_x > 0 else 1
-        fy = max(1, int(math.floor(1.0 / step_y + 1e-9))) if step_y > 0 else 1
-        fx, fy = min(fx, w), min(fy, h)
-        if fx > 1 or fy > 1:
-            img = _box_reduce(img, fy, fx, work)
-            # reduced pixel x' covers source pixels f x' .. f x' + f - 1: source x maps to
-            # (x + 0.5) / f - 0.5 in the reduced image.
-            sample_inv = compose_affine(scale_affine(1.0 / fx, 1.0 / fy), inverse)
-
+        img, sample_inv = _antialias(img, A, inverse, work)
     separable = inverse[0, 1] == 0.0 and inverse[1, 0] == 0.0
-    if separable:
-        out = _warp_separable(img, inverse, sample_inv, out_h, out_w, (h, w), work)
-    else:
-        out = _warp_general(img, inverse, sample_inv, out_h, out_w, (h, w), work)
-    inside, out = out
+    warp = _warp_separable if separable else _warp_general
+    inside, out = warp(img, inverse, sample_inv, *out_size, (h, w), work)
     if not inside.all():
         out[~inside] = fill_arr
     out = out.astype(dtype, copy=False)
     return out[:, :, 0] if squeeze else out
+
+
+def _check_warp_args(image, output_size, dtype):
+    """The image as an array, the output (H, W), the output dtype and the working one."""
+    img = np.asarray(image)
+    if img.ndim not in (2, 3) or img.shape[0] == 0 or img.shape[1] == 0:
+        raise ValueError(f"image must have shape (h, w) or (h, w, C) with h, w > 0, "
+                         f"got {img.shape}")
+    if img.dtype.kind not in "biuf":
+        raise ValueError(f"image must have a real dtype, got {img.dtype}")
+    out_size = _size_pair(output_size, "output_size")
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise ValueError(f"dtype must be a floating dtype, got {dtype}")
+    work = np.float64 if dtype == np.float64 else np.float32
+    return img, out_size, dtype, work
+
+
+def _fill_values(fill, channels, work):
+    fill_arr = np.asarray(fill, dtype=work)
+    if fill_arr.ndim > 1 or fill_arr.size not in (1, channels):
+        raise ValueError(f"fill must be a number or {channels} numbers, got {fill!r}")
+    return np.broadcast_to(fill_arr.reshape(-1), (channels,))
+
+
+def _antialias(img, A, inverse, work):
+    """Box-reduce an (h, w, C) image along each axis the affine shrinks 2x or more, and
+    the output-to-sample affine that reads the reduced image."""
+    h, w, _ = img.shape
+    # How many output pixels one source pixel step moves, per source axis.
+    step_x = math.hypot(A[0, 0], A[1, 0])
+    step_y = math.hypot(A[0, 1], A[1, 1])
+    fx = max(1, int(math.floor(1.0 / step_x + 1e-9))) if step_x > 0 else 1
+    fy = max(1, int(math.floor(1.0 / step_y + 1e-9))) if step_y > 0 else 1
+    fx, fy = min(fx, w), min(fy, h)
+    if fx == 1 and fy == 1:
+        return img, inverse
+    # reduced pixel x' covers source pixels f x' .. f x' + f - 1: source x maps to
+    # (x + 0.5) / f - 0.5 in the reduced image.
+    return _box_reduce(img, fy, fx, work), compose_affine(scale_affine(1.0 / fx, 1.0 / fy),
+                                                          inverse)
 
 
 def _box_reduce(img, fy, fx, work):
