@@ -44,6 +44,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from . import _params
+
 __all__ = ["find_peaks", "linear_sum_assignment", "assign_limb", "CoreDecoder",
            "STAT_FIELDS"]
 
@@ -54,9 +56,6 @@ PD_ERR_ARGUMENT = -1
 GREEDY = 0
 HUNGARIAN = 1
 
-_MAX_RADIUS = 64
-_MAX_PEAKS_LIMIT = 4096
-_MAX_SAMPLES = 4096
 _INT_MAX = 2**31 - 1
 
 _F0 = np.float32(0.0)
@@ -1276,28 +1275,9 @@ def _person_attach(slots, owner, co_owner, keypoints, connections, evidence, K, 
 
 
 @_jit
-def _merge_vetoed(slots, into, frm, veto):
-    """pd_merge_vetoed: 1 when a veto limb whose types the two people hold on opposite
-    sides has no candidate between those peaks scoring at least the minimum."""
-    num, kinds, scores, mp, minimum = veto
-    for v in range(num):
-        k1 = kinds[v, 0]
-        k2 = kinds[v, 1]
-        for side in range(2):
-            x = slots[into + k1] if side == 0 else slots[frm + k1]
-            y = slots[frm + k2] if side == 0 else slots[into + k2]
-            if x < 0 or y < 0:
-                continue
-            if not (scores[v, x - k1 * mp, y - k2 * mp] >= minimum):
-                return True
-    return False
-
-
-@_jit
 def _people_connect(slots, keypoints, connections, evidence, owner, co_owner, count, capacity,
-                    K, ka, kb, ga, gb, value_a, value_b, score, redundant, veto):
-    """pd_people_connect; returns the new person count. `veto` is (number of veto
-    limbs, their types (V, 2), their score matrices (V, mp, mp), mp, the minimum)."""
+                    K, ka, kb, ga, gb, value_a, value_b, score, redundant):
+    """pd_people_connect; returns the new person count."""
     pa = owner[ga]
     pb = owner[gb]
     if pa < 0 and pb < 0:
@@ -1341,8 +1321,6 @@ def _people_connect(slots, keypoints, connections, evidence, owner, co_owner, co
     for k in range(K):
         if slots[into + k] >= 0 and slots[frm + k] >= 0:
             return count
-    if veto[0] > 0 and _merge_vetoed(slots, into, frm, veto):
-        return count
     for k in range(K):
         g = slots[frm + k]
         if g < 0:
@@ -1392,20 +1370,6 @@ def _limb_span(limb_kp, peak_count, mp, l):
     ka = limb_kp[l, 0]
     kb = limb_kp[l, 1]
     return ka, kb, peak_count[ka], peak_count[kb], ka * mp, kb * mp
-
-
-@_jit
-def _people_repair(slots, keypoints, connections, evidence, owner, co_owner, count, capacity,
-                   K, ka, kb, ga, gb, value_a, value_b, score, veto):
-    """pd_people_repair; returns the person count."""
-    pa = owner[ga]
-    pb = owner[gb]
-    ca = co_owner[ga]
-    cb = co_owner[gb]
-    if pa < 0 or pb < 0 or pa == pb or pa == cb or (ca >= 0 and (ca == pb or ca == cb)):
-        return count
-    return _people_connect(slots, keypoints, connections, evidence, owner, co_owner, count,
-                           capacity, K, ka, kb, ga, gb, value_a, value_b, score, False, veto)
 
 
 @_jit
@@ -1766,44 +1730,48 @@ def _people_join_fragments(slots, keypoints, connections, evidence, owner, co_ow
 # -- decode (decode.c) ------------------------------------------------------------------
 
 @_jit
-def _decode_entry(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, iparams):
+def _decode_entry(heat, paf, limb_kp, limb_paf, limb_redundant, K, rec):
     """pd_decode_batch over frames heat[f], paf[f] ((C, H, W) views of any strides),
-    with denormals flushed as in C.
+    with denormals flushed as in C; `rec` holds the one pd_params record.
 
     Returns (keypoints (P, K, 3), scores (P,), counts (F,), stats (F, 4)) with the
     people of all frames one after another."""
     saved = _enter_flush_denormals()
-    result = _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams,
-                            iparams)
+    result = _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, rec[0])
     _leave_flush_denormals(saved)
     return result
 
 
 @_jit
-def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, iparams):
+def _min_inliers(prm):
+    """The inliers a candidate needs, from the share of samples, in float64."""
+    n = prm.paf_samples
+    need = int(np.ceil(prm.min_inlier_ratio * np.float64(n) - 1e-9))
+    return min(n, need)
+
+
+@_jit
+def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, prm):
     frames = heat.shape[0]
     height = heat.shape[2]
     width = heat.shape[3]
-    peak_threshold = fparams[0]
-    paf_threshold = fparams[1]
-    max_length = fparams[2]
-    min_score = np.float64(fparams[3])
-    stride = fparams[4]
-    share_score = fparams[5]
-    split_margin = fparams[6]
-    repair_score = fparams[7]
-    veto_min = fparams[8]
-    peak_support = fparams[9]
-    join_margin = fparams[10]
-    repairing = repair_score > _F0
-    radius = iparams[0]
-    mp = iparams[1]
-    n = iparams[2]
-    min_inliers = iparams[3]
-    max_candidates = iparams[4]
-    mode = iparams[5]
-    min_keypoints = iparams[6]
-    global_order = iparams[7] == 1
+    peak_threshold = prm.peak_threshold
+    paf_threshold = prm.paf_threshold
+    # max_limb_length is in input-image pixels; scoring compares map cells.
+    max_length = np.float32(prm.max_limb_length / np.float64(prm.stride))
+    min_score = np.float64(prm.min_person_score)
+    stride = prm.stride
+    share_score = prm.shared_peak_score
+    split_margin = prm.split_merged_peaks
+    peak_support = prm.peak_support
+    join_margin = prm.join_fragments
+    radius = np.int64(prm.peak_radius)
+    mp = np.int64(prm.max_peaks)
+    n = np.int64(prm.paf_samples)
+    min_inliers = np.int64(_min_inliers(prm))
+    max_candidates = np.int64(prm.max_candidates)
+    mode = prm.assignment
+    min_keypoints = np.int64(prm.min_keypoints)
     num_limbs = limb_kp.shape[0]
     total = K * mp
     capacity = total // 2 + 1
@@ -1867,27 +1835,10 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
     owner = np.empty(total, np.int32)
     co_owner = np.empty(total, np.int32)
     sharing = share_score > _F0
-    # Only what the options in use need: allocation is most of a small frame's cost.
-    rows = max(num_limbs, 1) if (sharing and global_order) or repairing else 1
-    ba_s = np.empty((rows, mp), np.float32)
-    ba_b = np.empty((rows, mp), np.int64)
-    bb_s = np.empty((rows, mp), np.float32)
-    bb_a = np.empty((rows, mp), np.int64)
-    queue_size = max(num_limbs, 1) * mp if global_order else 1
-    q_s = np.empty(queue_size, np.float32)
-    q_seq = np.empty(queue_size, np.int32)
-    q_zero = np.empty(queue_size, np.int32)
-    q_limb = np.empty(queue_size, np.int64)
-    q_a = np.empty(queue_size, np.int64)
-    q_b = np.empty(queue_size, np.int64)
-    num_vetoes = 0
-    if veto_min > _F0:
-        for l in range(num_limbs):
-            num_vetoes += np.int64(limb_redundant[l] != 0)
-    veto_kinds = np.empty((max(num_vetoes, 1), 2), np.int64)
-    veto_scores = np.empty((max(num_vetoes, 1), mp if num_vetoes else 1,
-                            mp if num_vetoes else 1), np.float32)
-    veto = (num_vetoes, veto_kinds, veto_scores, mp, veto_min)
+    ba_s = np.empty(mp, np.float32)
+    ba_b = np.empty(mp, np.int64)
+    bb_s = np.empty(mp, np.float32)
+    bb_a = np.empty(mp, np.int64)
     scoring = (n, min_inliers, paf_threshold, max_length, max_candidates, order, t, t_order,
                dots, mask, gx, gy, rel_x, rel_y, misses, alive, cell, vb_x, vb_y, slack2_b, bi,
                bf, bdots)
@@ -1920,25 +1871,6 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
         people = np.int64(0)
         n_cands = 0
         n_conn = 0
-        queued = 0
-        if num_vetoes > 0:
-            # The limbs beyond the tree are scored first, so every merge can ask them.
-            v = 0
-            for l in range(num_limbs):
-                if limb_redundant[l] == 0:
-                    continue
-                ka, kb, na, nb, oa, ob = _limb_span(limb_kp, peak_count, mp, l)
-                veto_scores[v, :, :] = -1.0
-                veto_kinds[v, 0] = ka
-                veto_kinds[v, 1] = kb
-                if na > 0 and nb > 0:
-                    c_s, c_a, c_b, root_of, next_of = _room(c_s, c_a, c_b, root_of, next_of,
-                                                            na * nb)
-                    nc = _limb_candidates(pf, limb_paf, l, height, width, peak_x, peak_y, oa,
-                                          na, ob, nb, scoring, c_s, c_a, c_b)
-                    for c in range(nc):
-                        veto_scores[v, c_a[c], c_b[c]] = c_s[c]
-                v += 1
         for l in range(num_limbs):
             ka, kb, na, nb, oa, ob = _limb_span(limb_kp, peak_count, mp, l)
             if na == 0 or nb == 0:
@@ -1961,73 +1893,16 @@ def _decode_frames(heat, paf, limb_kp, limb_paf, limb_redundant, K, fparams, ipa
                                             head)
             n_conn += nconn
             redundant = limb_redundant[l] != 0
-            row = l if rows > 1 else 0  # kept per limb only when read after the loop
-            if (sharing and not redundant) or repairing:
-                _best_candidates(c_s, c_a, c_b, nc, na, nb, ba_s[row], ba_b[row], bb_s[row],
-                                 bb_a[row])
-            if global_order:
-                # Queued in limb order; the sequence number breaks score ties.
-                for c in range(nconn):
-                    q_s[queued] = o_s[c]
-                    q_seq[queued] = queued
-                    q_zero[queued] = 0
-                    q_limb[queued] = l
-                    q_a[queued] = oa + o_a[c]
-                    q_b[queued] = ob + o_b[c]
-                    queued += 1
-                continue
             for c in range(nconn):
                 ga = oa + o_a[c]
                 gb = ob + o_b[c]
                 people = _people_connect(slots, p_keys, p_conn, p_ev, owner, co_owner, people,
                                          capacity, K, ka, kb, ga, gb, peak_v[ga],
-                                         peak_v[gb], o_s[c], redundant, veto)
+                                         peak_v[gb], o_s[c], redundant)
             if sharing and not redundant:
+                _best_candidates(c_s, c_a, c_b, nc, na, nb, ba_s, ba_b, bb_s, bb_a)
                 _people_share(slots, p_keys, p_conn, p_ev, owner, co_owner, K, kb, oa, ob,
-                              ba_s[row], ba_b[row], na, bb_s[row], bb_a[row], nb, peak_v,
-                              share_score)
-        if global_order:
-            # Every connection of every limb type by score, best first; then the
-            # sharing passes, limb types in skeleton order.
-            _sort_candidates(q_s, q_seq, q_zero, queued)
-            for i in range(queued):
-                q = q_seq[i]
-                l = q_limb[q]
-                people = _people_connect(slots, p_keys, p_conn, p_ev, owner, co_owner, people,
-                                         capacity, K, limb_kp[l, 0], limb_kp[l, 1], q_a[q],
-                                         q_b[q], peak_v[q_a[q]], peak_v[q_b[q]], q_s[i],
-                                         limb_redundant[l] != 0, veto)
-            for l in range(num_limbs):
-                ka = limb_kp[l, 0]
-                kb = limb_kp[l, 1]
-                if not sharing or limb_redundant[l] != 0 or peak_count[ka] == 0 \
-                        or peak_count[kb] == 0:
-                    continue
-                _people_share(slots, p_keys, p_conn, p_ev, owner, co_owner, K, kb, ka * mp,
-                              kb * mp, ba_s[l], ba_b[l], peak_count[ka], bb_s[l], bb_a[l],
-                              peak_count[kb], peak_v, share_score)
-        if repairing:
-            # Fragment repair: each end's best candidate, limb types in order, merges
-            # the two people holding its ends when they have no type in common.
-            for l in range(num_limbs):
-                ka, kb, na, nb, oa, ob = _limb_span(limb_kp, peak_count, mp, l)
-                if na == 0 or nb == 0:
-                    continue
-                for side in range(2):
-                    for i in range(na if side == 0 else nb):
-                        if side == 0:
-                            score = ba_s[l, i]
-                            ga = oa + i
-                            gb = ob + ba_b[l, i]
-                        else:
-                            score = bb_s[l, i]
-                            ga = oa + bb_a[l, i]
-                            gb = ob + i
-                        if not (score >= repair_score):
-                            continue
-                        people = _people_repair(slots, p_keys, p_conn, p_ev, owner, co_owner,
-                                                people, capacity, K, ka, kb, ga, gb,
-                                                peak_v[ga], peak_v[gb], score, veto)
+                              ba_s, ba_b, na, bb_s, bb_a, nb, peak_v, share_score)
         if join_margin > _F0:
             _people_join_fragments(slots, p_keys, p_conn, p_ev, owner, co_owner, people, K,
                                    limb_kp, limb_redundant, peak_x, peak_y, peak_v,
@@ -2080,7 +1955,7 @@ _SIGNATURES = {
                     types.int64, types.int64, types.int64),
     _decode_entry: (_ro(types.float32, 4), _ro(types.float32, 4), _ro(types.int32, 2),
                     _ro(types.int32, 2), _ro(types.uint8, 1), types.int64,
-                    _ro(types.float32, 1), _ro(types.int64, 1)),
+                    types.Array(numba.from_dtype(_params.RECORD_DTYPE), 1, "C")),
     _fp_mode_entry: (),
     _set_fp_mode_entry: (types.uint32,),
 }
@@ -2177,10 +2052,43 @@ def _c_int(value, name):
     return value
 
 
+def _param_ok(param, value):
+    """pd_param_ok: a value of the record within its row's range (the table's rules
+    on the stored value; a float must be 0 or normal, since the decode flushes)."""
+    if not math.isfinite(value):
+        return False
+    if param.off_zero and value == 0:
+        return True
+    if param.type == "float" and value != 0 and abs(value) < float(_TINY):
+        return False
+    if not (value > param.minimum if param.open_min else value >= param.minimum):
+        return False
+    return value <= param.maximum
+
+
+def _check_record(record):
+    """pd_params_check: raises for the first option out of its table range."""
+    for param in _params.PARAMS:
+        value = record[param.name].item()
+        if not _param_ok(param, value):
+            raise ValueError(f"{param.name} is out of range for the Numba core (got {value!r})")
+
+
+def _decode_record(record):
+    """A private 1-element copy of `record` as the flushed decode reads it: a
+    denormal float parameter is 0 there."""
+    rec = np.zeros(1, _params.RECORD_DTYPE)
+    rec[0] = record
+    for param in _params.PARAMS:
+        if param.type == "float":
+            rec[param.name][0] = _flush_denormal(rec[param.name][0])
+    return rec
+
+
 class CoreDecoder:
     """Holds a skeleton and parameters; decodes frames without the GIL (Numba)."""
 
-    def __init__(self, limbs, paf_channels, redundant, num_keypoints, params):
+    def __init__(self, limbs, paf_channels, redundant, num_keypoints, record):
         self._limb_kp = np.array(limbs, np.int32).reshape(-1, 2)
         self._limb_paf = np.array(paf_channels, np.int32).reshape(-1, 2)
         self._limb_redundant = np.array(redundant, np.uint8).reshape(-1)
@@ -2188,54 +2096,28 @@ class CoreDecoder:
         self._limb_kp = self._limb_kp[:num_limbs]
         self._limb_paf = self._limb_paf[:num_limbs]
         K = _c_int(num_keypoints, "num_keypoints")
-        f32 = np.float32
-        self._fparams = np.array([f32(params["peak_threshold"]), f32(params["paf_threshold"]),
-                                  f32(params["max_limb_length"]),
-                                  f32(params["min_person_score"]), f32(params["stride"]),
-                                  f32(params["shared_peak_score"]),
-                                  f32(params["split_margin"]), f32(params["repair_score"]),
-                                  f32(params["redundant_veto"]), f32(params["peak_support"]),
-                                  f32(params["join_fragments"])],
-                                 np.float32)
-        radius = _c_int(params["peak_radius"], "peak_radius")
-        max_peaks = _c_int(params["max_peaks"], "max_peaks")
-        samples = _c_int(params["paf_samples"], "paf_samples")
-        min_inliers = _c_int(params["min_inliers"], "min_inliers")
-        max_candidates = _c_int(params["max_candidates"], "max_candidates")
-        mode = HUNGARIAN if params["assignment"] == "hungarian" else GREEDY
-        min_keypoints = _c_int(params["min_keypoints"], "min_keypoints")
-        assembly = 1 if params["assembly"] == "global" else 0
-        self._iparams = np.array([radius, max_peaks, samples, min_inliers, max_candidates,
-                                  mode, min_keypoints, assembly], np.int64)
         self._num_keypoints = K
+        record = np.asarray(record)
+        if record.dtype != _params.RECORD_DTYPE or record.size != 1:
+            raise TypeError("record must be one pafdecode._params.RECORD_DTYPE record")
+        record = record.reshape(())
+        self._check_skeleton()
+        _check_record(record)
+        self._record = _decode_record(record)
         # Checked on every call: worked out once.
         self._paf_channels_needed = int(self._limb_paf.max()) + 1 if self._limb_paf.size else 0
-        self._check_params()
-        # The decode reads its float parameters with the flags set, so a denormal
-        # one is 0 there (pd_check_params, above, saw it without them).
-        self._fparams = np.array([_flush_denormal(v) for v in self._fparams], np.float32)
-        self.max_people = K * max_peaks // max(min_keypoints, 2)
+        max_peaks = int(record["max_peaks"])
+        self.max_people = K * max_peaks // max(int(record["min_keypoints"]), 2)
 
-    def _check_params(self):
-        """pd_check_params."""
+    def _check_skeleton(self):
+        """pd_check_params' checks of the skeleton."""
         K = self._num_keypoints
         ok = 1 <= K <= 4096
         for (a, b), (px, py) in zip(self._limb_kp.tolist(), self._limb_paf.tolist()):
             if a < 0 or b < 0 or a >= K or b >= K or a == b or px < 0 or py < 0:
                 ok = False
-        pthr, fthr, max_len, min_score, stride, share, split, repair, veto, support, join = \
-            self._fparams.tolist()
-        radius, mp, n, min_inl, max_cand, _mode, min_kp, _assembly = self._iparams.tolist()
-        ok = ok and pthr == pthr and 1 <= radius <= _MAX_RADIUS and 1 <= mp <= _MAX_PEAKS_LIMIT
-        ok = ok and fthr == fthr and 2 <= n <= _MAX_SAMPLES and 0 <= min_inl <= n
-        ok = ok and max_len == max_len and max_cand >= 1
-        ok = ok and min_kp >= 0 and min_score == min_score and stride > 0.0
-        ok = ok and stride - stride == 0.0 and 0.0 <= share < math.inf
-        ok = ok and 0.0 <= split < math.inf and 0.0 <= repair < math.inf
-        ok = ok and 0.0 <= veto < math.inf and 0.0 <= support < math.inf
-        ok = ok and 0.0 <= join <= 1.0
         if not ok:
-            raise ValueError("Decoder parameters: the core rejected its arguments (code -1)")
+            raise ValueError("Decoder skeleton: the core rejected its arguments (code -1)")
 
     def workspace_bytes(self, height, width, frames=1):
         """Scratch bytes the caller must pass: the Numba core allocates its own
@@ -2258,7 +2140,7 @@ class CoreDecoder:
         saved = _fp_mode()
         try:
             return decode(heat4, paf4, self._limb_kp, self._limb_paf, self._limb_redundant,
-                          self._num_keypoints, self._fparams, self._iparams)
+                          self._num_keypoints, self._record)
         except BaseException:
             # Only an allocation failure can stop a decode half way: the thread
             # must not keep the flush mode.
