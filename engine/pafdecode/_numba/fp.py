@@ -23,6 +23,10 @@ from numba.extending import intrinsic
 # error_model="numpy": a float division by zero gives Inf or NaN, as in C, instead of
 # raising ZeroDivisionError.
 jit = njit(nogil=True, cache=True, error_model="numpy")
+# For the helpers called in hot loops: inlined in Numba's IR, so that the arrays of
+# the state tuples they take are not reference-counted at every call (a separate
+# call increments and decrements every array of every tuple it is passed).
+inline = njit(nogil=True, cache=True, error_model="numpy", inline="always")
 
 PD_OK = 0
 PD_ERR_ARGUMENT = -1

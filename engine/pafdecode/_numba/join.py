@@ -10,7 +10,7 @@ from collections import namedtuple
 import numpy as np
 
 from .assembly import disjoint, person_absorb, person_take
-from .fp import F0, jit
+from .fp import F0, inline, jit
 from .sort import new_cands, sort_candidates
 
 # One round's view of the people: per person its reach (longest tree limb held),
@@ -50,7 +50,7 @@ def tree_middles(limb_kp, limb_redundant, K):
     return middle
 
 
-@jit
+@inline
 def _person_reach(slots, limb_kp, limb_redundant, peaks):
     """pd_person_reach: the longest tree limb the person of `slots` holds."""
     longest = 0.0
@@ -128,8 +128,8 @@ def _new_round(people, limb_kp, limb_redundant, peaks, middles):
                      np.full(K, -1, np.int32), np.empty(K, np.int32), np.empty(4, np.float64))
 
 
-@jit
-def _join_cost(host, host_types, nh, frag, frag_types, nf, middles, peaks, reach, limit):
+@inline
+def _join_cost(host, host_types, nh, frag, frag_types, nf, middles, px, py, reach, limit):
     """pd_join_cost: the shortest gap across one hidden joint between the host
     (slots `host`, its nh types) and the fragment (slots `frag`, nf types), in
     units of twice the host's reach; inf when none."""
@@ -138,16 +138,16 @@ def _join_cost(host, host_types, nh, frag, frag_types, nf, middles, peaks, reach
     for a in range(nh):
         i = host_types[a]
         gi = host[i]
-        hx = np.float64(peaks.x[gi])
-        hy = np.float64(peaks.y[gi])
+        hx = np.float64(px[gi])
+        hy = np.float64(py[gi])
         for b in range(nf):
             j = frag_types[b]
             middle = middles[i, j]
             if middle < 0 or host[middle] >= 0 or frag[middle] >= 0:
                 continue
             gj = frag[j]
-            dx = hx - np.float64(peaks.x[gj])
-            dy = hy - np.float64(peaks.y[gj])
+            dx = hx - np.float64(px[gj])
+            dy = hy - np.float64(py[gj])
             if dx * dx + dy * dy > far * far:
                 continue
             cost = math.sqrt(dx * dx + dy * dy) / (2.0 * reach)
@@ -156,42 +156,55 @@ def _join_cost(host, host_types, nh, frag, frag_types, nf, middles, peaks, reach
     return best
 
 
-@jit
-def _host_cost(people, peaks, r, p, f, frag, nf, limit):
-    """The cost of joining the fragment (f, slots `frag`, r.frag_types, box r.fb) to
-    host p, or inf when p cannot take it."""
-    count = people.n[0]
-    K = people.slots.shape[1]
-    n_p = people.keypoints[p]
-    if f < count and (n_p < nf or (n_p == nf and p > f)):
-        return math.inf
-    if n_p + nf > K:
-        return math.inf
-    fb = r.fb
-    gx = max(fb[0] - r.box[p, 2], r.box[p, 0] - fb[2])
-    gy = max(fb[1] - r.box[p, 3], r.box[p, 1] - fb[3])
+@inline
+def _gap2(box, p, fb):
+    """The squared gap between person p's box and the fragment's box fb."""
+    gx = max(fb[0] - box[p, 2], box[p, 0] - fb[2])
+    gy = max(fb[1] - box[p, 3], box[p, 1] - fb[3])
     if gx < 0.0:
         gx = 0.0
     if gy < 0.0:
         gy = 0.0
-    far = 1.01 * limit * 2.0 * r.reach[p]
-    if gx * gx + gy * gy > far * far:
-        return math.inf
+    return gx * gx + gy * gy
+
+
+@inline
+def _holds_none(host, frag_types, nf):
     for i in range(nf):
-        if people.slots[p, r.frag_types[i]] >= 0:
-            return math.inf
-    return _join_cost(people.slots[p], r.types[p], n_p, frag, r.frag_types, nf, r.middles,
-                      peaks, r.reach[p], limit)
+        if host[frag_types[i]] >= 0:
+            return False
+    return True
 
 
-@jit
-def _first_host_right(r, left):
+@inline
+def _may_take(p, n_p, f, nf, person, K):
+    """Host p (n_p keypoints) may take fragment f (nf): not itself, not a larger
+    person (nor an equal one of a higher index), and not past K types."""
+    if p == f or n_p + nf > K:
+        return False
+    return not (person and (n_p < nf or (n_p == nf and p > f)))
+
+
+@inline
+def _ranked(cost, p, best, second, host):
+    """(best, second, host) after host p offers `cost`; the lower index wins a tie."""
+    if cost < best:
+        return cost, best, p
+    if cost == best:
+        return best, cost, p if p < host else host
+    if cost < second:
+        return best, cost, host
+    return best, second, host
+
+
+@inline
+def _first_host_right(hosts_s, num_hosts, left):
     """The first host (by left edge) whose left edge is not left of `left`."""
     lo = 0
-    hi = r.num_hosts
+    hi = num_hosts
     while lo < hi:
         mid = lo + (hi - lo) // 2
-        if np.float64(-r.hosts.s[mid]) < left:
+        if np.float64(-hosts_s[mid]) < left:
             lo = mid + 1
         else:
             hi = mid
@@ -200,64 +213,60 @@ def _first_host_right(r, left):
 
 @jit
 def _best_host(people, peaks, r, f, frag, nf):
-    """The nearest host for the fragment and the two lowest costs (best, second),
-    searched outward from the fragment's left edge and stopped where no host can
-    be near enough to matter."""
+    """The nearest host for the fragment f (slots `frag`, r.frag_types, box r.fb) and
+    the two lowest costs (host, best, second), searched outward from the
+    fragment's left edge and stopped where no host can be near enough to matter.
+    The state's arrays are taken out once: a call that passes a tuple of arrays
+    counts a reference to each, which costs more than the search in a loop."""
+    slots, keypoints, box, reach, types, fb = (people.slots, people.keypoints, r.box, r.reach,
+                                               r.types, r.fb)
+    hosts_a, frag_types, px, py = r.hosts.a, r.frag_types, peaks.x, peaks.y
+    K = slots.shape[1]
+    person = f < people.n[0]
     best = math.inf
     second = math.inf
     host = -1
     num_hosts = r.num_hosts
-    lo = _first_host_right(r, r.fb[0])
+    lo = _first_host_right(r.hosts.s, num_hosts, fb[0])
     step = 0
     while step < num_hosts:
         at = lo + step if step < num_hosts - lo else lo - 1 - (step - (num_hosts - lo))
         step += 1
-        p = r.hosts.a[at]
+        p = hosts_a[at]
         limit = second if second < 1.0 else 1.0
         horizon = 1.01 * limit * 2.0 * r.longest
         if at >= lo:
-            if r.box[p, 0] - r.fb[2] > horizon:
+            if box[p, 0] - fb[2] > horizon:
                 step = num_hosts - lo
                 continue
-        elif r.fb[0] - r.box[p, 0] - r.widest > horizon:
+        elif fb[0] - box[p, 0] - r.widest > horizon:
             break
-        if p == f:
+        n_p = keypoints[p]
+        if not _may_take(p, n_p, f, nf, person, K):
             continue
-        cost = _host_cost(people, peaks, r, p, f, frag, nf, limit)
-        if not (cost <= 1.0):
+        far = 1.01 * limit * 2.0 * reach[p]
+        if _gap2(box, p, fb) > far * far or not _holds_none(slots[p], frag_types, nf):
             continue
-        if cost < best:
-            second = best
-            best = cost
-            host = p
-        elif cost == best:
-            second = cost
-            if p < host:
-                host = p
-        elif cost < second:
-            second = cost
+        cost = _join_cost(slots[p], types[p], n_p, frag, frag_types, nf, r.middles, px, py,
+                          reach[p], limit)
+        if cost <= 1.0:
+            best, second, host = _ranked(cost, p, best, second, host)
     return host, best, second
 
 
 @jit
 def _fragment(people, peaks, r, f):
-    """Fragment f (a person below count, else the global peak f - count) into
-    r.frag_types and r.fb: (its slots, its size, its type when a lone peak or -1);
-    size 0 when f is no fragment."""
+    """Fragment f (a person below count, else the global peak f - count; see
+    _proposals) into r.frag_types and r.fb: (its slots, its size, its type when a
+    lone peak or -1)."""
     count = people.n[0]
-    K = people.slots.shape[1]
     if f < count:
         nf = people.keypoints[f]
-        if nf == 0 or 2 * nf > K:
-            return r.lone, 0, -1
         r.frag_types[:nf] = r.types[f, :nf]
         r.fb[:] = r.box[f]
         return people.slots[f], nf, -1
     g = f - count
-    mp = peaks.x.shape[0] // K
-    kind = g // mp
-    if g % mp >= peaks.num[kind] or people.owner[g] >= 0:
-        return r.lone, 0, -1
+    kind = g // (peaks.x.shape[0] // people.slots.shape[1])
     r.lone[kind] = g
     r.frag_types[0] = kind
     r.fb[0] = np.float64(peaks.x[g])
@@ -270,25 +279,33 @@ def _fragment(people, peaks, r, f):
 @jit
 def _proposals(people, peaks, r, margin):
     """Every fragment's host when it is clearly the nearest, as (-cost, fragment,
-    host) sorted: the nearest joins first."""
+    host) sorted: the nearest joins first. A fragment is a person of at most half
+    the types, or a peak nobody holds (tested here, on arrays taken out once)."""
+    count = people.n[0]
+    K = people.slots.shape[1]
     total = peaks.x.shape[0]
-    joins = new_cands(people.n[0] + total)
-    num = 0
-    for f in range(people.n[0] + total):
-        frag, nf, kind = _fragment(people, peaks, r, f)
-        if nf == 0:
+    mp = total // K
+    keypoints, owner, num = people.keypoints, people.owner, peaks.num
+    joins = new_cands(count + total)
+    n = 0
+    for f in range(count + total):
+        if f < count:
+            if keypoints[f] == 0 or 2 * keypoints[f] > K:
+                continue
+        elif (f - count) % mp >= num[(f - count) // mp] or owner[f - count] >= 0:
             continue
+        frag, nf, kind = _fragment(people, peaks, r, f)
         host, best, second = _best_host(people, peaks, r, f, frag, nf)
         if kind >= 0:
             r.lone[kind] = -1
         if host < 0 or not (best < np.float64(margin) * second):
             continue
-        joins.a[num] = f
-        joins.b[num] = host
-        joins.s[num] = -np.float32(best)
-        num += 1
-    sort_candidates(joins.s, joins.a, joins.b, num)
-    return joins, num
+        joins.a[n] = f
+        joins.b[n] = host
+        joins.s[n] = -np.float32(best)
+        n += 1
+    sort_candidates(joins.s, joins.a, joins.b, n)
+    return joins, n
 
 
 @jit
