@@ -20,13 +20,22 @@ _MIN_LENGTH2 = np.float32(np.float32(1e-3) * np.float32(1e-3))
 _BATCH = 256  # pairs scored together, as in scoring.c
 
 # The settings scoring derives from the record, and its scratch: the sample order
-# (middle out) and positions, the support mask and flat copies of the fields, per-b
-# items (rel_x .. slack2_b, max_peaks each) and the batch (bi rows a, b, slot,
-# failures; bf rows x0, y0, dx, dy, ux, uy; bdots per sample).
+# (middle out) and positions, the support mask and flat copies of the fields, the
+# pairs of one a, the ends' fields and the batch. Grouped so that each helper called
+# once per a is passed only what it reads: a call counts a reference to every array
+# of every tuple it is passed, which costs more than the work of a small one.
 Scoring = namedtuple("Scoring", [
     "n", "min_inliers", "threshold", "max_length", "max_candidates",
-    "order", "t", "t_order", "dots", "mask", "gx", "gy", "rel_x", "rel_y", "misses",
-    "alive", "cell", "vb_x", "vb_y", "slack2_b", "bi", "bf", "bdots"])
+    "samples", "dots", "mask", "gx", "gy", "pairs", "ends", "batch"])
+# order[s]: the sample taken s-th; t[k]: sample k's position; t_order[s] = t[order[s]].
+Samples = namedtuple("Samples", ["order", "t", "t_order"])
+# Per b of the current a: offset to b, sure misses so far, which b, and scratch.
+Pairs = namedtuple("Pairs", ["rel_x", "rel_y", "misses", "alive", "cell"])
+# Per b: the field at b and the slack under which the last sample fails for sure.
+Ends = namedtuple("Ends", ["vb_x", "vb_y", "slack2_b"])
+# bi rows a, b, slot, failures; bf rows x0, y0, dx, dy, ux, uy; bdots per sample.
+Batch = namedtuple("Batch", ["bi", "bf", "bdots"])
+
 
 @jit
 def min_inliers(prm):
@@ -72,14 +81,15 @@ def scoring_work(prm, cells, mp):
     t_order = np.empty(n, np.float32)
     for k in range(n):
         t_order[k] = t[order[k]]
+    pairs = Pairs(np.empty(mp, np.float32), np.empty(mp, np.float32), np.empty(mp, np.int64),
+                  np.empty(mp, np.int64), np.empty(mp, np.int64))
+    ends = Ends(np.empty(mp, np.float32), np.empty(mp, np.float32), np.empty(mp, np.float64))
+    batch = Batch(np.empty((4, _BATCH), np.int64), np.empty((6, _BATCH), np.float32),
+                  np.empty((n, _BATCH), np.float32))
     return Scoring(n, np.int64(min_inliers(prm)), prm.paf_threshold, max_length(prm),
-                   np.int64(prm.max_candidates), order, t, t_order, np.empty(n, np.float64),
-                   np.empty(cells, np.uint8), np.empty(cells, np.float32),
-                   np.empty(cells, np.float32), np.empty(mp, np.float32),
-                   np.empty(mp, np.float32), np.empty(mp, np.int64), np.empty(mp, np.int64),
-                   np.empty(mp, np.int64), np.empty(mp, np.float32), np.empty(mp, np.float32),
-                   np.empty(mp, np.float64), np.empty((4, _BATCH), np.int64),
-                   np.empty((6, _BATCH), np.float32), np.empty((n, _BATCH), np.float32))
+                   np.int64(prm.max_candidates), Samples(order, t, t_order),
+                   np.empty(n, np.float64), np.empty(cells, np.uint8),
+                   np.empty(cells, np.float32), np.empty(cells, np.float32), pairs, ends, batch)
 
 
 @jit
@@ -210,9 +220,9 @@ def _score_pair(fx, fy, x0, y0, dx, dy, sc):
     uy = dy / length
     failures = 0
     for s in range(n):
-        k = sc.order[s]
-        px = x0 + dx * sc.t[k]
-        py = y0 + dy * sc.t[k]
+        k = sc.samples.order[s]
+        px = x0 + dx * sc.samples.t[k]
+        py = y0 + dy * sc.samples.t[k]
         dot = _dot_strided(fx, fy, height, width, px, py, ux, uy)
         sc.dots[k] = np.float64(dot)
         if not (dot > sc.threshold):
@@ -234,7 +244,7 @@ def _sure_slack2(threshold, margin):
 
 
 @jit
-def _end_fields(gx, gy, height, width, bx, by, nb, sc):
+def _end_fields(gx, gy, height, width, bx, by, nb, threshold, ends):
     """The field at each b, and the slack under which the last sample of a pair
     ending at b fails for sure. That sample lands on b only up to the rounding of
     a + (b - a), a couple of ulps of the larger coordinate; while it stays in b's
@@ -244,8 +254,8 @@ def _end_fields(gx, gy, height, width, bx, by, nb, sc):
         x0, x1, y0, y1, wx, wy = _cell(bx[j], by[j], height, width)
         r0 = y0 * width
         r1 = y1 * width
-        sc.vb_x[j] = _lerp2(gx[r0 + x0], gx[r0 + x1], gx[r1 + x0], gx[r1 + x1], wx, wy)
-        sc.vb_y[j] = _lerp2(gy[r0 + x0], gy[r0 + x1], gy[r1 + x0], gy[r1 + x1], wx, wy)
+        ends.vb_x[j] = _lerp2(gx[r0 + x0], gx[r0 + x1], gx[r1 + x0], gx[r1 + x1], wx, wy)
+        ends.vb_y[j] = _lerp2(gy[r0 + x0], gy[r0 + x1], gy[r1 + x0], gy[r1 + x1], wx, wy)
         bound = 0.0
         for o in (r0 + x0, r0 + x1, r1 + x0, r1 + x1):
             bound += abs(np.float64(gx[o])) + abs(np.float64(gy[o]))
@@ -253,17 +263,18 @@ def _end_fields(gx, gy, height, width, bx, by, nb, sc):
         fy = np.float64(by[j]) - np.floor(np.float64(by[j]))
         inside = reach < fx < 1.0 - reach and reach < fy < 1.0 - reach
         if inside and bound < np.inf:
-            sc.slack2_b[j] = _sure_slack2(sc.threshold, bound * (8.0 * reach + 1e-4))
+            ends.slack2_b[j] = _sure_slack2(threshold, bound * (8.0 * reach + 1e-4))
         else:
-            sc.slack2_b[j] = -1.0
+            ends.slack2_b[j] = -1.0
 
 
 @jit
 def _batch_samples(gx, gy, height, width, count, sc):
     """Every sample of the batched pairs, sample-major, three samples a pass, the
     pairs with too many failures dropped after each pass; returns the live count."""
-    a, b, slot, failures = sc.bi[0], sc.bi[1], sc.bi[2], sc.bi[3]
-    x0, y0, dx, dy, ux, uy = sc.bf[0], sc.bf[1], sc.bf[2], sc.bf[3], sc.bf[4], sc.bf[5]
+    bi, bf = sc.batch.bi, sc.batch.bf
+    a, b, slot, failures = bi[0], bi[1], bi[2], bi[3]
+    x0, y0, dx, dy, ux, uy = bf[0], bf[1], bf[2], bf[3], bf[4], bf[5]
     n = sc.n
     max_failures = n - sc.min_inliers
     live = count
@@ -271,9 +282,9 @@ def _batch_samples(gx, gy, height, width, count, sc):
     while s0 < n and live > 0:
         s1 = min(s0 + 3, n)
         for s in range(s0, s1):
-            k = sc.order[s]
-            tk = sc.t[k]
-            dots_k = sc.bdots[k]
+            k = sc.samples.order[s]
+            tk = sc.samples.t[k]
+            dots_k = sc.batch.bdots[k]
             for q in range(live):
                 dot = _dot_flat(gx, gy, height, width, x0[q] + dx[q] * tk, y0[q] + dy[q] * tk,
                                 ux[q], uy[q])
@@ -286,7 +297,7 @@ def _batch_samples(gx, gy, height, width, count, sc):
             slot[kept] = slot[q]
             failures[kept] = failures[q]
             for r in range(6):
-                sc.bf[r, kept] = sc.bf[r, q]
+                bf[r, kept] = bf[r, q]
             kept += np.int64(failures[q] <= max_failures)
         live = kept
         s0 = s1
@@ -295,11 +306,12 @@ def _batch_samples(gx, gy, height, width, count, sc):
 
 @jit
 def _score_batch(gx, gy, height, width, count, sc, cands, out):
-    """pd_score_batch: scores the `count` pairs batched in sc.bi, sc.bf from all n
+    """pd_score_batch: scores the `count` pairs batched in sc.batch from all n
     samples, taken sample-major across the batch, and writes the candidates from
     index `out` on. Returns how many it wrote."""
-    slot, failures = sc.bi[2], sc.bi[3]
-    dx, dy, ux, uy = sc.bf[2], sc.bf[3], sc.bf[4], sc.bf[5]
+    bi, bf, bdots = sc.batch
+    slot, failures = bi[2], bi[3]
+    dx, dy, ux, uy = bf[2], bf[3], bf[4], bf[5]
     for q in range(count):
         length = np.sqrt(dx[q] * dx[q] + dy[q] * dy[q])
         ux[q] = dx[q] / length
@@ -312,13 +324,13 @@ def _score_batch(gx, gy, height, width, count, sc, cands, out):
         r = slot[q]
         total = 0.0
         for k in range(sc.n):
-            total += np.float64(sc.bdots[k, r])
+            total += np.float64(bdots[k, r])
         length = np.sqrt(dx[q] * dx[q] + dy[q] * dy[q])
         score = _pair_score(total, sc.n, height, length)
         if not score > 0.0:
             continue
-        cands.a[out + written] = sc.bi[0, q]
-        cands.b[out + written] = sc.bi[1, q]
+        cands.a[out + written] = bi[0, q]
+        cands.b[out + written] = bi[1, q]
         cands.s[out + written] = np.float32(score)
         written += 1
     return written
@@ -339,19 +351,21 @@ def _start_slack(gx, gy, height, width, x0, y0, threshold):
 
 
 @jit
-def _end_misses(x0, y0, va_x, va_y, slack2_a, bx, by, nb, max_length2, sc):
+def _end_misses(x0, y0, va_x, va_y, slack2_a, bx, by, max_length2, ends, pairs):
     """Dense first, as in scoring.c: the end samples sit on a and b, and a dot
     product v.d below slack * |d| fails whatever the rounding of the exact path.
     Bitwise, not short-circuit, so the loop vectorises. Pairs too short or too long
     are dropped; the live pairs' data are compacted into live order."""
-    rel_x, rel_y, misses, cell, slack2_b = sc.rel_x, sc.rel_y, sc.misses, sc.cell, sc.slack2_b
+    rel_x, rel_y, misses, alive, cell = pairs
+    vb_x, vb_y, slack2_b = ends
+    nb = bx.shape[0]
     for j in range(nb):
         dx = bx[j] - x0
         dy = by[j] - y0
         length2 = dx * dx + dy * dy
         d2 = np.float64(dx) * dx + np.float64(dy) * dy
         pa = va_x * dx + va_y * dy
-        pb = np.float64(sc.vb_x[j]) * dx + np.float64(sc.vb_y[j]) * dy
+        pb = np.float64(vb_x[j]) * dx + np.float64(vb_y[j]) * dy
         sb = slack2_b[j]
         rel_x[j] = dx
         rel_y[j] = dy
@@ -365,21 +379,21 @@ def _end_misses(x0, y0, va_x, va_y, slack2_a, bx, by, nb, max_length2, sc):
         rel_x[live] = rel_x[j]
         rel_y[live] = rel_y[j]
         misses[live] = misses[j]
-        sc.alive[live] = j
+        alive[live] = j
         live += cell[j]
     return live
 
 
 @jit
-def _sure_misses(x0, y0, live, height, width, sc):
+def _sure_misses(x0, y0, live, height, width, max_failures, samples, mask, pairs):
     """The other samples fail for sure in unsupported squares: counts them for all
     pairs still alive, three samples a pass, and drops the pairs with too many,
     without interpolating anything. Unsigned cell arithmetic: no negative-index
     handling in the hot loop, and a clamp that also catches what cannot happen
     (endpoints are inside the map)."""
-    rel_x, rel_y, misses, cell, alive = sc.rel_x, sc.rel_y, sc.misses, sc.cell, sc.alive
-    n = sc.n
-    max_failures = n - sc.min_inliers
+    rel_x, rel_y, misses, alive, cell = pairs
+    order, _t, t_order = samples
+    n = order.shape[0]
     wmax = np.uint32(width - 1)
     hmax = np.uint32(height - 1)
     uwidth = np.uint32(width)
@@ -387,15 +401,15 @@ def _sure_misses(x0, y0, live, height, width, sc):
     while s0 < n and live > 0:
         s1 = min(s0 + 3, n)
         for s in range(s0, s1):
-            if sc.order[s] == 0 or sc.order[s] == n - 1:
+            if order[s] == 0 or order[s] == n - 1:
                 continue  # counted by _end_misses
-            tk = sc.t_order[s]
+            tk = t_order[s]
             for q in range(live):
                 cx = min(np.uint32(np.int32(x0 + rel_x[q] * tk)), wmax)
                 cy = min(np.uint32(np.int32(y0 + rel_y[q] * tk)), hmax)
                 cell[q] = np.int64(cy * uwidth + cx)
             for q in range(live):
-                misses[q] += np.int64(sc.mask[cell[q]] == 0)
+                misses[q] += np.int64(mask[cell[q]] == 0)
         kept = 0
         for q in range(live):
             alive[kept] = alive[q]
@@ -409,16 +423,16 @@ def _sure_misses(x0, y0, live, height, width, sc):
 
 
 @jit
-def _in_range_pairs(x0, y0, bx, by, nb, max_length2, sc):
+def _in_range_pairs(x0, y0, bx, by, max_length2, pairs):
     """Without the prefilter: only the pairs too short or too long are dropped."""
     live = 0
-    for j in range(nb):
+    for j in range(bx.shape[0]):
         dx = bx[j] - x0
         dy = by[j] - y0
         length2 = dx * dx + dy * dy
-        sc.rel_x[live] = dx
-        sc.rel_y[live] = dy
-        sc.alive[live] = j
+        pairs.rel_x[live] = dx
+        pairs.rel_y[live] = dy
+        pairs.alive[live] = j
         live += np.int64(length2 >= _MIN_LENGTH2) & np.int64(length2 <= max_length2)
     return live
 
@@ -439,32 +453,31 @@ def _planes(fx, fy, use_mask, sc):
 
 
 @jit
-def _queue_pairs(gx, gy, height, width, i, x0, y0, live, sc, cands, count, batched):
-    """Batches a's live pairs, across a in (a, b) order as scoring.c does, scoring
-    each full batch; returns the candidate count and the batch's fill."""
-    for q in range(live):
-        if batched == _BATCH:
-            count += _score_batch(gx, gy, height, width, batched, sc, cands, count)
-            batched = 0
-        sc.bi[0, batched] = i
-        sc.bi[1, batched] = sc.alive[q]
-        sc.bf[0, batched] = x0
-        sc.bf[1, batched] = y0
-        sc.bf[2, batched] = sc.rel_x[q]
-        sc.bf[3, batched] = sc.rel_y[q]
+def _fill_batch(i, x0, y0, q, live, pairs, batch, batched):
+    """Batches a's live pairs from q on, across a in (a, b) order as scoring.c
+    does, until the batch is full: (the next pair, the batch's fill)."""
+    bi, bf, _bdots = batch
+    while q < live and batched < _BATCH:
+        bi[0, batched] = i
+        bi[1, batched] = pairs.alive[q]
+        bf[0, batched] = x0
+        bf[1, batched] = y0
+        bf[2, batched] = pairs.rel_x[q]
+        bf[3, batched] = pairs.rel_y[q]
         batched += 1
-    return count, batched
+        q += 1
+    return q, batched
 
 
 @jit
 def _score_pairs(fx, fy, i, x0, y0, live, sc, cands, count):
     """Scores a's live pairs one by one from the views; returns the candidate count."""
     for q in range(live):
-        score = _score_pair(fx, fy, x0, y0, sc.rel_x[q], sc.rel_y[q], sc)
+        score = _score_pair(fx, fy, x0, y0, sc.pairs.rel_x[q], sc.pairs.rel_y[q], sc)
         if score < 0.0:
             continue
         cands.a[count] = i
-        cands.b[count] = sc.alive[q]
+        cands.b[count] = sc.pairs.alive[q]
         cands.s[count] = np.float32(score)
         count += 1
     return count
@@ -476,10 +489,9 @@ def score_limb(fx, fy, ax, ay, bx, by, sc, cands):
     `cands`, sorted; returns their count."""
     height, width = fx.shape
     na = ax.shape[0]
-    nb = bx.shape[0]
     max_length2 = sc.max_length * sc.max_length if sc.max_length > F0 else FINF
     # The mask only skips work; it pays when there are many pairs.
-    use_mask = sc.threshold >= F0 and na * nb * 32 > height * width
+    use_mask = sc.threshold >= F0 and na * bx.shape[0] * 32 > height * width
     flat, gx, gy = _planes(fx, fy, use_mask, sc)
     prefilter = False
     if use_mask:
@@ -488,7 +500,10 @@ def score_limb(fx, fy, ax, ay, bx, by, sc, cands):
         # it is skipped (C runs it anyway).
         prefilter = marked * 4 < height * width * 3
     if prefilter:
-        _end_fields(gx, gy, height, width, bx, by, nb, sc)
+        _end_fields(gx, gy, height, width, bx, by, bx.shape[0], sc.threshold, sc.ends)
+    max_failures = sc.n - sc.min_inliers
+    # Taken out once: the calls per a below are passed only what they read.
+    pairs, ends, samples, mask, batch = sc.pairs, sc.ends, sc.samples, sc.mask, sc.batch
     count = 0
     batched = 0
     for i in range(na):
@@ -496,14 +511,18 @@ def score_limb(fx, fy, ax, ay, bx, by, sc, cands):
         y0 = ay[i]
         if prefilter:
             va_x, va_y, slack2_a = _start_slack(gx, gy, height, width, x0, y0, sc.threshold)
-            live = _end_misses(x0, y0, va_x, va_y, slack2_a, bx, by, nb, max_length2, sc)
-            live = _sure_misses(x0, y0, live, height, width, sc)
+            live = _end_misses(x0, y0, va_x, va_y, slack2_a, bx, by, max_length2, ends, pairs)
+            live = _sure_misses(x0, y0, live, height, width, max_failures, samples, mask,
+                                pairs)
         else:
-            live = _in_range_pairs(x0, y0, bx, by, nb, max_length2, sc)
-        if flat:
-            count, batched = _queue_pairs(gx, gy, height, width, i, x0, y0, live, sc, cands,
-                                          count, batched)
-        else:
+            live = _in_range_pairs(x0, y0, bx, by, max_length2, pairs)
+        q = 0
+        while flat and q < live:
+            q, batched = _fill_batch(i, x0, y0, q, live, pairs, batch, batched)
+            if batched == _BATCH:
+                count += _score_batch(gx, gy, height, width, batched, sc, cands, count)
+                batched = 0
+        if not flat:
             count = _score_pairs(fx, fy, i, x0, y0, live, sc, cands, count)
     if batched > 0:
         count += _score_batch(gx, gy, height, width, batched, sc, cands, count)
