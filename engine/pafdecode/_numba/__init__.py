@@ -31,10 +31,17 @@ Everything hot runs inside njit functions that release the GIL, one call per fra
 or batch, which allocates its own workspace.
 
 The package mirrors csrc/ file for file: peaks, scoring, assignment, assembly, join,
-sort and decode, with fp for the MXCSR intrinsics and stages for the stage bindings
-(STAGE_API: each of the five stages fed any input, as tests/test_parity.py does).
-State travels in small named tuples (the peaks, the people, each stage's scratch)
-and the options in the one pd_params record, read by field name.
+params, sort and decode, with fp for the MXCSR intrinsics and stages for the stage
+bindings (each stage fed any input, as tests/test_parity.py does). State travels in
+small named tuples (the peaks, the people, each stage's scratch) and the options in
+the one pd_params record, read by field name. Two costs of that, both Numba's:
+
+* a call that is passed a tuple counts a reference to every array in it (inlining
+  does not remove that), so the loops that call a helper per item take the arrays
+  they need out of the tuples once and pass those, or small groups of them;
+* the on-disk cache keys each module on its own source file only: a function whose
+  callee in another module changed is not recompiled. A reinstall rewrites every
+  file, so only an installed copy edited in place needs its __pycache__ cleared.
 """
 
 from __future__ import annotations
