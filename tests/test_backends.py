@@ -67,3 +67,59 @@ def test_nothing_available(fresh_backends):
     fresh_backends.setitem(backends._MODULES, "numba", "pafdecode._no_such_module")
     with pytest.raises(ImportError, match="no pafdecode backend is available"):
         Decoder(COCO)
+
+
+def test_importing_pafdecode_does_not_import_numba():
+    import subprocess
+    import sys
+    code = "import sys, pafdecode; sys.exit('numba' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+numba_only = pytest.mark.skipif("numba" not in pafdecode.available_backends(),
+                                reason="the Numba backend is not installed (pip install numba)")
+
+
+def _numba_record(**options):
+    from pafdecode import _params
+    values = {p.name: p.default for p in _params.PARAMS}
+    values.update(options)
+    return _params.to_record(values)
+
+
+@numba_only
+@pytest.mark.parametrize("options", [{}, {"split_merged_peaks": 0.6},
+                                     {"assignment": "hungarian", "join_fragments": None}])
+def test_numba_stages_chain_to_the_decode(options):
+    """The six stage bindings, each fed the one before, give the whole decode."""
+    import numpy as np
+    from pafdecode import _numba, synth
+    scene = synth.crowd_scene(12, rng=5, skeleton=COCO, occlusion=0.08)
+    heat = np.ascontiguousarray(scene.heatmaps, np.float32)
+    paf = np.ascontiguousarray(scene.pafs, np.float32)
+    rec = _numba_record(**options)
+    limbs = np.asarray(COCO.limbs, np.int32)
+    red = np.asarray(COCO.redundant, np.uint8)
+    core = _numba.CoreDecoder(limbs, COCO.paf_channels, red, COCO.num_keypoints, rec)
+    kp, sc, stats = core.decode(heat, paf)
+    peaks, counts = _numba.stage_peaks(heat[:COCO.num_keypoints], rec)
+    cands = _numba.stage_candidates(paf, limbs, np.asarray(COCO.paf_channels, np.int32),
+                                    peaks, counts, rec)
+    conns = _numba.stage_connections(cands, counts, limbs, rec)
+    people = _numba.stage_assembly(cands, conns, peaks, counts, limbs, red, rec)
+    joined = _numba.stage_join(people, peaks, counts, limbs, red, rec)
+    kp2, sc2 = _numba.stage_emit(joined, peaks, counts, rec)
+    assert np.array_equal(kp, kp2) and np.array_equal(sc, sc2)
+    assert stats == (int(counts.sum()), sum(len(s) for _, s in cands),
+                     sum(len(s) for _, s in conns), len(sc2))
+
+
+@numba_only
+def test_numba_core_checks_the_record_by_the_table():
+    from pafdecode import _numba
+    rec = _numba_record()
+    rec["paf_samples"] = 1
+    rec["min_inlier_ratio"] = 2.0
+    with pytest.raises(ValueError, match=r"paf_samples is out of range for the Numba core"):
+        _numba.CoreDecoder(COCO.limbs, COCO.paf_channels, COCO.redundant, COCO.num_keypoints,
+                           rec)

@@ -1,0 +1,322 @@
+"""assignment.c: which candidate limbs become connections, greedily by score or as
+the maximum-weight matching of each connected component (the same union-find,
+component gathering, dense blocks and shortest augmenting path solver as C, so
+ties resolve identically). The optimal assignment gathers each component's
+candidates in one pass instead of rescanning the list."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from .fp import PD_ERR_ARGUMENT, PD_OK, jit
+from .sort import Cands, sort_candidates
+
+GREEDY = 0
+HUNGARIAN = 1
+
+# The shortest augmenting path solver's scratch (pd_linear_sum_assignment).
+LsaWork = namedtuple("LsaWork", ["u", "v", "minv", "p", "way", "used"])
+
+# Scratch of one limb type's assignment over at most mp peaks a side: greedy's used
+# marks, the optimal assignment's union-find (parent), component membership and
+# local indices per node, a component's rows and columns, its dense block and
+# solution, and per candidate its root and the next candidate of its component.
+AssignWork = namedtuple("AssignWork", [
+    "used_a", "used_b", "parent", "member_of", "local", "comp_rows", "comp_cols",
+    "block", "solution", "lsa", "root_of", "next_of", "head"])
+
+
+@jit
+def lsa_work(rows, cols):
+    n = min(rows, cols) + 1
+    m = max(rows, cols) + 1
+    return LsaWork(np.empty(n, np.float64), np.empty(m, np.float64), np.empty(m, np.float64),
+                   np.empty(m, np.int32), np.empty(m, np.int32), np.empty(m, np.uint8))
+
+
+@jit
+def assign_work(na, nb, num, optimal):
+    """Scratch for limbs of up to na x nb peaks and num candidates; only greedy's
+    when not `optimal` (allocation is much of a small frame's cost)."""
+    nodes = na + nb
+    big = na * nb if optimal else 0
+    many = num if optimal else 0
+    return AssignWork(np.empty(na, np.uint8), np.empty(nb, np.uint8),
+                      np.empty(nodes, np.int32), np.empty(nodes, np.int32),
+                      np.empty(nodes, np.int32), np.empty(na, np.int32),
+                      np.empty(nb, np.int32), np.empty(max(min(big, 4096), 1), np.float64),
+                      np.empty(max(na, nb), np.int32), lsa_work(na, nb),
+                      np.empty(many, np.int32), np.empty(many, np.int32),
+                      np.empty(nodes, np.int32))
+
+
+@jit
+def _grown(w, rows, cols, num):
+    """`w` with a block of rows * cols and per-candidate room for num."""
+    if rows * cols <= w.block.shape[0] and num <= w.root_of.shape[0]:
+        return w
+    block = w.block if rows * cols <= w.block.shape[0] else np.empty(rows * cols, np.float64)
+    root_of = w.root_of
+    next_of = w.next_of
+    if num > root_of.shape[0]:
+        root_of = np.empty(num, np.int32)
+        next_of = np.empty(num, np.int32)
+    return AssignWork(w.used_a, w.used_b, w.parent, w.member_of, w.local, w.comp_rows,
+                      w.comp_cols, block, w.solution, w.lsa, root_of, next_of, w.head)
+
+
+@jit
+def _cost(cost, ld, transposed, i, j):
+    return cost[j * ld + i] if transposed else cost[i * ld + j]
+
+
+@jit
+def _augment(cost, ld, transposed, m, i, w):
+    """One row of the shortest augmenting path solver: PD_OK, or PD_ERR_ARGUMENT
+    when no column can take it (infinite costs)."""
+    u, v, minv, p, way, used = w
+    p[0] = i
+    j0 = 0
+    for j in range(m + 1):
+        minv[j] = np.inf
+        used[j] = 0
+    while True:
+        used[j0] = 1
+        i0 = p[j0]
+        j1 = 0
+        delta = np.inf
+        for j in range(1, m + 1):
+            if used[j] != 0:
+                continue
+            cur = _cost(cost, ld, transposed, i0 - 1, j - 1) - u[i0] - v[j]
+            if cur < minv[j]:
+                minv[j] = cur
+                way[j] = j0
+            if minv[j] < delta:
+                delta = minv[j]
+                j1 = j
+        if j1 == 0:
+            return PD_ERR_ARGUMENT
+        for j in range(m + 1):
+            if used[j] != 0:
+                u[p[j]] += delta
+                v[j] -= delta
+            else:
+                minv[j] -= delta
+        j0 = j1
+        if p[j0] == 0:
+            break
+    while True:
+        j1 = way[j0]
+        p[j0] = p[j1]
+        j0 = j1
+        if j0 == 0:
+            return PD_OK
+
+
+@jit
+def lsa(cost, rows, cols, ld, col_of_row, w):
+    """pd_linear_sum_assignment on a flat row-major float64 cost with row stride ld."""
+    for i in range(rows):
+        col_of_row[i] = -1
+    if rows == 0 or cols == 0:
+        return PD_OK
+    transposed = rows > cols
+    n = cols if transposed else rows
+    m = rows if transposed else cols
+    w.u[:n + 1] = 0.0
+    w.v[:m + 1] = 0.0
+    w.p[:m + 1] = 0
+    w.way[:m + 1] = 0
+    for i in range(1, n + 1):
+        if _augment(cost, ld, transposed, m, i, w) != PD_OK:
+            return PD_ERR_ARGUMENT
+    for j in range(1, m + 1):
+        if w.p[j] == 0:
+            continue
+        if transposed:
+            col_of_row[j - 1] = w.p[j] - 1
+        else:
+            col_of_row[w.p[j] - 1] = j - 1
+    return PD_OK
+
+
+@jit
+def lsa_entry(cost):
+    rows, cols = cost.shape
+    col_of_row = np.full(rows, -1, np.int32)
+    if rows == 0 or cols == 0:
+        return PD_OK, col_of_row
+    dense = np.empty(rows * cols, np.float64)
+    for i in range(rows):
+        for j in range(cols):
+            dense[i * cols + j] = cost[i, j]
+    rc = lsa(dense, rows, cols, cols, col_of_row, lsa_work(rows, cols))
+    return rc, col_of_row
+
+
+@jit
+def _find_root(parent, i):
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+@jit
+def _emit(out, count, s, a, b):
+    out.s[count] = s
+    out.a[count] = a
+    out.b[count] = b
+    return count + 1
+
+
+@jit
+def _assign_greedy(cands, num, na, nb, out, w):
+    limit = na if na < nb else nb
+    count = 0
+    w.used_a[:na] = 0
+    w.used_b[:nb] = 0
+    for c in range(num):
+        if count >= limit:
+            break
+        a = cands.a[c]
+        b = cands.b[c]
+        if w.used_a[a] != 0 or w.used_b[b] != 0:
+            continue
+        w.used_a[a] = 1
+        w.used_b[b] = 1
+        count = _emit(out, count, cands.s[c], a, b)
+    return count
+
+
+@jit
+def _components(cands, num, na, nb, w):
+    """Union-find over the candidates' peaks; each candidate's root found once and
+    the candidates of a component chained in increasing order from head[root]."""
+    for i in range(na + nb):
+        w.parent[i] = i
+        w.member_of[i] = -1
+        w.head[i] = -1
+    for c in range(num):
+        ra = _find_root(w.parent, np.int64(cands.a[c]))
+        rb = _find_root(w.parent, na + cands.b[c])
+        if ra != rb:
+            w.parent[ra] = rb
+    for c in range(num):
+        w.root_of[c] = _find_root(w.parent, np.int64(cands.a[c]))
+    for c in range(num - 1, -1, -1):
+        r = w.root_of[c]
+        w.next_of[c] = w.head[r]
+        w.head[r] = c
+
+
+@jit
+def _gather(cands, c0, root, na, w):
+    """The component's rows and columns in first-seen order: (rows, cols)."""
+    rows = 0
+    cols = 0
+    c = c0
+    while c >= 0:
+        a = cands.a[c]
+        b = na + cands.b[c]
+        if w.member_of[a] != root:
+            w.member_of[a] = root
+            w.local[a] = rows
+            w.comp_rows[rows] = cands.a[c]
+            rows += 1
+        if w.member_of[b] != root:
+            w.member_of[b] = root
+            w.local[b] = cols
+            w.comp_cols[cols] = cands.b[c]
+            cols += 1
+        c = w.next_of[c]
+    return rows, cols
+
+
+@jit
+def _solve_component(cands, c0, rows, cols, na, out, count, w):
+    """The component's optimal connections appended to `out`: the new count, or a
+    negative error."""
+    block = w.block
+    block[:rows * cols] = 0.0
+    c = c0
+    while c >= 0:
+        block[w.local[cands.a[c]] * cols + w.local[na + cands.b[c]]] = -np.float64(cands.s[c])
+        c = w.next_of[c]
+    rc = lsa(block, rows, cols, cols, w.solution, w.lsa)
+    if rc != PD_OK:
+        return rc
+    for r in range(rows):
+        col = w.solution[r]
+        if col < 0 or block[r * cols + col] == 0.0:
+            continue
+        count = _emit(out, count, np.float32(-block[r * cols + col]), w.comp_rows[r],
+                      w.comp_cols[col])
+    return count
+
+
+@jit
+def _assign_optimal(cands, num, na, nb, out, w):
+    """pd_assign_optimal. The components, their order (by first candidate), the
+    first-seen order of their rows and columns and their blocks are C's; only the
+    gathering is linear, where C rescans the list from the component's first
+    candidate. Returns (count or a negative error, the scratch, grown if it had to)."""
+    w = _grown(w, na, nb, num)
+    _components(cands, num, na, nb, w)
+    count = 0
+    for c0 in range(num):
+        root = w.root_of[c0]
+        if w.head[root] != c0:
+            continue  # not the component's first candidate: already solved
+        rows, cols = _gather(cands, c0, root, na, w)
+        if rows == 1 or cols == 1:
+            count = _emit(out, count, cands.s[c0], cands.a[c0], cands.b[c0])
+            continue
+        count = _solve_component(cands, c0, rows, cols, na, out, count, w)
+        if count < 0:
+            return count, w
+    sort_candidates(out.s, out.a, out.b, count)
+    return count, w
+
+
+@jit
+def assign_limb(cands, num, na, nb, mode, out, w):
+    """pd_assign_limb: connections among the sorted candidates into `out`; returns
+    (count or a negative error, the scratch)."""
+    if num == 0:
+        return 0, w
+    if mode == GREEDY:
+        return _assign_greedy(cands, num, na, nb, out, w), w
+    return _assign_optimal(cands, num, na, nb, out, w)
+
+
+@jit
+def _sorted_cands(a, b, score):
+    n = a.shape[0]
+    c = Cands(np.empty(n, np.float32), np.empty(n, np.int32), np.empty(n, np.int32))
+    for i in range(n):
+        c.s[i] = score[i]
+        c.a[i] = a[i]
+        c.b[i] = b[i]
+    sort_candidates(c.s, c.a, c.b, n)
+    return c
+
+
+@jit
+def assign_entry(a, b, score, na, nb, mode):
+    """The bare assign_limb kernel: (count or a negative error, (M, 3) a, b, score)."""
+    n = a.shape[0]
+    cands = _sorted_cands(a, b, score)
+    out = Cands(np.empty(n, np.float32), np.empty(n, np.int32), np.empty(n, np.int32))
+    m, _w = assign_limb(cands, n, na, nb, mode, out, assign_work(na, nb, n, mode == HUNGARIAN))
+    if m < 0:
+        return m, np.zeros((0, 3), np.float64)
+    result = np.empty((m, 3), np.float64)
+    for i in range(m):
+        result[i, 0] = out.a[i]
+        result[i, 1] = out.b[i]
+        result[i, 2] = out.s[i]
+    return m, result

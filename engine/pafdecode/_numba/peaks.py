@@ -1,0 +1,481 @@
+"""peaks.c: non-maximum suppression, merged-peak splitting and sub-cell fits."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from .fp import F0, F2, FHALF, FINF, PD_ERR_ARGUMENT, PD_OK, jit, row_of
+from .sort import sort_candidates
+
+_INT_MAX = 2**31 - 1
+
+# Scratch of one channel's search: the clean plane, row and window maxima, visited
+# marks, the flood queue, and the local maxima found (value, cell, 1 + direction
+# from the peak it was split from, or 0).
+PeakWork = namedtuple("PeakWork", ["plane", "row_max", "window", "visited", "queue",
+                                   "f_val", "f_idx", "f_b"])
+
+# A frame's peaks: x, y (map cells) and value of global peak k * max_peaks + rank,
+# planar so that a channel's coordinates are contiguous; num: peaks per channel.
+Peaks = namedtuple("Peaks", ["x", "y", "v", "num"])
+
+_DIR_X = np.array([1, -1, 0, 0, 1, -1, 1, -1], np.int64)
+_DIR_Y = np.array([0, 0, 1, -1, 1, -1, -1, 1], np.int64)
+
+
+@jit
+def peak_work(cells):
+    return PeakWork(np.empty(cells, np.float32), np.empty(cells, np.float32),
+                    np.empty(cells, np.float32), np.empty(cells, np.uint8),
+                    np.empty(cells, np.int32), np.empty(cells, np.float32),
+                    np.empty(cells, np.int32), np.empty(cells, np.int32))
+
+
+@jit
+def _fit_offset(left, centre, right):
+    """pd_fit_offset, in float32."""
+    ratio_l = left / centre
+    ratio_r = right / centre
+    num = F0
+    den = F0
+    if centre > F0 and ratio_l > F0 and ratio_r > F0:
+        ll = np.log(ratio_l)
+        lr = np.log(ratio_r)
+        num = ll - lr
+        den = ll + lr
+    else:
+        num = left - right
+        den = left - F2 * centre + right
+    if not (den < F0):
+        return F0
+    off = FHALF * num / den
+    if off > FHALF:
+        off = FHALF
+    if off < -FHALF:
+        off = -FHALF
+    return off
+
+
+@jit
+def _window_bounds(x, y, radius, height, width):
+    """The cells within `radius` of (x, y), clipped to the map: x0, x1, y0, y1
+    inclusive."""
+    return (max(x - radius, 0), min(x + radius, width - 1), max(y - radius, 0),
+            min(y + radius, height - 1))
+
+
+@jit
+def _plateau_is_maximum(plane, height, width, start, radius, v, visited, queue):
+    head = 0
+    tail = 0
+    is_max = True
+    visited[start] = 1
+    queue[tail] = start
+    tail += 1
+    while head < tail:
+        cell = queue[head]
+        head += 1
+        y = cell // width
+        x = cell - y * width
+        x0, x1, y0, y1 = _window_bounds(x, y, radius, height, width)
+        for yy in range(y0, y1 + 1):
+            row = yy * width
+            for xx in range(x0, x1 + 1):
+                idx = row + xx
+                n = plane[idx]
+                if n > v:
+                    is_max = False
+                if n == v and visited[idx] == 0:
+                    visited[idx] = 1
+                    queue[tail] = idx
+                    tail += 1
+    return is_max
+
+
+@jit
+def _max3(left, mid, right, out, n):
+    """out[i] = max(left[i], mid[i], right[i]): a long loop over shifted slices (no
+    negative offsets), which LLVM vectorises."""
+    for i in range(n):
+        a = left[i]
+        b = mid[i]
+        c = right[i]
+        m = a if a > b else b
+        out[i] = c if c > m else m
+
+
+@jit
+def _max2(a, b):
+    return a if a > b else b
+
+
+@jit
+def _window_max_r1(plane, row_max, window, height, width):
+    """Radius 1 by shifted slices; the rows' and columns' ends are fixed after."""
+    cells = height * width
+    n = cells - 2
+    _max3(plane[:n], plane[1:n + 1], plane[2:n + 2], row_max[1:n + 1], n)
+    for y in range(height):
+        i = y * width
+        row_max[i] = _max2(plane[i], plane[i + 1])
+        j = i + width - 1
+        row_max[j] = _max2(plane[j], plane[j - 1])
+    n = cells - 2 * width
+    _max3(row_max[:n], row_max[width:width + n], row_max[2 * width:2 * width + n],
+          window[width:width + n], n)
+    for x in range(width):
+        top = x
+        bottom = (height - 1) * width + x
+        window[top] = _max2(row_max[top], row_max[top + width])
+        window[bottom] = _max2(row_max[bottom], row_max[bottom - width])
+
+
+@jit
+def _clamped_max(line, out, count, step, radius):
+    """Every item of a line (`count` items `step` apart) as the maximum within
+    `radius` of it, clamped to the line."""
+    for x in range(count):
+        lo = max(x - radius, 0)
+        hi = min(x + radius, count - 1)
+        m = line[lo * step]
+        for j in range(lo + 1, hi + 1):
+            c = line[j * step]
+            m = c if c > m else m
+        out[x * step] = m
+
+
+@jit
+def _window_max(plane, row_max, window, height, width, radius):
+    """The (2r+1) x (2r+1) window maximum of every cell, as two separable passes of
+    clamped maxima (pd_window_max). Only comparisons: any order gives the same."""
+    if radius == 1 and width >= 3 and height >= 3:
+        _window_max_r1(plane, row_max, window, height, width)
+        return
+    for y in range(height):
+        base = y * width
+        _clamped_max(plane[base:], row_max[base:], width, 1, radius)
+    for x in range(width):
+        _clamped_max(row_max[x:], window[x:], height, width, radius)
+
+
+@jit
+def _has_equal_neighbour(plane, height, width, x, y, radius, v):
+    x0, x1, y0, y1 = _window_bounds(x, y, radius, height, width)
+    for yy in range(y0, y1 + 1):
+        row = yy * width
+        for xx in range(x0, x1 + 1):
+            if plane[row + xx] == v and (yy != y or xx != x):
+                return True
+    return False
+
+
+@jit
+def _is_supported(plane, height, width, x, y, support):
+    """pd_is_supported: the 1-2-1 weighted 3x3 mean around (x, y) exceeds `support`,
+    summed in float32 in C's order."""
+    total = F0
+    weight = F0
+    for dy in range(-1, 2):
+        yy = y + dy
+        if yy < 0 or yy >= height:
+            continue
+        for dx in range(-1, 2):
+            xx = x + dx
+            if xx < 0 or xx >= width:
+                continue
+            w = np.float32((2 - abs(dy)) * (2 - abs(dx)))
+            total += w * plane[yy * width + xx]
+            weight += w
+    return total > support * weight
+
+
+@jit
+def _copy_plane(src, height, width, plane):
+    """The sanitised contiguous plane: non-finite values read as 0."""
+    contiguous_rows = src.strides[1] == 4
+    for y in range(height):
+        out = plane[y * width:(y + 1) * width]
+        if contiguous_rows:
+            row = row_of(src, y)
+            for x in range(width):
+                v = row[x]
+                out[x] = v if v - v == F0 else F0
+        else:
+            for x in range(width):
+                v = src[y, x]
+                out[x] = v if v - v == F0 else F0
+
+
+@jit
+def _log_curvature(plane, idx, step, v):
+    """The second difference of log values across idx along `step`, or 0 when a
+    neighbour is not positive."""
+    if plane[idx - step] > F0 and plane[idx + step] > F0:
+        return np.log(plane[idx - step]) - F2 * np.log(v) + np.log(plane[idx + step])
+    return F0
+
+
+@jit
+def _channel_sigma2(plane, height, width, f_idx, num, curvature):
+    """The channel's squared Gaussian width, from the median curvature of its peaks
+    (none when no peak is curved). `curvature` holds 2 * num floats."""
+    m = 0
+    for i in range(num):
+        idx = f_idx[i]
+        y = idx // width
+        x = idx - y * width
+        v = plane[idx]
+        if not v > F0:
+            continue
+        if x > 0 and x < width - 1:
+            c = _log_curvature(plane, idx, 1, v)
+            if c < F0:
+                curvature[m] = c
+                m += 1
+        if y > 0 and y < height - 1:
+            c = _log_curvature(plane, idx, width, v)
+            if c < F0:
+                curvature[m] = c
+                m += 1
+    if m == 0:
+        return False, F0
+    ranked = np.sort(curvature[:m])  # ascending: C's descending median is m - 1 - m // 2
+    return True, np.float32(-1.0) / ranked[m - 1 - m // 2]
+
+
+@jit
+def _tops_its_neighbours(plane, height, width, nx, ny, cx, cy, hn):
+    """No cell around (nx, ny) but its peak's (cx, cy) is higher than hn."""
+    for e in range(8):
+        qx = nx + _DIR_X[e]
+        qy = ny + _DIR_Y[e]
+        if qx < 0 or qx >= width or qy < 0 or qy >= height:
+            continue
+        if qx == cx and qy == cy:
+            continue
+        if plane[qy * width + qx] > hn:
+            return False
+    return True
+
+
+@jit
+def _inside(x, y, height, width):
+    return 0 <= x < width and 0 <= y < height
+
+
+@jit
+def _hidden_peak(plane, height, width, idx, d, threshold, margin, sigma2, marks):
+    """The cell in direction d of peak idx when a second Gaussian hides there, or -1."""
+    cy = idx // width
+    cx = idx - cy * width
+    dx = _DIR_X[d]
+    dy = _DIR_Y[d]
+    nx = cx + dx
+    ny = cy + dy
+    ox = cx - dx
+    oy = cy - dy
+    if not (_inside(nx, ny, height, width) and _inside(ox, oy, height, width)):
+        return -1
+    n = ny * width + nx
+    hn = plane[n]
+    ho = plane[oy * width + ox]
+    if marks[n] != 0 or not hn > threshold or not hn > F0 or not ho > F0:
+        return -1
+    step2 = np.float32(dx * dx + dy * dy)
+    excess = np.log(hn) + np.log(ho) - F2 * np.log(plane[idx]) + step2 / sigma2
+    if not (hn >= ho) or not (excess >= margin):
+        return -1
+    if not _tops_its_neighbours(plane, height, width, nx, ny, cx, cy, hn):
+        return -1
+    return n
+
+
+@jit
+def _split_merged(plane, height, width, threshold, margin, w, num):
+    """pd_split_merged: appends to w.f_idx (raster order so far) the cells of peaks
+    hidden next to the peaks found, with f_b 1 + the direction from their peak;
+    returns the new count and the channel's squared width."""
+    curved, sigma2 = _channel_sigma2(plane, height, width, w.f_idx, num, w.row_max)
+    if not curved:
+        return num, F0
+    marks = w.visited
+    marks[:height * width] = 0
+    for i in range(num):
+        marks[w.f_idx[i]] = 1
+    primaries = num
+    for i in range(primaries):
+        idx = w.f_idx[i]
+        if not plane[idx] > F0:
+            continue
+        for d in range(8):
+            n = _hidden_peak(plane, height, width, idx, d, threshold, margin, sigma2, marks)
+            if n < 0:
+                continue
+            marks[n] = 1
+            w.f_idx[num] = n
+            w.f_val[num] = plane[n]
+            w.f_b[num] = 1 + d
+            num += 1
+    return num, sigma2
+
+
+@jit
+def _fit_far_side(plane, idx, step, inside, v, sigma2):
+    """pd_fit_far_side: a Gaussian's offset from its neighbour `step` cells away."""
+    if not inside or not v > F0 or not plane[idx + step] > F0:
+        return F0
+    half = np.float32(0.5)
+    t = half - sigma2 * (np.log(v) - np.log(plane[idx + step]))
+    if t > half:
+        t = half
+    if t < -half:
+        t = -half
+    return t if step > 0 else -t
+
+
+@jit
+def _is_peak(plane, height, width, idx, radius, support, w, marks_clean):
+    """Whether the local maximum candidate idx is a peak; returns that and whether
+    the visited marks are clean (they are cleared once, on the first plateau)."""
+    v = plane[idx]
+    y = idx // width
+    x = idx - y * width
+    if _has_equal_neighbour(plane, height, width, x, y, radius, v):
+        if not marks_clean:
+            w.visited[:height * width] = 0
+            marks_clean = True
+        if w.visited[idx] != 0:
+            return False, marks_clean
+        if not _plateau_is_maximum(plane, height, width, idx, radius, v, w.visited, w.queue):
+            return False, marks_clean
+    if support > F0 and not _is_supported(plane, height, width, x, y, support):
+        return False, marks_clean
+    return True, marks_clean
+
+
+@jit
+def _local_maxima(height, width, threshold, radius, support, w):
+    """The peaks of w.plane in raster order into w.f_val, f_idx, f_b; their count."""
+    plane = w.plane
+    window = w.window
+    cells = height * width
+    num = 0
+    marks_clean = False
+    block = 32
+    for base in range(0, cells, block):
+        end = min(base + block, cells)
+        # Branch-free test of a block first; most blocks hold no local maximum.
+        pv = plane[base:end]
+        wv = window[base:end]
+        hit = 0
+        for i in range(end - base):
+            v = pv[i]
+            hit |= np.int32(v > threshold) & np.int32(v >= wv[i])
+        if hit == 0:
+            continue
+        for idx in range(base, end):
+            v = plane[idx]
+            if not (v > threshold and v >= window[idx]):
+                continue
+            ok, marks_clean = _is_peak(plane, height, width, idx, radius, support, w,
+                                       marks_clean)
+            if not ok:
+                continue
+            w.f_val[num] = v
+            w.f_idx[num] = idx
+            w.f_b[num] = 0
+            num += 1
+    return num
+
+
+@jit
+def _fit_peak(plane, height, width, idx, v, b, sigma2):
+    """A peak's sub-cell offsets (dx, dy). A split peak is fitted from the far side
+    along axes toward its peak."""
+    y = idx // width
+    x = idx - y * width
+    dx = F0
+    dy = F0
+    away_x = 0
+    away_y = 0
+    if b > 0:
+        away_x = _DIR_X[b - 1]
+        away_y = _DIR_Y[b - 1]
+    if away_x != 0:
+        dx = _fit_far_side(plane, idx, away_x, 0 <= x + away_x < width, v, sigma2)
+    elif x > 0 and x < width - 1:
+        dx = _fit_offset(plane[idx - 1], v, plane[idx + 1])
+    if away_y != 0:
+        dy = _fit_far_side(plane, idx, away_y * width, 0 <= y + away_y < height, v, sigma2)
+    elif y > 0 and y < height - 1:
+        dy = _fit_offset(plane[idx - width], v, plane[idx + width])
+    return np.float32(x) + dx, np.float32(y) + dy
+
+
+@jit
+def find_peaks_core(src, height, width, threshold, radius, max_peaks, split_margin,
+                    support, w, out_x, out_y, out_v):
+    """pd_find_peaks on one (H, W) view of any strides. Returns the number kept."""
+    _copy_plane(src, height, width, w.plane)
+    _window_max(w.plane, w.row_max, w.window, height, width, radius)
+    num = _local_maxima(height, width, threshold, radius, support, w)
+    sigma2 = F0
+    if split_margin > F0 and num > 0:
+        num, sigma2 = _split_merged(w.plane, height, width, threshold, split_margin, w, num)
+    # Value descending, ties by cell: C's order, stable or not.
+    sort_candidates(w.f_val, w.f_idx, w.f_b, num)
+    kept = num if num < max_peaks else max_peaks
+    for i in range(kept):
+        v = w.f_val[i]
+        x, y = _fit_peak(w.plane, height, width, w.f_idx[i], v, w.f_b[i], sigma2)
+        out_x[i] = x
+        out_y[i] = y
+        out_v[i] = v
+    return kept
+
+
+@jit
+def find_peaks_entry(heatmap, threshold, radius, max_peaks, split_margin, peak_support):
+    height, width = heatmap.shape
+    if radius < 1 or max_peaks < 0 or height * width > _INT_MAX // 2 or \
+            not (threshold == threshold) or not (peak_support >= F0) or \
+            not (peak_support < FINF):
+        return PD_ERR_ARGUMENT, np.zeros((0, 3), np.float32)
+    w = peak_work(height * width)
+    out = np.empty((3, max_peaks), np.float32)
+    n = find_peaks_core(heatmap, height, width, threshold, radius, max_peaks, split_margin,
+                        peak_support, w, out[0], out[1], out[2])
+    result = np.empty((n, 3), np.float32)
+    for i in range(n):
+        result[i, 0] = out[0, i]
+        result[i, 1] = out[1, i]
+        result[i, 2] = out[2, i]
+    return PD_OK, result
+
+
+@jit
+def stage_peaks(heat, prm, w, peaks):
+    """pd_stage_peaks: every channel's peaks into `peaks` (planar x, y, v of
+    K * max_peaks, and counts); returns how many in all."""
+    height = heat.shape[1]
+    width = heat.shape[2]
+    mp = np.int64(prm.max_peaks)
+    total = 0
+    for k in range(peaks.num.shape[0]):
+        off = k * mp
+        got = find_peaks_core(heat[k], height, width, prm.peak_threshold,
+                              np.int64(prm.peak_radius), mp, prm.split_merged_peaks,
+                              prm.peak_support, w, peaks.x[off:off + mp],
+                              peaks.y[off:off + mp], peaks.v[off:off + mp])
+        peaks.num[k] = got
+        total += got
+    return total
+
+
+@jit
+def new_peaks(K, mp):
+    """Zeroed peaks of K channels of mp each (zeros past the counts)."""
+    xyv = np.zeros((3, K * mp), np.float32)
+    return Peaks(xyv[0], xyv[1], xyv[2], np.zeros(K, np.int64))
