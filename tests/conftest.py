@@ -37,9 +37,10 @@ def kernels(backend):
 def make_decoder(backend):
     """A Decoder factory bound to the backend under test."""
 
-    def make(skeleton=None, **options):
+    def make(skeleton=None, config=None, **options):
         options.setdefault("backend", backend)
-        return pafdecode.Decoder(skeleton or pafdecode.Skeleton.openpose_coco18(), **options)
+        return pafdecode.Decoder(skeleton or pafdecode.Skeleton.openpose_coco18(), config,
+                                 **options)
 
     return make
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pafdecode import Decoder, Skeleton
+from pafdecode import Decoder, DecoderConfig, Skeleton
 
 COCO = Skeleton.openpose_coco18()
 
@@ -45,35 +45,62 @@ def test_batch_frame_counts_must_match(make_decoder):
 
 
 @pytest.mark.parametrize("option, value, message", [
-    ("assignment", "optimal", "assignment must be"),
-    ("assembly", "greedy", "assembly must be 'tree' or 'global'"),
-    ("layout", "NCHW", "layout must be"),
-    ("stride", 0, "stride must be > 0"),
-    ("stride", float("nan"), "stride must be finite"),
-    ("peak_threshold", float("inf"), "peak_threshold must be finite"),
-    ("peak_radius", 0, "peak_radius must be in 1..64"),
-    ("max_peaks", 0, "max_peaks must be in 1..4096"),
-    ("max_peaks", 2.5, "max_peaks must be an integer"),
-    ("paf_samples", 1, "paf_samples must be in 2..4096"),
-    ("min_inlier_ratio", 1.5, "min_inlier_ratio must be <= 1"),
-    ("max_limb_length", -3, "max_limb_length must be > 0"),
-    ("max_candidates", 0, "max_candidates must be >= 1"),
-    ("min_keypoints", -1, "min_keypoints must be >= 0"),
-    ("min_person_score", "high", "min_person_score must be a number"),
-    ("shared_peak_score", 0, "shared_peak_score must be > 0"),
-    ("shared_peak_score", float("nan"), "shared_peak_score must be finite"),
-    ("oks_nms", 1.5, "oks_nms must be <= 1"),
-    ("repair_score", -0.1, "repair_score must be > 0"),
-    ("redundant_veto", 0, "redundant_veto must be > 0"),
-    ("peak_support", 0, "peak_support must be > 0"),
-    ("peak_support", float("inf"), "peak_support must be finite"),
-    ("join_fragments", 0, "join_fragments must be > 0"),
-    ("join_fragments", 1.5, "join_fragments must be <= 1"),
-    ("join_fragments", float("nan"), "join_fragments must be finite"),
+    ("assignment", "optimal", r"assignment must be 'greedy' or 'hungarian', got 'optimal'"),
+    ("stride", 0, r"stride must be a number in \[0.001, 4096\], got 0"),
+    ("stride", float("nan"), "stride must be .*, got nan"),
+    ("stride", 1e39, r"stride must be .*, got 1e\+39"),
+    ("stride", 1e-50, "stride must be .*, got 1e-50"),
+    ("peak_threshold", float("inf"), "peak_threshold must be a number >= 0, got inf"),
+    ("peak_threshold", -0.1, "peak_threshold must be a number >= 0, got -0.1"),
+    ("paf_threshold", -0.5, "paf_threshold must be a number >= 0, got -0.5"),
+    ("peak_radius", 0, r"peak_radius must be an integer in 1..64, got 0"),
+    ("max_peaks", 0, r"max_peaks must be an integer in 1..4096, got 0"),
+    ("max_peaks", 2.5, "max_peaks must be an integer in 1..4096, got 2.5"),
+    ("paf_samples", 1, r"paf_samples must be an integer in 2..4096, got 1"),
+    ("min_inlier_ratio", 1.5, r"min_inlier_ratio must be a number in \[0, 1\], got 1.5"),
+    ("max_limb_length", -3, "max_limb_length must be a number >= 0.001 or None"),
+    ("max_limb_length", 1e-300, "max_limb_length must be .*, got 1e-300"),
+    ("max_candidates", 0, r"max_candidates must be an integer in 1..16777216, got 0"),
+    ("max_candidates", 2**31, r"max_candidates must be an integer in 1..16777216, got 2147483648"),
+    ("min_keypoints", 0, r"min_keypoints must be an integer in 1..4096, got 0"),
+    ("min_keypoints", 2**31, r"min_keypoints must be .*, got 2147483648"),
+    ("min_person_score", -1.0, "min_person_score must be a number >= 0, got -1.0"),
+    ("shared_peak_score", 0, "shared_peak_score must be a number > 0 or None"),
+    ("shared_peak_score", float("nan"), "shared_peak_score must be .*, got nan"),
+    ("peak_support", 0, "peak_support must be a number > 0 or None"),
+    ("peak_support", float("inf"), "peak_support must be"),
+    ("peak_support", 1e39, "peak_support must be .* as a float32"),
+    ("peak_support", 1e-40, "peak_support must be .* as a float32"),
+    ("join_fragments", 0, r"join_fragments must be a number in \(0, 1\] or None"),
+    ("join_fragments", 1.5, "join_fragments must be"),
+    ("join_fragments", 1.0000001, "join_fragments must be .*, got 1.0000001"),
+    ("join_fragments", float("nan"), "join_fragments must be"),
 ])
-def test_bad_options_name_the_option(option, value, message):
+def test_bad_options_name_the_option_the_value_and_the_range(option, value, message):
     with pytest.raises(ValueError, match=message):
         Decoder(COCO, **{option: value})
+    with pytest.raises(ValueError, match=message):
+        DecoderConfig(**{option: value})
+
+
+@pytest.mark.parametrize("option, value", [
+    ("min_person_score", "high"), ("peak_radius", True), ("stride", None.__class__),
+])
+def test_options_of_the_wrong_kind_are_type_errors(option, value):
+    with pytest.raises(TypeError, match=option):
+        Decoder(COCO, **{option: value})
+
+
+@pytest.mark.parametrize("removed", ["repair_score", "redundant_veto", "assembly", "oks_nms",
+                                     "no_such_option"])
+def test_removed_and_unknown_options_are_type_errors(removed):
+    with pytest.raises(TypeError, match=f"unexpected keyword argument '{removed}'"):
+        Decoder(COCO, **{removed: 0.5})
+
+
+def test_layout_is_checked():
+    with pytest.raises(ValueError, match="layout must be 'CHW' or 'HWC', got 'NCHW'"):
+        Decoder(COCO, layout="NCHW")
 
 
 def test_skeleton_is_required():

@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 
-from pafdecode import Poses, Skeleton, synth
+from pafdecode import DecoderConfig, Poses, Skeleton, postprocess, synth
 
 COCO = Skeleton.openpose_coco18()
 STRIDE = 8
@@ -71,15 +71,13 @@ def match_people(truth, found):
     return pairs
 
 
-@pytest.mark.parametrize("assembly, veto", [("tree", None), ("global", None), ("global", 0.5)])
+@pytest.mark.parametrize("preset", ["openpose", "default", "crowd"])
 @pytest.mark.parametrize("assignment", ["greedy", "hungarian"])
 @pytest.mark.parametrize("n_people", [1, 3, 10])
-def test_round_trip_recovers_every_person(make_decoder, assignment, n_people, assembly, veto):
-    # Global order merges many fragments; a veto by the shoulder-ear links must let
-    # every true merge through.
+def test_round_trip_recovers_every_person(make_decoder, assignment, n_people, preset):
     people, heat, paf = separated_scene(n_people)
-    poses = make_decoder(COCO, assignment=assignment, assembly=assembly,
-                         redundant_veto=veto)(heat, paf)
+    config = getattr(DecoderConfig, preset)()
+    poses = make_decoder(COCO, config, assignment=assignment)(heat, paf)
     assert len(poses) == n_people
     for truth, found in match_people(people, poses.keypoints):
         visible = truth[:, 2] > 0
@@ -194,13 +192,18 @@ def test_poses_contract(make_decoder):
     coco = poses.to_coco(42)
     assert len(coco) == len(poses)
     assert coco[0]["image_id"] == 42 and coco[0]["category_id"] == 1
-    assert len(coco[0]["keypoints"]) == 54
+    # COCO-17 by default (OpenPose's neck dropped, the rest in COCO's order).
+    assert len(coco[0]["keypoints"]) == 51
+    nose, r_shoulder = poses.keypoints[0, 0], poses.keypoints[0, 2]
+    assert coco[0]["keypoints"][:3] == pytest.approx(nose.tolist())
+    assert coco[0]["keypoints"][6 * 3:6 * 3 + 3] == pytest.approx(r_shoulder.tolist())
+    assert len(poses.to_coco(42, keypoints="native")[0]["keypoints"]) == 54
     assert coco[0]["score"] == pytest.approx(float(poses.scores[0]))
 
 
 def test_filters(make_decoder):
     scene = coco_scene(20, 3)
-    loose = make_decoder(COCO, min_keypoints=0, min_person_score=0.0)(scene.heatmaps, scene.pafs)
+    loose = make_decoder(COCO, min_keypoints=1, min_person_score=0.0)(scene.heatmaps, scene.pafs)
     strict = make_decoder(COCO, min_keypoints=10, min_person_score=0.5)(scene.heatmaps,
                                                                          scene.pafs)
     counts = (strict.keypoints[:, :, 2] > 0).sum(1)
@@ -211,7 +214,7 @@ def test_filters(make_decoder):
 def test_max_peaks_caps_each_channel(make_decoder):
     scene = synth.crowd_scene(30, 4)
     for shared, holders in ((None, 1), (0.3, 2)):
-        poses = make_decoder(COCO, max_peaks=5, min_keypoints=0,
+        poses = make_decoder(COCO, max_peaks=5, min_keypoints=1,
                              shared_peak_score=shared)(scene.heatmaps, scene.pafs)
         assert poses.stats["peaks"] <= 5 * 18
         # A peak has one holder (two when shared): no more keypoints than that allows.
@@ -219,8 +222,6 @@ def test_max_peaks_caps_each_channel(make_decoder):
 
 
 def test_oks_nms_drops_a_person_who_repeats_a_better_one():
-    from pafdecode.decoder import _oks_sigmas, _oks_suppress
-
     a = np.array(synth.crowd_scene(1, 3).people[0])
     a[:, 2] = 0.9
     near = a.copy()
@@ -228,19 +229,41 @@ def test_oks_nms_drops_a_person_who_repeats_a_better_one():
     far = a.copy()
     far[:, 0] += 300.0
     people = np.stack([a, near, far]).astype(np.float32)
-    sigmas = _oks_sigmas(COCO)
-    # COCO's sigmas by name (OpenPose's r_shoulder is COCO's right_shoulder), and
-    # their mean for the neck, which COCO lacks.
-    assert sigmas[2] == pytest.approx(0.079) and sigmas[0] == pytest.approx(0.026)
-    assert sigmas[1] == pytest.approx(np.mean(sigmas[[0] + list(range(2, 18))]))
-    assert _oks_suppress(people, sigmas, 0.9).tolist() == [0, 2]
-    assert _oks_suppress(people, sigmas, 1.0).tolist() == [0, 1, 2]
+    poses = Poses(people, np.array([0.9, 0.8, 0.7], np.float32), COCO, {"people": 3})
+    # The truth, computed independently: COCO's OKS of `near` against `a`.
+    found = a[:, 2] > 0
+    area = np.ptp(a[found, 0]) * np.ptp(a[found, 1])
+    e = (1.5 ** 2 * 2) / (2 * COCO.sigmas[found]) ** 2 / (area + np.spacing(1)) / 2
+    oks_near = float(np.exp(-e).mean())
+    assert 0.9 < oks_near < 1.0
+    kept = postprocess.oks_nms(poses, 0.9)
+    assert kept.keypoints.tolist() == people[[0, 2]].tolist()
+    assert kept.scores.tolist() == pytest.approx([0.9, 0.7]) and kept.stats["people"] == 2
+    assert len(postprocess.oks_nms(poses, min(1.0, oks_near + 1e-6))) == 3
+    assert len(postprocess.oks_nms(poses, oks_near - 1e-6)) == 2
+    empty = postprocess.oks_nms(Poses(people[:0], np.zeros(0, np.float32), COCO), 0.5)
+    assert empty.keypoints.shape == (0, 18, 3)
+
+
+def test_oks_nms_memory_does_not_grow_with_people_squared():
+    # 3000 people of 18 keypoints: a P x P x K float64 array would be 1.3 GB.
+    rng = np.random.default_rng(0)
+    people = np.zeros((3000, 18, 3), np.float32)
+    people[:, :, :2] = rng.uniform(0, 5000, (3000, 1, 2)) + rng.uniform(0, 50, (3000, 18, 2))
+    people[:, :, 2] = 1.0
+    poses = Poses(people, np.linspace(1, 0, 3000, dtype=np.float32), COCO)
+    import tracemalloc
+    tracemalloc.start()
+    kept = postprocess.oks_nms(poses, 0.5)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 100e6 and 0 < len(kept) <= 3000
 
 
 def test_oks_nms_keeps_distinct_people(make_decoder):
     scene = synth.crowd_scene(20, 8)
     plain = make_decoder(COCO)(scene.heatmaps, scene.pafs)
-    pruned = make_decoder(COCO, oks_nms=0.9)(scene.heatmaps, scene.pafs)
+    pruned = postprocess.oks_nms(plain, 0.9)
     assert len(pruned) <= len(plain) and pruned.stats["people"] == len(pruned)
     # Whatever it keeps is what the plain decode found, in the same order.
     kept = [next(i for i in range(len(plain)) if np.array_equal(plain.keypoints[i], p))
@@ -290,7 +313,7 @@ def test_max_limb_length_drops_long_limbs(make_decoder):
     lengths = [np.hypot(*(truth[b, :2] - truth[a, :2])) for a, b in limbs
                if truth[a, 2] > 0 and truth[b, 2] > 0]
     limit = float(np.median(lengths))
-    short = make_decoder(COCO, max_limb_length=limit, min_keypoints=0)(heat, paf)
+    short = make_decoder(COCO, max_limb_length=limit, min_keypoints=1)(heat, paf)
     assert short.stats["candidates"] < full.stats["candidates"]
     assert short.stats["candidates"] == sum(1 for x in lengths if x <= limit)
 
@@ -355,10 +378,10 @@ def test_join_fragments_rejoins_a_person_cut_by_hidden_joints(make_decoder):
     people, heat, paf = with_hidden(people, heat, [(0, neck), (0, r_elbow)])
     truth = people[0]
     visible = truth[:, 2] > 0
-    pieces = make_decoder(COCO, join_fragments=None, min_keypoints=0)(heat, paf)
+    pieces = make_decoder(COCO, join_fragments=None, min_keypoints=1)(heat, paf)
     assert len(pieces) >= 2
     assert (pieces.keypoints[:, :, 2] > 0).sum() < visible.sum()  # the wrist is lost
-    joined = make_decoder(COCO, join_fragments=0.6, min_keypoints=0)(heat, paf)
+    joined = make_decoder(COCO, join_fragments=0.6, min_keypoints=1)(heat, paf)
     assert len(joined) == 1
     person = joined.keypoints[0]
     assert np.array_equal(person[:, 2] > 0, visible)
@@ -373,7 +396,7 @@ def test_join_fragments_gives_each_fragment_to_its_own_person(make_decoder):
               [(0, "neck"), (1, "l_elbow"), (2, "r_knee"), (2, "l_shoulder")]]
     assert all(people[p, k, 2] > 0 for p, k in hidden)
     people, heat, paf = with_hidden(people, heat, hidden)
-    joined = make_decoder(COCO, join_fragments=0.6, min_keypoints=0)(heat, paf)
+    joined = make_decoder(COCO, join_fragments=0.6, min_keypoints=1)(heat, paf)
     assert len(joined) == 3
     for truth, person in match_people(people, joined.keypoints):
         visible = truth[:, 2] > 0
@@ -384,7 +407,7 @@ def test_join_fragments_needs_hidden_joints_between(make_decoder):
     # Two whole people side by side: nothing is missing, so nothing may join, and
     # the result is the same as without the option.
     people, heat, paf = separated_scene(2)
-    plain = make_decoder(COCO, join_fragments=None, min_keypoints=0)(heat, paf)
-    joined = make_decoder(COCO, join_fragments=1.0, min_keypoints=0)(heat, paf)
+    plain = make_decoder(COCO, join_fragments=None, min_keypoints=1)(heat, paf)
+    joined = make_decoder(COCO, join_fragments=1.0, min_keypoints=1)(heat, paf)
     np.testing.assert_array_equal(joined.keypoints, plain.keypoints)
     np.testing.assert_array_equal(joined.scores, plain.scores)

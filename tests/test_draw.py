@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pafdecode import Poses, Skeleton
-from pafdecode.draw import draw, limb_colors, load_image, save_image
+from pafdecode.draw import draw, limb_colors
+from pafdecode.io import load_image, save_image
 
 TWO = Skeleton(["a", "b", "c"], [(0, 1), (1, 2)])
 

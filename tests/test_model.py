@@ -374,7 +374,7 @@ def test_decoder_options_pass_through():
     scene, image = scene_image(3, seed=16)
     model = OnnxPoseModel(build_graph(57), COCO, assignment="hungarian", min_keypoints=30,
                           **ENCODING)
-    assert model.decoder(8).params["assignment"] == "hungarian"
+    assert model.decoder(8).config.assignment == "hungarian"
     assert len(model(image)) == 0  # nobody has 30 keypoints
     with pytest.raises(TypeError):
         OnnxPoseModel(build_graph(57), COCO, no_such_option=1)
@@ -465,7 +465,7 @@ def coco_mini():
 @needs_shared
 @pytest.mark.shared
 def test_tfpose_finds_people_in_every_coco_mini_image(tfpose_thin):
-    from pafdecode.draw import load_image
+    from pafdecode.io import load_image
     from pafdecode.io import COCO18_TO_COCO17
 
     data = coco_mini()
@@ -500,7 +500,7 @@ def test_tfpose_finds_people_in_every_coco_mini_image(tfpose_thin):
 @needs_shared
 @pytest.mark.shared
 def test_tfpose_on_a_photo_and_as_a_batch(tfpose_thin):
-    from pafdecode.draw import load_image
+    from pafdecode.io import load_image
 
     photo = load_image(SHARED / "data" / "images" / "p3_dance.png", "BGR")
     poses = tfpose_thin(photo)

@@ -22,7 +22,8 @@ numba = pytest.importorskip(
 from hypothesis import given, settings, strategies as st  # noqa: E402
 from hypothesis.extra.numpy import arrays  # noqa: E402
 
-from pafdecode import Decoder, Skeleton, _kernels, _numba, synth  # noqa: E402
+from pafdecode import Decoder, DecoderConfig, Skeleton, _kernels, _numba, synth  # noqa: E402
+from pafdecode._params import to_record  # noqa: E402
 
 SKELETONS = {"coco18": Skeleton.openpose_coco18(), "body25": Skeleton.body25()}
 QUALITIES = {
@@ -40,9 +41,9 @@ SCENES = max(1, int(os.environ.get("PAFDECODE_PARITY_SCENES", "40")))
 
 def _cores(skeleton, **options):
     """The C and Numba cores for one Decoder configuration."""
-    params = Decoder(skeleton, **options).params
+    record = to_record(Decoder(skeleton, **options).config)
     args = (skeleton.limbs, skeleton.paf_channels, skeleton.redundant, skeleton.num_keypoints,
-            params)
+            record)
     return _kernels.CoreDecoder(*args), _numba.CoreDecoder(*args)
 
 
@@ -166,20 +167,17 @@ def option_scene(index):
 
 @settings(max_examples=30)
 @given(index=st.integers(0, 2), mode=st.sampled_from(MODES),
-       peak_threshold=st.sampled_from([-0.5, 0.0, 0.05, 0.1, 0.3]),
+       peak_threshold=st.sampled_from([0.0, 0.05, 0.1, 0.3]),
        peak_radius=st.integers(1, 3), max_peaks=st.sampled_from([1, 5, 20, 128]),
-       paf_threshold=st.sampled_from([-0.2, 0.0, 0.05, 0.2]),
+       paf_threshold=st.sampled_from([0.0, 0.05, 0.2]),
        paf_samples=st.sampled_from([2, 3, 7, 10, 16]),
        min_inlier_ratio=st.sampled_from([0.0, 0.5, 0.8, 1.0]),
        max_limb_length=st.sampled_from([None, 40.0, 150.0]),
        max_candidates=st.sampled_from([1, 10, 4096]),
-       min_keypoints=st.sampled_from([0, 3, 8]),
-       min_person_score=st.sampled_from([-1.0, 0.2, 0.6]),
+       min_keypoints=st.sampled_from([1, 3, 8]),
+       min_person_score=st.sampled_from([0.0, 0.2, 0.6]),
        stride=st.sampled_from([1, 4, 8]),
        shared_peak_score=st.sampled_from([None, 0.05, 0.3, 0.9]),
-       assembly=st.sampled_from(["tree", "global"]),
-       repair_score=st.sampled_from([None, 0.05, 0.5]),
-       redundant_veto=st.sampled_from([None, 0.05, 0.5]),
        split_merged_peaks=st.sampled_from([None, 0.05, 0.6, 2.0]),
        peak_support=st.sampled_from([None, 0.05, 0.15, 0.6]),
        join_fragments=st.sampled_from([None, 0.3, 0.6, 1.0]))
@@ -201,7 +199,7 @@ def test_denormal_heatmap_reads_as_zero(mode):
     heat[0, 5, 5] = 1e-39
     heat[0, 5, 6] = 0.0
     c, nb = decode_both(scene.skeleton, heat, scene.pafs, assignment=mode,
-                        peak_threshold=-1.0)
+                        peak_threshold=0.0)
     assert_same(c, nb, "denormal heatmap cell")
 
 
@@ -334,17 +332,17 @@ def random_case(rng):
             hit = rng.random(arr.shape) < 0.05
             arr[hit] = rng.choice(SPECIAL_VALUES, int(hit.sum()))
     options = dict(
-        peak_threshold=float(rng.choice([-0.5, 0.0, 0.1, 0.3])),
+        peak_threshold=float(rng.choice([0.0, 0.1, 0.3])),
         peak_radius=int(rng.integers(1, 3)),
         max_peaks=int(rng.choice([1, 3, 8, 128])),
-        paf_threshold=float(rng.choice([-0.3, 0.0, 0.05, 0.3])),
+        paf_threshold=float(rng.choice([0.0, 0.05, 0.3])),
         paf_samples=int(rng.choice([2, 3, 5, 10])),
         min_inlier_ratio=float(rng.choice([0.0, 0.5, 0.8, 1.0])),
         max_limb_length=[None, 4.0, 40.0][int(rng.integers(0, 3))],
         max_candidates=int(rng.choice([1, 5, 4096])),
         assignment=str(rng.choice(MODES)),
-        min_keypoints=int(rng.choice([0, 2, 3])),
-        min_person_score=float(rng.choice([-1.0, 0.0, 0.3])),
+        min_keypoints=int(rng.choice([1, 2, 3])),
+        min_person_score=float(rng.choice([0.0, 0.3])),
         stride=float(rng.choice([1, 4, 8])))
     return heat, paf, options
 
@@ -396,10 +394,7 @@ def test_split_merged_peaks_parity_in_crowds(i, mode):
     n, seed, scene = make_scene("coco18" if i % 2 == 0 else "body25",
                                 "clean" if i < 3 else "noisy", 100 + i)
     c, nb = decode_both(scene.skeleton, scene.heatmaps, scene.pafs, assignment=mode,
-                        split_merged_peaks=0.6, assembly="global" if i % 3 else "tree",
-                        repair_score=0.3 if i % 2 else None,
-                        redundant_veto=0.3 if i in (1, 2, 4) else None,
-                        join_fragments=(None, 0.6, 1.0)[i % 3])
+                        split_merged_peaks=0.6, join_fragments=(None, 0.6, 1.0)[i % 3])
     assert_same(c, nb, f"split, {n} people seed {seed} {mode}")
 
 
@@ -481,4 +476,4 @@ def test_core_decoder_interface():
     assert c_core.decode_batch(empty_heat, empty_paf, np.empty(64, np.uint8)) == []
     with pytest.raises(ValueError):
         _numba.CoreDecoder(sk.limbs, sk.paf_channels, sk.redundant, sk.num_keypoints,
-                           dict(Decoder(sk).params, paf_samples=1))
+                           to_record(dict(DecoderConfig().as_dict(), paf_samples=1)))

@@ -7,12 +7,13 @@ optimal limb assignment and assembly into skeletons, in C with the GIL released.
 
 from .skeleton import Skeleton
 from .backends import available_backends
+from .config import DecoderConfig
 from .decoder import Decoder, Poses
 from .model import OnnxPoseModel
 from .draw import draw
 from .io import load_image, save_image
-from . import io, metrics, synth, transforms
+from . import io, metrics, postprocess, synth, transforms
 
 __version__ = "0.1.0"
-__all__ = ["Decoder", "OnnxPoseModel", "Poses", "Skeleton", "available_backends", "draw",
-           "io", "load_image", "metrics", "save_image", "synth", "transforms", "__version__"]
+__all__ = ["Decoder", "DecoderConfig", "OnnxPoseModel", "Poses", "Skeleton", "available_backends", "draw",
+           "io", "load_image", "metrics", "postprocess", "save_image", "synth", "transforms", "__version__"]

@@ -86,6 +86,7 @@ cdef extern from "pafdecode.h" nogil:
     int pd_max_people(const pd_skeleton *skeleton, const pd_params *params)
     int pd_check_params(const pd_skeleton *skeleton, const pd_params *params)
     int pd_params_check(const pd_params *params)
+    void pd_params_default(pd_params *params)
     int pd_param_count()
     const char *pd_param_name(int index)
     size_t pd_param_offset(int index)
@@ -153,6 +154,14 @@ cdef extern from "internal.h" nogil:
 
 
 STAT_FIELDS = ("peaks", "candidates", "connections", "people")
+
+
+def default_record():
+    """pd_params_default as a pafdecode._params record: the C core's own defaults."""
+    record = np.zeros((), _params.RECORD_DTYPE)
+    cdef unsigned char[::1] raw = record.reshape(1).view(np.uint8)
+    pd_params_default(<pd_params *>&raw[0])
+    return record
 
 
 cdef int _raise_for(int rc, str where) except -1:

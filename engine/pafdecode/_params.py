@@ -95,18 +95,21 @@ class Param:
 
     def _check_real(self, value):
         result = float(value)
-        stored = float(np.float32(result)) if self.type == "float" else result
-        ok = math.isfinite(result) and abs(result) <= (
-            _FLT_MAX if self.type == "float" else math.inf)
-        ok = ok and (stored > self.minimum if self.open_min else stored >= self.minimum)
-        ok = ok and stored <= self.maximum
-        # The decode flushes float32 denormals to zero: a value that small would
-        # silently become 0, which for some options means "off".
-        ok = ok and (self.type != "float" or stored == 0 or abs(stored) >= _FLT_TINY)
-        if not ok:
-            extra = " (float32)" if self.type == "float" and stored != result else ""
-            raise ValueError(f"{self.name} must be {self.range_text()}{extra}, got {value!r}")
+        if not self._in_range(result):
+            raise ValueError(f"{self.name} must be {self.range_text()}, got {value!r}")
+        if self.type == "float":
+            # The core holds float32, and its decode flushes float32 denormals to
+            # zero: the stored value must be in range too, and not silently 0 (for
+            # some options "off").
+            stored = float(np.float32(result)) if abs(result) <= _FLT_MAX else math.inf
+            if not self._in_range(stored) or (stored != 0 and abs(stored) < _FLT_TINY):
+                raise ValueError(f"{self.name} must be {self.range_text()} as a float32 "
+                                 f"(normal or 0, at most {_FLT_MAX:.7g}), got {value!r}")
         return result
+
+    def _in_range(self, value):
+        low_ok = value > self.minimum if self.open_min else value >= self.minimum
+        return math.isfinite(value) and low_ok and value <= self.maximum
 
 
 def _num(value):

@@ -59,7 +59,8 @@ def demo(args):
               f"{poses.stats['candidates']:6d} {recovered:>17d} of {visible:<6d}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    from .draw import draw, save_image
+    from .draw import draw
+    from .io import save_image
 
     # The crowd drawn over its own heatmaps, so the picture shows fields and people.
     heat = scene.heatmaps[:skeleton.num_keypoints].max(axis=0)
@@ -75,7 +76,7 @@ def demo(args):
     if not photo.is_file():
         print(f"no photo at {photo}: skipping the real network")
         return 0
-    from .draw import load_image
+    from .io import load_image
     from .model import OnnxPoseModel
 
     model = OnnxPoseModel.tfpose(model_path)
@@ -116,7 +117,8 @@ def _find_model(given=None):
 
 def predict(args):
     """Runs an ONNX network on images and decodes, draws and writes what it finds."""
-    from .draw import draw, load_image, save_image
+    from .draw import draw
+    from .io import load_image, save_image
     from .io import coco_results, openpose_json_name, write_openpose_json
     from .model import OnnxPoseModel
 

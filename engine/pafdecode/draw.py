@@ -14,7 +14,6 @@ import numpy as np
 
 # Image files are io's business; these two stay importable from here for code written
 # when they lived in this module.
-from .io import load_image, save_image  # noqa: F401
 
 __all__ = ["draw", "limb_colors"]
 

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .decoder import Decoder, Poses
+from .decoder import Poses, as_fields, check_shapes, make_config
 
 __all__ = ["ReferenceDecoder", "find_peaks", "score_limb", "assign", "assemble"]
 
@@ -306,168 +306,118 @@ def assign(candidates, mode="greedy"):
     return sorted(chosen, key=lambda c: (-c[2], c[0], c[1]))
 
 
-def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
-             shared_peak_score=0.0, order="tree", repair_score=0.0, redundant_veto=0.0,
-             join_fragments=0.0, min_keypoints=3, min_person_score=0.2):
-    """People from connections. Returns a list of (score, slots) with slots[k] =
-    peak index in channel k or -1, best first.
+class _People:
+    """Assembly state written plainly: people are dicts with "slots" {type: peak},
+    "connections" and "evidence"; holders maps (type, peak) to the people holding it."""
 
-    order="tree" takes limb types in skeleton order, each one's connections in the
-    order given; "global" takes all connections of all limb types by score, best
-    first (ties in limb order), and the sharing passes after them, limbs in order.
+    def __init__(self, skeleton, peaks):
+        self.skeleton, self.peaks = skeleton, peaks
+        self.people, self.holders = [], {}
 
-    With shared_peak_score > 0 (and each limb's candidates, best first), a peak may
-    be held by two people: after a limb's connections, a person holding a peak a of
-    the limb but no keypoint of b's type takes a's best candidate b: first the
-    unheld b (each goes to the first holder of its best a lacking b's type), then
-    the b another person holds already (two keypoints merged into one peak). Either
-    only through a candidate scoring at least shared_peak_score.
+    def hold(self, p, kind, peak, value):
+        self.people[p]["slots"][kind] = peak
+        self.holders.setdefault((kind, peak), []).append(p)
+        self.people[p]["evidence"] += value
 
-    With repair_score > 0, after that, each end's best candidate scoring at least
-    repair_score (limbs in order, the a ends then the b ends, each in index order)
-    merges the different people holding its two ends when no person holds both and
-    they share no keypoint type.
+    def take(self, p, kind, peak, value, score):
+        self.hold(p, kind, peak, value)
+        self.people[p]["connections"] += 1
+        self.people[p]["evidence"] += float(score)
 
-    With redundant_veto > 0, two people merge only if every redundant limb whose
-    types they hold on opposite sides has a candidate (among its candidates_per_limb)
-    between those peaks scoring at least redundant_veto.
+    def lacking(self, peak_holders, kind):
+        return [h for h in peak_holders if kind not in self.people[h]["slots"]]
 
-    With join_fragments > 0, last, fragments join hosts across hidden keypoints
-    (`join_fragments`)."""
-    people, holders = [], {}
+    def value(self, kind, peak):
+        return float(self.peaks[kind][peak, 2])
 
-    def hold(p, kind, peak, value):
-        people[p]["slots"][kind] = peak
-        holders.setdefault((kind, peak), []).append(p)
-        people[p]["evidence"] += value
-
-    def take(p, kind, peak, value, score):
-        hold(p, kind, peak, value)
-        people[p]["connections"] += 1
-        people[p]["evidence"] += float(score)
-
-    def lacking(peak_holders, kind):
-        return [h for h in peak_holders if kind not in people[h]["slots"]]
-
-    vetoes = []
-    if redundant_veto > 0 and candidates_per_limb is not None:
-        vetoes = [(skeleton.limbs[limb],
-                   {(a, b): score for a, b, score in candidates_per_limb[limb]})
-                  for limb in range(len(connections_per_limb)) if skeleton.redundant[limb]]
-
-    def vetoed(into, gone):
-        for (k1, k2), scores in vetoes:
-            for first, second in ((into, gone), (gone, into)):
-                if k1 in first["slots"] and k2 in second["slots"]:
-                    score = scores.get((first["slots"][k1], second["slots"][k2]), -1.0)
-                    if not score >= redundant_veto:
-                        return True
-        return False
-
-    def connect(limb, a, b, score):
-        ka, kb = skeleton.limbs[limb]
-        ha, hb = holders.get((ka, a), []), holders.get((kb, b), [])
-        value_a, value_b = float(peaks[ka][a, 2]), float(peaks[kb][b, 2])
+    def connect(self, limb, a, b, score):
+        """One chosen connection: starts, extends or merges people; never overwrites
+        a keypoint a person holds."""
+        ka, kb = self.skeleton.limbs[limb]
+        ha, hb = self.holders.get((ka, a), []), self.holders.get((kb, b), [])
         if not ha and not hb:
-            if skeleton.redundant[limb]:
+            if self.skeleton.redundant[limb]:
                 return
-            people.append({"slots": {}, "connections": 1, "evidence": float(score)})
-            hold(len(people) - 1, ka, a, value_a)
-            hold(len(people) - 1, kb, b, value_b)
+            self.people.append({"slots": {}, "connections": 1, "evidence": float(score)})
+            self.hold(len(self.people) - 1, ka, a, self.value(ka, a))
+            self.hold(len(self.people) - 1, kb, b, self.value(kb, b))
         elif not hb or not ha:
-            # never overwrite a keypoint a person holds
-            free = lacking(ha, kb) if not hb else lacking(hb, ka)
-            if free:
-                if not hb:
-                    take(free[0], kb, b, value_b, score)
-                else:
-                    take(free[0], ka, a, value_a, score)
+            free = self.lacking(ha, kb) if not hb else self.lacking(hb, ka)
+            if free and not hb:
+                self.take(free[0], kb, b, self.value(kb, b), score)
+            elif free:
+                self.take(free[0], ka, a, self.value(ka, a), score)
         elif any(h in hb for h in ha):
-            both = next(h for h in ha if h in hb)
-            people[both]["connections"] += 1
-            people[both]["evidence"] += float(score)
-        elif not set(people[ha[0]]["slots"]) & set(people[hb[0]]["slots"]):
-            pa, pb = ha[0], hb[0]
-            into, gone = people[pa], people[pb]
-            if vetoed(into, gone):
-                return
-            for kind, peak in gone["slots"].items():
-                into["slots"][kind] = peak
-                owners = holders[(kind, peak)]
-                owners[owners.index(pb)] = pa
-            into["connections"] += gone["connections"] + 1
-            into["evidence"] += gone["evidence"] + float(score)
-            gone.update(slots={}, connections=0, evidence=0.0)
+            both = self.people[next(h for h in ha if h in hb)]
+            both["connections"] += 1
+            both["evidence"] += float(score)
+        elif not set(self.people[ha[0]]["slots"]) & set(self.people[hb[0]]["slots"]):
+            self.merge(ha[0], hb[0], float(score), 1)
 
-    def share(limb):
-        ka, kb = skeleton.limbs[limb]
-        if not shared_peak_score > 0 or skeleton.redundant[limb] or candidates_per_limb is None:
-            return
+    def merge(self, into_index, gone_index, score, connections):
+        """Person gone_index joins into_index, bringing everything it holds."""
+        into, gone = self.people[into_index], self.people[gone_index]
+        for kind, peak in gone["slots"].items():
+            into["slots"][kind] = peak
+            owners = self.holders[(kind, peak)]
+            owners[owners.index(gone_index)] = into_index
+        into["connections"] += gone["connections"] + connections
+        into["evidence"] += gone["evidence"] + score
+        gone.update(slots={}, connections=0, evidence=0.0)
+
+    def share(self, limb, candidates, min_score):
+        """Shared peaks after a limb type's connections: first the unheld b (each to
+        the first holder of its best a lacking b's type), then the b another person
+        holds already (two keypoints merged into one peak); only through a
+        candidate scoring at least min_score."""
+        ka, kb = self.skeleton.limbs[limb]
         best_of_a, best_of_b = {}, {}
-        for a, b, score in candidates_per_limb[limb]:
+        for a, b, score in candidates:
             best_of_a.setdefault(a, (b, score))
             best_of_b.setdefault(b, (a, score))
         for b, (a, score) in sorted(best_of_b.items()):
-            if not score >= shared_peak_score or holders.get((kb, b)):
+            if not score >= min_score or self.holders.get((kb, b)):
                 continue
-            free = lacking(holders.get((ka, a), []), kb)
+            free = self.lacking(self.holders.get((ka, a), []), kb)
             if free:
-                take(free[0], kb, b, float(peaks[kb][b, 2]), score)
+                self.take(free[0], kb, b, self.value(kb, b), score)
         for a, (b, score) in sorted(best_of_a.items()):
-            if not score >= shared_peak_score or not holders.get((kb, b)):
+            if not score >= min_score or not self.holders.get((kb, b)):
                 continue
-            for h in lacking(holders.get((ka, a), []), kb):
-                if len(holders[(kb, b)]) < 2:
-                    take(h, kb, b, float(peaks[kb][b, 2]), score)
+            for h in self.lacking(self.holders.get((ka, a), []), kb):
+                if len(self.holders[(kb, b)]) < 2:
+                    self.take(h, kb, b, self.value(kb, b), score)
 
-    def best_candidates(limb):
-        best_of_a, best_of_b = {}, {}
-        for a, b, score in candidates_per_limb[limb]:
-            best_of_a.setdefault(a, (b, score))
-            best_of_b.setdefault(b, (a, score))
-        return best_of_a, best_of_b
-
-    def repair(limb):
-        ka, kb = skeleton.limbs[limb]
-        best_of_a, best_of_b = best_candidates(limb)
-        ends = [(a, b, score) for a, (b, score) in sorted(best_of_a.items())]
-        ends += [(a, b, score) for b, (a, score) in sorted(best_of_b.items())]
-        for a, b, score in ends:
-            if not score >= repair_score:
+    def emit(self, min_keypoints, min_person_score):
+        """(score, slots) of the people that pass the filters, best first."""
+        kept = []
+        for index, person in enumerate(self.people):
+            n = len(person["slots"])
+            if n == 0 or n < min_keypoints:
                 continue
-            ha, hb = holders.get((ka, a), []), holders.get((kb, b), [])
-            if ha and hb and not set(ha) & set(hb):
-                connect(limb, a, b, score)
+            mean = person["evidence"] / (n + person["connections"])
+            if mean >= float(F32(min_person_score)):
+                # Ranked by mean evidence times the share of the skeleton found.
+                share = F32(mean * n / self.skeleton.num_keypoints)
+                kept.append((-share, index, person["slots"]))
+        kept.sort(key=lambda item: (item[0], item[1]))
+        return [(-s, slots) for s, _, slots in kept]
 
-    if order == "global":
-        queue = [(limb, a, b, score) for limb, connections in enumerate(connections_per_limb)
-                 for a, b, score in connections]
-        ranked = sorted(range(len(queue)), key=lambda q: (-float(queue[q][3]), q))
-        for q in ranked:
-            connect(*queue[q])
-        for limb in range(len(connections_per_limb)):
-            share(limb)
-    else:
-        for limb, connections in enumerate(connections_per_limb):
-            for a, b, score in connections:
-                connect(limb, a, b, score)
-            share(limb)
-    if repair_score > 0 and candidates_per_limb is not None:
-        for limb in range(len(connections_per_limb)):
-            repair(limb)
-    if join_fragments > 0:
-        join_fragments_into(people, holders, skeleton, peaks, join_fragments)
-    kept = []
-    for index, person in enumerate(people):
-        n = len(person["slots"])
-        if n == 0 or n < min_keypoints:
-            continue
-        mean = person["evidence"] / (n + person["connections"])
-        if mean >= float(F32(min_person_score)):
-            # Ranked by mean evidence times the share of the skeleton found.
-            kept.append((-F32(mean * n / skeleton.num_keypoints), index, person["slots"]))
-    kept.sort(key=lambda item: (item[0], item[1]))
-    return [(-s, slots) for s, _, slots in kept]
+
+def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
+             shared_peak_score=None, join_fragments=None):
+    """People from connections, limb types in skeleton order: the :class:`_People`
+    state after assembly, sharing (`shared_peak_score`, with each limb's candidates
+    best first) and fragment joining (`join_fragments`)."""
+    state = _People(skeleton, peaks)
+    for limb, connections in enumerate(connections_per_limb):
+        for a, b, score in connections:
+            state.connect(limb, a, b, score)
+        if shared_peak_score and not skeleton.redundant[limb] and candidates_per_limb:
+            state.share(limb, candidates_per_limb[limb], shared_peak_score)
+    if join_fragments:
+        join_fragments_into(state, join_fragments)
+    return state
 
 
 def tree_middles(skeleton):
@@ -483,142 +433,145 @@ def tree_middles(skeleton):
     return middle, tree
 
 
-def join_fragments_into(people, holders, skeleton, peaks, margin):
-    """Fragment joining as pd_decode_frame documents it, written plainly: people
-    are dicts with "slots" {type: peak}, "connections" and "evidence"; holders maps
-    (type, peak) to the people holding it."""
-    middles, tree = tree_middles(skeleton)
+class _Joining:
+    """Fragment joining as pd_decode_frame documents it (csrc/pafdecode.h), plainly."""
 
-    def xy(kind, peak):
-        return float(peaks[kind][peak, 0]), float(peaks[kind][peak, 1])
+    def __init__(self, state, margin):
+        self.state, self.margin = state, margin
+        self.middles, self.tree = tree_middles(state.skeleton)
 
-    def reach(slots):
-        lengths = [math.hypot(xy(a, slots[a])[0] - xy(b, slots[b])[0],
-                              xy(a, slots[a])[1] - xy(b, slots[b])[1])
-                   for a, b in tree if a in slots and b in slots]
+    def xy(self, kind, peak):
+        return float(self.state.peaks[kind][peak, 0]), float(self.state.peaks[kind][peak, 1])
+
+    def reach(self, slots):
+        if len(slots) < 2:
+            return 0.0
+        lengths = [math.dist(self.xy(a, slots[a]), self.xy(b, slots[b]))
+                   for a, b in self.tree if a in slots and b in slots]
         return max(lengths, default=0.0)
 
-    def cost(host, frag, host_reach):
+    def cost(self, host, frag, host_reach):
         # Pairs one hidden joint apart: a two-limb tree path through a type neither holds.
         best = math.inf
         for i in sorted(host):
             for j in sorted(frag):
-                middle = middles[i][j]
+                middle = self.middles[i][j]
                 if middle < 0 or middle in host or middle in frag:
                     continue
-                (hx, hy), (fx, fy) = xy(i, host[i]), xy(j, frag[j])
+                (hx, hy), (fx, fy) = self.xy(i, host[i]), self.xy(j, frag[j])
                 dx, dy = hx - fx, hy - fy
                 best = min(best, math.sqrt(dx * dx + dy * dy) / (2.0 * host_reach))
         return best
 
-    # Rounds until none joins: the pieces of one person are rivals as hosts until
-    # they have joined each other.
-    while True:
-        joined = 0
-        count = len(people)
-        reaches = [reach(p["slots"]) if len(p["slots"]) >= 2 else 0.0 for p in people]
-        # Fragments: people by index, then the peaks nobody holds, by type and rank.
-        fragments = [((f,), f, people[f]["slots"]) for f in range(count) if people[f]["slots"]]
-        fragments += [((count, kind, peak), None, {kind: peak})
-                      for kind, channel in enumerate(peaks) for peak in range(len(channel))
-                      if not holders.get((kind, peak))]
+    def fragments(self):
+        """(key, person index or None, slots): people by index, then the peaks nobody
+        holds, by type and rank."""
+        people, count = self.state.people, len(self.state.people)
+        found = [((f,), f, people[f]["slots"]) for f in range(count) if people[f]["slots"]]
+        found += [((count, kind, peak), None, {kind: peak})
+                  for kind, channel in enumerate(self.state.peaks)
+                  for peak in range(len(channel)) if not self.state.holders.get((kind, peak))]
+        return found
+
+    def best_host(self, f, frag, reaches):
+        """(cost, host) of the nearest host and the runner-up's cost."""
+        people = self.state.people
+        best, second, host = math.inf, math.inf, -1
+        for p, person in enumerate(people):
+            size = len(person["slots"])
+            if p == f or not reaches[p] > 0 or set(person["slots"]) & set(frag):
+                continue
+            if f is not None and (size < len(frag) or (size == len(frag) and p > f)):
+                continue
+            c = self.cost(person["slots"], frag, reaches[p])
+            if not c <= 1.0:
+                continue
+            if c < best:
+                best, second, host = c, best, p
+            elif c < second:
+                second = c
+        return best, second, host
+
+    def apply(self, p, f, frag):
+        """Joins one fragment into host p unless an earlier join made it impossible."""
+        state, host = self.state, self.state.people[p]
+        if not host["slots"]:
+            return False
+        if f is None:
+            (kind, peak), = frag.items()
+            if kind in host["slots"]:
+                return False
+            state.hold(p, kind, peak, state.value(kind, peak))
+            return True
+        gone = state.people[f]
+        if not gone["slots"] or set(host["slots"]) & set(gone["slots"]):
+            return False
+        state.merge(p, f, 0.0, 0)
+        return True
+
+    def round(self):
+        """One round; returns how many joined."""
+        reaches = [self.reach(person["slots"]) for person in self.state.people]
         joins = []
-        for key, f, frag in fragments:
-            nf = len(frag)
-            best, second, host = math.inf, math.inf, -1
-            for p in range(count):
-                np_ = len(people[p]["slots"])
-                if p == f or not reaches[p] > 0:
-                    continue
-                if f is not None and (np_ < nf or (np_ == nf and p > f)):
-                    continue
-                if set(people[p]["slots"]) & set(frag):
-                    continue
-                c = cost(people[p]["slots"], frag, reaches[p])
-                if not c <= 1.0:
-                    continue
-                if c < best:
-                    best, second, host = c, best, p
-                elif c < second:
-                    second = c
-            if host >= 0 and best < float(F32(margin)) * second:
+        for key, f, frag in self.fragments():
+            best, second, host = self.best_host(f, frag, reaches)
+            if host >= 0 and best < float(F32(self.margin)) * second:
                 # Nearest first as C sorts them: the cost rounded to float32, then the
                 # fragment, then the host.
                 joins.append((F32(best), key, host, f, frag))
         joins.sort(key=lambda j: (j[0], j[1], j[2]))
-        for _, _, p, f, frag in joins:
-            host = people[p]
-            if not host["slots"]:
-                continue
-            if f is None:
-                (kind, peak), = frag.items()
-                if kind in host["slots"]:
-                    continue
-                host["slots"][kind] = peak
-                holders.setdefault((kind, peak), []).append(p)
-                host["evidence"] += float(peaks[kind][peak, 2])
-                joined += 1
-                continue
-            gone = people[f]
-            if not gone["slots"] or set(host["slots"]) & set(gone["slots"]):
-                continue
-            for kind, peak in gone["slots"].items():
-                host["slots"][kind] = peak
-                owners = holders[(kind, peak)]
-                owners[owners.index(f)] = p
-            host["connections"] += gone["connections"]
-            host["evidence"] += gone["evidence"]
-            gone.update(slots={}, connections=0, evidence=0.0)
-            joined += 1
-        if not joined:
-            return
+        return sum(self.apply(p, f, frag) for _, _, p, f, frag in joins)
+
+
+def join_fragments_into(state, margin):
+    """Rounds of joining until none joins: the pieces of one person are rivals as
+    hosts until they have joined each other."""
+    joining = _Joining(state, margin)
+    while joining.round():
+        pass
 
 
 class ReferenceDecoder:
     """The decoder written plainly: same options and results as :class:`Decoder` (CHW
-    layout), at Python speed."""
+    layout), at Python speed, with NumPy alone (no compiled backend)."""
 
-    def __init__(self, skeleton, **options):
-        # Reuse the public decoder's validation and parameter derivation.
-        self._public = Decoder(skeleton, **options)
-        if self._public.layout != "CHW":
-            raise ValueError("ReferenceDecoder reads CHW fields only")
+    def __init__(self, skeleton, config=None, **overrides):
         self.skeleton = skeleton
-        self.params = self._public.params
+        self.config = make_config(config, overrides, "ReferenceDecoder")
+
+    def _candidates(self, paf, peaks, limb):
+        c = self.config
+        (ka, kb), (cx, cy) = self.skeleton.limbs[limb], self.skeleton.paf_channels[limb]
+        if len(peaks[ka]) == 0 or len(peaks[kb]) == 0:
+            return []
+        need = math.ceil(c.min_inlier_ratio * c.paf_samples - 1e-9)
+        limit = 0.0 if c.max_limb_length is None else c.max_limb_length / float(F32(c.stride))
+        return score_limb(paf[cx], paf[cy], peaks[ka], peaks[kb], paf_samples=c.paf_samples,
+                          min_inliers=min(c.paf_samples, need), paf_threshold=c.paf_threshold,
+                          max_limb_length=limit)[: c.max_candidates]
 
     def __call__(self, heatmaps, pafs):
-        p, skeleton = self.params, self.skeleton
-        heat = self._public._fields(heatmaps, "heatmaps", 3)
-        paf = self._public._fields(pafs, "pafs", 3)
-        self._public._check_shapes(heat, paf)
+        c, skeleton = self.config, self.skeleton
+        heat = as_fields(heatmaps, "heatmaps", 3, "CHW")
+        paf = as_fields(pafs, "pafs", 3, "CHW")
+        check_shapes(skeleton, heat, paf)
         heat, paf = _clean(heat), _clean(paf)
-        peaks = [find_peaks(heat[k], p["peak_threshold"], p["peak_radius"], p["max_peaks"],
-                            p["split_margin"], p["peak_support"])
+        peaks = [find_peaks(heat[k], c.peak_threshold, c.peak_radius, c.max_peaks,
+                            c.split_merged_peaks or 0.0, c.peak_support or 0.0)
                  for k in range(skeleton.num_keypoints)]
-        connections, candidates, num_candidates = [], [], 0
-        for (ka, kb), (cx, cy) in zip(skeleton.limbs, skeleton.paf_channels):
-            if len(peaks[ka]) == 0 or len(peaks[kb]) == 0:
-                connections.append([])
-                candidates.append([])
-                continue
-            cands = score_limb(paf[cx], paf[cy], peaks[ka], peaks[kb],
-                               paf_samples=p["paf_samples"], min_inliers=p["min_inliers"],
-                               paf_threshold=p["paf_threshold"],
-                               max_limb_length=p["max_limb_length"])[: p["max_candidates"]]
-            num_candidates += len(cands)
-            candidates.append(cands)
-            connections.append(assign(cands, p["assignment"]))
-        people = assemble(connections, skeleton, peaks, candidates_per_limb=candidates,
-                          shared_peak_score=p["shared_peak_score"], order=p["assembly"],
-                          repair_score=p["repair_score"], redundant_veto=p["redundant_veto"],
-                          join_fragments=p["join_fragments"], min_keypoints=p["min_keypoints"],
-                          min_person_score=p["min_person_score"])
+        candidates = [self._candidates(paf, peaks, limb) for limb in range(skeleton.num_limbs)]
+        connections = [assign(cands, c.assignment) for cands in candidates]
+        state = assemble(connections, skeleton, peaks, candidates_per_limb=candidates,
+                         shared_peak_score=c.shared_peak_score, join_fragments=c.join_fragments)
+        people = state.emit(c.min_keypoints, c.min_person_score)
         keypoints = np.zeros((len(people), skeleton.num_keypoints, 3), F32)
-        shift = F32(0.5) * F32(p["stride"]) - F32(0.5)
+        stride = F32(c.stride)
+        shift = F32(0.5) * stride - F32(0.5)
         for i, (_, slots) in enumerate(people):
             for k, peak in slots.items():
                 x, y, v = peaks[k][peak]
-                keypoints[i, k] = (x * F32(p["stride"]) + shift, y * F32(p["stride"]) + shift, v)
-        stats = {"peaks": sum(len(q) for q in peaks), "candidates": num_candidates,
-                 "connections": sum(len(c) for c in connections), "people": len(people)}
+                keypoints[i, k] = (x * stride + shift, y * stride + shift, v)
+        stats = {"peaks": sum(len(q) for q in peaks),
+                 "candidates": sum(len(q) for q in candidates),
+                 "connections": sum(len(q) for q in connections), "people": len(people)}
         return Poses(keypoints, np.array([s for s, _ in people], F32), skeleton, stats)
