@@ -9,10 +9,11 @@ from .skeleton import Skeleton
 from .backends import available_backends
 from .decoder import Decoder, Poses
 from .model import OnnxPoseModel
+from .tracker import Tracker
 from .draw import draw
 from .io import load_image, save_image
 from . import io, metrics, synth, transforms
 
 __version__ = "0.1.0"
-__all__ = ["Decoder", "OnnxPoseModel", "Poses", "Skeleton", "available_backends", "draw",
+__all__ = ["Decoder", "OnnxPoseModel", "Poses", "Skeleton", "Tracker", "available_backends", "draw",
            "io", "load_image", "metrics", "save_image", "synth", "transforms", "__version__"]
