@@ -38,11 +38,15 @@ _MOTIONS = (None, "constant_velocity")
 _SMOOTHINGS = (None, "one_euro")
 # A track's velocity is the running mean of its per-frame velocity estimates with
 # this weight on the newest one.
-_VELOCITY_WEIGHT = 0.5
+_VELOCITY_WEIGHT = 0.2
 # A track's keypoint takes part in matching while it was seen in one of the track's
 # last this many matched frames (a keypoint hidden longer than that is not held
 # against a person who lacks it).
-_KEYPOINT_MEMORY = 3
+_KEYPOINT_MEMORY = 10
+# A matched person's keypoint this far from the track's prediction (its OKS term
+# exp(-e) below this) is shown but not learnt: the track keeps its own estimate, so a
+# keypoint the decoder took from someone else does not drag the track away.
+_OUTLIER_SIMILARITY = 0.05
 _EPS = np.spacing(1)
 
 
@@ -434,6 +438,12 @@ class Tracker:
             return
         xy = people[:, :, :2]
         pos = self._pos[rows]
+        if _OUTLIER_SIMILARITY > 0:
+            predicted = self.predicted(t)[rows]
+            areas = _box_areas(predicted, self._ever[rows])
+            e = (((xy - predicted) ** 2).sum(axis=-1) / (2.0 * self.sigmas) ** 2
+                 / (areas[:, None] + _EPS) / 2.0)
+            found = found & ~(self._ever[rows] & (np.exp(-e) < _OUTLIER_SIMILARITY))
         seen = self._seen_time[rows]
         ever = self._ever[rows]
         # Velocity: the median of the keypoints' displacements per second since each
