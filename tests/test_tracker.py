@@ -307,3 +307,15 @@ def test_decoded_walking_crowd_keeps_identities():
     assert scores["tracker"]["idf1"] >= 0.95
     assert scores["tracker"]["idf1"] > scores["baseline"]["idf1"]
     assert scores["tracker"]["switches"] <= scores["baseline"]["switches"]
+
+
+def test_similarity_pruning_changes_no_pair_above_the_threshold():
+    crowd = mot.walking_crowd(30, 2, 8, occlusion=0.1)
+    tracks, people = crowd.people[0], crowd.people[1]
+    known = tracks[..., 2] > 0
+    full = track_similarity(tracks[..., :2], known, people, SK.sigmas)
+    pruned = track_similarity(tracks[..., :2], known, people, SK.sigmas, threshold=0.3)
+    above = full >= 0.3
+    assert above.sum() >= 30
+    np.testing.assert_array_equal(pruned[above], full[above])
+    assert (pruned[~above] < 0.3).all() and (pruned == 0).sum() > (full == 0).sum()

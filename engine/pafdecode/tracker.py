@@ -156,7 +156,7 @@ def _box_areas(xy, present):
     return np.maximum(area, 1.0)
 
 
-def track_similarity(track_xy, track_known, people, sigmas, areas=None):
+def track_similarity(track_xy, track_known, people, sigmas, areas=None, threshold=None):
     """Object keypoint similarity between tracks and people, over their keypoints' union.
 
     For track ``t`` (known keypoints ``T``) and person ``p`` (found keypoints ``F``, those
@@ -178,6 +178,10 @@ def track_similarity(track_xy, track_known, people, sigmas, areas=None):
     sigmas : array_like, shape (K,)
     areas : array_like, shape (T,), optional
         Default: each track's box area over its known keypoints.
+    threshold : float, optional
+        Pairs whose boxes lie so far apart that no keypoint term can reach
+        `threshold` (so neither can the similarity) are given 0 without being
+        computed. None: compute every pair.
 
     Returns
     -------
@@ -191,13 +195,45 @@ def track_similarity(track_xy, track_known, people, sigmas, areas=None):
         areas = _box_areas(track_xy, track_known)
     areas = np.asarray(areas, dtype=np.float64)
     found = people[:, :, 2] > 0
-    diff = track_xy[:, None, :, :] - people[None, :, :, :2]
-    d2 = (diff ** 2).sum(axis=-1)                                       # (T, P, K)
-    e = d2 / (2.0 * sigmas) ** 2 / (areas[:, None, None] + _EPS) / 2.0
-    common = track_known[:, None, :] & found[None, :, :]
-    union = (track_known[:, None, :] | found[None, :, :]).sum(axis=-1)
+    n_tracks, n_people = len(track_xy), len(people)
+    result = np.zeros((n_tracks, n_people))
+    if threshold is not None and n_tracks and n_people:
+        # Every keypoint of a pair is at least the gap between their boxes apart; a
+        # term exp(-e) < threshold when that gap exceeds `reach`.
+        t_low, t_high = _boxes(track_xy, track_known)
+        p_low, p_high = _boxes(people[:, :, :2], found)
+        gap = np.maximum(np.maximum(p_low[None] - t_high[:, None],
+                                    t_low[:, None] - p_high[None]), 0.0)
+        gap2 = (gap ** 2).sum(axis=-1)                                  # (T, P)
+        reach2 = (2.0 * sigmas.max()) ** 2 * (areas + _EPS) * 2.0 * math.log(1.0 / threshold)
+        ti, pi = np.nonzero(gap2 <= reach2[:, None])
+    else:
+        ti, pi = (a.reshape(-1) for a in np.indices((n_tracks, n_people)))
+    if len(ti) == 0:
+        return result
+    d2 = ((track_xy[ti] - people[pi, :, :2]) ** 2).sum(axis=-1)        # (N, K)
+    e = d2 / (2.0 * sigmas) ** 2 / (areas[ti, None] + _EPS) / 2.0
+    common = track_known[ti] & found[pi]
+    union = (track_known[ti] | found[pi]).sum(axis=-1)
     total = np.where(common, np.exp(-e), 0.0).sum(axis=-1)
-    return np.where(union > 0, total / np.maximum(union, 1), 0.0)
+    result[ti, pi] = np.where(union > 0, total / np.maximum(union, 1), 0.0)
+    return result
+
+
+def _boxes(xy, present):
+    """(low, high) corners (N, 2) of each row's present points (empty: +inf, -inf)."""
+    low = np.where(present[..., None], xy, np.inf).min(axis=-2)
+    high = np.where(present[..., None], xy, -np.inf).max(axis=-2)
+    return low, high
+
+
+def _nan_median(values):
+    """Median along axis 1 ignoring NaN, for rows with at least one number."""
+    ordered = np.sort(values, axis=1)                       # NaN sort last
+    count = (~np.isnan(values)).sum(axis=1)                 # (M, 2)
+    lo = np.take_along_axis(ordered, ((count - 1) // 2)[:, None, :], axis=1)
+    hi = np.take_along_axis(ordered, (count // 2)[:, None, :], axis=1)
+    return ((lo + hi) / 2.0)[:, 0]
 
 
 class Tracker:
@@ -354,7 +390,8 @@ class Tracker:
         if n_tracks == 0 or n_people == 0:
             return np.zeros(0, np.intp), np.zeros(0, np.intp)
         known = self._ever & (self._seen_age < _KEYPOINT_MEMORY)
-        sim = track_similarity(self.predicted(t), known, people, self.sigmas)
+        sim = track_similarity(self.predicted(t), known, people, self.sigmas,
+                               threshold=self.match_threshold)
         sim = np.where(sim >= self.match_threshold, sim, 0.0)
         col = np.asarray(self._lsa(np.ascontiguousarray(1.0 - sim)), dtype=np.intp)
         rows = np.flatnonzero(col >= 0)
@@ -453,7 +490,7 @@ class Tracker:
         step = np.where(both[:, :, None], (xy - pos) / dt[:, :, None], np.nan)
         measured = both.any(axis=1)
         if measured.any():
-            estimate = np.nanmedian(step[measured], axis=1)
+            estimate = _nan_median(step[measured])
             idx = rows[measured]
             old = self._has_vel[idx]
             self._vel[idx] = np.where(old[:, None], (1.0 - _VELOCITY_WEIGHT) * self._vel[idx]
