@@ -15,5 +15,6 @@ from .io import load_image, save_image
 from . import io, metrics, synth, transforms
 
 __version__ = "0.1.0"
-__all__ = ["Decoder", "OnnxPoseModel", "Poses", "Skeleton", "Tracker", "available_backends", "draw",
-           "io", "load_image", "metrics", "save_image", "synth", "transforms", "__version__"]
+__all__ = ["Decoder", "OnnxPoseModel", "Poses", "Skeleton", "Tracker", "available_backends",
+           "draw", "io", "load_image", "metrics", "save_image", "synth", "transforms",
+           "__version__"]
