@@ -10,10 +10,12 @@ from .backends import available_backends
 from .config import DecoderConfig
 from .decoder import Decoder, Poses
 from .model import OnnxPoseModel
+from .tracker import Tracker
 from .draw import draw
 from .io import load_image, save_image
 from . import io, metrics, postprocess, synth, transforms
 
 __version__ = "0.1.0"
-__all__ = ["Decoder", "DecoderConfig", "OnnxPoseModel", "Poses", "Skeleton", "available_backends", "draw",
-           "io", "load_image", "metrics", "postprocess", "save_image", "synth", "transforms", "__version__"]
+__all__ = ["Decoder", "DecoderConfig", "OnnxPoseModel", "Poses", "Skeleton", "Tracker",
+           "available_backends", "draw", "io", "load_image", "metrics", "postprocess",
+           "save_image", "synth", "transforms", "__version__"]

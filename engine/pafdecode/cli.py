@@ -241,6 +241,8 @@ def main(argv=None):
                         "(COCO-17 or CrowdPose-14) rendered into fields and scored against "
                         "themselves")
     b.set_defaults(run=lambda args: _bench_main(args))
+    from .video import add_parser as _add_video_parser  # PyAV is imported only to run it
+    _add_video_parser(sub)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -33,15 +33,27 @@ class Poses:
     stats : dict
         What the decoder saw: ``peaks`` kept, candidate limbs (``candidates``),
         ``connections`` chosen, ``people`` returned.
+    track_ids : ndarray of int64, shape (P,)
+        Each person's identity across frames, as :class:`pafdecode.Tracker` gives it,
+        in the order of `keypoints`; -1 for a person not tracked (the decoder's own
+        output is all -1).
     """
 
-    __slots__ = ("keypoints", "scores", "skeleton", "stats")
+    __slots__ = ("keypoints", "scores", "skeleton", "stats", "track_ids")
 
-    def __init__(self, keypoints, scores, skeleton, stats=None):
+    def __init__(self, keypoints, scores, skeleton, stats=None, track_ids=None):
         self.keypoints = keypoints
         self.scores = scores
         self.skeleton = skeleton
         self.stats = dict(stats) if stats is not None else {}
+        if track_ids is None:
+            track_ids = np.full(len(scores), -1, np.int64)
+        else:
+            track_ids = np.asarray(track_ids, dtype=np.int64).reshape(-1)
+            if len(track_ids) != len(scores):
+                raise ValueError(f"track_ids must have one id per person ({len(scores)}), "
+                                 f"got {len(track_ids)}")
+        self.track_ids = track_ids
 
     def __len__(self):
         return len(self.scores)

@@ -12,10 +12,7 @@ import numbers
 
 import numpy as np
 
-# Image files are io's business; these two stay importable from here for code written
-# when they lived in this module.
-
-__all__ = ["draw", "limb_colors"]
+__all__ = ["draw", "draw_text", "limb_colors"]
 
 
 def limb_colors(n):
@@ -178,3 +175,62 @@ def _sizes(image_hw, thickness, radius):
     if not (thickness > 0 and radius >= 0):
         raise ValueError(f"thickness must be > 0 and radius >= 0, got {thickness}, {radius}")
     return thickness, radius
+
+
+# A 3 x 5 pixel font for labels (track ids and scores): each glyph is five rows of
+# three bits, most significant bit on the left.
+_GLYPHS = {
+    "0": (7, 5, 5, 5, 7), "1": (2, 6, 2, 2, 7), "2": (7, 1, 7, 4, 7), "3": (7, 1, 3, 1, 7),
+    "4": (5, 5, 7, 1, 1), "5": (7, 4, 7, 1, 7), "6": (7, 4, 7, 5, 7), "7": (7, 1, 2, 2, 2),
+    "8": (7, 5, 7, 5, 7), "9": (7, 5, 7, 1, 7), ".": (0, 0, 0, 0, 2), "-": (0, 0, 7, 0, 0),
+    "#": (5, 7, 5, 7, 5), ":": (0, 2, 0, 2, 0), " ": (0, 0, 0, 0, 0),
+}
+
+
+def draw_text(image, text, origin, color=(255, 255, 255), scale=2, background=(0, 0, 0)):
+    """Write a short label (digits and ``. - # :`` and spaces) into an image, in place.
+
+    Parameters
+    ----------
+    image : ndarray of uint8, shape (H, W, 3)
+        Written to; parts of the label outside the image are dropped.
+    text : str
+    origin : (float, float)
+        ``(x, y)`` of the label's top-left corner, in pixels.
+    color, background : 3 ints, or None for `background`
+        Ink and the box behind the label (None: no box).
+    scale : int, default 2
+        Pixels per font pixel (the font is 3 x 5, one font pixel between glyphs).
+
+    Returns
+    -------
+    ndarray
+        `image` itself.
+    """
+    img = np.asarray(image)
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+        raise ValueError(f"image must be a uint8 (H, W, 3) array, got {img.dtype} "
+                         f"{img.shape}")
+    bad = sorted(set(str(text)) - set(_GLYPHS))
+    if bad:
+        raise ValueError(f"text may hold only {''.join(sorted(_GLYPHS))!r}, got {bad} "
+                         f"in {text!r}")
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Integral) or scale < 1:
+        raise ValueError(f"scale must be an integer >= 1, got {scale!r}")
+    text = str(text)
+    rows = np.array([[b < 3 and (_GLYPHS[c][r] >> (2 - b)) & 1 for c in text for b in range(4)]
+                     for r in range(5)], dtype=bool).reshape(5, -1)
+    rows = np.pad(rows, 1)  # a font pixel of margin all round
+    mask = np.repeat(np.repeat(rows, scale, axis=0), scale, axis=1)
+    x0, y0 = int(np.rint(origin[0])), int(np.rint(origin[1]))
+    h, w = img.shape[:2]
+    ys = slice(max(y0, 0), min(y0 + mask.shape[0], h))
+    xs = slice(max(x0, 0), min(x0 + mask.shape[1], w))
+    if ys.stop <= ys.start or xs.stop <= xs.start:
+        return img
+    sub = mask[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0]
+    region = img[ys, xs]
+    if background is not None:
+        region[...] = np.asarray(background, dtype=np.uint8)
+    region[sub] = np.asarray(color, dtype=np.uint8)
+    return img

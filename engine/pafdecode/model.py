@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import queue
+import threading
 import time
 
 import numpy as np
@@ -781,3 +783,131 @@ class OnnxPoseModel:
         timing["images"] = n
         self.last_timing = timing
         return poses
+
+    # -- video -----------------------------------------------------------------------
+    def track(self, frames, tracker=None, color=None):
+        """Find and track the people of a sequence of frames.
+
+        A worker thread reads frame i + 1 and runs the network on it while frame i is
+        decoded and tracked (onnxruntime and the decoder both release the GIL).
+
+        Parameters
+        ----------
+        frames : iterable
+            Each item an image (an ``(h, w, 3)`` array in the channel order `color`),
+            a PyAV ``VideoFrame`` (converted to the network's channel order; its
+            ``time`` is the timestamp), or a ``(timestamp, image)`` pair.
+        tracker : Tracker, optional
+            Default: a new ``Tracker(self.skeleton)``. One tracker per stream.
+        color : {"BGR", "RGB"}, optional
+            Channel order of array frames; default the network's (``self.color``).
+
+        Yields
+        ------
+        (int, Poses)
+            The frame's position in `frames` and its people with ``track_ids``;
+            ``stats`` hold ``read_ms`` (taking the frame from `frames`),
+            ``preprocess_ms``, ``inference_ms``, ``decode_ms`` and ``track_ms``.
+            Closing the generator (or breaking out of the loop) stops the worker.
+        """
+        from .tracker import Tracker
+
+        if tracker is None:
+            tracker = Tracker(self.skeleton)
+        elif not isinstance(tracker, Tracker):
+            raise ValueError(f"tracker must be a pafdecode.Tracker, got "
+                             f"{type(tracker).__name__}")
+        if tracker.skeleton.num_keypoints != self.skeleton.num_keypoints:
+            raise ValueError(f"tracker is for {tracker.skeleton.num_keypoints} keypoints "
+                             f"but the model's skeleton has {self.skeleton.num_keypoints}")
+        color = self.color if color is None else color
+        if color not in ("BGR", "RGB"):
+            raise ValueError(f"color must be 'BGR' or 'RGB', got {color!r}")
+        try:
+            iterator = iter(frames)
+        except TypeError:
+            raise ValueError(f"frames must be an iterable of images or video frames, got "
+                             f"{type(frames).__name__}") from None
+        return self._track(iterator, tracker, color)
+
+    def _frame_image(self, item, color):
+        """(timestamp or None, image, its channel order) of one item of track()."""
+        if hasattr(item, "to_ndarray") and hasattr(item, "time"):
+            fmt = "bgr24" if self.color == "BGR" else "rgb24"
+            return item.time, item.to_ndarray(format=fmt), self.color
+        if isinstance(item, tuple) and len(item) == 2:
+            return item[0], item[1], color
+        return None, item, color
+
+    def _network_worker(self, iterator, color, out, stop):
+        """Reads frames, runs the network; puts (index, time, outputs, transform,
+        tensor shape, timing) on `out`, then an exception or None at the end."""
+        def put(message):
+            while not stop.is_set():
+                try:
+                    out.put(message, timeout=0.05)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        index = 0
+        try:
+            while not stop.is_set():
+                t0 = time.perf_counter()
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    break
+                timestamp, image, item_color = self._frame_image(item, color)
+                t1 = time.perf_counter()
+                tensor, transform = self.preprocess(image, item_color)
+                t2 = time.perf_counter()
+                outputs = self.run(tensor)
+                t3 = time.perf_counter()
+                timing = {"read_ms": (t1 - t0) * 1e3, "preprocess_ms": (t2 - t1) * 1e3,
+                          "inference_ms": (t3 - t2) * 1e3}
+                if not put((index, timestamp, outputs, transform, tensor.shape, timing)):
+                    return
+                index += 1
+        except BaseException as exc:  # handed to the consuming thread, raised there
+            put(exc)
+            return
+        put(None)
+
+    def _track(self, iterator, tracker, color):
+        out = queue.Queue(maxsize=1)
+        stop = threading.Event()
+        worker = threading.Thread(target=self._network_worker, name="pafdecode-network",
+                                  args=(iterator, color, out, stop), daemon=True)
+        worker.start()
+        try:
+            while True:
+                try:
+                    message = out.get(timeout=0.1)
+                except queue.Empty:
+                    if not worker.is_alive() and out.empty():
+                        return
+                    continue
+                if message is None:
+                    return
+                if isinstance(message, BaseException):
+                    raise message
+                index, timestamp, outputs, transform, shape, timing = message
+                t0 = time.perf_counter()
+                poses = self.decode_outputs(outputs, [transform], shape)[0]
+                t1 = time.perf_counter()
+                tracked = tracker.update(poses, timestamp)
+                t2 = time.perf_counter()
+                tracked.stats.update(timing)
+                tracked.stats.update({"decode_ms": (t1 - t0) * 1e3,
+                                      "track_ms": (t2 - t1) * 1e3})
+                yield index, tracked
+        finally:
+            stop.set()
+            while True:
+                try:
+                    out.get_nowait()
+                except queue.Empty:
+                    break
+            worker.join(timeout=5.0)

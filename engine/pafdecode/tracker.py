@@ -1,0 +1,547 @@
+"""People tracked across frames: stable identities, and optional temporal smoothing.
+
+:class:`Tracker` takes the :class:`~pafdecode.Poses` of one frame after another and gives
+each person an identity (``Poses.track_ids``). Each frame:
+
+1. Every live track predicts where its keypoints are now: its last seen position of
+   each keypoint moved by the track's velocity (the median of its keypoints'
+   velocities, averaged over time) for the time since that keypoint was seen
+   (``motion="constant_velocity"``), or left where it was seen (``motion=None``).
+2. Each track is compared with each person by an object keypoint similarity over the
+   union of their keypoints (see :func:`track_similarity`), pairs below
+   `match_threshold` are ruled out, and the pairing of highest total similarity is
+   solved with the project's Hungarian kernel (:mod:`pafdecode.backends`).
+3. A matched track takes the person's keypoints; a track unmatched for more than
+   `max_age` frames ends (a tentative one ends at its first miss); a person left
+   unmatched starts a tentative track, which is confirmed, and given the next free
+   identity, once it has been matched in `min_hits` frames.
+
+With ``smoothing="one_euro"`` the keypoints of confirmed people are replaced by the
+output of a 1-Euro filter (:class:`OneEuroFilter`) per keypoint coordinate; matching
+always uses the raw keypoints.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .backends import load_backend, resolve_backend
+from .decoder import Poses
+from .skeleton import Skeleton
+from ._validate import integer, real
+
+__all__ = ["OneEuroFilter", "Tracker", "track_similarity"]
+
+_MOTIONS = (None, "constant_velocity")
+_SMOOTHINGS = (None, "one_euro")
+# A track's velocity is the running mean of its per-frame velocity estimates with
+# this weight on the newest one.
+_VELOCITY_WEIGHT = 0.2
+# A track's keypoint takes part in matching while it was seen in one of the track's
+# last this many matched frames (a keypoint hidden longer than that is not held
+# against a person who lacks it).
+_KEYPOINT_MEMORY = 10
+# A matched person's keypoint this far from the track's prediction (its OKS term
+# exp(-e) below this) is shown but not learnt: the track keeps its own estimate, so a
+# keypoint the decoder took from someone else does not drag the track away.
+_OUTLIER_SIMILARITY = 0.05
+_EPS = np.spacing(1)
+
+
+def _smoothing_factor(cutoff, dt):
+    """The exponential smoothing factor of a first-order low-pass filter with cut-off
+    frequency `cutoff` (Hz) sampled after `dt` seconds: 1 / (1 + tau / dt), with
+    tau = 1 / (2 pi cutoff)."""
+    return 1.0 / (1.0 + 1.0 / (2.0 * math.pi * cutoff * dt))
+
+
+def _one_euro_step(x, value, speed, dt, min_cutoff, beta, d_cutoff):
+    """One 1-Euro step for signals with a previous sample: (new value, new speed)."""
+    a_d = _smoothing_factor(d_cutoff, dt)
+    speed = a_d * (x - value) / dt + (1.0 - a_d) * speed
+    a = _smoothing_factor(min_cutoff + beta * np.abs(speed), dt)
+    return a * x + (1.0 - a) * value, speed
+
+
+class OneEuroFilter:
+    """The 1-Euro filter of Casiez, Roussel and Vogel (CHI 2012), on arrays of signals.
+
+    Each element of the array is its own signal. For a sample ``x`` at time ``t``, with
+    ``dt`` the time since that element's previous sample::
+
+        dx     = (x - x_hat_prev) / dt
+        dx_hat = a(d_cutoff, dt) * dx + (1 - a(d_cutoff, dt)) * dx_hat_prev
+        cutoff = min_cutoff + beta * |dx_hat|
+        x_hat  = a(cutoff, dt) * x + (1 - a(cutoff, dt)) * x_hat_prev
+
+    where ``a(fc, dt) = 1 / (1 + 1 / (2 pi fc dt))``; an element's first sample passes
+    unchanged (``x_hat = x``, ``dx_hat = 0``). Slow signals get a low cut-off (less
+    jitter), fast ones a high cut-off (less lag): on a ramp of speed ``v`` the steady
+    lag is ``v / (2 pi (min_cutoff + beta v))``, never more than ``1 / (2 pi beta)``.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the signal array.
+    min_cutoff : float, default 1.0
+        Cut-off frequency (Hz) of a still signal, > 0.
+    beta : float, default 0.05
+        Growth of the cut-off with speed (Hz per signal unit per second), >= 0.
+    d_cutoff : float, default 1.0
+        Cut-off frequency (Hz) of the speed estimate, > 0.
+    """
+
+    def __init__(self, shape, min_cutoff=1.0, beta=0.05, d_cutoff=1.0):
+        self.min_cutoff = real(min_cutoff, "min_cutoff", minimum=0.0, min_inclusive=False)
+        self.beta = real(beta, "beta", minimum=0.0)
+        self.d_cutoff = real(d_cutoff, "d_cutoff", minimum=0.0, min_inclusive=False)
+        self.shape = tuple(int(n) for n in np.atleast_1d(np.asarray(shape, dtype=np.intp)))
+        self.reset()
+
+    def reset(self):
+        """Forget every element's history."""
+        self.value = np.zeros(self.shape)
+        self.speed = np.zeros(self.shape)
+        self.time = np.zeros(self.shape)
+        self.started = np.zeros(self.shape, dtype=bool)
+
+    def __call__(self, x, t, mask=None):
+        """Filter one sample of every element (or of those in `mask`) at time `t`.
+
+        Parameters
+        ----------
+        x : array_like, shape ``self.shape``
+        t : float
+            Time in seconds; must be later than each filtered element's last sample.
+        mask : array_like of bool, shape ``self.shape``, optional
+            Elements that have a sample now; the others keep their state.
+
+        Returns
+        -------
+        ndarray of float64, shape ``self.shape``
+            The filtered values (an element outside `mask`: its last filtered value).
+        """
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape != self.shape:
+            raise ValueError(f"x must have shape {self.shape}, got {x.shape}")
+        t = real(t, "t")
+        mask = np.ones(self.shape, bool) if mask is None else np.asarray(mask, bool)
+        if mask.shape != self.shape:
+            raise ValueError(f"mask must have shape {self.shape}, got {mask.shape}")
+        fresh = mask & ~self.started
+        going = mask & self.started
+        if going.any():
+            dt = t - self.time[going]
+            if (dt <= 0).any():
+                raise ValueError(f"t must be later than the previous sample's time "
+                                 f"{float(self.time[going].max()):g}, got {t:g}")
+            self.value[going], self.speed[going] = _one_euro_step(
+                x[going], self.value[going], self.speed[going], dt, self.min_cutoff,
+                self.beta, self.d_cutoff)
+        self.value[fresh] = x[fresh]
+        self.speed[fresh] = 0.0
+        self.time[mask] = t
+        self.started |= mask
+        return self.value.copy()
+
+
+def _box_areas(xy, present):
+    """Width x height of the box around each row's present points (at least 1)."""
+    big = np.where(present[..., None], xy, np.inf)
+    small = np.where(present[..., None], xy, -np.inf)
+    span = small.max(axis=-2) - big.min(axis=-2)
+    area = np.where(present.any(axis=-1), span[..., 0] * span[..., 1], 1.0)
+    return np.maximum(area, 1.0)
+
+
+def track_similarity(track_xy, track_known, people, sigmas, areas=None, threshold=None):
+    """Object keypoint similarity between tracks and people, over their keypoints' union.
+
+    For track ``t`` (known keypoints ``T``) and person ``p`` (found keypoints ``F``, those
+    with a score > 0), with ``d_k`` the distance between their keypoint ``k``::
+
+        e_k = d_k**2 / (2 sigma_k)**2 / (area_t + eps) / 2
+        similarity = sum over k in (T and F) of exp(-e_k) / |T or F|
+
+    which is COCO's OKS (the track as the truth, ``area_t`` its keypoints' box area)
+    when both have the same keypoints, and is lowered by every keypoint only one of
+    them has, so a fragment of a person does not outbid the whole person.
+
+    Parameters
+    ----------
+    track_xy : array_like, shape (T, K, 2)
+    track_known : array_like of bool, shape (T, K)
+    people : array_like, shape (P, K, 3)
+        x, y and score; a score of 0 marks a missing keypoint.
+    sigmas : array_like, shape (K,)
+    areas : array_like, shape (T,), optional
+        Default: each track's box area over its known keypoints.
+    threshold : float, optional
+        Pairs whose boxes lie so far apart that no keypoint term can reach
+        `threshold` (so neither can the similarity) are given 0 without being
+        computed. None: compute every pair.
+
+    Returns
+    -------
+    ndarray of float64, shape (T, P)
+    """
+    track_xy = np.asarray(track_xy, dtype=np.float64)
+    track_known = np.asarray(track_known, dtype=bool)
+    people = np.asarray(people, dtype=np.float64)
+    sigmas = np.asarray(sigmas, dtype=np.float64)
+    if areas is None:
+        areas = _box_areas(track_xy, track_known)
+    areas = np.asarray(areas, dtype=np.float64)
+    found = people[:, :, 2] > 0
+    n_tracks, n_people = len(track_xy), len(people)
+    result = np.zeros((n_tracks, n_people))
+    if threshold is not None and n_tracks and n_people:
+        # Every keypoint of a pair is at least the gap between their boxes apart; a
+        # term exp(-e) < threshold when that gap exceeds `reach`.
+        t_low, t_high = _boxes(track_xy, track_known)
+        p_low, p_high = _boxes(people[:, :, :2], found)
+        gap = np.maximum(np.maximum(p_low[None] - t_high[:, None],
+                                    t_low[:, None] - p_high[None]), 0.0)
+        gap2 = (gap ** 2).sum(axis=-1)                                  # (T, P)
+        reach2 = (2.0 * sigmas.max()) ** 2 * (areas + _EPS) * 2.0 * math.log(1.0 / threshold)
+        ti, pi = np.nonzero(gap2 <= reach2[:, None])
+    else:
+        ti, pi = (a.reshape(-1) for a in np.indices((n_tracks, n_people)))
+    if len(ti) == 0:
+        return result
+    d2 = ((track_xy[ti] - people[pi, :, :2]) ** 2).sum(axis=-1)        # (N, K)
+    e = d2 / (2.0 * sigmas) ** 2 / (areas[ti, None] + _EPS) / 2.0
+    common = track_known[ti] & found[pi]
+    union = (track_known[ti] | found[pi]).sum(axis=-1)
+    total = np.where(common, np.exp(-e), 0.0).sum(axis=-1)
+    result[ti, pi] = np.where(union > 0, total / np.maximum(union, 1), 0.0)
+    return result
+
+
+def _boxes(xy, present):
+    """(low, high) corners (N, 2) of each row's present points (empty: +inf, -inf)."""
+    low = np.where(present[..., None], xy, np.inf).min(axis=-2)
+    high = np.where(present[..., None], xy, -np.inf).max(axis=-2)
+    return low, high
+
+
+def _nan_median(values):
+    """Median along axis 1 ignoring NaN, for rows with at least one number."""
+    ordered = np.sort(values, axis=1)                       # NaN sort last
+    count = (~np.isnan(values)).sum(axis=1)                 # (M, 2)
+    lo = np.take_along_axis(ordered, ((count - 1) // 2)[:, None, :], axis=1)
+    hi = np.take_along_axis(ordered, (count // 2)[:, None, :], axis=1)
+    return ((lo + hi) / 2.0)[:, 0]
+
+
+class Tracker:
+    """Gives the people of successive frames stable identities.
+
+    Parameters
+    ----------
+    skeleton : Skeleton
+        The people's skeleton; its OKS ``sigmas`` scale the matching.
+    match_threshold : float, default 0.3
+        Least similarity (:func:`track_similarity`, 0..1) for a person to continue a
+        track.
+    max_age : int, default 30
+        Frames a confirmed track survives without a match, so that a person hidden
+        for a moment gets the same identity back (0: a track ends at its first miss).
+    min_hits : int, default 3
+        Frames a new track must be matched in (the first included) before it is
+        confirmed and given an identity; tentative tracks end at their first miss
+        and their people get ``track_id`` -1. During the first `min_hits` frames of
+        the stream every new track is confirmed at once (as SORT does).
+    motion : {"constant_velocity", None}, default "constant_velocity"
+        How a track predicts its keypoints: moved by its velocity for the time since
+        each was seen, or (None) where they were last seen.
+    smoothing : {None, "one_euro"}, default None
+        Temporal smoothing of confirmed people's keypoint coordinates (see
+        :class:`OneEuroFilter`); missing keypoints stay missing and are not filtered.
+    min_cutoff : float, default 1.0
+        1-Euro cut-off frequency of a still keypoint, in Hz (> 0).
+    beta : float, default 0.05
+        1-Euro speed coefficient, per pixel per second (>= 0): the filter lags a
+        keypoint moving at any speed by less than ``1 / (2 pi beta)`` pixels (3.2 by
+        default).
+    d_cutoff : float, default 1.0
+        1-Euro cut-off frequency of the speed estimate, in Hz (> 0).
+    fps : float, default 30.0
+        Frame rate assumed when :meth:`update` gets no timestamp: frame ``n`` is at
+        ``n / fps`` seconds.
+    sigmas : array_like, shape (K,), optional
+        Per-keypoint OKS constants; default ``skeleton.sigmas``.
+    backend : {"auto", "c", "numba"}, default "auto"
+        Which build of the assignment kernel to use.
+
+    Notes
+    -----
+    One Tracker per stream: it holds the stream's tracks, so frames of one stream go
+    through one Tracker in order, and a Tracker is not to be shared between threads
+    (use one per stream and thread; they share nothing).
+
+    Timestamps given to :meth:`update` must increase; without them frames are
+    ``1 / fps`` apart. Velocities are in pixels per second either way.
+    """
+
+    def __init__(self, skeleton, *, match_threshold=0.3, max_age=30, min_hits=3,
+                 motion="constant_velocity", smoothing=None, min_cutoff=1.0, beta=0.05,
+                 d_cutoff=1.0, fps=30.0, sigmas=None, backend="auto"):
+        if not isinstance(skeleton, Skeleton):
+            raise ValueError(f"skeleton must be a pafdecode.Skeleton, got "
+                             f"{type(skeleton).__name__}")
+        self.skeleton = skeleton
+        self.match_threshold = real(match_threshold, "match_threshold", 0.0, 1.0,
+                                    min_inclusive=False)
+        self.max_age = integer(max_age, "max_age", minimum=0)
+        self.min_hits = integer(min_hits, "min_hits", minimum=1)
+        if motion not in _MOTIONS:
+            raise ValueError(f"motion must be one of {_MOTIONS}, got {motion!r}")
+        self.motion = motion
+        if smoothing not in _SMOOTHINGS:
+            raise ValueError(f"smoothing must be one of {_SMOOTHINGS}, got {smoothing!r}")
+        self.smoothing = smoothing
+        # The filter validates its own three parameters.
+        probe = OneEuroFilter((1,), min_cutoff, beta, d_cutoff)
+        self.min_cutoff, self.beta, self.d_cutoff = probe.min_cutoff, probe.beta, probe.d_cutoff
+        self.fps = real(fps, "fps", minimum=0.0, min_inclusive=False)
+        k = skeleton.num_keypoints
+        if sigmas is None:
+            sigmas = skeleton.sigmas
+        sigmas = np.asarray(sigmas, dtype=np.float64)
+        if sigmas.shape != (k,) or not (np.isfinite(sigmas).all() and (sigmas > 0).all()):
+            raise ValueError(f"sigmas must be {k} positive numbers (one per keypoint), "
+                             f"got {sigmas!r}")
+        self.sigmas = sigmas
+        self.backend = resolve_backend(backend)
+        self._lsa = load_backend(self.backend).linear_sum_assignment
+        self.reset()
+
+    # -- state -----------------------------------------------------------------------
+    def reset(self):
+        """Forget every track (a new stream); identities start again from 0."""
+        k = self.skeleton.num_keypoints
+        self._frames = 0
+        self._time = None
+        self._next_id = 0
+        self._pos = np.zeros((0, k, 2))          # last seen position of each keypoint
+        self._seen_time = np.zeros((0, k))       # when it was seen
+        self._seen_age = np.zeros((0, k), np.int64)  # matched frames since it was seen
+        self._ever = np.zeros((0, k), bool)      # ever seen
+        self._vel = np.zeros((0, 2))             # pixels per second
+        self._has_vel = np.zeros(0, bool)
+        self._last = np.zeros(0)                 # time of the last match
+        self._hits = np.zeros(0, np.int64)
+        self._missed = np.zeros(0, np.int64)
+        self._ids = np.zeros(0, np.int64)        # -1 while tentative
+        self._smooth = np.zeros((0, k, 2))       # 1-Euro state per coordinate
+        self._smooth_speed = np.zeros((0, k, 2))
+
+    @property
+    def num_tracks(self):
+        """Live tracks (confirmed and tentative)."""
+        return len(self._ids)
+
+    @property
+    def num_confirmed(self):
+        """Live confirmed tracks."""
+        return int((self._ids >= 0).sum())
+
+    def __repr__(self):
+        return (f"Tracker({self.num_confirmed} confirmed and "
+                f"{self.num_tracks - self.num_confirmed} tentative tracks, "
+                f"{self._frames} frames)")
+
+    # -- one frame -------------------------------------------------------------------
+    def _check_poses(self, poses):
+        if not isinstance(poses, Poses):
+            raise ValueError(f"poses must be a pafdecode.Poses, got {type(poses).__name__}")
+        kp = np.asarray(poses.keypoints)
+        k = self.skeleton.num_keypoints
+        if kp.size == 0:
+            kp = kp.reshape(0, k, 3)
+        if kp.ndim != 3 or kp.shape[1:] != (k, 3):
+            raise ValueError(f"poses.keypoints must have shape (P, {k}, 3) for the "
+                             f"tracker's skeleton, got {kp.shape}")
+        return kp
+
+    def _next_time(self, timestamp):
+        if timestamp is None:
+            return self._frames / self.fps
+        t = real(timestamp, "timestamp")
+        if self._time is not None and t <= self._time:
+            raise ValueError(f"timestamp must increase from frame to frame: got {t:g} "
+                             f"after {self._time:g}")
+        return t
+
+    def predicted(self, t):
+        """Each live track's keypoints predicted at time `t`: (T, K, 2) pixels."""
+        if self.motion is None or len(self._ids) == 0:
+            return self._pos.copy()
+        dt = (t - self._seen_time)[:, :, None]
+        return self._pos + np.where(self._has_vel[:, None, None], self._vel[:, None, :] * dt,
+                                    0.0)
+
+    def _match(self, people, t):
+        """(track rows, person rows) of the matched pairs."""
+        n_tracks, n_people = len(self._ids), len(people)
+        if n_tracks == 0 or n_people == 0:
+            return np.zeros(0, np.intp), np.zeros(0, np.intp)
+        known = self._ever & (self._seen_age < _KEYPOINT_MEMORY)
+        sim = track_similarity(self.predicted(t), known, people, self.sigmas,
+                               threshold=self.match_threshold)
+        sim = np.where(sim >= self.match_threshold, sim, 0.0)
+        col = np.asarray(self._lsa(np.ascontiguousarray(1.0 - sim)), dtype=np.intp)
+        rows = np.flatnonzero(col >= 0)
+        cols = col[rows]
+        good = sim[rows, cols] > 0
+        return rows[good], cols[good]
+
+    def update(self, poses, timestamp=None):
+        """Track the people of the next frame.
+
+        Parameters
+        ----------
+        poses : Poses
+            The frame's people (e.g. a :class:`pafdecode.Decoder`'s output).
+        timestamp : float, optional
+            The frame's time in seconds (must increase); default ``frame / fps``.
+
+        Returns
+        -------
+        Poses
+            A new Poses with the same people in the same order, ``track_ids`` set
+            (-1 for a person on a tentative track or with no keypoint) and, with
+            smoothing, the confirmed people's keypoints filtered. ``stats`` gains
+            ``tracks`` (confirmed tracks alive after this frame). `poses` is not
+            modified.
+        """
+        kp = self._check_poses(poses)
+        t = self._next_time(timestamp)
+        people = kp.astype(np.float64)
+        found = people[:, :, 2] > 0
+        rows, cols = self._match(people, t)
+
+        n_tracks = len(self._ids)
+        matched = np.zeros(n_tracks, bool)
+        matched[rows] = True
+        self._update_matched(rows, people[cols], found[cols], t)
+        self._missed[~matched] += 1
+
+        # People on no track start tentative ones (those with a keypoint to follow).
+        taken = np.zeros(len(people), bool)
+        taken[cols] = True
+        new = np.flatnonzero(~taken & found.any(axis=1))
+        track_of_person = np.full(len(people), -1, np.intp)
+        track_of_person[cols] = rows
+        track_of_person[new] = n_tracks + np.arange(len(new))
+        self._start_tracks(people[new], found[new], t)
+
+        # Confirm; assign identities in the order of the frame's people.
+        confirm_now = self._frames < self.min_hits
+        ready = (self._ids < 0) & ((self._hits >= self.min_hits) | (confirm_now &
+                                                                    (self._missed == 0)))
+        for row in track_of_person[track_of_person >= 0]:
+            if ready[row]:
+                self._ids[row] = self._next_id
+                self._next_id += 1
+
+        out_kp = np.array(kp, dtype=np.float32, copy=True)
+        track_ids = np.full(len(people), -1, np.int64)
+        has_track = track_of_person >= 0
+        track_ids[has_track] = self._ids[track_of_person[has_track]]
+        if self.smoothing == "one_euro":
+            shown = np.flatnonzero(track_ids >= 0)
+            rows_shown = track_of_person[shown]
+            smooth = self._smooth[rows_shown]
+            out_kp[shown, :, :2] = np.where(found[shown][:, :, None], smooth,
+                                            out_kp[shown, :, :2])
+
+        # End the tracks that missed too many frames, and tentative ones that missed.
+        alive = (self._missed <= self.max_age) & ((self._ids >= 0) | (self._missed == 0))
+        if not alive.all():
+            self._keep(alive)
+        self._frames += 1
+        self._time = t
+        stats = dict(poses.stats)
+        stats["tracks"] = self.num_confirmed
+        return Poses(out_kp, np.array(poses.scores, copy=True), poses.skeleton, stats,
+                     track_ids=track_ids)
+
+    def _update_matched(self, rows, people, found, t):
+        if len(rows) == 0:
+            return
+        xy = people[:, :, :2]
+        pos = self._pos[rows]
+        if _OUTLIER_SIMILARITY > 0:
+            predicted = self.predicted(t)[rows]
+            areas = _box_areas(predicted, self._ever[rows])
+            e = (((xy - predicted) ** 2).sum(axis=-1) / (2.0 * self.sigmas) ** 2
+                 / (areas[:, None] + _EPS) / 2.0)
+            found = found & ~(self._ever[rows] & (np.exp(-e) < _OUTLIER_SIMILARITY))
+        seen = self._seen_time[rows]
+        ever = self._ever[rows]
+        # Velocity: the median of the keypoints' displacements per second since each
+        # was last seen, over keypoints seen before and now.
+        both = ever & found
+        dt = np.where(both, t - seen, 1.0)
+        step = np.where(both[:, :, None], (xy - pos) / dt[:, :, None], np.nan)
+        measured = both.any(axis=1)
+        if measured.any():
+            estimate = _nan_median(step[measured])
+            idx = rows[measured]
+            old = self._has_vel[idx]
+            self._vel[idx] = np.where(old[:, None], (1.0 - _VELOCITY_WEIGHT) * self._vel[idx]
+                                      + _VELOCITY_WEIGHT * estimate, estimate)
+            self._has_vel[idx] = True
+        if self.smoothing == "one_euro":
+            self._filter(rows, xy, found, t)
+        self._pos[rows] = np.where(found[:, :, None], xy, pos)
+        self._seen_time[rows] = np.where(found, t, seen)
+        self._seen_age[rows] = np.where(found, 0, self._seen_age[rows] + 1)
+        self._ever[rows] = ever | found
+        self._last[rows] = t
+        self._hits[rows] += 1
+        self._missed[rows] = 0
+
+    def _filter(self, rows, xy, found, t):
+        """One 1-Euro step (see OneEuroFilter) for the found keypoints of matched
+        tracks; a keypoint's first sample starts its filter."""
+        ever = self._ever[rows]
+        going = (ever & found)[:, :, None] & np.ones(2, bool)
+        fresh = (~ever & found)[:, :, None] & np.ones(2, bool)
+        value = self._smooth[rows]
+        speed = self._smooth_speed[rows]
+        dt = np.maximum(t - self._seen_time[rows], _EPS)[:, :, None]
+        new_value, new_speed = _one_euro_step(xy, value, speed, dt, self.min_cutoff,
+                                              self.beta, self.d_cutoff)
+        value = np.where(going, new_value, np.where(fresh, xy, value))
+        speed = np.where(going, new_speed, np.where(fresh, 0.0, speed))
+        self._smooth[rows] = value
+        self._smooth_speed[rows] = speed
+
+    def _start_tracks(self, people, found, t):
+        n = len(people)
+        if n == 0:
+            return
+        k = self.skeleton.num_keypoints
+        xy = np.where(found[:, :, None], people[:, :, :2], 0.0)
+        self._pos = np.concatenate([self._pos, xy])
+        self._seen_time = np.concatenate([self._seen_time, np.full((n, k), t)])
+        self._seen_age = np.concatenate([self._seen_age, np.zeros((n, k), np.int64)])
+        self._ever = np.concatenate([self._ever, found])
+        self._vel = np.concatenate([self._vel, np.zeros((n, 2))])
+        self._has_vel = np.concatenate([self._has_vel, np.zeros(n, bool)])
+        self._last = np.concatenate([self._last, np.full(n, t)])
+        self._hits = np.concatenate([self._hits, np.ones(n, np.int64)])
+        self._missed = np.concatenate([self._missed, np.zeros(n, np.int64)])
+        self._ids = np.concatenate([self._ids, np.full(n, -1, np.int64)])
+        self._smooth = np.concatenate([self._smooth, xy])
+        self._smooth_speed = np.concatenate([self._smooth_speed, np.zeros((n, k, 2))])
+
+    def _keep(self, alive):
+        for name in ("_pos", "_seen_time", "_seen_age", "_ever", "_vel", "_has_vel",
+                     "_last", "_hits", "_missed", "_ids", "_smooth", "_smooth_speed"):
+            setattr(self, name, getattr(self, name)[alive])
