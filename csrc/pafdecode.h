@@ -213,6 +213,61 @@ int pd_decode_batch(const pd_skeleton *skeleton, const pd_params *params,
  * PD_ERR_ARGUMENT otherwise. */
 int pd_check_params(const pd_skeleton *skeleton, const pd_params *params);
 
+/* skeletons.c -------------------------------------------------------------- */
+
+/* pd_skeleton.limb_redundant for these limbs, by pafdecode.Skeleton's rule: a
+ * limb is redundant when the limbs before it already connect its two keypoints
+ * (it closes a cycle). limb_keypoints holds 2 * num_limbs indices (a, b).
+ * PD_ERR_ARGUMENT, writing nothing, unless 1 <= num_keypoints <= 4096,
+ * num_limbs >= 0 and every limb joins two distinct keypoints in range. */
+int pd_find_redundant_limbs(int num_keypoints, int num_limbs, const int32_t *limb_keypoints,
+                            uint8_t *out_redundant);
+
+/* OpenPose's skeletons, as pafdecode.Skeleton.openpose_coco18() and body25()
+ * define them: keypoints in heatmap channel order, limbs in assembly order, PAF
+ * channels counted from the first PAF channel, redundant flags filled in. */
+enum { PD_SKELETON_COCO18 = 0, PD_SKELETON_BODY25 = 1 };
+
+/* The built-in skeleton `which` (static storage, never freed), NULL if unknown;
+ * ids count up from 0 with no gaps, so a loop until NULL lists them all. */
+const pd_skeleton *pd_builtin_skeleton(int which);
+/* Its label ("COCO-18", "BODY_25"), or NULL. */
+const char *pd_builtin_skeleton_name(int which);
+/* The name of keypoint `keypoint` ("nose", "r_shoulder", ...), or NULL. */
+const char *pd_builtin_keypoint_name(int which, int keypoint);
+/* PAF channels its network emits (one more than the largest limb_paf), or
+ * PD_ERR_ARGUMENT. Its heatmaps are num_keypoints channels plus, in OpenPose's
+ * networks, a trailing background channel that the decoder ignores. */
+int pd_builtin_paf_channels(int which);
+
+/* version.c ---------------------------------------------------------------- */
+
+/* The library's version, the version of the Python package it ships in
+ * ("0.1.0"). Check it at run time against the one you built with.
+ *
+ * What holds across versions. Versions follow the Python package (PEP 440).
+ * Until 1.0, a release that changes only the last number (0.1.0 -> 0.1.1)
+ * keeps the API and the ABI: a program built against 0.1.x runs with any
+ * 0.1.y. A change of the minor number (0.1 -> 0.2) may change either; rebuild.
+ * The CMake package says the same (compatible: same major.minor version).
+ * Within that, and after 1.0 within a major version:
+ *   - functions keep their names, signatures and meaning; new ones may appear;
+ *   - PD_OK, the PD_ERR codes, the enum values and built-in skeleton ids keep
+ *     their values, and the layouts of pd_fields, pd_skeleton, pd_candidate and
+ *     pd_stats do not change;
+ *   - pd_params is the parameter table (pd_params.def): an option added in a
+ *     minor release adds a field, which changes sizeof(pd_params) and the
+ *     offsets after it. Never initialise it field by field from memory: call
+ *     pd_params_default, then set the options you change by name; at run time
+ *     pd_param_count, pd_param_name and pd_param_offset describe the library's
+ *     own layout, to compare with the header's.
+ *   - Decoding results for the same fields and options are the same on one
+ *     platform and compiler within a patch series; a minor release may change
+ *     them (its notes say how).
+ * Everything not declared here (internal.h) is hidden from the shared library
+ * and may change at any time. */
+const char *pd_version(void);
+
 #ifdef __cplusplus
 }
 #endif
