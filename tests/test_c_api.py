@@ -341,6 +341,42 @@ def test_the_example_refuses_a_file_of_the_wrong_size(example, tmp_path):
     assert done.returncode == 2 and "unknown skeleton 'MPII'" in done.stderr
 
 
+_CXX_PROGRAM = r"""
+#include <pafdecode.h>
+#include <cstdio>
+#include <vector>
+
+int main() {
+    pd_params params;
+    pd_params_default(&params);
+    const pd_skeleton *body25 = pd_builtin_skeleton(PD_SKELETON_BODY25);
+    std::vector<uint8_t> redundant(body25->num_limbs);
+    int rc = pd_find_redundant_limbs(body25->num_keypoints, body25->num_limbs,
+                                     body25->limb_keypoints, redundant.data());
+    int same = 1;
+    for (int i = 0; i < body25->num_limbs; i++) same &= redundant[i] == body25->limb_redundant[i];
+    std::printf("%s %d %d %d %g\n", pd_version(), rc, same, pd_check_params(body25, &params),
+                params.stride);
+    return 0;
+}
+"""
+
+
+def test_the_header_serves_a_cxx_program(tmp_path):
+    compiler = shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
+    if compiler is None:
+        pytest.skip("no C++ compiler (c++, g++ or clang++) on PATH")
+    source = tmp_path / "app.cpp"
+    source.write_text(_CXX_PROGRAM)
+    binary = tmp_path / "app"
+    libdir = c_api.library_dir()
+    _run([compiler, "-std=c++11", "-Wall", "-Werror", str(source), f"-I{c_api.include_dir()}",
+          f"-L{libdir}", f"-Wl,-rpath,{libdir}", "-lpafdecode", "-o", str(binary)])
+    version, rc, same, check, stride = _run([str(binary)]).split()
+    assert version == pafdecode.__version__ and (rc, same, check) == ("0", "1", "0")
+    assert float(stride) == DecoderConfig.default().stride
+
+
 # -- python -m pafdecode.c_api ----------------------------------------------------------
 
 def test_the_c_api_command_prints_locations_and_flags(capsys):
