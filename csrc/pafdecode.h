@@ -246,24 +246,23 @@ int pd_builtin_paf_channels(int which);
  * ("0.1.0"). Check it at run time against the one you built with.
  *
  * What holds across versions. Versions follow the Python package (PEP 440).
- * Until 1.0, a release that changes only the last number (0.1.0 -> 0.1.1)
- * keeps the API and the ABI: a program built against 0.1.x runs with any
- * 0.1.y. A change of the minor number (0.1 -> 0.2) may change either; rebuild.
- * The CMake package says the same (compatible: same major.minor version).
- * Within that, and after 1.0 within a major version:
+ * A compatible series is one major.minor before 1.0 (0.1.0, 0.1.1, ...) and one
+ * major after it. Within a compatible series a program built against one
+ * release runs, unrebuilt, with any later one (the CMake package accepts the
+ * same major.minor before 1.0), because within it:
  *   - functions keep their names, signatures and meaning; new ones may appear;
  *   - PD_OK, the PD_ERR codes, the enum values and built-in skeleton ids keep
- *     their values, and the layouts of pd_fields, pd_skeleton, pd_candidate and
- *     pd_stats do not change;
- *   - pd_params is the parameter table (pd_params.def): an option added in a
- *     minor release adds a field, which changes sizeof(pd_params) and the
- *     offsets after it. Never initialise it field by field from memory: call
- *     pd_params_default, then set the options you change by name; at run time
- *     pd_param_count, pd_param_name and pd_param_offset describe the library's
- *     own layout, to compare with the header's.
- *   - Decoding results for the same fields and options are the same on one
- *     platform and compiler within a patch series; a minor release may change
- *     them (its notes say how).
+ *     their values; pd_fields, pd_skeleton, pd_candidate, pd_stats and
+ *     pd_params keep their layouts;
+ *   - a release that changes only the last number fixes bugs: the people
+ *     decoded from the same fields with the same options stay the same unless
+ *     they were wrong.
+ * Between series anything may change; rebuild. pd_params in particular grows a
+ * field whenever the parameter table (pd_params.def) gains an option, moving
+ * the offsets after it: fill it with pd_params_default and set the options you
+ * change by name, never by position, and compare pd_param_count, pd_param_name
+ * and pd_param_offset with your build's view of the struct if you load the
+ * library dynamically.
  * Everything not declared here (internal.h) is hidden from the shared library
  * and may change at any time. */
 const char *pd_version(void);

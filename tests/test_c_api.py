@@ -285,6 +285,30 @@ def example(request, tmp_path_factory):
     return BUILDS[request.param](tmp_path_factory.mktemp(request.param))
 
 
+def test_the_cmake_package_accepts_only_its_own_minor_version(tmp_path):
+    cmake = shutil.which("cmake")
+    if cmake is None:
+        pytest.skip("no cmake on PATH")
+    (tmp_path / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.18)\nproject(probe NONE)\n"
+        "find_package(pafdecode ${WANT} CONFIG REQUIRED)\n"
+        "get_target_property(inc pafdecode::pafdecode INTERFACE_INCLUDE_DIRECTORIES)\n"
+        "message(STATUS \"pafdecode ${pafdecode_VERSION} include ${inc}\")\n")
+    major, minor, *_ = pafdecode.__version__.split(".")
+
+    def configure(want, build):
+        return subprocess.run([cmake, "-S", str(tmp_path), "-B", str(tmp_path / build),
+                               f"-DWANT={want}", f"-Dpafdecode_DIR={c_api.cmake_dir()}"],
+                              capture_output=True, text=True, timeout=120)
+
+    same = configure(f"{major}.{minor}", "same")
+    assert same.returncode == 0, same.stderr
+    assert f"include {c_api.include_dir()}" in same.stdout.replace("//", "/")
+    for other in (f"{major}.{int(minor) + 1}", f"{int(major) + 1}.{minor}"):
+        refused = configure(other, other)
+        assert refused.returncode != 0 and "not compatible" in refused.stderr.replace("\n", " ")
+
+
 _PERSON = re.compile(r"^person (\d+) score (\S+):(.*)$")
 
 
