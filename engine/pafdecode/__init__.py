@@ -5,6 +5,8 @@ people: peak finding with sub-pixel refinement, PAF line-integral limb scoring, 
 optimal limb assignment and assembly into skeletons, in C with the GIL released.
 """
 
+from importlib import metadata as _metadata
+
 from .skeleton import Skeleton
 from .backends import available_backends
 from .config import DecoderConfig
@@ -15,7 +17,7 @@ from .draw import draw
 from .io import load_image, save_image
 from . import io, metrics, postprocess, synth, transforms
 
-__version__ = "0.1.0"
+__version__ = _metadata.version("pafdecode")   # one source: pyproject.toml
 __all__ = ["Decoder", "DecoderConfig", "OnnxPoseModel", "Poses", "Skeleton", "Tracker",
            "available_backends", "draw", "io", "load_image", "metrics", "postprocess",
            "save_image", "synth", "transforms", "__version__"]
