@@ -313,3 +313,21 @@ def test_verbose_lines_and_drawing_options(tmp_path, model, coco):
     assert (drawn("s", "--draw-scores") != plain).any()
     assert (drawn("i", "--draw-ids") != plain).any()
     assert (drawn("w", "--line-width", "9") != plain).sum() > (plain != original).sum() * 0.2
+
+
+def test_input_size_and_providers(tmp_path, model, coco):
+    photo = coco / "000000196141.jpg"
+
+    def results(*flags):
+        status, stdout, err = pafdecode("predict", photo, "--model", model, "--json", "-",
+                                        "--quiet", *flags)
+        assert status == 0, err
+        return json.loads(stdout)
+
+    base = results()
+    assert results("--providers", "CUDAExecutionProvider,CPUExecutionProvider") == base
+    small = results("--input-size", "184", "216")
+    assert small != base  # a smaller network input finds other keypoints
+    status, _, err = pafdecode("predict", photo, "--model", model, "--providers", "Bogus")
+    assert status == 1 and err.startswith("pafdecode: --providers: unknown") and "Bogus" in err
+    assert len(err.strip().splitlines()) == 1

@@ -55,11 +55,15 @@ def _is_image(path):
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
+def _from_stdin(stdin):
+    return [p for line in stdin.read().splitlines() if line.strip()
+            for p in _expand(line.strip(), None)]
+
+
 def _expand(spec, stdin):
     """The image paths one command-line input stands for."""
-    if spec == "-":
-        return [p for line in stdin.read().splitlines() for p in _expand(line.strip(), None)
-                if line.strip()] if stdin is not None else []
+    if spec == "-" and stdin is not None:
+        return _from_stdin(stdin)
     path = Path(spec)
     if path.is_dir():
         found = sorted(p for p in path.iterdir() if p.is_file() and _is_image(p))
@@ -197,7 +201,7 @@ def load_model(args):
     if args.input_size:
         options["input_size"] = tuple(args.input_size)
     if args.providers:
-        options["providers"] = [p.strip() for p in args.providers.split(",") if p.strip()]
+        options["providers"] = check_providers(args.providers)
     try:
         return preset(path, **options)
     except (ValueError, TypeError, ImportError):
@@ -205,6 +209,24 @@ def load_model(args):
     except Exception as exc:  # onnxruntime's own errors for a non-ONNX or broken file
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"cannot load model {path}: {first}") from exc
+
+
+def check_providers(text):
+    """The --providers list, unknown names refused and unavailable ones dropped (a
+    preference list such as CUDA,CPU works on a CPU-only machine)."""
+    import onnxruntime as ort
+
+    wanted = [p.strip() for p in text.split(",") if p.strip()]
+    unknown = [p for p in wanted if p not in ort.get_all_providers()]
+    if unknown:
+        raise ValueError(f"--providers: unknown onnxruntime execution provider "
+                         f"{', '.join(unknown)}; this onnxruntime has "
+                         f"{', '.join(ort.get_available_providers())}")
+    usable = [p for p in wanted if p in ort.get_available_providers()]
+    if not usable:
+        raise ValueError(f"--providers: none of {', '.join(wanted)} is available here; "
+                         f"this onnxruntime has {', '.join(ort.get_available_providers())}")
+    return usable
 
 
 # -- the pipeline ------------------------------------------------------------------
