@@ -84,6 +84,9 @@ def test_every_option_has_help_and_shows_its_default():
     import argparse
     parser = cli.build_parser()
     formatter = cli._Formatter("pafdecode")
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    assert set(commands) == {"demo", "predict", "eval", "bench", "video"}
+    assert all(sub.formatter_class is cli._Formatter for sub in commands.values())
     for command, action in _actions(parser):
         if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction,
                                argparse._VersionAction)):
@@ -113,6 +116,14 @@ def test_help_has_no_markup_and_counts_are_singular(tmp_path, shared):
                                  "--model", shared / "models" / "tfpose-mobilenet-v2-small.onnx",
                                  "--quiet")
     assert status == 0 and out.startswith("1 image, 1 person;"), out + err
+
+
+def test_shown_defaults_are_in_the_help_text():
+    status, out, _ = pafdecode("video", "--help")
+    assert status == 0 and "keep every K-th frame (default: 1)" in " ".join(out.split())
+    status, out, _ = pafdecode("predict", "--help")
+    text = " ".join(out.split())
+    assert "(default: 0.1)" in text and "(default: tfpose)" in text
 
 
 def test_a_subcommand_error_prints_its_usage():

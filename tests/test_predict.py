@@ -265,6 +265,9 @@ def test_decoder_flags_config_and_backend(tmp_path, model, coco):
     base = results()
     assert len(results("--min-person-score", "5")) == 0 < len(base)
     assert results("--config", "default") == base
+    # OpenPose's rules (no shared peaks, no fragment joining) are the flags' sum too
+    assert results("--config", "openpose") == results("--shared-peak-score", "none",
+                                                      "--join-fragments", "none")
     from pafdecode import available_backends
     for backend in available_backends():
         assert results("--backend", backend) == base

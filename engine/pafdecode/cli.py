@@ -236,6 +236,7 @@ def build_parser():
     from .video import add_parser as _add_video_parser  # PyAV is imported only to run it
     _add_video_parser(sub)
     for command in sub.choices.values():
+        command.formatter_class = _Formatter  # video's too: every default shown
         # SUPPRESS keeps "pafdecode --debug predict ..." working as well.
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show the Python traceback of an error")
