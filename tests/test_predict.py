@@ -334,3 +334,37 @@ def test_input_size_and_providers(tmp_path, model, coco):
     status, _, err = pafdecode("predict", photo, "--model", model, "--providers", "Bogus")
     assert status == 1 and err.startswith("pafdecode: --providers: unknown") and "Bogus" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_network_of_the_next_image_runs_while_this_one_decodes(tmp_path):
+    """Decoding image 1 waits until the worker has started the network on image 2: the
+    pipeline only gets through when the two overlap."""
+    import argparse
+    import threading
+
+    from pafdecode import predict
+
+    for name in ("a", "b", "c"):
+        Image.new("RGB", (16, 12), (10, 20, 30)).save(tmp_path / f"{name}.png")
+    items = predict.collect_inputs([str(tmp_path)])
+    second_started = threading.Event()
+    calls = []
+
+    class Model:
+        def run_batch(self, images, batch_size=None):
+            calls.append(("network", len(calls)))
+            if len([c for c in calls if c[0] == "network"]) == 2:
+                second_started.set()
+            return [({"n": len(images)}, [None] * len(images), (1,))], {
+                "preprocess_ms": 0.0, "inference_ms": 0.0}
+
+        def decode_outputs(self, outputs, transforms, shape):
+            overlapped = second_started.wait(timeout=30)
+            calls.append(("decode", overlapped))
+            return [object()] * outputs["n"]
+
+    args = argparse.Namespace(batch_size=1, no_exif=False, max_pixels=None)
+    done = [m[1].path.name for m in predict.pipeline(Model(), items, args)]
+    assert done == ["a.png", "b.png", "c.png"]
+    first_decode = next(c for c in calls if c[0] == "decode")
+    assert first_decode == ("decode", True)
