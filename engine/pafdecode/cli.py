@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -115,122 +114,98 @@ def _find_model(given=None):
     return None
 
 
-def predict(args):
-    """Runs an ONNX network on images and decodes, draws and writes what it finds."""
-    from .draw import draw
-    from .io import load_image, save_image
-    from .io import coco_results, openpose_json_name, write_openpose_json
-    from .model import OnnxPoseModel
-
-    presets = {"tfpose": OnnxPoseModel.tfpose, "openpose-caffe": OnnxPoseModel.openpose_caffe,
-               "two-outputs": OnnxPoseModel.two_outputs}
-    model_path = _find_model(args.model)
-    if model_path is None:
-        raise ValueError("--model is required (or set PAFDECODE_MODEL)")
-    options = {"assignment": args.assignment}
-    model = presets[args.preset](model_path, **options)
-    for folder in (args.draw, args.openpose_json):
-        if folder:
-            Path(folder).mkdir(parents=True, exist_ok=True)
-    results, people, network_ms, decode_ms = [], 0, 0.0, 0.0
-    images = [Path(p) for p in args.images]
-    for image_id, path in enumerate(_progress(images, not args.quiet), start=1):
-        image = load_image(path, "BGR")
-        poses = model(image)
-        people += len(poses)
-        network_ms += model.last_timing["inference_ms"]
-        decode_ms += model.last_timing["decode_ms"]
-        results += coco_results(poses, image_id, keypoint_map="coco17")
-        if args.draw:
-            save_image(Path(args.draw) / (path.stem + ".png"),
-                       draw(image[:, :, ::-1], poses, model.skeleton))
-        if args.openpose_json:
-            write_openpose_json(Path(args.openpose_json) / openpose_json_name(path), poses)
-        if args.verbose:
-            print(f"{path}: {len(poses)} people")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(results, fh)
-    n = max(len(images), 1)
-    print(f"{len(images)} images, {people} people; per image: network {network_ms / n:.1f} ms, "
-          f"decoder {decode_ms / n:.2f} ms")
-    return 0
-
-
-def _progress(items, enabled):
-    """Iterates over items with a progress bar on stderr: tqdm's when it is installed,
-    else a plain counter."""
-    if not enabled or len(items) < 2:
-        return items
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return _counted(items)
-    return tqdm(items, unit="image", file=sys.stderr)
-
-
-def _counted(items):
-    for done, item in enumerate(items, start=1):
-        yield item
-        print(f"\r{done}/{len(items)} images", end="" if done < len(items) else "\n",
-              file=sys.stderr, flush=True)
-
-
 def _bench_main(args):
     from . import bench
+
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401  (checked before the benchmark runs)
+        except ImportError:
+            raise ImportError('bench --plot needs matplotlib: pip install "pafdecode[bench]"') \
+                from None
+    # A bad variant option fails now, not after the first crowds are timed.
+    for label, options in bench.parse_variants(args.variant or []).items():
+        try:
+            Decoder(Skeleton.openpose_coco18(), **options)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"--variant {label}: {exc}") from None
     return bench.main(args)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="pafdecode", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="decode a synthetic crowd, timed and summarised")
-    p.add_argument("--people", type=int, default=20, help="crowd size (default 20)")
-    p.add_argument("--seed", type=int, default=0)
+def _demo_main(args):
+    for name in ("repeat", "people"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    return demo(args)
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Help that shows each option's default (when it has one worth showing)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("%(default)" in text or default in (None, False, argparse.SUPPRESS)
+                or action.option_strings == [] or "default" in text):
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else default
+        return f"{text} (default: {shown})"
+
+
+DESCRIPTION = ("pafdecode: a bottom-up pose decoder. Runs an OpenPose-style ONNX network on "
+               "photos and decodes its heatmaps and Part Affinity Fields into people; also a "
+               "synthetic demo, a crowd benchmark and video tracking.")
+
+
+def _add_demo(sub):
+    p = sub.add_parser("demo", help="decode a synthetic crowd, timed and summarised",
+                       formatter_class=_Formatter, description="Decode a seeded synthetic "
+                       "crowd with both assignment modes, time it and draw it.")
+    p.add_argument("--people", type=int, default=20, help="crowd size")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the crowd")
     p.add_argument("--image-size", type=int, nargs=2, default=[368, 656],
-                   metavar=("H", "W"), help="image height and width (default 368 656)")
-    p.add_argument("--skeleton", choices=["coco18", "body25"], default="coco18")
+                   metavar=("H", "W"), help="image height and width")
+    p.add_argument("--skeleton", choices=["coco18", "body25"], default="coco18",
+                   help="keypoint set of the synthetic people")
     p.add_argument("--occlusion", type=float, default=0.0, help="share of hidden joints")
     p.add_argument("--noise", type=float, default=0.0, help="field noise std")
-    p.add_argument("--repeat", type=int, default=50, help="timed decodes per mode")
+    p.add_argument("--repeat", type=int, default=50, help="timed decodes per mode (>= 1)")
     p.add_argument("--out", default="pafdecode-demo", help="folder for the drawings")
     p.add_argument("--model", help="ONNX network for the real photo (default: "
                    "$PAFDECODE_MODEL, else shared/models/tfpose-mobilenet-thin.onnx nearby)")
-    p.add_argument("--photo", help="photo for the network (default: shared/data/images/p3_dance.png)")
-    p.set_defaults(run=demo)
+    p.add_argument("--photo", help="photo for the network (default: "
+                   "shared/data/images/p3_dance.png)")
+    p.set_defaults(run=_demo_main)
 
-    r = sub.add_parser("predict", help="run an ONNX network on images and decode the people")
-    r.add_argument("images", nargs="+", help="image files (JPEG, PNG)")
-    r.add_argument("--model", help="ONNX file (default: $PAFDECODE_MODEL)")
-    r.add_argument("--preset", choices=["tfpose", "openpose-caffe", "two-outputs"],
-                   default="tfpose", help="the network's output layout")
-    r.add_argument("--assignment", choices=["greedy", "hungarian"], default="greedy")
-    r.add_argument("--json", metavar="FILE", help="write COCO keypoint results (COCO-17)")
-    r.add_argument("--draw", metavar="DIR", help="write each image with its people drawn")
-    r.add_argument("--openpose-json", metavar="DIR", help="write OpenPose's per-image JSON")
-    r.add_argument("--quiet", action="store_true", help="no progress bar")
-    r.add_argument("--verbose", action="store_true", help="a line per image")
-    r.set_defaults(run=predict)
 
-    b = sub.add_parser("bench", help="crowd benchmark: speed and accuracy against people count")
-    b.add_argument("--people", type=int, nargs="+", default=[1, 5, 10, 20, 50, 100, 200])
+def _add_bench(sub):
+    b = sub.add_parser("bench", help="crowd benchmark: speed and accuracy against people count",
+                       formatter_class=_Formatter, description="Time the decoder and score "
+                       "its accuracy on seeded synthetic crowds (or rendered annotations).")
+    b.add_argument("--people", type=int, nargs="+", default=[1, 5, 10, 20, 50, 100, 200],
+                   help="crowd sizes")
     b.add_argument("--scenes", type=int, default=3, help="seeded scenes per people count")
     b.add_argument("--repeat", type=int, default=5, help="timed decodes per scene")
-    b.add_argument("--seed", type=int, default=0)
-    b.add_argument("--backends", nargs="+", default=["c"], choices=["c", "numba"])
+    b.add_argument("--seed", type=int, default=0, help="seed of the first scene")
+    b.add_argument("--backends", nargs="+", default=["c"], choices=["c", "numba"],
+                   help="decoder backends to time")
     b.add_argument("--assignments", nargs="+", default=["greedy", "hungarian"],
-                   choices=["greedy", "hungarian"])
-    b.add_argument("--skeleton", choices=["coco18", "body25"], default="coco18")
+                   choices=["greedy", "hungarian"], help="limb assignment modes to time")
+    b.add_argument("--skeleton", choices=["coco18", "body25"], default="coco18",
+                   help="keypoint set of the synthetic people")
     b.add_argument("--occlusion", type=float, default=0.0, help="share of hidden joints")
     b.add_argument("--noise", type=float, default=0.0, help="field noise std")
-    b.add_argument("--peak-variation", type=float, default=0.0)
-    b.add_argument("--image-size", type=int, nargs=2, default=[368, 656], metavar=("H", "W"))
+    b.add_argument("--peak-variation", type=float, default=0.0,
+                   help="relative spread of the rendered peak heights")
+    b.add_argument("--image-size", type=int, nargs=2, default=[368, 656], metavar=("H", "W"),
+                   help="image height and width")
     b.add_argument("--baseline", action="store_true",
                    help="also time the plain NumPy/Python reference decoder")
     b.add_argument("--max-dets", type=int, default=None,
                    help="COCO maxDets (default: max(20, largest crowd))")
     b.add_argument("--json", metavar="FILE", help="write every figure as JSON")
-    b.add_argument("--plot", metavar="FILE.png", help="draw time and AP against people")
+    b.add_argument("--plot", metavar="FILE.png", help="draw time and AP against people "
+                   "(needs matplotlib: pafdecode[bench])")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.add_argument("--variant", nargs="+", action="append", metavar=("LABEL", "KEY=VALUE"),
                    help="another decoder to compare: a label and Decoder options on top of "
@@ -240,14 +215,48 @@ def main(argv=None):
                    help="instead of synthetic crowds: real COCO-format keypoint annotations "
                         "(COCO-17 or CrowdPose-14) rendered into fields and scored against "
                         "themselves")
-    b.set_defaults(run=lambda args: _bench_main(args))
+    b.set_defaults(run=_bench_main)
+
+
+def build_parser():
+    """The ``pafdecode`` argument parser with every subcommand."""
+    from . import __version__
+    from .predict import add_eval_parser, add_predict_parser
+
+    parser = argparse.ArgumentParser(prog="pafdecode", description=DESCRIPTION,
+                                     formatter_class=_Formatter)
+    parser.add_argument("--version", action="version", version=f"pafdecode {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an error")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_demo(sub)
+    add_predict_parser(sub, _Formatter)
+    add_eval_parser(sub, _Formatter)
+    _add_bench(sub)
     from .video import add_parser as _add_video_parser  # PyAV is imported only to run it
     _add_video_parser(sub)
+    for command in sub.choices.values():
+        command.formatter_class = _Formatter  # video's too: every default shown
+        # SUPPRESS keeps "pafdecode --debug predict ..." working as well.
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show the Python traceback of an error")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, ImportError, FileNotFoundError) as exc:
-        parser.error(str(exc))
+    except KeyboardInterrupt:
+        print("pafdecode: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a user's error is one line; --debug shows where it came from
+        if getattr(args, "debug", False):
+            raise
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"pafdecode: {text}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -21,7 +21,9 @@ pixels.
 from __future__ import annotations
 
 import json
+import numbers
 import os
+import threading
 from collections.abc import Mapping
 
 import numpy as np
@@ -392,7 +394,10 @@ def _import_pil():
     return Image
 
 
-def load_image(path, color="RGB", *, exif_transpose=False):
+_PIL_LIMIT_LOCK = threading.Lock()
+
+
+def load_image(path, color="RGB", *, exif_transpose=False, max_pixels=None):
     """Read an image file into an (H, W, 3) uint8 array (needs Pillow).
 
     Parameters
@@ -402,8 +407,13 @@ def load_image(path, color="RGB", *, exif_transpose=False):
         Channel order of the result; "BGR" matches ``cv2.imread`` and the tf-pose
         and OpenPose networks.
     exif_transpose : bool, default False
-        Apply the EXIF orientation tag. Off by default: dataset annotations (COCO)
-        refer to the stored pixel grid.
+        Apply the EXIF orientation tag, as ``PIL.ImageOps.exif_transpose`` does (the
+        ``pafdecode`` command does by default). Off by default here: dataset
+        annotations (COCO) refer to the stored pixel grid.
+    max_pixels : int, optional
+        Refuse images of more pixels than this, from the header alone, before any
+        pixel is decoded (decompression bombs). Default: Pillow's
+        ``PIL.Image.MAX_IMAGE_PIXELS`` (None there: no limit).
 
     Returns
     -------
@@ -412,13 +422,26 @@ def load_image(path, color="RGB", *, exif_transpose=False):
 
     Raises
     ------
+    ValueError
+        When the image has more than `max_pixels` pixels, or on a bad argument.
+    OSError
+        When the file cannot be read or is not an image Pillow knows (a corrupt or
+        truncated file; ``PIL.UnidentifiedImageError`` is an OSError).
     ImportError
         Without Pillow, naming ``pip install 'pafdecode[image]'``.
     """
     if color not in ("RGB", "BGR"):
         raise ValueError(f"color must be 'RGB' or 'BGR', got {color!r}")
     Image = _import_pil()
-    with Image.open(os.fspath(path)) as im:
+    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Integral)
+                              or limit < 1):
+        raise ValueError(f"max_pixels must be an integer >= 1 or None, got {max_pixels!r}")
+    with _open_unchecked(Image, path) as im:
+        width, height = im.size
+        if limit is not None and width * height > limit:
+            raise ValueError(f"{os.fspath(path)} is {width}x{height} = {width * height} "
+                             f"pixels, over the limit of {limit} (a decompression bomb?)")
         if exif_transpose:
             from PIL import ImageOps
             im = ImageOps.exif_transpose(im)
@@ -426,6 +449,18 @@ def load_image(path, color="RGB", *, exif_transpose=False):
     if color == "BGR":
         arr = arr[:, :, ::-1]
     return np.ascontiguousarray(arr)
+
+
+def _open_unchecked(Image, path):
+    """Image.open without Pillow's own bomb check (load_image applies its own limit,
+    which may be above Pillow's); opening reads only the header."""
+    with _PIL_LIMIT_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            return Image.open(os.fspath(path))
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
 
 
 def save_image(path, image, color="RGB", **save_options):

@@ -749,40 +749,64 @@ class OnnxPoseModel:
             self.last_timing = {"preprocess_ms": 0.0, "inference_ms": 0.0,
                                 "decode_ms": 0.0, "total_ms": 0.0, "images": 0}
             return []
-        t0 = time.perf_counter()
+        runs, timing = self.run_batch(images, color)
+        t2 = time.perf_counter()
+        poses = [p for outputs, transforms, shape in runs
+                 for p in self.decode_outputs(outputs, transforms, shape)]
+        t3 = time.perf_counter()
+        n = len(images)
+        timing["decode_ms"] = (t3 - t2) * 1e3
+        for p in poses:
+            p.stats.update({k: v / n for k, v in timing.items()})
+        timing["total_ms"] = timing["preprocess_ms"] + timing["inference_ms"] + timing["decode_ms"]
+        timing["images"] = n
+        self.last_timing = timing
+        return poses
+
+    def run_batch(self, images, color=None, batch_size=None):
+        """Pre-process several images and run the network on them, without decoding.
+
+        The network half of :meth:`predict_batch`, for callers that decode elsewhere
+        (e.g. in another thread, overlapping the next batch's network run).
+
+        Parameters
+        ----------
+        images : sequence of ndarray, each (h, w, 3)
+        color : {"BGR", "RGB"}, optional
+        batch_size : int, optional
+            At most this many images per network run (default: all of them). Images
+            share a run only when the model's batch axis is dynamic; each run pads its
+            images to a common input size.
+
+        Returns
+        -------
+        runs : list of (outputs, transforms, tensor_shape)
+            One per network run, in image order; pass each to :meth:`decode_outputs`.
+        timing : dict
+            ``preprocess_ms`` and ``inference_ms`` of all the runs together.
+        """
         imgs = [self._check_image(im) for im in images]
-        transforms = [self.transform_for(im.shape[:2]) for im in imgs]
-        batched = self.batch_size is None and len(imgs) > 1
-        if batched:
+        if batch_size is not None and (isinstance(batch_size, bool)
+                                       or not isinstance(batch_size, numbers.Integral)
+                                       or batch_size < 1):
+            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        step = 1 if self.batch_size is not None else (batch_size or max(len(imgs), 1))
+        runs, prep_s, infer_s = [], 0.0, 0.0
+        for start in range(0, len(imgs), step):
+            t0 = time.perf_counter()
+            group = imgs[start:start + step]
+            transforms = [self.transform_for(im.shape[:2]) for im in group]
             if len({t.input_size for t in transforms}) > 1:
                 common = (max(t.input_size[0] for t in transforms),
                           max(t.input_size[1] for t in transforms))
                 transforms = [t.with_input_size(common) for t in transforms]
-        tensors = [self.preprocess(im, color, t)[0] for im, t in zip(imgs, transforms)]
-        t1 = time.perf_counter()
-        if batched:
-            tensor = np.concatenate(tensors)
-            outputs = [self.run(tensor)]
-            shapes = [tensor.shape]
-        else:
-            outputs = [self.run(t) for t in tensors]
-            shapes = [t.shape for t in tensors]
-        t2 = time.perf_counter()
-        if batched:
-            poses = self.decode_outputs(outputs[0], transforms, shapes[0])
-        else:
-            poses = [self.decode_outputs(o, [t], s)[0]
-                     for o, t, s in zip(outputs, transforms, shapes)]
-        t3 = time.perf_counter()
-        n = len(imgs)
-        timing = {"preprocess_ms": (t1 - t0) * 1e3, "inference_ms": (t2 - t1) * 1e3,
-                  "decode_ms": (t3 - t2) * 1e3}
-        for p in poses:
-            p.stats.update({k: v / n for k, v in timing.items()})
-        timing["total_ms"] = (t3 - t0) * 1e3
-        timing["images"] = n
-        self.last_timing = timing
-        return poses
+            tensors = [self.preprocess(im, color, t)[0] for im, t in zip(group, transforms)]
+            tensor = tensors[0] if len(tensors) == 1 else np.concatenate(tensors)
+            t1 = time.perf_counter()
+            runs.append((self.run(tensor), transforms, tensor.shape))
+            prep_s += t1 - t0
+            infer_s += time.perf_counter() - t1
+        return runs, {"preprocess_ms": prep_s * 1e3, "inference_ms": infer_s * 1e3}
 
     # -- video -----------------------------------------------------------------------
     def track(self, frames, tracker=None, color=None):
