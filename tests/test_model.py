@@ -50,6 +50,33 @@ def shared_dir():
 
 # -- test graphs ---------------------------------------------------------------------
 
+def _split_nodes(nodes, inits, split):
+    """Appends a Split of "fields" into the `split` parts; returns their names."""
+    inits.append(helper.make_tensor("sizes", TensorProto.INT64, [len(split)],
+                                    [c for _, c in split]))
+    names = [f"part{i}" for i in range(len(split))]
+    nodes.append(helper.make_node("Split", ["fields", "sizes"], names, axis=1))
+    return names
+
+
+def _output_nodes(nodes, part, out_name, shape, out_layout, float16, zeros):
+    """Appends the nodes taking `part` to output `out_name`; returns its value info."""
+    t = part
+    if zeros:  # an earlier stage: zeros, with no Constant
+        nodes.append(helper.make_node("Sub", [part, part], [f"z_{out_name}"]))
+        t = f"z_{out_name}"
+    if out_layout == "NHWC":
+        nodes.append(helper.make_node("Transpose", [t], [f"{out_name}_t"], perm=[0, 2, 3, 1]))
+        t = f"{out_name}_t"
+    elem = TensorProto.FLOAT
+    if float16:
+        nodes.append(helper.make_node("Cast", [t], [f"{out_name}_h"], to=TensorProto.FLOAT16))
+        t = f"{out_name}_h"
+        elem = TensorProto.FLOAT16
+    nodes.append(helper.make_node("Identity", [t], [out_name]))
+    return helper.make_tensor_value_info(out_name, elem, shape)
+
+
 def build_graph(channels=57, *, in_layout="NCHW", out_layout="NCHW", split=None,
                 stages=1, float16=False, size=None, batch=None, hide_channels=False,
                 input_name="image", output_name="out", float16_input=False):
@@ -84,36 +111,15 @@ def build_graph(channels=57, *, in_layout="NCHW", out_layout="NCHW", split=None,
               helper.make_tensor("ax", TensorProto.INT64, [1], [1])]
     nodes.append(helper.make_node("Slice", ["deep", "s0", "s1", "ax"], ["fields"]))
     parts = split or [(output_name, channels)]
-    if split:
-        inits.append(helper.make_tensor("sizes", TensorProto.INT64, [len(split)],
-                                        [c for _, c in split]))
-        nodes.append(helper.make_node("Split", ["fields", "sizes"],
-                                      [f"part{i}" for i in range(len(split))], axis=1))
-        part_names = [f"part{i}" for i in range(len(split))]
-    else:
-        part_names = ["fields"]
+    part_names = _split_nodes(nodes, inits, split) if split else ["fields"]
     outputs = []
     for stage in range(stages):
         for (name, c), part in zip(parts, part_names):
             out_name = name if stage == stages - 1 else f"stage{stage}_{name}"
-            t = part
-            if stage != stages - 1:  # an earlier stage: zeros, with no Constant
-                nodes.append(helper.make_node("Sub", [part, part], [f"z{stage}_{name}"]))
-                t = f"z{stage}_{name}"
-            if out_layout == "NHWC":
-                nodes.append(helper.make_node("Transpose", [t], [f"{out_name}_t"],
-                                              perm=[0, 2, 3, 1]))
-                t = f"{out_name}_t"
-            elem = TensorProto.FLOAT
-            if float16:
-                nodes.append(helper.make_node("Cast", [t], [f"{out_name}_h"],
-                                              to=TensorProto.FLOAT16))
-                t = f"{out_name}_h"
-                elem = TensorProto.FLOAT16
-            nodes.append(helper.make_node("Identity", [t], [out_name]))
             cc = f"c_{out_name}" if hide_channels else c
             shape = [N, cc, h, w] if out_layout == "NCHW" else [N, h, w, cc]
-            outputs.append(helper.make_tensor_value_info(out_name, elem, shape))
+            outputs.append(_output_nodes(nodes, part, out_name, shape, out_layout, float16,
+                                         zeros=stage != stages - 1))
     in_type = TensorProto.FLOAT16 if float16_input else TensorProto.FLOAT
     inputs = [helper.make_tensor_value_info(input_name, in_type, in_shape)]
     if hide_channels:
