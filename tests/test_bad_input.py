@@ -115,8 +115,23 @@ def test_skeleton_is_required():
     ([(0, 1), (1, 0)], None, r"limbs\[1\] = \(1, 0\) repeats limbs\[0\]"),
     ([(0, 1), (1, 2)], [(0, 1)], "paf_channels has 1 pairs but there are 2 limbs"),
     ([(0, 1), (1, 2)], [(0, 1), (1, 2)], r"paf_channels uses channels \[1\] more than once"),
-    ([(0, 1)], [(-2, 1)], "negative channel"),
-    ([(0, 1, 2)], None, "integer pairs"),
+    ([(0, 1)], [(-2, 1)], r"paf_channels\[0\] = \(-2, 1\) has a channel index outside"),
+    ([(0, 1, 2)], None, "not a pair of integers"),
+    ([(0.5, 1.9)], None, r"limbs\[0\] = \(0.5, 1.9\) holds 0.5, which is not an integer"),
+    ([(0, 1.5)], None, "holds 1.5, which is not an integer"),
+    ([("0", "1")], None, "holds '0', which is not an integer"),
+    ([(True, 2)], None, "holds True, which is not an integer"),
+    ([(0, float("nan"))], None, "holds nan, which is not an integer"),
+    ([(0, 2**63)], None, r"limbs\[0\] = \(0, 9223372036854775808\) has a keypoint index"),
+    ([(0, 2**32 + 1)], None, r"\(0, 4294967297\) has a keypoint index outside 0..2"),
+    ([(0, 1)], [(0, 2**63)], r"\(0, 9223372036854775808\) has a channel index outside "
+                             r"0..2147483646"),
+    ([(0, 1)], [(0, 2**31)], r"\(0, 2147483648\) has a channel index outside"),
+    ([(0, 1)], [(0, 2**31 - 1)], r"\(0, 2147483647\) has a channel index outside"),
+    ([(0, 1)], [(0, 2**32 + 1)], r"\(0, 4294967297\) has a channel index outside"),
+    ([(0, 1)], [(0.0, 1.5)], r"paf_channels\[0\] = \(0.0, 1.5\) holds 1.5"),
+    ("01", None, "sequence of integer pairs"),
+    (5, None, "sequence of integer pairs"),
 ])
 def test_skeleton_errors_say_which(limbs, paf, message):
     with pytest.raises(ValueError, match=message):
@@ -150,3 +165,37 @@ def test_single_pixel_maps(make_decoder):
     heat[:] = 1.0
     poses = make_decoder(COCO)(heat, paf)
     assert poses.keypoints.shape[1:] == (18, 3)
+
+
+def test_integral_floats_and_numpy_integers_are_indices():
+    by_float = Skeleton(["a", "b", "c"], [(0.0, 1.0), (np.int64(1), np.uint8(2))],
+                        np.array([[2, 3], [0, 1]], np.int64))
+    assert by_float == Skeleton(["a", "b", "c"], [(0, 1), (1, 2)], [(2, 3), (0, 1)])
+    assert Skeleton(["a", "b"], [(0, 1)], [(0, 2**31 - 2)]).num_paf_channels == 2**31 - 1
+
+
+def test_flip_pairs_are_not_truncated():
+    with pytest.raises(ValueError, match=r"flip_pairs\[0\] = \(0.5, 1.9\) holds 0.5"):
+        Skeleton(["a", "b"], [(0, 1)], flip_pairs=[(0.5, 1.9)])
+    with pytest.raises(ValueError, match="flip_pairs.*outside 0..1"):
+        Skeleton(["a", "b"], [(0, 1)], flip_pairs=[(0, 2**64)])
+
+
+def test_more_keypoints_than_the_core_takes(backend):
+    skeleton = Skeleton([f"k{i}" for i in range(4097)], [(0, 1)])
+    with pytest.raises(ValueError, match="skeleton has 4097 keypoints; the decoder takes "
+                                         "1..4096"):
+        Decoder(skeleton, backend=backend)
+    Decoder(Skeleton([f"k{i}" for i in range(4096)], [(0, 1)]), backend=backend)
+
+
+@pytest.mark.parametrize("shape", [(3, 2**31 + 5), (2**16, 2**16), (8193, 8192)])
+def test_maps_beyond_the_cell_limit_are_refused_before_any_work(make_decoder, shape):
+    # Zero-stride views cost no memory to pass; decoding them would take gigabytes.
+    sk = Skeleton(["a", "b"], [(0, 1)])
+    heat = np.broadcast_to(np.float32(0), (2,) + shape)
+    with pytest.raises(ValueError, match=f"{shape[0]}x{shape[1]} map cells, more than the "
+                                         "decoder's limit of 67108864"):
+        make_decoder(sk)(heat, heat)
+    with pytest.raises(ValueError, match="more than the decoder's limit"):
+        make_decoder(sk).decode_batch(heat[None], heat[None])

@@ -10,6 +10,7 @@ against the people the fields were rendered from.
 """
 
 import json
+import re
 import os
 from pathlib import Path
 
@@ -49,6 +50,33 @@ def shared_dir():
 
 # -- test graphs ---------------------------------------------------------------------
 
+def _split_nodes(nodes, inits, split):
+    """Appends a Split of "fields" into the `split` parts; returns their names."""
+    inits.append(helper.make_tensor("sizes", TensorProto.INT64, [len(split)],
+                                    [c for _, c in split]))
+    names = [f"part{i}" for i in range(len(split))]
+    nodes.append(helper.make_node("Split", ["fields", "sizes"], names, axis=1))
+    return names
+
+
+def _output_nodes(nodes, part, out_name, shape, out_layout, float16, zeros):
+    """Appends the nodes taking `part` to output `out_name`; returns its value info."""
+    t = part
+    if zeros:  # an earlier stage: zeros, with no Constant
+        nodes.append(helper.make_node("Sub", [part, part], [f"z_{out_name}"]))
+        t = f"z_{out_name}"
+    if out_layout == "NHWC":
+        nodes.append(helper.make_node("Transpose", [t], [f"{out_name}_t"], perm=[0, 2, 3, 1]))
+        t = f"{out_name}_t"
+    elem = TensorProto.FLOAT
+    if float16:
+        nodes.append(helper.make_node("Cast", [t], [f"{out_name}_h"], to=TensorProto.FLOAT16))
+        t = f"{out_name}_h"
+        elem = TensorProto.FLOAT16
+    nodes.append(helper.make_node("Identity", [t], [out_name]))
+    return helper.make_tensor_value_info(out_name, elem, shape)
+
+
 def build_graph(channels=57, *, in_layout="NCHW", out_layout="NCHW", split=None,
                 stages=1, float16=False, size=None, batch=None, hide_channels=False,
                 input_name="image", output_name="out", float16_input=False):
@@ -83,36 +111,15 @@ def build_graph(channels=57, *, in_layout="NCHW", out_layout="NCHW", split=None,
               helper.make_tensor("ax", TensorProto.INT64, [1], [1])]
     nodes.append(helper.make_node("Slice", ["deep", "s0", "s1", "ax"], ["fields"]))
     parts = split or [(output_name, channels)]
-    if split:
-        inits.append(helper.make_tensor("sizes", TensorProto.INT64, [len(split)],
-                                        [c for _, c in split]))
-        nodes.append(helper.make_node("Split", ["fields", "sizes"],
-                                      [f"part{i}" for i in range(len(split))], axis=1))
-        part_names = [f"part{i}" for i in range(len(split))]
-    else:
-        part_names = ["fields"]
+    part_names = _split_nodes(nodes, inits, split) if split else ["fields"]
     outputs = []
     for stage in range(stages):
         for (name, c), part in zip(parts, part_names):
             out_name = name if stage == stages - 1 else f"stage{stage}_{name}"
-            t = part
-            if stage != stages - 1:  # an earlier stage: zeros, with no Constant
-                nodes.append(helper.make_node("Sub", [part, part], [f"z{stage}_{name}"]))
-                t = f"z{stage}_{name}"
-            if out_layout == "NHWC":
-                nodes.append(helper.make_node("Transpose", [t], [f"{out_name}_t"],
-                                              perm=[0, 2, 3, 1]))
-                t = f"{out_name}_t"
-            elem = TensorProto.FLOAT
-            if float16:
-                nodes.append(helper.make_node("Cast", [t], [f"{out_name}_h"],
-                                              to=TensorProto.FLOAT16))
-                t = f"{out_name}_h"
-                elem = TensorProto.FLOAT16
-            nodes.append(helper.make_node("Identity", [t], [out_name]))
             cc = f"c_{out_name}" if hide_channels else c
             shape = [N, cc, h, w] if out_layout == "NCHW" else [N, h, w, cc]
-            outputs.append(helper.make_tensor_value_info(out_name, elem, shape))
+            outputs.append(_output_nodes(nodes, part, out_name, shape, out_layout, float16,
+                                         zeros=stage != stages - 1))
     in_type = TensorProto.FLOAT16 if float16_input else TensorProto.FLOAT
     inputs = [helper.make_tensor_value_info(input_name, in_type, in_shape)]
     if hide_channels:
@@ -517,3 +524,211 @@ def test_tfpose_on_a_photo_and_as_a_batch(tfpose_thin):
     batch = tfpose_thin.predict_batch(images)
     assert [len(p) >= 1 for p in batch] == [True, True]
     assert tfpose_thin.last_timing["images"] == 2
+
+
+# -- hostile models ------------------------------------------------------------------------
+# Small graphs that are wrong in one way each: every one must give one ValueError that
+# names the model and what was expected, never a ZeroDivisionError or onnxruntime's
+# own exception.
+
+def hostile_graph(channels=57, *, elem=TensorProto.FLOAT, shape=None, tail=(), name="out",
+                  hide_rank=None):
+    """image (1, 3, 64, 64) -> SpaceToDepth(8) -> its first `channels` channels -> `tail`
+    (a list of (nodes, initializers) taking "t0" to "t1", "t1" to "t2", ...) -> Cast to
+    `elem` -> output `name` declared with `shape` (None: no shape at all).
+
+    onnxruntime infers shapes over the declared ones; `hide_rank` (the true shape)
+    ends the graph in a Reshape to an overridable initializer of unknown length, so
+    that not even the rank is known before a run."""
+    nodes = [helper.make_node("SpaceToDepth", ["image"], ["deep"], blocksize=BLOCK),
+             helper.make_node("Slice", ["deep", "s0", "s1", "ax"], ["t0"])]
+    inits = [helper.make_tensor("s0", TensorProto.INT64, [1], [0]),
+             helper.make_tensor("s1", TensorProto.INT64, [1], [channels]),
+             helper.make_tensor("ax", TensorProto.INT64, [1], [1])]
+    for i, (more_nodes, more_inits) in enumerate(tail):
+        nodes += more_nodes(f"t{i}", f"t{i + 1}")
+        inits += more_inits
+    last = f"t{len(tail)}"
+    if elem != TensorProto.FLOAT:
+        nodes.append(helper.make_node("Cast", [last], ["cast"], to=elem))
+        last = "cast"
+    inputs = [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 64, 64])]
+    if hide_rank is not None:
+        nodes.append(helper.make_node("Reshape", [last, "target"], [name], allowzero=1))
+        inits.append(_i64("target", list(hide_rank)))
+        inputs.append(helper.make_tensor_value_info("target", TensorProto.INT64, ["r"]))
+        shape = None
+    else:
+        nodes.append(helper.make_node("Identity", [last], [name]))
+    out = helper.make_tensor_value_info(name, elem, shape)
+    graph = helper.make_graph(nodes, "hostile", inputs, [out], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+def _i64(name, values):
+    return helper.make_tensor(name, TensorProto.INT64, [len(values)], values)
+
+
+SQUEEZE_BATCH = (lambda a, b: [helper.make_node("Squeeze", [a, "sq"], [b])], [_i64("sq", [0])])
+ZERO_WIDTH = (lambda a, b: [helper.make_node("Slice", [a, "z0", "z0", "z3"], [b])],
+              [_i64("z0", [0]), _i64("z3", [3])])
+
+
+def nan_channels(channels):
+    mask = np.ones((1, 57, 1, 1), np.float32)
+    mask[0, list(channels)] = np.nan
+    return (lambda a, b: [helper.make_node("Mul", [a, "nan_mask"], [b])],
+            [helper.make_tensor("nan_mask", TensorProto.FLOAT, mask.shape, mask.ravel())])
+
+
+GRAY = np.full((64, 64, 3), 128, np.uint8)
+
+
+def refused(model, message, call=True, **options):
+    """The one ValueError of building `model` (and, with `call`, running it), its
+    message matching `message` and naming the model."""
+    options.setdefault("session_options", quiet())
+    with pytest.raises(ValueError) as info:
+        built = OnnxPoseModel(model, COCO, **options)
+        if call:
+            built(GRAY)
+    text = str(info.value)
+    assert re.search(message, text), text
+    source = "<in-memory model>" if isinstance(model, bytes) else str(model)
+    assert source in text, text
+    assert "ONNXRuntimeError" not in text and "Traceback" not in text
+    return text
+
+
+def test_hostile_wrong_rank():
+    refused(hostile_graph(shape=[57, 8, 8], tail=[SQUEEZE_BATCH]),
+            r"cannot find heatmaps and PAFs .* 'out' \(57, 8, 8\) float")
+    # Rank unknown until run, then 3-D: caught on the run, not inside the decoder.
+    refused(hostile_graph(hide_rank=[57, 8, 8]), r"'out' \(57, 8, 8\) float")
+    refused(hostile_graph(hide_rank=[1, 57, 64]), r"'out' \(1, 57, 64\) float")
+
+
+@pytest.mark.parametrize("shape", [[1, 57, 8, 0], [1, 57, 8, "w"], ["n", "c", "h", "w"], None])
+def test_hostile_zero_size_outputs(shape):
+    # Before: ZeroDivisionError in the stride detection.
+    refused(hostile_graph(shape=shape, tail=[ZERO_WIDTH]),
+            r"output 'out' \(1, 57, 8, 0\) float of <in-memory model> has a zero-size axis")
+
+
+@pytest.mark.parametrize("true_shape", [[1, 57, 8, 0], [1, 57, 0, 8], [0, 57, 8, 8]])
+def test_hostile_zero_size_seen_only_on_the_run(true_shape):
+    refused(hostile_graph(tail=[ZERO_WIDTH], hide_rank=true_shape), "has a zero-size axis")
+
+
+def test_hostile_model_that_fails_to_run():
+    # The Reshape cannot hold 57 x 8 x 8 values in 57 x 8 x 7: onnxruntime fails.
+    text = refused(hostile_graph(hide_rank=[1, 57, 8, 7]),
+                   r"^<in-memory model> failed to run on an input of shape \(1, 3, 64, 64\)")
+    assert "reshape" in text.lower()
+
+
+def test_hostile_zero_size_with_a_given_stride():
+    refused(hostile_graph(shape=[1, 57, 8, "w"], tail=[ZERO_WIDTH]), "zero-size axis",
+            stride=8)
+
+
+@pytest.mark.parametrize("elem, name", [(TensorProto.INT64, "int64"),
+                                        (TensorProto.INT32, "int32"),
+                                        (TensorProto.UINT8, "uint8"),
+                                        (TensorProto.BOOL, "bool")])
+def test_hostile_integer_outputs(elem, name):
+    # Refused when the model loads (its declared type), not by the decoder later.
+    refused(hostile_graph(elem=elem, shape=[1, 57, 8, 8]),
+            rf"'out' \(1, 57, 8, 8\) {name} of <in-memory model> is not floating point",
+            call=False)
+    # Without a declared shape the plan waits for a run; the run's array is checked.
+    refused(hostile_graph(elem=elem, hide_rank=[1, 57, 8, 8]), "is not floating point")
+
+
+def test_hostile_nan_outputs_read_as_zero():
+    scene, image = scene_image(3, seed=5, image_size=(64, 64))
+    # NaN in heatmap channel 1 (neck) and PAF channels 0, 1 (one limb's field).
+    model = OnnxPoseModel(hostile_graph(shape=[1, 57, 8, 8], tail=[nan_channels([1, 19, 20])]),
+                          COCO, session_options=quiet(), **ENCODING)
+    got = model(image)
+    clean = OnnxPoseModel(hostile_graph(shape=[1, 57, 8, 8]), COCO, session_options=quiet(),
+                          **ENCODING)
+    fields = clean.run(clean.preprocess(image)[0])["out"]
+    fields[:, [1, 19, 20]] = 0
+    want = clean.decode_outputs({"out": fields}, [None])[0]
+    np.testing.assert_array_equal(got.keypoints, want.keypoints)
+    np.testing.assert_array_equal(got.scores, want.scores)
+    assert np.isfinite(got.keypoints).all() and np.isfinite(got.scores).all()
+    # All NaN: nobody, and no error.
+    everything = OnnxPoseModel(hostile_graph(shape=[1, 57, 8, 8],
+                                             tail=[nan_channels(range(57))]),
+                               COCO, session_options=quiet(), **ENCODING)
+    assert len(everything(image)) == 0
+
+
+def test_hostile_dynamic_shapes_resolve_or_fail_clearly():
+    scene, image = scene_image(2, seed=6, image_size=(64, 64))
+    for shape in (["n", "c", "h", "w"], None):   # declared dynamic, inferred static
+        model = OnnxPoseModel(hostile_graph(shape=shape), COCO, session_options=quiet(),
+                              **ENCODING)
+        assert_same_people(model(image), scene)
+    model = OnnxPoseModel(hostile_graph(hide_rank=[1, 57, 8, 8]), COCO,
+                          session_options=quiet(), **ENCODING)
+    assert model.fields is None and "rank unknown" in model._outputs[0].describe()
+    assert_same_people(model(image), scene)
+    assert model.stride == 8.0 and model.output_layout == "NCHW"
+    # Unknown, and wrong once run: the message lists what the run gave.
+    refused(hostile_graph(50, hide_rank=[1, 50, 8, 8]), r"'out' \(1, 50, 8, 8\) float")
+
+
+def test_hostile_outputs_change_after_the_first_run():
+    model = OnnxPoseModel(hostile_graph(hide_rank=[1, 57, 8, 8]), COCO,
+                          session_options=quiet())
+    model(GRAY)
+    good = model.run(model.preprocess(GRAY)[0])["out"]
+    for bad, message in ((good[:, :40], "has 40 channels in layout NCHW; the fields need 57"),
+                         (good[:, :, :0], "zero-size axis"),
+                         (good.astype(np.int32), "is not floating point"),
+                         (good[0], "is not 4-D"),
+                         ([1.0], "is a list, not a tensor")):
+        with pytest.raises(ValueError, match=message):
+            model.decode_outputs({"out": bad}, [None])
+    with pytest.raises(ValueError, match=r"the outputs of <in-memory model> hold no 'out'"):
+        model.decode_outputs({"other": good}, [None])
+
+
+def test_hostile_files(tmp_path):
+    good = hostile_graph(shape=[1, 57, 8, 8])
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes(good[: len(good) // 2])
+    text = tmp_path / "notes.onnx"
+    text.write_text("not an ONNX model\n")
+    png = tmp_path / "photo.onnx"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    for path in (truncated, text, png, empty):
+        refused(path, rf"^cannot load {re.escape(str(path))} as an ONNX model: \S", call=False)
+    refused(good[: len(good) // 2], "^cannot load <in-memory model> as an ONNX model",
+            call=False)
+    directory = tmp_path / "model.onnx"
+    directory.mkdir()
+    refused(directory, "is a directory, not an ONNX model file", call=False)
+    with pytest.raises(FileNotFoundError, match="no ONNX model at"):
+        OnnxPoseModel(tmp_path / "absent.onnx", COCO)
+
+
+@pytest.mark.parametrize("stride, message", [
+    (0, r"stride must be a number in \[0.001, 4096\], got 0"),
+    (1e39, r"got 1e\+39"), (1e-50, "got 1e-50"), (float("nan"), "got nan"),
+    ("8", "stride must be a number > 0, got '8'")])
+def test_model_stride_is_checked_with_the_decoders_range(stride, message):
+    with pytest.raises(ValueError, match=message):
+        OnnxPoseModel(hostile_graph(shape=[1, 57, 8, 8]), COCO, stride=stride)
+
+
+def test_normalisation_that_overflows_float32_is_refused():
+    with pytest.raises(ValueError, match="must be finite as float32"):
+        OnnxPoseModel(hostile_graph(shape=[1, 57, 8, 8]), COCO, scale=1e300, std=1e-300)

@@ -13,7 +13,13 @@ from .skeleton import Skeleton
 
 __all__ = ["Decoder", "DecoderConfig", "Poses"]
 
-_FLOAT_DTYPES = (np.float16, np.float32, np.float64)
+# The decoder's workspace grows with the map (tens of bytes a cell): a map larger
+# than this (8192 x 8192; a network at stride 8 would need a 65536-pixel-wide photo)
+# is refused rather than allowed to exhaust memory. Strided views such as
+# np.broadcast_to make such maps cost nothing to pass in.
+MAX_MAP_CELLS = 2**26
+# pd_check_skeleton's limit.
+MAX_KEYPOINTS = 4096
 _STAT_NAMES = ("peaks", "candidates", "connections", "people")
 
 
@@ -70,12 +76,28 @@ class Poses:
         return coco_results(self, image_id, keypoints=keypoints, category_id=category_id)
 
 
+def _float_array(array, name):
+    """`array` as an ndarray of float16, float32 or float64 in any byte order, masked
+    cells as 0."""
+    if np.ma.isMaskedArray(array):
+        # A masked cell holds no evidence: 0 is what the decoder reads as "nothing".
+        data = np.ma.getdata(array)
+        if data.dtype.kind == "f":
+            array = np.where(np.ma.getmaskarray(array), data.dtype.type(0), data)
+        else:
+            array = data
+    arr = np.asarray(array)
+    if arr.dtype.kind != "f" or arr.dtype.itemsize not in (2, 4, 8):
+        raise ValueError(f"{name} must be float16, float32 or float64 (any byte order), "
+                         f"got dtype {arr.dtype}")
+    return arr
+
+
 def as_fields(array, name, frame_ndim, layout):
     """`array` as a float32 (C, H, W) view (a leading N when `frame_ndim` is 4), read
-    in place where it can be: the core reads any element-aligned strides."""
-    arr = np.asarray(array)
-    if arr.dtype not in _FLOAT_DTYPES:
-        raise ValueError(f"{name} must be float16, float32 or float64, got dtype {arr.dtype}")
+    in place where it can be: the core reads any element-aligned strides. Masked
+    cells read as 0; other byte orders are converted (losslessly for float32)."""
+    arr = _float_array(array, name)
     if arr.ndim != frame_ndim:
         what = "(C, H, W)" if layout == "CHW" else "(H, W, C)"
         if frame_ndim == 4:
@@ -87,7 +109,8 @@ def as_fields(array, name, frame_ndim, layout):
 
 
 def check_shapes(skeleton, heat, paf):
-    """Channel counts that fit `skeleton`, and maps of one non-zero size."""
+    """Channel counts that fit `skeleton`, and maps of one non-zero size within
+    :data:`MAX_MAP_CELLS`."""
     k = skeleton.num_keypoints
     channels, height, width = heat.shape[-3:]
     if channels not in (k, k + 1):
@@ -103,6 +126,9 @@ def check_shapes(skeleton, heat, paf):
                          f"{paf.shape[-2]}x{paf.shape[-1]} (H x W); they must match")
     if height == 0 or width == 0:
         raise ValueError(f"heatmaps and pafs are empty ({height}x{width} maps)")
+    if height * width > MAX_MAP_CELLS:
+        raise ValueError(f"heatmaps and pafs are {height}x{width} map cells, more than "
+                         f"the decoder's limit of {MAX_MAP_CELLS} cells per map")
 
 
 def make_config(config, overrides, who="Decoder"):
@@ -143,7 +169,11 @@ class Decoder:
     -----
     Map cell (gx, gy) is the image point ((gx + 0.5) * stride - 0.5, (gy + 0.5) *
     stride - 0.5). Non-finite field values (NaN, +-Inf) are read as 0, and float32
-    values below the smallest normal (1.2e-38) as 0. The README's "How it decodes"
+    values below the smallest normal (1.2e-38) as 0. The cells a masked array
+    (``numpy.ma``) masks read as 0 too. Fields may be float16, float32 or float64 in
+    any byte order (big-endian float32 converts without loss); other dtypes are
+    refused. A map holds at most ``MAX_MAP_CELLS`` (2**26) cells, a skeleton at most
+    4096 keypoints. The README's "How it decodes"
     gives the rules; ``docs/options.md`` every option and its measured effect.
     A Decoder keeps one scratch buffer per thread and may be shared between threads.
     """
@@ -151,6 +181,9 @@ class Decoder:
     def __init__(self, skeleton, config=None, *, layout="CHW", backend="auto", **overrides):
         if not isinstance(skeleton, Skeleton):
             raise ValueError(f"skeleton must be a pafdecode.Skeleton, got {type(skeleton).__name__}")
+        if skeleton.num_keypoints > MAX_KEYPOINTS:
+            raise ValueError(f"skeleton has {skeleton.num_keypoints} keypoints; the decoder "
+                             f"takes 1..{MAX_KEYPOINTS}")
         if layout not in ("CHW", "HWC"):
             raise ValueError(f"layout must be 'CHW' or 'HWC', got {layout!r}")
         self._config = make_config(config, overrides)
@@ -193,7 +226,8 @@ class Decoder:
         ----------
         heatmaps : array_like, shape (K or K+1, H, W), or (H, W, K or K+1) for "HWC"
             Keypoint heatmaps in the skeleton's keypoint order; a trailing background
-            channel is ignored. float16, float32 or float64, any strides.
+            channel is ignored. float16, float32 or float64, any byte order and
+            strides; a masked array's masked cells read as 0.
         pafs : array_like, shape (2L, H, W), or (H, W, 2L) for "HWC"
             Part Affinity Fields; limb ``i`` reads ``skeleton.paf_channels[i]``.
 
@@ -207,7 +241,8 @@ class Decoder:
         ------
         ValueError
             On a wrong number of dimensions, a dtype that is not floating point,
-            channel counts that do not fit the skeleton, maps of different or zero size.
+            channel counts that do not fit the skeleton, maps of different or zero size
+            or of more than ``MAX_MAP_CELLS`` cells.
         """
         heat = as_fields(heatmaps, "heatmaps", 3, self._layout)
         paf = as_fields(pafs, "pafs", 3, self._layout)

@@ -8,15 +8,16 @@ the network, finds the heatmap and PAF channels among its outputs, decodes them 
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
 import queue
+import re
 import threading
 import time
 
 import numpy as np
 
+from .config import DecoderConfig
 from .decoder import Decoder
 from .skeleton import Skeleton
 from .transforms import make_transform
@@ -44,24 +45,30 @@ def _import_onnxruntime():
 class _Output:
     """One network output: name, shape (ints, or None for a dynamic axis), type."""
 
-    __slots__ = ("name", "shape", "type", "labels")
+    __slots__ = ("name", "shape", "type", "labels", "rank_known")
 
-    def __init__(self, name, shape, type_, labels=None):
+    def __init__(self, name, shape, type_, labels=None, rank_known=True):
         self.name = name
         self.shape = tuple(shape)
         self.type = type_
         self.labels = labels if labels is not None else self.shape
+        self.rank_known = rank_known
 
     @classmethod
     def from_node(cls, node):
-        shape = node.shape if node.shape is not None else ()
-        dims = tuple(d if isinstance(d, numbers.Integral) and d > 0 else None for d in shape)
-        labels = tuple(d if isinstance(d, numbers.Integral) and d > 0 else (d or "?")
+        # onnxruntime says [] for an output of unknown rank (and for a scalar, which
+        # cannot be a field either): both wait for a run.
+        known = bool(node.shape)
+        shape = node.shape if known else ()
+        # A static 0 stays 0 (a zero-size output, refused later); anything that is not
+        # a non-negative integer is a dynamic axis.
+        dims = tuple(d if isinstance(d, numbers.Integral) and d >= 0 else None for d in shape)
+        labels = tuple(d if isinstance(d, numbers.Integral) and d >= 0 else (d or "?")
                        for d in shape)
-        return cls(node.name, dims, node.type, labels)
+        return cls(node.name, dims, node.type, labels, known)
 
     def describe(self):
-        dims = ", ".join(str(d) for d in self.labels)
+        dims = ", ".join(str(d) for d in self.labels) if self.rank_known else "rank unknown"
         return f"{self.name!r} ({dims}) {self.type.replace('tensor(', '').rstrip(')')}"
 
 
@@ -206,11 +213,11 @@ def _make_plan(outputs, skeleton, heatmaps, pafs, layout, source, final):
             found[lay] = plan
     if len(found) == 1:
         return next(iter(found.values()))
-    if not found and unknown and not final:
+    if not found and not final and (unknown or not all(o.rank_known for o in outputs)):
         return None
 
     listing = "; ".join(o.describe() for o in outputs)
-    need = (f"the skeleton ({k} keypoints, {p} PAF channels) needs heatmaps of {k} or "
+    need = (f"skeleton ({k} keypoints, {p} PAF channels) needs heatmaps of {k} or "
             f"{k + 1} channels and PAFs of {p} channels, as two outputs or as one output "
             f"of {k + p} or {k + 1 + p} channels (heatmaps first)")
     if found:
@@ -227,13 +234,16 @@ def _make_plan(outputs, skeleton, heatmaps, pafs, layout, source, final):
                    + (f" in layout {layout}" if layout else ""))
         hint = ("pass heatmaps= and pafs= as (output name, start, stop), and layout=, "
                 "or use a skeleton that fits")
-    raise ValueError(f"{problem}. Outputs: {listing}. {need}; {hint}.")
+    raise ValueError(f"{problem}. Outputs: {listing}. The {need}; {hint}.")
 
 
 def _detect_stride(in_hw, out_hw):
     """Input pixels per output cell, the same on both axes, or None if unknown."""
     if None in in_hw or None in out_hw:
         return None
+    if min(out_hw) <= 0 or min(in_hw) <= 0:
+        raise ValueError(f"the network's input is {in_hw[0]}x{in_hw[1]} and its output "
+                         f"{out_hw[0]}x{out_hw[1]}: a zero-size axis has no stride")
     ratios = [i / o for i, o in zip(in_hw, out_hw)]
     s = round(ratios[0])
     if s >= 1 and all(o in (i // s, -(-i // s)) for i, o in zip(in_hw, out_hw)):
@@ -243,6 +253,58 @@ def _detect_stride(in_hw, out_hw):
     raise ValueError(f"the network's input is {in_hw[0]}x{in_hw[1]} and its output "
                      f"{out_hw[0]}x{out_hw[1]}: no single stride fits both axes; "
                      f"pass stride=")
+
+
+_FIELD_TYPES = ("tensor(float)", "tensor(float16)", "tensor(double)")
+
+
+def _check_field_output(name, type_, shape, plan, source, description):
+    """An output the plan reads: floating point, 4-D, no zero-size axis, and (when its
+    channel axis is known) holding the plan's channels. `shape` has None for dynamic
+    axes."""
+    where = f"output {description} of {source}"
+    if type_ not in _FIELD_TYPES:
+        raise ValueError(f"{where} is not floating point; heatmaps and PAFs must be "
+                         f"float, float16 or double outputs")
+    if len(shape) != 4:
+        raise ValueError(f"{where} is not 4-D; heatmaps and PAFs must be (N, C, H, W) or "
+                         f"(N, H, W, C) outputs")
+    if 0 in shape:
+        raise ValueError(f"{where} has a zero-size axis; heatmaps and PAFs need at least "
+                         f"one frame of 1x1 map cells")
+    channels = shape[1] if plan.layout == "NCHW" else shape[3]
+    stops = [stop for field, _, stop in (plan.heatmaps, plan.pafs) if field == name]
+    if channels is not None and stops and max(stops) > channels:
+        raise ValueError(f"{where} has {channels} channels in layout {plan.layout}; the "
+                         f"fields need {max(stops)}")
+
+
+_TENSOR_TYPES = {np.dtype(np.float32): "tensor(float)", np.dtype(np.float16): "tensor(float16)",
+                 np.dtype(np.float64): "tensor(double)"}
+
+
+def _check_output_arrays(outputs, plan, source):
+    """The arrays a run returned for the plan's outputs, checked as the static shapes
+    are (a model's declared shapes may be dynamic, or wrong)."""
+    for name in dict.fromkeys((plan.heatmaps[0], plan.pafs[0])):
+        if name not in outputs:
+            raise ValueError(f"the outputs of {source} hold no {name!r}; got "
+                             f"{sorted(outputs)}")
+        arr = outputs[name]
+        if not isinstance(arr, np.ndarray):
+            raise ValueError(f"output {name!r} of {source} is a {type(arr).__name__}, not "
+                             f"a tensor")
+        type_ = _TENSOR_TYPES.get(arr.dtype.newbyteorder("="), f"tensor({arr.dtype})")
+        dims = ", ".join(str(d) for d in arr.shape)
+        _check_field_output(name, type_, arr.shape, plan, source,
+                            f"{name!r} ({dims}) {type_[7:-1]}")
+
+
+def _ort_reason(exc):
+    """onnxruntime's message without its status prefix, on one line."""
+    text = " ".join(str(exc).split())
+    text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", text)
+    return text if len(text) <= 240 else text[:237] + "..."
 
 
 def _source_name(path):
@@ -328,12 +390,42 @@ class OnnxPoseModel:
     The network sees the image resampled bilinearly by an affine map (see
     :mod:`pafdecode.transforms`); people come back in the original image's pixels,
     with the decoder's keypoint convention.
+
+    A model that cannot serve is refused with one ValueError naming it and what was
+    expected: a file that is not an ONNX model (truncated, another format, a
+    directory), outputs that are not floating point, not 4-D, of a zero-size axis or
+    of too few channels (checked on the declared shapes when the model is loaded, and
+    on the arrays of every run, since dynamic or wrong declarations are possible).
+    Non-finite output values (NaN, +-Inf) read as 0, as :class:`Decoder` reads them:
+    a network that emits NaN finds nobody there, without an error.
     """
 
     def __init__(self, path, skeleton, *, heatmaps=None, pafs=None, layout=None,
                  stride=None, color="BGR", scale=1.0, mean=0.0, std=1.0, input_size=None,
                  resize="pad", providers=None, input_layout=None, fill=0.0,
                  antialias=True, session_options=None, **decoder_options):
+        self._check_options(skeleton, color, resize, layout, input_layout, stride,
+                            decoder_options)
+        self.skeleton = skeleton
+        self.color = color
+        self.resize = resize
+        self.fill = float(fill)
+        self.antialias = bool(antialias)
+        self._set_normalisation(scale, mean, std)
+        self._stride_arg = None if stride is None else float(stride)
+        self._decoder_options = dict(decoder_options)
+        self._decoders = {}
+        self.session = self._open(path, providers, session_options)
+        self.source = _source_name(path)
+        hw = self._read_input(input_layout, input_size)
+        self._find_outputs(heatmaps, pafs, layout, hw)
+        self.last_timing = {}
+
+    # -- construction helpers --------------------------------------------------------
+    @staticmethod
+    def _check_options(skeleton, color, resize, layout, input_layout, stride,
+                       decoder_options):
+        """Every argument that needs no model, checked before the model is loaded."""
         if not isinstance(skeleton, Skeleton):
             raise ValueError(f"skeleton must be a pafdecode.Skeleton, got "
                              f"{type(skeleton).__name__}")
@@ -343,32 +435,31 @@ class OnnxPoseModel:
                                      ("input_layout", input_layout, _LAYOUTS + (None,))):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-        self.skeleton = skeleton
-        self.color = color
-        self.resize = resize
-        self.fill = float(fill)
-        self.antialias = bool(antialias)
+        if stride is not None:
+            if isinstance(stride, bool) or not isinstance(stride, numbers.Real):
+                raise ValueError(f"stride must be a number > 0, got {stride!r}")
+            # The decoder's own range, with its message.
+            DecoderConfig(stride=stride)
+        # The decoder options now rather than on the first image.
+        Decoder(skeleton, stride=8, **decoder_options)
+
+    def _set_normalisation(self, scale, mean, std):
         scale_a = _norm(scale, "scale")
         mean_a = _norm(mean, "mean")
         std_a = _norm(std, "std")
         if (std_a == 0).any():
             raise ValueError("std must not be 0")
         # input = pixel * gain + bias, per channel
-        self._gain = np.broadcast_to(scale_a / std_a, (3,)).astype(np.float32)
-        self._bias = np.broadcast_to(-mean_a / std_a, (3,)).astype(np.float32)
+        with np.errstate(over="ignore"):
+            self._gain = np.broadcast_to(scale_a / std_a, (3,)).astype(np.float32)
+            self._bias = np.broadcast_to(-mean_a / std_a, (3,)).astype(np.float32)
+        if not (np.isfinite(self._gain).all() and np.isfinite(self._bias).all()):
+            raise ValueError(f"scale / std and mean / std must be finite as float32, got "
+                             f"scale={scale!r}, mean={mean!r}, std={std!r}")
         self._identity_norm = bool((self._gain == 1).all() and (self._bias == 0).all())
-        if stride is not None and (isinstance(stride, bool)
-                                   or not isinstance(stride, numbers.Real)
-                                   or not (math.isfinite(stride) and stride > 0)):
-            raise ValueError(f"stride must be a number > 0, got {stride!r}")
-        self._stride_arg = None if stride is None else float(stride)
-        self._decoder_options = dict(decoder_options)
-        # Validate the decoder options now rather than on the first image.
-        Decoder(skeleton, stride=8, **self._decoder_options)
-        self._decoders = {}
 
-        self.session = self._open(path, providers, session_options)
-        self.source = _source_name(path)
+    def _read_input(self, input_layout, input_size):
+        """The input's name, dtype, layout, batch and sizes; returns its (H, W) or None."""
         inputs = self.session.get_inputs()
         if len(inputs) != 1:
             raise ValueError(f"{self.source} has {len(inputs)} inputs "
@@ -377,16 +468,16 @@ class OnnxPoseModel:
         node = inputs[0]
         self.input_name = node.name
         if node.type not in _INPUT_TYPES:
-            raise ValueError(f"input {node.name!r} has type {node.type}; supported: "
-                             f"{sorted(_INPUT_TYPES)}")
+            raise ValueError(f"input {node.name!r} of {self.source} has type {node.type}; "
+                             f"supported: {sorted(_INPUT_TYPES)}")
         self.input_dtype = np.dtype(_INPUT_TYPES[node.type])
         if self.input_dtype == np.uint8 and not self._identity_norm:
             raise ValueError(f"input {node.name!r} is uint8, so scale, mean and std "
                              f"cannot be applied")
         in_shape = _Output.from_node(node)
-        if len(in_shape.shape) != 4:
-            raise ValueError(f"input {in_shape.describe()} is not 4-D (N, C, H, W) or "
-                             f"(N, H, W, C)")
+        if len(in_shape.shape) != 4 or 0 in in_shape.shape:
+            raise ValueError(f"input {in_shape.describe()} of {self.source} is not 4-D "
+                             f"(N, C, H, W) or (N, H, W, C) of non-zero size")
         self._input_info = in_shape
         self._input_layout_error = None
         self.input_layout = input_layout or self._detect_input_layout(in_shape)
@@ -398,6 +489,10 @@ class OnnxPoseModel:
         elif self.input_layout == "NHWC":
             hw = dims[1:3]
         self.fixed_input_size = tuple(hw) if hw is not None and None not in hw else None
+        self._set_input_size(input_size)
+        return hw
+
+    def _set_input_size(self, input_size):
         if input_size is not None:
             try:
                 pair = tuple(input_size)
@@ -410,7 +505,7 @@ class OnnxPoseModel:
             if tuple(input_size) != self.fixed_input_size:
                 raise ValueError(f"input_size {tuple(input_size)} differs from the "
                                  f"model's fixed input size {self.fixed_input_size}")
-        if (self.fixed_input_size is None and resize == "fixed"
+        if (self.fixed_input_size is None and self.resize == "fixed"
                 and (input_size is None or None in tuple(input_size))):
             raise ValueError("resize='fixed' on a model with a dynamic input size needs "
                              "input_size=(height, width)")
@@ -421,18 +516,36 @@ class OnnxPoseModel:
         except ValueError as exc:
             raise ValueError(f"input_size={input_size!r}: {exc}") from None
 
+    def _find_outputs(self, heatmaps, pafs, layout, hw):
+        """The plan (where the fields are) and the stride, as far as static shapes tell."""
         self._outputs = [_Output.from_node(o) for o in self.session.get_outputs()]
         self._heat_arg, self._paf_arg, self._layout_arg = heatmaps, pafs, layout
-        self._plan = _make_plan(self._outputs, skeleton, heatmaps, pafs, layout,
+        self._plan = _make_plan(self._outputs, self.skeleton, heatmaps, pafs, layout,
                                 self.source, final=False)
         self.stride = self._stride_arg
-        if self.stride is None and self._plan is not None and hw is not None:
-            out = next(o for o in self._outputs if o.name == self._plan.heatmaps[0])
+        if self._plan is None:
+            return
+        by_name = {o.name: o for o in self._outputs}
+        for name in dict.fromkeys((self._plan.heatmaps[0], self._plan.pafs[0])):
+            out = by_name[name]
+            _check_field_output(out.name, out.type, out.shape, self._plan, self.source,
+                                out.describe())
+        if self.stride is None and hw is not None:
+            out = by_name[self._plan.heatmaps[0]]
             out_hw = out.shape[2:4] if self._plan.layout == "NCHW" else out.shape[1:3]
-            self.stride = _detect_stride(tuple(hw), tuple(out_hw))
-        self.last_timing = {}
+            self.stride = self._checked_stride(_detect_stride(tuple(hw), tuple(out_hw)))
 
-    # -- construction helpers --------------------------------------------------------
+    def _checked_stride(self, stride):
+        """A detected stride within the decoder's range, or a message naming the model."""
+        if stride is None:
+            return None
+        try:
+            DecoderConfig(stride=stride)
+        except ValueError as exc:
+            raise ValueError(f"the stride detected from the shapes of {self.source} is "
+                             f"out of range ({exc}); pass stride=") from None
+        return stride
+
     @staticmethod
     def _open(path, providers, session_options):
         ort = _import_onnxruntime()
@@ -446,13 +559,21 @@ class OnnxPoseModel:
             model = bytes(path)
         elif isinstance(path, (str, os.PathLike)):
             model = os.fspath(path)
+            if os.path.isdir(model):
+                raise ValueError(f"{model} is a directory, not an ONNX model file")
             if not os.path.isfile(model):
                 raise FileNotFoundError(f"no ONNX model at {model}")
         else:
             raise ValueError(f"path must be a file path, bytes or an InferenceSession, "
                              f"got {type(path).__name__}")
-        return ort.InferenceSession(model, sess_options=session_options,
-                                    providers=providers)
+        try:
+            return ort.InferenceSession(model, sess_options=session_options,
+                                        providers=providers)
+        except MemoryError:
+            raise
+        except Exception as exc:  # onnxruntime's own classes, one per status code
+            raise ValueError(f"cannot load {_source_name(path)} as an ONNX model: "
+                             f"{_ort_reason(exc)}") from None
 
     def _detect_input_layout(self, info):
         dims = info.shape
@@ -624,17 +745,26 @@ class OnnxPoseModel:
         names = None
         if self._plan is not None:
             names = list(dict.fromkeys([self._plan.heatmaps[0], self._plan.pafs[0]]))
-        result = self.session.run(names, {self.input_name: tensor})
+        try:
+            result = self.session.run(names, {self.input_name: tensor})
+        except MemoryError:
+            raise
+        except Exception as exc:  # onnxruntime's own classes, one per status code
+            raise ValueError(f"{self.source} failed to run on an input of shape "
+                             f"{tuple(np.shape(tensor))}: {_ort_reason(exc)}") from None
         names = names or [o.name for o in self.session.get_outputs()]
         return dict(zip(names, result))
 
     def _resolve(self, outputs, tensor_shape):
         """Settle the plan and stride from the first run's concrete shapes."""
-        if self._plan is None:
+        plan = self._plan
+        if plan is None:
             concrete = [_Output(o.name, np.shape(outputs[o.name]), o.type)
                         for o in self._outputs if o.name in outputs]
-            self._plan = _make_plan(concrete, self.skeleton, self._heat_arg, self._paf_arg,
-                                    self._layout_arg, self.source, final=True)
+            plan = _make_plan(concrete, self.skeleton, self._heat_arg, self._paf_arg,
+                              self._layout_arg, self.source, final=True)
+        _check_output_arrays(outputs, plan, self.source)
+        self._plan = plan
         if self.stride is None:
             heat = np.shape(outputs[self._plan.heatmaps[0]])
             out_hw = heat[2:4] if self._plan.layout == "NCHW" else heat[1:3]
@@ -645,7 +775,7 @@ class OnnxPoseModel:
             else:
                 raise ValueError("cannot detect the stride without the input layout; "
                                  "pass stride= or input_layout=")
-            self.stride = _detect_stride(tuple(in_hw), tuple(out_hw))
+            self.stride = self._checked_stride(_detect_stride(tuple(in_hw), tuple(out_hw)))
 
     def decoder(self, stride=None):
         """The :class:`pafdecode.Decoder` for the output layout at `stride`."""
@@ -695,6 +825,8 @@ class OnnxPoseModel:
                 raise ValueError("the model's outputs are not resolved yet: pass "
                                  "tensor_shape (the input tensor's shape)")
             self._resolve(outputs, tensor_shape)
+        else:
+            _check_output_arrays(outputs, self._plan, self.source)
         heat, paf = self._fields(outputs)
         if not isinstance(transforms, (list, tuple)):
             transforms = [transforms] * heat.shape[0]

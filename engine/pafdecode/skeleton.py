@@ -8,6 +8,8 @@ limbs, COCO's per-keypoint OKS sigmas), and how names are matched across convent
 
 from __future__ import annotations
 
+import math
+import numbers
 import re
 from typing import Iterable, Sequence
 
@@ -210,48 +212,83 @@ def flip_pairs_from_names(names):
     return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
-def _as_index_pairs(pairs: Iterable[Sequence[int]], what: str) -> np.ndarray:
+# The largest PAF channel index: the C core counts channels in int32, and the count
+# (the largest index + 1) must fit too.
+MAX_PAF_CHANNEL = 2**31 - 2
+
+
+def _index(value):
+    """`value` as a Python int if it is an integer (3.0 too), else None. Bools and
+    strings are not integers here, and nothing is truncated or wrapped."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+        return int(value)
+    return None
+
+
+def _as_index_pairs(pairs: Iterable[Sequence[int]], what: str) -> list:
+    """`pairs` as a list of (int, int) of Python ints, so that no value is truncated,
+    wrapped or overflows before the caller checks its range."""
+    if isinstance(pairs, (str, bytes)):
+        raise ValueError(f"{what} must be a sequence of integer pairs, got {pairs!r}")
+    if isinstance(pairs, np.ndarray):
+        pairs = pairs.tolist()
     try:
-        arr = np.array([tuple(p) for p in pairs], dtype=np.int64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} must be a sequence of integer pairs") from exc
-    if arr.size == 0:
-        arr = arr.reshape(0, 2)
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise ValueError(f"{what} must be a sequence of integer pairs, got shape {arr.shape}")
-    return arr
+        items = [tuple(p) for p in pairs]
+    except TypeError:
+        raise ValueError(f"{what} must be a sequence of integer pairs, got {pairs!r}") from None
+    out = []
+    for i, pair in enumerate(items):
+        if len(pair) != 2:
+            raise ValueError(f"{what}[{i}] = {pair!r} is not a pair of integers")
+        ints = tuple(_index(v) for v in pair)
+        if None in ints:
+            bad = pair[ints.index(None)]
+            raise ValueError(f"{what}[{i}] = {pair!r} holds {bad!r}, which is not an "
+                             f"integer (indices are never rounded)")
+        out.append(ints)
+    return out
 
 
-def _check_limbs(limb_arr, num_keypoints):
-    for i, (a, b) in enumerate(limb_arr.tolist()):
+def _pair_array(pairs):
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+def _check_limbs(limbs, num_keypoints):
+    for i, (a, b) in enumerate(limbs):
         if not (0 <= a < num_keypoints and 0 <= b < num_keypoints):
             raise ValueError(f"limbs[{i}] = ({a}, {b}) has a keypoint index outside "
                              f"0..{num_keypoints - 1}")
         if a == b:
             raise ValueError(f"limbs[{i}] = ({a}, {b}) joins a keypoint to itself")
     seen = {}
-    for i, (a, b) in enumerate(limb_arr.tolist()):
+    for i, (a, b) in enumerate(limbs):
         key = (min(a, b), max(a, b))
         if key in seen:
             raise ValueError(f"limbs[{i}] = ({a}, {b}) repeats limbs[{seen[key]}]")
         seen[key] = i
+    return _pair_array(limbs)
 
 
 def _check_paf_channels(paf_channels, num_limbs):
     if paf_channels is None:
         return np.arange(2 * num_limbs, dtype=np.int64).reshape(num_limbs, 2)
-    paf_arr = _as_index_pairs(paf_channels, "paf_channels")
-    if len(paf_arr) != num_limbs:
+    pairs = _as_index_pairs(paf_channels, "paf_channels")
+    if len(pairs) != num_limbs:
         raise ValueError(
-            f"paf_channels has {len(paf_arr)} pairs but there are {num_limbs} limbs")
-    if (paf_arr < 0).any():
-        i = int(np.argwhere(paf_arr < 0)[0, 0])
-        raise ValueError(f"paf_channels[{i}] has a negative channel index")
-    flat = paf_arr.ravel().tolist()
+            f"paf_channels has {len(pairs)} pairs but there are {num_limbs} limbs")
+    for i, (cx, cy) in enumerate(pairs):
+        if not (0 <= cx <= MAX_PAF_CHANNEL and 0 <= cy <= MAX_PAF_CHANNEL):
+            raise ValueError(f"paf_channels[{i}] = ({cx}, {cy}) has a channel index "
+                             f"outside 0..{MAX_PAF_CHANNEL}")
+    flat = [c for pair in pairs for c in pair]
     if len(set(flat)) != len(flat):
         dup = sorted({c for c in flat if flat.count(c) > 1})
         raise ValueError(f"paf_channels uses channels {dup} more than once")
-    return paf_arr
+    return _pair_array(pairs)
 
 
 def _check_sigmas(sigmas, names):
@@ -273,9 +310,9 @@ def _check_sigmas(sigmas, names):
 def _check_flip_pairs(flip_pairs, num_keypoints):
     if flip_pairs is None:
         return np.zeros((0, 2), dtype=np.int64)
-    arr = _as_index_pairs(flip_pairs, "flip_pairs")
+    pairs = _as_index_pairs(flip_pairs, "flip_pairs")
     used = {}
-    for i, (left, right) in enumerate(arr.tolist()):
+    for i, (left, right) in enumerate(pairs):
         if not (0 <= left < num_keypoints and 0 <= right < num_keypoints):
             raise ValueError(f"flip_pairs[{i}] = ({left}, {right}) has a keypoint index "
                              f"outside 0..{num_keypoints - 1}")
@@ -287,7 +324,7 @@ def _check_flip_pairs(flip_pairs, num_keypoints):
                 raise ValueError(f"flip_pairs[{i}] = ({left}, {right}) uses keypoint {k}, "
                                  f"already in flip_pairs[{used[k]}]")
             used[k] = i
-    return arr
+    return _pair_array(pairs)
 
 
 def _read_only(array, dtype):
@@ -335,10 +372,11 @@ class Skeleton:
     Raises
     ------
     ValueError
-        On an out-of-range or repeated keypoint index, a repeated limb, a limb from a
-        keypoint to itself, a PAF channel used twice, sigmas that are not K finite
-        positive numbers, or flip pairs out of range, repeating a keypoint or pairing
-        one with itself.
+        On an index that is not an integer (0.5, a string or a bool; 1.0 is 1), an
+        out-of-range or repeated keypoint index, a repeated limb, a limb from a
+        keypoint to itself, a PAF channel outside 0..2**31 - 2 or used twice, sigmas
+        that are not K finite positive numbers, or flip pairs out of range, repeating
+        a keypoint or pairing one with itself.
     """
 
     def __init__(self, keypoints, limbs, paf_channels=None, *, sigmas=None,
@@ -349,8 +387,7 @@ class Skeleton:
         if len(set(names)) != len(names):
             dup = sorted({n for n in names if names.count(n) > 1})
             raise ValueError(f"keypoints has repeated names: {dup}")
-        limb_arr = _as_index_pairs(limbs, "limbs")
-        _check_limbs(limb_arr, len(names))
+        limb_arr = _check_limbs(_as_index_pairs(limbs, "limbs"), len(names))
         paf_arr = _check_paf_channels(paf_channels, len(limb_arr))
         self._keypoints = tuple(names)
         self._name = None if name is None else str(name)
