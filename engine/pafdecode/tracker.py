@@ -168,13 +168,8 @@ class OneEuroFilter:
         return self.value.copy()
 
 
-def _box_areas(xy, present):
-    """Width x height of the box around each row's present points (at least 1)."""
-    return _areas_of(_plane_boxes(xy[..., 0], xy[..., 1], present), present)
-
-
 def _areas_of(box, present):
-    """_box_areas from the boxes of _plane_boxes."""
+    """Width x height of each box of _plane_boxes (1 for an empty one, at least 1)."""
     x0, y0, x1, y1 = box
     area = np.where(present.any(axis=-1), (x1 - x0) * (y1 - y0), 1.0)
     return np.maximum(area, 1.0)
@@ -231,7 +226,7 @@ def _similarity(track_xy, track_known, people, sigmas, areas, threshold):
     persons[:, :2] = people[:, :, :2].transpose(0, 2, 1)
     found = people[:, :, 2] > 0
     persons[:, 2] = found
-    t_box = _plane_boxes(tracks[:, 0], tracks[:, 1], track_known)
+    t_box = _plane_boxes(tracks[:, :2], track_known)
     areas = _areas_of(t_box, track_known) if areas is None else np.asarray(areas, np.float64)
     if n_tracks == 0 or n_people == 0:
         return np.zeros((n_tracks, n_people)), areas
@@ -245,7 +240,7 @@ def _similarity(track_xy, track_known, people, sigmas, areas, threshold):
     # which is at most the mean over the m smallest c_k: below `threshold` once x
     # passes _reach(m) (see there).
     reach2 = _reach(sigmas.tobytes(), float(threshold))[track_known.sum(axis=1)] * (areas + _EPS)
-    p_box = _plane_boxes(persons[:, 0], persons[:, 1], found)
+    p_box = _plane_boxes(persons[:, :2], found)
     gx = np.maximum(np.maximum(p_box[0][None] - t_box[2][:, None],
                                t_box[0][:, None] - p_box[2][None]), 0.0)
     gy = np.maximum(np.maximum(p_box[1][None] - t_box[3][:, None],
@@ -302,19 +297,22 @@ def _similarity_terms(tracks, persons):
     return np.where(union > 0, total / np.maximum(union, 1.0), 0.0)
 
 
-def _plane_boxes(x, y, present):
-    """(x low, y low, x high, y high) of each row's present points (empty: +-inf)."""
-    return (np.where(present, x, np.inf).min(axis=-1), np.where(present, y, np.inf).min(axis=-1),
-            np.where(present, x, -np.inf).max(axis=-1), np.where(present, y, -np.inf).max(axis=-1))
+def _plane_boxes(xy, present):
+    """(x low, y low, x high, y high) of each row's present points (empty: +-inf), from
+    (N, 2, K) coordinate planes and an (N, K) mask."""
+    mask = present[:, None, :]
+    low = np.where(mask, xy, np.inf).min(axis=-1)
+    high = np.where(mask, xy, -np.inf).max(axis=-1)
+    return low[:, 0], low[:, 1], high[:, 0], high[:, 1]
 
 
 def _nan_median(values):
-    """Median along the last axis ignoring NaN, for rows with at least one number."""
+    """Median along the last axis of a 2-D array ignoring NaN, for rows with at
+    least one number."""
     ordered = np.sort(values, axis=-1)                      # NaN sort last
-    count = (~np.isnan(values)).sum(axis=-1)
-    lo = np.take_along_axis(ordered, ((count - 1) // 2)[:, None], axis=-1)[:, 0]
-    hi = np.take_along_axis(ordered, (count // 2)[:, None], axis=-1)[:, 0]
-    return (lo + hi) / 2.0
+    count = values.shape[-1] - np.isnan(values).sum(axis=-1)
+    rows = np.arange(len(values))
+    return (ordered[rows, (count - 1) // 2] + ordered[rows, count // 2]) / 2.0
 
 
 class Tracker:
