@@ -153,9 +153,20 @@ def _open_av(url, name, start, every, max_frames, options):
                        close=container.close)
 
 
+def _has_encoder(av, codec):
+    """Whether this PyAV build can encode `codec` (FFmpeg builds differ: many lack
+    H.264)."""
+    try:
+        av.codec.Codec(codec, "w")
+    except Exception:  # UnknownCodecError, or a name FFmpeg knows only as a decoder
+        return False
+    return True
+
+
 class VideoWriter:
     """Writes RGB frames to a video file with PyAV: H.264 where this PyAV has an
-    encoder for it, else MPEG-4; odd sizes are padded to even."""
+    encoder for it, else MPEG-4 (``codec`` says which, once the first frame is
+    written); odd sizes are padded to even."""
 
     def __init__(self, path, fps):
         self.av = _import_av()
@@ -173,6 +184,8 @@ class VideoWriter:
             raise VideoError(f"cannot write video {self.path}: {exc}") from exc
         rate = Fraction(self.fps).limit_denominator(1001)
         for codec in _ENCODERS:
+            if not _has_encoder(av, codec):
+                continue
             try:
                 stream = self.container.add_stream(codec, rate=rate)
             except Exception:  # this build has no such encoder: try the next
