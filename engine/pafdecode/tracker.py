@@ -10,8 +10,17 @@ each person an identity (``Poses.track_ids``). Each frame:
 2. Each track is compared with each person by an object keypoint similarity over the
    union of their keypoints (see :func:`track_similarity`), pairs below
    `match_threshold` are ruled out, and the pairing of highest total similarity is
-   solved with the project's Hungarian kernel (:mod:`pafdecode.backends`).
-3. A matched track takes the person's keypoints; a track unmatched for more than
+   solved with the project's Hungarian kernel (:mod:`pafdecode.backends`): first
+   between the confirmed tracks and all people, then between the tentative tracks and
+   the people left, so a short-lived track (often a fragment the decoder split off
+   someone) never takes a person from an identity.
+3. A matched track takes the person's keypoints, with two guards against learning a
+   bad decode: a keypoint far from the track's prediction (its OKS term below 0.05)
+   is not learnt while the track saw that keypoint in its last 10 matched frames
+   (after that it is, so a limb that truly moved is followed again); and a match that
+   is ambiguous (its similarity beats the best rival pairing of the track or of the
+   person by less than 0.1: two people overlapping) teaches the track nothing, which
+   coasts on its prediction for that frame. A track unmatched for more than
    `max_age` frames ends (a tentative one ends at its first miss); a person left
    unmatched starts a tentative track, which is confirmed, and given the next free
    identity, once it has been matched in `min_hits` frames.
@@ -230,16 +239,19 @@ def _similarity(track_xy, track_known, people, sigmas, areas, threshold):
     areas = _areas_of(t_box, track_known) if areas is None else np.asarray(areas, np.float64)
     if n_tracks == 0 or n_people == 0:
         return np.zeros((n_tracks, n_people)), areas
+    n_known = track_known.sum(axis=1)
+    n_found = found.sum(axis=1)
     # 1 / (2 (2 sigma_k)^2 (area_t + eps)), per track and keypoint.
     tracks[:, 2] = 1.0 / (2.0 * (2.0 * sigmas) ** 2 * (areas[:, None] + _EPS))
     if threshold is None:
-        return _similarity_terms(tracks[:, None], persons[None]), areas
+        return _similarity_terms(tracks[:, None], persons[None], n_known[:, None],
+                                 n_found[None]), areas
     # Every keypoint of a pair is at least the gap g between their boxes apart, so
     # with x = g^2 / (area_t + eps) the similarity is at most the mean of
     # exp(-x c_k), c_k = 1 / (2 (2 sigma_k)^2), over the track's m known keypoints,
     # which is at most the mean over the m smallest c_k: below `threshold` once x
     # passes _reach(m) (see there).
-    reach2 = _reach(sigmas.tobytes(), float(threshold))[track_known.sum(axis=1)] * (areas + _EPS)
+    reach2 = _reach(sigmas.tobytes(), float(threshold))[n_known] * (areas + _EPS)
     p_box = _plane_boxes(persons[:, :2], found)
     gx = np.maximum(np.maximum(p_box[0][None] - t_box[2][:, None],
                                t_box[0][:, None] - p_box[2][None]), 0.0)
@@ -251,7 +263,7 @@ def _similarity(track_xy, track_known, people, sigmas, areas, threshold):
     ti, pi = np.nonzero(gx <= reach2[:, None])
     result = np.zeros((n_tracks, n_people))
     if len(ti):
-        result[ti, pi] = _similarity_terms(tracks[ti], persons[pi])
+        result[ti, pi] = _similarity_terms(tracks[ti], persons[pi], n_known[ti], n_found[pi])
     return result, areas
 
 
@@ -274,10 +286,9 @@ def _reach(sigma_bytes, threshold):
     return np.concatenate([[-1.0], high * (1.0 + 1e-9)])
 
 
-def _similarity_terms(tracks, persons):
+def _similarity_terms(tracks, persons, n_known, n_found):
     """track_similarity of pairs given as broadcastable (..., 4, K) track and
-    (..., 3, K) person planes (see track_similarity)."""
-    known, found = tracks[..., 3, :], persons[..., 2, :]
+    (..., 3, K) person planes (see track_similarity) and their keypoint counts."""
     dx = tracks[..., 0, :] - persons[..., 0, :]
     dy = tracks[..., 1, :] - persons[..., 1, :]
     e = dx * dx
@@ -287,14 +298,13 @@ def _similarity_terms(tracks, persons):
     # twenty times slower; past _MAX_E the term is below 1e-304 anyway.
     np.minimum(e, _MAX_E, out=e)
     np.exp(-e, out=e)
-    common = known * found
+    common = tracks[..., 3, :] * persons[..., 2, :]
     e *= common
     # Sums over keypoints as products with a vector of ones: BLAS, several times
     # faster than a reduction over a short last axis.
     ones = np.ones(e.shape[-1])
-    total = e @ ones
-    union = (known + found - common) @ ones
-    return np.where(union > 0, total / np.maximum(union, 1.0), 0.0)
+    union = n_known + n_found - common @ ones
+    return np.where(union > 0, (e @ ones) / np.maximum(union, 1.0), 0.0)
 
 
 def _plane_boxes(xy, present):
@@ -513,8 +523,7 @@ class Tracker:
             A new Poses with the same people in the same order, ``track_ids`` set
             (-1 for a person on a tentative track or with no keypoint) and, with
             smoothing, the confirmed people's keypoints filtered. ``stats`` gains
-            ``tracks`` (confirmed tracks alive after this frame). `poses` is not
-            modified.
+            ``tracks`` (confirmed tracks alive after this frame). `poses` is kept.
         """
         kp = self._check_poses(poses)
         t = self._next_time(timestamp)
@@ -540,23 +549,11 @@ class Tracker:
         track_of_person[new] = n_tracks + np.arange(len(new))
         self._start_tracks(people[new], found[new], t)
 
-        # Confirm; assign identities in the order of the frame's people.
-        confirm_now = self._frames < self.min_hits
-        ready = (self._ids < 0) & ((self._hits >= self.min_hits) | (confirm_now &
-                                                                    (self._missed == 0)))
-        for row in track_of_person[track_of_person >= 0]:
-            if ready[row]:
-                self._ids[row] = self._next_id
-                self._next_id += 1
-
+        track_ids = self._confirm(track_of_person)
         out_kp = np.array(kp, dtype=np.float32, copy=True)
-        track_ids = np.full(len(people), -1, np.int64)
-        has_track = track_of_person >= 0
-        track_ids[has_track] = self._ids[track_of_person[has_track]]
         if self.smoothing == "one_euro":
             shown = np.flatnonzero(track_ids >= 0)
-            rows_shown = track_of_person[shown]
-            smooth = self._smooth[rows_shown]
+            smooth = self._smooth[track_of_person[shown]]
             out_kp[shown, :, :2] = np.where(found[shown][:, :, None], smooth,
                                             out_kp[shown, :, :2])
 
@@ -570,6 +567,21 @@ class Tracker:
         stats["tracks"] = self.num_confirmed
         return Poses(out_kp, np.array(poses.scores, copy=True), poses.skeleton, stats,
                      track_ids=track_ids)
+
+    def _confirm(self, track_of_person):
+        """Confirm the tracks that are due, giving identities in the order of the
+        frame's people: each person's track id (-1: none or tentative)."""
+        confirm_now = self._frames < self.min_hits
+        ready = (self._ids < 0) & ((self._hits >= self.min_hits) | (confirm_now &
+                                                                    (self._missed == 0)))
+        for row in track_of_person[track_of_person >= 0]:
+            if ready[row]:
+                self._ids[row] = self._next_id
+                self._next_id += 1
+        track_ids = np.full(len(track_of_person), -1, np.int64)
+        has_track = track_of_person >= 0
+        track_ids[has_track] = self._ids[track_of_person[has_track]]
+        return track_ids
 
     def _update_matched(self, rows, people, found, t, predicted, areas):
         if len(rows) == 0:
