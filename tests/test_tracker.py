@@ -185,6 +185,26 @@ def test_a_keypoint_that_moved_for_good_is_learnt_again():
     np.testing.assert_allclose(estimate, raised[wrist, :2], atol=1e-6)
 
 
+def test_smoothing_shows_a_never_learnt_keypoint_raw_on_an_ambiguous_match():
+    # The track never saw the wrist; then two nearly identical people stand where it
+    # is: the match is ambiguous, the track learns nothing, yet the person it shows
+    # keeps the wrist as decoded rather than a filtered value it never had.
+    wrist = SK.keypoints.index("r_wrist")
+    a = _person(100, 50)
+    hidden = a.copy()
+    hidden[wrist] = 0.0
+    tracker = Tracker(SK, min_hits=1, smoothing="one_euro")
+    for _ in range(5):
+        tracker.update(_poses([hidden]))
+    twin = a + np.array([2.0, 0, 0])
+    out = tracker.update(_poses([a, twin]))
+    mine = np.flatnonzero(out.track_ids == 0)
+    assert len(mine) == 1
+    np.testing.assert_allclose(out.keypoints[mine[0], wrist], [a, twin][mine[0]][wrist],
+                               atol=1e-4)
+    assert not tracker._ever[0, wrist], "an ambiguous match teaches the track nothing"
+
+
 def test_update_validates_input():
     tracker = Tracker(SK)
     with pytest.raises(ValueError, match="poses must be a pafdecode.Poses"):

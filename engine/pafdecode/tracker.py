@@ -26,7 +26,9 @@ each person an identity (``Poses.track_ids``). Each frame:
    identity, once it has been matched in `min_hits` frames.
 
 With ``smoothing="one_euro"`` the keypoints of confirmed people are replaced by the
-output of a 1-Euro filter (:class:`OneEuroFilter`) per keypoint coordinate; matching
+output of a 1-Euro filter (:class:`OneEuroFilter`) per keypoint coordinate (a keypoint
+the track does not learn in a frame, see 3., shows its last filtered position, or its raw
+one if the track never learnt it); matching
 always uses the raw keypoints.
 """
 
@@ -550,12 +552,7 @@ class Tracker:
         self._start_tracks(people[new], found[new], t)
 
         track_ids = self._confirm(track_of_person)
-        out_kp = np.array(kp, dtype=np.float32, copy=True)
-        if self.smoothing == "one_euro":
-            shown = np.flatnonzero(track_ids >= 0)
-            smooth = self._smooth[track_of_person[shown]]
-            out_kp[shown, :, :2] = np.where(found[shown][:, :, None], smooth,
-                                            out_kp[shown, :, :2])
+        out_kp = self._shown(kp, found, track_ids, track_of_person)
 
         # End the tracks that missed too many frames, and tentative ones that missed.
         alive = (self._missed <= self.max_age) & ((self._ids >= 0) | (self._missed == 0))
@@ -567,6 +564,18 @@ class Tracker:
         stats["tracks"] = self.num_confirmed
         return Poses(out_kp, np.array(poses.scores, copy=True), poses.skeleton, stats,
                      track_ids=track_ids)
+
+    def _shown(self, kp, found, track_ids, track_of_person):
+        """The keypoints to return: with smoothing, confirmed people's filtered."""
+        out_kp = np.array(kp, dtype=np.float32, copy=True)
+        if self.smoothing == "one_euro":
+            shown = np.flatnonzero(track_ids >= 0)
+            rows_shown = track_of_person[shown]
+            # A keypoint its track has never learnt has no filtered value: shown raw.
+            filtered = found[shown] & self._ever[rows_shown]
+            out_kp[shown, :, :2] = np.where(filtered[:, :, None], self._smooth[rows_shown],
+                                            out_kp[shown, :, :2])
+        return out_kp
 
     def _confirm(self, track_of_person):
         """Confirm the tracks that are due, giving identities in the order of the
