@@ -1,16 +1,41 @@
 """Identity tracking on walking crowds: the Tracker against a frame-to-frame Hungarian
-baseline (no prediction, no memory: motion=None, max_age=0, min_hits=1).
+baseline (no prediction, no memory: motion=None, max_age=0, min_hits=1) and against a
+ceiling, the true identities given to every decoded person (each frame's decoded people
+paired with the true ones by the Hungarian on OKS): what a tracker that labels every
+person the decoder gives could score at best.
 
     python bench/tracking.py --people 20 50 --seeds 100 101 102 103 104 --frames 90
+
+Seeds 100-104 are the evaluation seeds of docs/benchmarks.md; tune on others.
 """
 
 import argparse
 
 import numpy as np
 
-from pafdecode import Decoder, Skeleton, Tracker, mot
+from pafdecode import Decoder, Skeleton, Tracker, metrics, mot
+from pafdecode.backends import load_backend, resolve_backend
 
 VARIANTS = {"tracker": {}, "baseline": dict(motion=None, max_age=0, min_hits=1)}
+
+
+def true_identities(truth, decoded, sigmas):
+    """(keypoints, ids) per frame: each decoded person labelled with the true person
+    the Hungarian on OKS pairs it with (-1 when there are more decoded than true)."""
+    lsa = load_backend(resolve_backend("auto")).linear_sum_assignment
+    xy = truth[..., :2]
+    span = xy.max(axis=2) - xy.min(axis=2)
+    areas = np.maximum(span[..., 0] * span[..., 1], 1.0)
+    out = []
+    for f, poses in enumerate(decoded):
+        kp = np.asarray(poses.keypoints)
+        ids = np.full(len(kp), -1, np.int64)
+        if len(kp):
+            similarity = metrics.oks(kp, truth[f], areas[f], sigmas)       # (decoded, true)
+            col = np.asarray(lsa(np.ascontiguousarray(1.0 - similarity)), np.int64)
+            ids[col >= 0] = col[col >= 0]
+        out.append((kp, ids))
+    return out
 
 
 def main():
@@ -25,7 +50,7 @@ def main():
     print("| people | tracker | IDF1 | MOTA | ID switches | ids given |")
     print("|---|---|---|---|---|---|")
     for n in args.people:
-        rows = {name: [] for name in VARIANTS}
+        rows = {name: [] for name in list(VARIANTS) + ["ceiling"]}
         for seed in args.seeds:
             crowd = mot.walking_crowd(n, args.frames, seed, occlusion=args.occlusion)
             decoded = [decoder(*crowd.fields(f)) for f in range(crowd.num_frames)]
@@ -33,6 +58,8 @@ def main():
                 tracker = Tracker(sk, **options)
                 out = [tracker.update(p, timestamp=f / crowd.fps) for f, p in enumerate(decoded)]
                 rows[name].append(mot.score_tracking(crowd.people, out, sk.sigmas))
+            rows["ceiling"].append(mot.score_tracking(
+                crowd.people, true_identities(crowd.people, decoded, sk.sigmas), sk.sigmas))
         for name, scores in rows.items():
             idf1 = [s["idf1"] for s in scores]
             print(f"| {n} | {name} | {np.mean(idf1):.3f} (min {np.min(idf1):.3f}) | "

@@ -136,17 +136,73 @@ def test_min_hits_holds_back_new_ids():
 
 
 def test_prediction_keeps_crossing_walkers_apart():
-    # Two people walk through each other in opposite directions at 12 px per frame.
+    # Two identical people walk through each other in opposite directions at 12 px per
+    # frame: nothing but their motion tells them apart. With the constant-velocity
+    # prediction they keep their ids; matched where they were last seen (motion=None)
+    # each track takes the other walker once they have passed the middle.
     a0, b0 = _person(20, 50), _person(260, 50)
-    for motion, expect_swap_free in (("constant_velocity", True),):
+    seen = {}
+    for motion in ("constant_velocity", None):
         tracker = Tracker(SK, motion=motion, min_hits=1)
-        ids = set()
+        ids = []
         for f in range(22):
             a = a0 + np.array([12.0 * f, 0, 0])
             b = b0 - np.array([12.0 * f, 0, 0])
-            out = tracker.update(_poses([a, b]))
-            ids.add(tuple(out.track_ids.tolist()))
-        assert ids == {(0, 1)}
+            ids.append(tuple(tracker.update(_poses([a, b])).track_ids.tolist()))
+        seen[motion] = ids
+    assert set(seen["constant_velocity"]) == {(0, 1)}
+    assert seen[None][0] == (0, 1) and seen[None][-1] == (1, 0)
+
+
+def test_confirmed_tracks_are_matched_before_tentative_ones():
+    # Frames 0-2 confirm A's track; in frame 3 B appears 6 px away (a tentative
+    # track); in frame 4 only B is there. B is closer to its own tentative track, but
+    # the confirmed track is matched first and keeps its identity on B.
+    a, b = _person(100, 50), _person(106, 50)
+    tracker = Tracker(SK, min_hits=2)
+    for _ in range(3):
+        assert tracker.update(_poses([a])).track_ids.tolist() == [0]
+    assert tracker.update(_poses([a, b])).track_ids.tolist() == [0, -1]
+    assert tracker.update(_poses([b])).track_ids.tolist() == [0]
+    assert tracker.num_tracks == 1
+
+
+def test_a_keypoint_that_moved_for_good_is_learnt_again():
+    # A still person raises a wrist 60 px for good: for a few frames the track takes
+    # the jump for a decoding error and keeps its estimate, then it learns the new one.
+    wrist = SK.keypoints.index("r_wrist")
+    still = _person(100, 50)
+    raised = still.copy()
+    raised[wrist, 1] -= 60.0
+    tracker = Tracker(SK, min_hits=1)
+    for _ in range(5):
+        tracker.update(_poses([still]))
+    for f in range(20):
+        assert tracker.update(_poses([raised])).track_ids.tolist() == [0]
+        estimate = tracker.predicted(tracker._time)[0, wrist]
+        if f < 3:
+            np.testing.assert_allclose(estimate, still[wrist, :2], atol=1e-6)
+    np.testing.assert_allclose(estimate, raised[wrist, :2], atol=1e-6)
+
+
+def test_smoothing_shows_a_never_learnt_keypoint_raw_on_an_ambiguous_match():
+    # The track never saw the wrist; then two nearly identical people stand where it
+    # is: the match is ambiguous, the track learns nothing, yet the person it shows
+    # keeps the wrist as decoded rather than a filtered value it never had.
+    wrist = SK.keypoints.index("r_wrist")
+    a = _person(100, 50)
+    hidden = a.copy()
+    hidden[wrist] = 0.0
+    tracker = Tracker(SK, min_hits=1, smoothing="one_euro")
+    for _ in range(5):
+        tracker.update(_poses([hidden]))
+    twin = a + np.array([2.0, 0, 0])
+    out = tracker.update(_poses([a, twin]))
+    mine = np.flatnonzero(out.track_ids == 0)
+    assert len(mine) == 1
+    np.testing.assert_allclose(out.keypoints[mine[0], wrist], [a, twin][mine[0]][wrist],
+                               atol=1e-4)
+    assert not tracker._ever[0, wrist], "an ambiguous match teaches the track nothing"
 
 
 def test_update_validates_input():

@@ -1,6 +1,8 @@
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -84,6 +86,96 @@ def test_video_command_every_max_frames_and_image_folder(tmp_path, shared, tfpos
                      "--every", "2", "--max-frames", "2", "--fps", "5", "--quiet"]) == 0
     lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert [(r["frame"], r["time"]) for r in lines] == [(0, 0.0), (2, 0.4)]
+
+
+def _decoded_frames(path):
+    av = pytest.importorskip("av", reason="video needs PyAV (pafdecode[video])")
+    with av.open(str(path)) as container:
+        codec = container.streams.video[0].codec_context.name
+        return codec, [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def test_writer_falls_back_to_mpeg4_without_h264(tmp_path, monkeypatch):
+    pytest.importorskip("av", reason="video needs PyAV (pafdecode[video])")
+    from pafdecode import video
+
+    # This build's H.264 encoders made unavailable: the probe is what the writer asks.
+    monkeypatch.setattr(video, "_has_encoder", lambda av, codec: codec == "mpeg4")
+    writer = video.VideoWriter(tmp_path / "fallback.mp4", 10)
+    frames = [np.full((31, 41, 3), 40 * i, np.uint8) for i in range(4)]
+    for frame in frames:
+        writer.write(frame)
+    writer.close()
+    assert writer.codec == "mpeg4"
+    codec, back = _decoded_frames(tmp_path / "fallback.mp4")
+    assert codec == "mpeg4" and len(back) == 4 and back[0].shape == (32, 42, 3)
+    # Flat grey frames survive the lossy round trip to within a few levels.
+    for i, got in enumerate(back):
+        assert abs(float(got.mean()) - 40 * i) < 4
+
+    monkeypatch.setattr(video, "_has_encoder", lambda av, codec: False)
+    writer = video.VideoWriter(tmp_path / "none.mp4", 10)
+    with pytest.raises(video.VideoError, match="no H.264 or MPEG-4 encoder.*none.mp4"):
+        writer.write(frames[0])
+
+
+def test_writer_prefers_h264_where_the_build_has_it(tmp_path):
+    av = pytest.importorskip("av", reason="video needs PyAV (pafdecode[video])")
+    from pafdecode import video
+
+    writer = video.VideoWriter(tmp_path / "h.mp4", 10)
+    writer.write(np.zeros((16, 16, 3), np.uint8))
+    writer.close()
+    expected = next(c for c in video._ENCODERS if video._has_encoder(av, c))
+    assert writer.codec == expected
+    assert _decoded_frames(tmp_path / "h.mp4")[0] == ("mpeg4" if expected == "mpeg4" else "h264")
+
+
+@pytest.mark.shared
+def test_a_stream_that_ends_early_is_named_and_its_frames_kept(tmp_path, shared, tfpose):
+    video = _pan_and_zoom(shared / "data" / "images" / "p3_dance.png", tmp_path / "pan.mp4",
+                          frames=4)
+    url = f"file://{video}"            # read as a stream: it may end before --max-frames
+    jsonl = tmp_path / "t.jsonl"
+    done = subprocess.run(["pafdecode", "video", url, "--model", str(tfpose), "--json",
+                           str(jsonl), "--max-frames", "10", "--quiet"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    err = done.stderr.strip().splitlines()
+    assert err == [f"pafdecode: {url} ended after 4 of the 10 frames asked for; the "
+                   f"outputs hold them"]
+    assert [json.loads(line)["frame"] for line in jsonl.read_text().splitlines()] == [0, 1, 2, 3]
+
+
+@pytest.mark.shared
+def test_ctrl_c_stops_cleanly_and_keeps_valid_outputs(tmp_path, shared, tfpose):
+    frames = 400
+    video = _pan_and_zoom(shared / "data" / "images" / "p3_dance.png", tmp_path / "long.mp4",
+                          frames=frames)
+    jsonl, drawn = tmp_path / "t.jsonl", tmp_path / "drawn.mp4"
+    job = subprocess.Popen(["pafdecode", "video", str(video), "--model", str(tfpose), "--json",
+                            str(jsonl), "--out", str(drawn), "--quiet"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while (not jsonl.exists() or jsonl.read_text().count("\n") < 3) \
+                and job.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert job.poll() is None, "the job ended before it could be interrupted"
+        job.send_signal(signal.SIGINT)
+        out, err = job.communicate(timeout=120)
+    finally:
+        if job.poll() is None:
+            job.kill()
+    assert job.returncode == 130, err
+    assert "Traceback" not in err and err.strip() == ""
+    assert out.strip().splitlines()[-1].startswith("pafdecode video: interrupted: ")
+    lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert 3 <= len(lines) < frames
+    assert [r["frame"] for r in lines] == list(range(len(lines)))
+    # Each frame is written to the JSON, then drawn: a stop falls between or after.
+    _, back = _decoded_frames(drawn)
+    assert len(back) in (len(lines) - 1, len(lines)) and back[0].shape == (240, 320, 3)
 
 
 def test_bad_inputs_print_one_line(tmp_path, capsys, monkeypatch):

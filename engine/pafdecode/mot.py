@@ -75,6 +75,49 @@ def _rotate(points, centre, angle):
                                     s * d[..., :1] + c * d[..., 1:]], axis=-1)
 
 
+def _swung(base, names, angle):
+    """`base` (P, K, 2) posed per frame: each side's arm and leg chains turned about
+    shoulder and hip by `angle` (F, P) radians, arms against legs, left against right."""
+    pose = np.broadcast_to(base, angle.shape[:1] + base.shape).copy()
+    for side, sign in (("l", 1.0), ("r", -1.0)):
+        for root, chain, direction in ((f"{side}_shoulder", _ARM, 1.0),
+                                       (f"{side}_hip", _LEG, -1.0)):
+            if root not in names:
+                continue
+            members = [names[f"{side}_{j}"] for j in chain if f"{side}_{j}" in names]
+            if not members:
+                continue
+            centre = pose[:, :, names[root]][:, :, None, :]
+            turn = (sign * direction * angle)[:, :, None]
+            pose[:, :, members] = _rotate(pose[:, :, members], centre, turn)
+    return pose
+
+
+def _speed_range(speed):
+    try:
+        low_speed, high_speed = (real(v, "speed", minimum=0.0) for v in speed)
+    except TypeError:
+        raise ValueError(f"speed must be a (low, high) pair, got {speed!r}") from None
+    if low_speed > high_speed:
+        raise ValueError(f"speed must be (low, high) with low <= high, got {speed!r}")
+    return low_speed, high_speed
+
+
+def _walk_offsets(base, travel, sway, width, height):
+    """(F, P, 1, 2) shifts of each figure: `travel` (F, P, 2) plus `sway` (F, P) in x,
+    folded back at the image's edges (a figure's box may stick out by 20 %)."""
+    box_low = base.min(axis=1)
+    box_high = base.max(axis=1)
+    centre0 = (box_low + box_high) / 2.0
+    half = (box_high - box_low) / 2.0
+    limits_low = np.minimum(half * 0.8, np.array([width, height]) / 2.0)
+    limits_high = np.maximum(np.array([width, height]) - half * 0.8, limits_low)
+    travelled = centre0[None] + travel
+    travelled[:, :, 0] += sway
+    centre = _fold(travelled, limits_low[None], limits_high[None])
+    return (centre - centre0[None])[:, :, None, :]
+
+
 def walking_crowd(n_people, frames, rng, image_size=(368, 656), skeleton=None,
                   occlusion=0.05, speed=(1.0, 4.0), still=0.2, swing=25.0, fps=30.0):
     """A crowd walking about for `frames` frames.
@@ -115,12 +158,7 @@ def walking_crowd(n_people, frames, rng, image_size=(368, 656), skeleton=None,
     still = real(still, "still", 0.0, 1.0)
     swing = np.deg2rad(real(swing, "swing", 0.0, 90.0))
     fps = real(fps, "fps", minimum=0.0, min_inclusive=False)
-    try:
-        low_speed, high_speed = (real(v, "speed", minimum=0.0) for v in speed)
-    except TypeError:
-        raise ValueError(f"speed must be a (low, high) pair, got {speed!r}") from None
-    if low_speed > high_speed:
-        raise ValueError(f"speed must be (low, high) with low <= high, got {speed!r}")
+    low_speed, high_speed = _speed_range(speed)
     height, width = synth._check_image_size(image_size)
 
     base = synth.crowd_scene(n_people, rng, image_size=(height, width),
@@ -136,31 +174,11 @@ def walking_crowd(n_people, frames, rng, image_size=(368, 656), skeleton=None,
 
     # Swing: arm and leg chains turn about their root joint.
     cycle = 2 * np.pi * np.maximum(pace, 0.5) / 40.0                    # radians per frame
-    angle = swing * np.sin(cycle * t + phase)                            # (F, P)
-    pose = np.broadcast_to(base, (frames,) + base.shape).copy()          # (F, P, K, 2)
-    for side, sign in (("l", 1.0), ("r", -1.0)):
-        for root, chain, direction in ((f"{side}_shoulder", _ARM, 1.0),
-                                       (f"{side}_hip", _LEG, -1.0)):
-            if root not in names:
-                continue
-            members = [names[f"{side}_{j}"] for j in chain if f"{side}_{j}" in names]
-            if not members:
-                continue
-            centre = pose[:, :, names[root]][:, :, None, :]
-            turn = (sign * direction * angle)[:, :, None]
-            pose[:, :, members] = _rotate(pose[:, :, members], centre, turn)
+    pose = _swung(base, names, swing * np.sin(cycle * t + phase))        # (F, P, K, 2)
 
     # Walk: move the whole figure, turning back where its box would leave the image.
-    box_low = base.min(axis=1)
-    box_high = base.max(axis=1)
-    centre0 = (box_low + box_high) / 2.0
-    half = (box_high - box_low) / 2.0
-    limits_low = np.minimum(half * 0.8, np.array([width, height]) / 2.0)
-    limits_high = np.maximum(np.array([width, height]) - half * 0.8, limits_low)
-    travelled = centre0[None] + velocity[None] * t[:, :, None]
-    travelled[:, :, 0] += (sway * np.sin(2 * np.pi * t / 45.0 + phase))
-    centre = _fold(travelled, limits_low[None], limits_high[None])
-    pose += (centre - centre0[None])[:, :, None, :]
+    pose += _walk_offsets(base, velocity[None] * t[:, :, None],
+                          sway * np.sin(2 * np.pi * t / 45.0 + phase), width, height)
 
     inside = ((pose[..., 0] >= -0.5) & (pose[..., 0] < width - 0.5)
               & (pose[..., 1] >= -0.5) & (pose[..., 1] < height - 0.5))

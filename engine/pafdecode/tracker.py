@@ -10,19 +10,31 @@ each person an identity (``Poses.track_ids``). Each frame:
 2. Each track is compared with each person by an object keypoint similarity over the
    union of their keypoints (see :func:`track_similarity`), pairs below
    `match_threshold` are ruled out, and the pairing of highest total similarity is
-   solved with the project's Hungarian kernel (:mod:`pafdecode.backends`).
-3. A matched track takes the person's keypoints; a track unmatched for more than
+   solved with the project's Hungarian kernel (:mod:`pafdecode.backends`): first
+   between the confirmed tracks and all people, then between the tentative tracks and
+   the people left, so a short-lived track (often a fragment the decoder split off
+   someone) never takes a person from an identity.
+3. A matched track takes the person's keypoints, with two guards against learning a
+   bad decode: a keypoint far from the track's prediction (its OKS term below 0.05)
+   is not learnt while the track saw that keypoint in its last 10 matched frames
+   (after that it is, so a limb that truly moved is followed again); and a match that
+   is ambiguous (its similarity beats the best rival pairing of the track or of the
+   person by less than 0.1: two people overlapping) teaches the track nothing, which
+   coasts on its prediction for that frame. A track unmatched for more than
    `max_age` frames ends (a tentative one ends at its first miss); a person left
    unmatched starts a tentative track, which is confirmed, and given the next free
    identity, once it has been matched in `min_hits` frames.
 
 With ``smoothing="one_euro"`` the keypoints of confirmed people are replaced by the
-output of a 1-Euro filter (:class:`OneEuroFilter`) per keypoint coordinate; matching
+output of a 1-Euro filter (:class:`OneEuroFilter`) per keypoint coordinate (a keypoint
+the track does not learn in a frame, see 3., shows its last filtered position, or its raw
+one if the track never learnt it); matching
 always uses the raw keypoints.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -45,9 +57,29 @@ _VELOCITY_WEIGHT = 0.2
 _KEYPOINT_MEMORY = 10
 # A matched person's keypoint this far from the track's prediction (its OKS term
 # exp(-e) below this) is shown but not learnt: the track keeps its own estimate, so a
-# keypoint the decoder took from someone else does not drag the track away.
+# keypoint the decoder took from someone else does not drag the track away. Only a
+# keypoint seen within the last _KEYPOINT_MEMORY matched frames is so judged: a wrong
+# estimate (learnt from a bad decode) would otherwise reject the right one for good.
 _OUTLIER_SIMILARITY = 0.05
+_OUTLIER_E = -math.log(_OUTLIER_SIMILARITY)
+# A matched track learns the person's keypoints only when the pair's similarity beats
+# every rival pairing of either (another person for the track, another track for the
+# person) by this much; otherwise it coasts on its prediction for the frame.
+_CLEAR_MARGIN = 0.1
 _EPS = np.spacing(1)
+_MAX_E = 700.0
+
+
+def _clear_matches(sim, rows, cols):
+    """Which matched pairs are unambiguous: the pair's similarity beats every rival
+    (another person for the track, another track for the person) by the margin."""
+    if len(rows) == 0:
+        return np.ones(len(rows), bool)
+    own = sim[rows, cols]
+    s = sim.copy()
+    s[rows, cols] = -1.0
+    rival = np.maximum(s[rows].max(axis=1), s[:, cols].max(axis=0))
+    return own - rival >= _CLEAR_MARGIN
 
 
 def _smoothing_factor(cutoff, dt):
@@ -147,12 +179,10 @@ class OneEuroFilter:
         return self.value.copy()
 
 
-def _box_areas(xy, present):
-    """Width x height of the box around each row's present points (at least 1)."""
-    big = np.where(present[..., None], xy, np.inf)
-    small = np.where(present[..., None], xy, -np.inf)
-    span = small.max(axis=-2) - big.min(axis=-2)
-    area = np.where(present.any(axis=-1), span[..., 0] * span[..., 1], 1.0)
+def _areas_of(box, present):
+    """Width x height of each box of _plane_boxes (1 for an empty one, at least 1)."""
+    x0, y0, x1, y1 = box
+    area = np.where(present.any(axis=-1), (x1 - x0) * (y1 - y0), 1.0)
     return np.maximum(area, 1.0)
 
 
@@ -187,53 +217,114 @@ def track_similarity(track_xy, track_known, people, sigmas, areas=None, threshol
     -------
     ndarray of float64, shape (T, P)
     """
+    return _similarity(track_xy, track_known, people, sigmas, areas, threshold)[0]
+
+
+def _similarity(track_xy, track_known, people, sigmas, areas, threshold):
+    """track_similarity, and the track areas it used."""
     track_xy = np.asarray(track_xy, dtype=np.float64)
     track_known = np.asarray(track_known, dtype=bool)
     people = np.asarray(people, dtype=np.float64)
     sigmas = np.asarray(sigmas, dtype=np.float64)
-    if areas is None:
-        areas = _box_areas(track_xy, track_known)
-    areas = np.asarray(areas, dtype=np.float64)
+    n_tracks, n_people, k = len(track_xy), len(people), track_known.shape[-1]
+    # Each side as one (N, planes, K) array, x and y apart: a pair's planes come with
+    # one gather, and NumPy reduces a contiguous last axis far faster than it does a
+    # trailing axis of length 2.
+    tracks = np.empty((n_tracks, 4, k))                 # x, y, 1 / scale, known
+    tracks[:, :2] = track_xy.transpose(0, 2, 1)
+    tracks[:, 3] = track_known
+    persons = np.empty((n_people, 3, k))                # x, y, found
+    persons[:, :2] = people[:, :, :2].transpose(0, 2, 1)
     found = people[:, :, 2] > 0
-    n_tracks, n_people = len(track_xy), len(people)
+    persons[:, 2] = found
+    t_box = _plane_boxes(tracks[:, :2], track_known)
+    areas = _areas_of(t_box, track_known) if areas is None else np.asarray(areas, np.float64)
+    if n_tracks == 0 or n_people == 0:
+        return np.zeros((n_tracks, n_people)), areas
+    n_known = track_known.sum(axis=1)
+    n_found = found.sum(axis=1)
+    # 1 / (2 (2 sigma_k)^2 (area_t + eps)), per track and keypoint.
+    tracks[:, 2] = 1.0 / (2.0 * (2.0 * sigmas) ** 2 * (areas[:, None] + _EPS))
+    if threshold is None:
+        return _similarity_terms(tracks[:, None], persons[None], n_known[:, None],
+                                 n_found[None]), areas
+    # Every keypoint of a pair is at least the gap g between their boxes apart, so
+    # with x = g^2 / (area_t + eps) the similarity is at most the mean of
+    # exp(-x c_k), c_k = 1 / (2 (2 sigma_k)^2), over the track's m known keypoints,
+    # which is at most the mean over the m smallest c_k: below `threshold` once x
+    # passes _reach(m) (see there).
+    reach2 = _reach(sigmas.tobytes(), float(threshold))[n_known] * (areas + _EPS)
+    p_box = _plane_boxes(persons[:, :2], found)
+    gx = np.maximum(np.maximum(p_box[0][None] - t_box[2][:, None],
+                               t_box[0][:, None] - p_box[2][None]), 0.0)
+    gy = np.maximum(np.maximum(p_box[1][None] - t_box[3][:, None],
+                               t_box[1][:, None] - p_box[3][None]), 0.0)
+    gx *= gx
+    gy *= gy
+    gx += gy
+    ti, pi = np.nonzero(gx <= reach2[:, None])
     result = np.zeros((n_tracks, n_people))
-    if threshold is not None and n_tracks and n_people:
-        # Every keypoint of a pair is at least the gap between their boxes apart; a
-        # term exp(-e) < threshold when that gap exceeds `reach`.
-        t_low, t_high = _boxes(track_xy, track_known)
-        p_low, p_high = _boxes(people[:, :, :2], found)
-        gap = np.maximum(np.maximum(p_low[None] - t_high[:, None],
-                                    t_low[:, None] - p_high[None]), 0.0)
-        gap2 = (gap ** 2).sum(axis=-1)                                  # (T, P)
-        reach2 = (2.0 * sigmas.max()) ** 2 * (areas + _EPS) * 2.0 * math.log(1.0 / threshold)
-        ti, pi = np.nonzero(gap2 <= reach2[:, None])
-    else:
-        ti, pi = (a.reshape(-1) for a in np.indices((n_tracks, n_people)))
-    if len(ti) == 0:
-        return result
-    d2 = ((track_xy[ti] - people[pi, :, :2]) ** 2).sum(axis=-1)        # (N, K)
-    e = d2 / (2.0 * sigmas) ** 2 / (areas[ti, None] + _EPS) / 2.0
-    common = track_known[ti] & found[pi]
-    union = (track_known[ti] | found[pi]).sum(axis=-1)
-    total = np.where(common, np.exp(-e), 0.0).sum(axis=-1)
-    result[ti, pi] = np.where(union > 0, total / np.maximum(union, 1), 0.0)
-    return result
+    if len(ti):
+        result[ti, pi] = _similarity_terms(tracks[ti], persons[pi], n_known[ti], n_found[pi])
+    return result, areas
 
 
-def _boxes(xy, present):
-    """(low, high) corners (N, 2) of each row's present points (empty: +inf, -inf)."""
-    low = np.where(present[..., None], xy, np.inf).min(axis=-2)
-    high = np.where(present[..., None], xy, -np.inf).max(axis=-2)
-    return low, high
+@functools.lru_cache(maxsize=16)
+def _reach(sigma_bytes, threshold):
+    """x*_m for m = 0..K: the x beyond which the mean of exp(-x c_k) over the m
+    smallest c_k = 1 / (2 (2 sigma_k)^2) is below `threshold` (an upper end of the
+    bisection, so never too small; m = 0: -1, no pair can reach it)."""
+    c = np.sort(1.0 / (2.0 * (2.0 * np.frombuffer(sigma_bytes)) ** 2))
+    m = np.arange(1, len(c) + 1)
+    first_m = np.arange(len(c))[None, :] < m[:, None]                # (K, K)
+    low = np.zeros(len(c))
+    high = np.full(len(c), math.log(1.0 / threshold) / c[0])        # where m = 1 is
+    for _ in range(60):
+        mid = (low + high) / 2.0
+        mean = np.where(first_m, np.exp(-mid[:, None] * c[None]), 0.0).sum(axis=1) / m
+        reaches = mean >= threshold
+        low = np.where(reaches, mid, low)
+        high = np.where(reaches, high, mid)
+    return np.concatenate([[-1.0], high * (1.0 + 1e-9)])
+
+
+def _similarity_terms(tracks, persons, n_known, n_found):
+    """track_similarity of pairs given as broadcastable (..., 4, K) track and
+    (..., 3, K) person planes (see track_similarity) and their keypoint counts."""
+    dx = tracks[..., 0, :] - persons[..., 0, :]
+    dy = tracks[..., 1, :] - persons[..., 1, :]
+    e = dx * dx
+    e += dy * dy
+    e *= tracks[..., 2, :]
+    # exp of a large negative number underflows, and NumPy's underflow path is some
+    # twenty times slower; past _MAX_E the term is below 1e-304 anyway.
+    np.minimum(e, _MAX_E, out=e)
+    np.exp(-e, out=e)
+    common = tracks[..., 3, :] * persons[..., 2, :]
+    e *= common
+    # Sums over keypoints as products with a vector of ones: BLAS, several times
+    # faster than a reduction over a short last axis.
+    ones = np.ones(e.shape[-1])
+    union = n_known + n_found - common @ ones
+    return np.where(union > 0, (e @ ones) / np.maximum(union, 1.0), 0.0)
+
+
+def _plane_boxes(xy, present):
+    """(x low, y low, x high, y high) of each row's present points (empty: +-inf), from
+    (N, 2, K) coordinate planes and an (N, K) mask."""
+    mask = present[:, None, :]
+    low = np.where(mask, xy, np.inf).min(axis=-1)
+    high = np.where(mask, xy, -np.inf).max(axis=-1)
+    return low[:, 0], low[:, 1], high[:, 0], high[:, 1]
 
 
 def _nan_median(values):
-    """Median along axis 1 ignoring NaN, for rows with at least one number."""
-    ordered = np.sort(values, axis=1)                       # NaN sort last
-    count = (~np.isnan(values)).sum(axis=1)                 # (M, 2)
-    lo = np.take_along_axis(ordered, ((count - 1) // 2)[:, None, :], axis=1)
-    hi = np.take_along_axis(ordered, (count // 2)[:, None, :], axis=1)
-    return ((lo + hi) / 2.0)[:, 0]
+    """Median along the last axis of a 2-D array ignoring NaN, for rows with at
+    least one number."""
+    ordered = np.sort(values, axis=-1)                      # NaN sort last
+    count = values.shape[-1] - np.isnan(values).sum(axis=-1)
+    rows = np.arange(len(values))
+    return (ordered[rows, (count - 1) // 2] + ordered[rows, count // 2]) / 2.0
 
 
 class Tracker:
@@ -384,15 +475,34 @@ class Tracker:
         return self._pos + np.where(self._has_vel[:, None, None], self._vel[:, None, :] * dt,
                                     0.0)
 
-    def _match(self, people, t):
-        """(track rows, person rows) of the matched pairs."""
+    def _match(self, people, predicted):
+        """(track rows, person rows) of the matched pairs, the similarity matrix and
+        the tracks' areas."""
         n_tracks, n_people = len(self._ids), len(people)
+        none = np.zeros(0, np.intp)
         if n_tracks == 0 or n_people == 0:
-            return np.zeros(0, np.intp), np.zeros(0, np.intp)
+            return none, none, np.zeros((n_tracks, n_people)), np.ones(n_tracks)
         known = self._ever & (self._seen_age < _KEYPOINT_MEMORY)
-        sim = track_similarity(self.predicted(t), known, people, self.sigmas,
-                               threshold=self.match_threshold)
-        sim = np.where(sim >= self.match_threshold, sim, 0.0)
+        sim, areas = _similarity(predicted, known, people, self.sigmas, None,
+                                 self.match_threshold)
+        sim[sim < self.match_threshold] = 0.0
+        # Confirmed tracks first; tentative ones only among the people left, so a
+        # short-lived track (often a fragment of someone) never outbids an identity.
+        first = np.flatnonzero(self._ids >= 0)
+        second = np.flatnonzero(self._ids < 0)
+        r1, c1 = self._assign(sim[first])
+        free = np.ones(n_people, bool)
+        free[c1] = False
+        left = np.flatnonzero(free)
+        r2, c2 = self._assign(sim[second][:, left])
+        return (np.concatenate([first[r1], second[r2]]), np.concatenate([c1, left[c2]]), sim,
+                areas)
+
+    def _assign(self, sim):
+        """Hungarian pairing of highest total similarity, pairs with similarity 0 left
+        out: (rows, cols)."""
+        if sim.shape[0] == 0 or sim.shape[1] == 0:
+            return np.zeros(0, np.intp), np.zeros(0, np.intp)
         col = np.asarray(self._lsa(np.ascontiguousarray(1.0 - sim)), dtype=np.intp)
         rows = np.flatnonzero(col >= 0)
         cols = col[rows]
@@ -415,19 +525,21 @@ class Tracker:
             A new Poses with the same people in the same order, ``track_ids`` set
             (-1 for a person on a tentative track or with no keypoint) and, with
             smoothing, the confirmed people's keypoints filtered. ``stats`` gains
-            ``tracks`` (confirmed tracks alive after this frame). `poses` is not
-            modified.
+            ``tracks`` (confirmed tracks alive after this frame). `poses` is kept.
         """
         kp = self._check_poses(poses)
         t = self._next_time(timestamp)
         people = kp.astype(np.float64)
         found = people[:, :, 2] > 0
-        rows, cols = self._match(people, t)
+        predicted = self.predicted(t)
+        rows, cols, sim, areas = self._match(people, predicted)
 
         n_tracks = len(self._ids)
         matched = np.zeros(n_tracks, bool)
         matched[rows] = True
-        self._update_matched(rows, people[cols], found[cols], t)
+        learn = _clear_matches(sim, rows, cols)
+        self._update_matched(rows, people[cols], found[cols] & learn[:, None], t,
+                             predicted[rows], areas[rows])
         self._missed[~matched] += 1
 
         # People on no track start tentative ones (those with a keypoint to follow).
@@ -439,25 +551,8 @@ class Tracker:
         track_of_person[new] = n_tracks + np.arange(len(new))
         self._start_tracks(people[new], found[new], t)
 
-        # Confirm; assign identities in the order of the frame's people.
-        confirm_now = self._frames < self.min_hits
-        ready = (self._ids < 0) & ((self._hits >= self.min_hits) | (confirm_now &
-                                                                    (self._missed == 0)))
-        for row in track_of_person[track_of_person >= 0]:
-            if ready[row]:
-                self._ids[row] = self._next_id
-                self._next_id += 1
-
-        out_kp = np.array(kp, dtype=np.float32, copy=True)
-        track_ids = np.full(len(people), -1, np.int64)
-        has_track = track_of_person >= 0
-        track_ids[has_track] = self._ids[track_of_person[has_track]]
-        if self.smoothing == "one_euro":
-            shown = np.flatnonzero(track_ids >= 0)
-            rows_shown = track_of_person[shown]
-            smooth = self._smooth[rows_shown]
-            out_kp[shown, :, :2] = np.where(found[shown][:, :, None], smooth,
-                                            out_kp[shown, :, :2])
+        track_ids = self._confirm(track_of_person)
+        out_kp = self._shown(kp, found, track_ids, track_of_person)
 
         # End the tracks that missed too many frames, and tentative ones that missed.
         alive = (self._missed <= self.max_age) & ((self._ids >= 0) | (self._missed == 0))
@@ -470,27 +565,57 @@ class Tracker:
         return Poses(out_kp, np.array(poses.scores, copy=True), poses.skeleton, stats,
                      track_ids=track_ids)
 
-    def _update_matched(self, rows, people, found, t):
+    def _shown(self, kp, found, track_ids, track_of_person):
+        """The keypoints to return: with smoothing, confirmed people's filtered."""
+        out_kp = np.array(kp, dtype=np.float32, copy=True)
+        if self.smoothing == "one_euro":
+            shown = np.flatnonzero(track_ids >= 0)
+            rows_shown = track_of_person[shown]
+            # A keypoint its track has never learnt has no filtered value: shown raw.
+            filtered = found[shown] & self._ever[rows_shown]
+            out_kp[shown, :, :2] = np.where(filtered[:, :, None], self._smooth[rows_shown],
+                                            out_kp[shown, :, :2])
+        return out_kp
+
+    def _confirm(self, track_of_person):
+        """Confirm the tracks that are due, giving identities in the order of the
+        frame's people: each person's track id (-1: none or tentative)."""
+        confirm_now = self._frames < self.min_hits
+        ready = (self._ids < 0) & ((self._hits >= self.min_hits) | (confirm_now &
+                                                                    (self._missed == 0)))
+        for row in track_of_person[track_of_person >= 0]:
+            if ready[row]:
+                self._ids[row] = self._next_id
+                self._next_id += 1
+        track_ids = np.full(len(track_of_person), -1, np.int64)
+        has_track = track_of_person >= 0
+        track_ids[has_track] = self._ids[track_of_person[has_track]]
+        return track_ids
+
+    def _update_matched(self, rows, people, found, t, predicted, areas):
         if len(rows) == 0:
             return
         xy = people[:, :, :2]
         pos = self._pos[rows]
         if _OUTLIER_SIMILARITY > 0:
-            predicted = self.predicted(t)[rows]
-            areas = _box_areas(predicted, self._ever[rows])
-            e = (((xy - predicted) ** 2).sum(axis=-1) / (2.0 * self.sigmas) ** 2
-                 / (areas[:, None] + _EPS) / 2.0)
-            found = found & ~(self._ever[rows] & (np.exp(-e) < _OUTLIER_SIMILARITY))
+            dx = xy[..., 0] - predicted[..., 0]
+            dy = xy[..., 1] - predicted[..., 1]
+            e = (dx * dx + dy * dy) / (2.0 * (2.0 * self.sigmas) ** 2 * (areas[:, None] + _EPS))
+            recent = self._ever[rows] & (self._seen_age[rows] < _KEYPOINT_MEMORY)
+            found = found & ~(recent & (e > _OUTLIER_E))
         seen = self._seen_time[rows]
         ever = self._ever[rows]
         # Velocity: the median of the keypoints' displacements per second since each
         # was last seen, over keypoints seen before and now.
         both = ever & found
         dt = np.where(both, t - seen, 1.0)
-        step = np.where(both[:, :, None], (xy - pos) / dt[:, :, None], np.nan)
         measured = both.any(axis=1)
         if measured.any():
-            estimate = _nan_median(step[measured])
+            # Per track, x and y as rows of one (2M, K) array: one sort for both.
+            step = ((xy[measured] - pos[measured]).transpose(0, 2, 1)
+                    / dt[measured][:, None, :])                             # (M, 2, K)
+            step = np.where(both[measured][:, None, :], step, np.nan)
+            estimate = _nan_median(step.reshape(-1, step.shape[-1])).reshape(-1, 2)
             idx = rows[measured]
             old = self._has_vel[idx]
             self._vel[idx] = np.where(old[:, None], (1.0 - _VELOCITY_WEIGHT) * self._vel[idx]

@@ -16,10 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .tracker import Tracker
+
 __all__ = ["FrameSource", "JsonLinesWriter", "VideoWriter", "open_source", "run"]
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 _ENCODERS = ("libx264", "h264", "libopenh264", "mpeg4")
+# The per-frame times (Poses.stats) the summary line adds up.
+_STAGES = ("read_ms", "preprocess_ms", "inference_ms", "decode_ms", "track_ms")
 
 
 class VideoError(Exception):
@@ -153,9 +157,20 @@ def _open_av(url, name, start, every, max_frames, options):
                        close=container.close)
 
 
+def _has_encoder(av, codec):
+    """Whether this PyAV build can encode `codec` (FFmpeg builds differ: many lack
+    H.264)."""
+    try:
+        av.codec.Codec(codec, "w")
+    except Exception:  # UnknownCodecError, or a name FFmpeg knows only as a decoder
+        return False
+    return True
+
+
 class VideoWriter:
     """Writes RGB frames to a video file with PyAV: H.264 where this PyAV has an
-    encoder for it, else MPEG-4; odd sizes are padded to even."""
+    encoder for it, else MPEG-4 (``codec`` says which, once the first frame is
+    written); odd sizes are padded to even."""
 
     def __init__(self, path, fps):
         self.av = _import_av()
@@ -173,6 +188,8 @@ class VideoWriter:
             raise VideoError(f"cannot write video {self.path}: {exc}") from exc
         rate = Fraction(self.fps).limit_denominator(1001)
         for codec in _ENCODERS:
+            if not _has_encoder(av, codec):
+                continue
             try:
                 stream = self.container.add_stream(codec, rate=rate)
             except Exception:  # this build has no such encoder: try the next
@@ -278,9 +295,9 @@ def run(args):
         return 1
 
 
-def _run(args):
+def _load_model(args):
+    """The checked arguments' model; VideoError naming a bad argument or model."""
     from .model import OnnxPoseModel
-    from .tracker import Tracker
 
     if args.input is None and args.camera is None:
         raise VideoError("give an INPUT (video file, image folder or stream URL) or "
@@ -298,19 +315,64 @@ def _run(args):
     presets = {"tfpose": OnnxPoseModel.tfpose, "openpose-caffe": OnnxPoseModel.openpose_caffe,
                "two-outputs": OnnxPoseModel.two_outputs}
     try:
-        model = presets[args.preset](model_path)
+        return presets[args.preset](model_path)
     except Exception as exc:  # onnxruntime's own errors are not ValueErrors
         raise VideoError(f"cannot load model {model_path}: {exc}") from exc
 
+
+def _report(args, source, tracker, done, people, sums, write_ms, elapsed, interrupted,
+            status):
+    """The summary line, and the note on a stream or camera that ended early."""
+    n = max(done, 1)
+    split = (f"read {sums['read_ms'] / n:.1f}, network "
+             f"{(sums['preprocess_ms'] + sums['inference_ms']) / n:.1f}, decode "
+             f"{sums['decode_ms'] / n:.2f}, track {sums['track_ms'] / n:.2f}, write "
+             f"{write_ms / n:.1f} ms per frame")
+    what = "interrupted: " if interrupted else ""
+    print(f"pafdecode video: {what}{done} frames, {people} people, {tracker.num_confirmed} "
+          f"live tracks of {tracker._next_id}; {done / max(elapsed, 1e-9):.1f} fps ({split})")
+    if (status == 0 and args.max_frames and done < args.max_frames
+            and (args.camera is not None or "://" in str(args.input))):
+        print(f"pafdecode: {source.name} ended after {done} of the {args.max_frames} frames "
+              f"asked for; the outputs hold them", file=sys.stderr)
+
+
+def _write_outputs(json_out, writer, number, t, poses, frame, skeleton):
+    """One frame's JSON line, then its drawn image."""
+    if json_out is not None:
+        json_out.write(number, t, poses)
+    if writer is not None:
+        rgb = (frame[:, :, ::-1] if isinstance(frame, np.ndarray)
+               else frame.to_ndarray(format="rgb24"))
+        writer.write(draw_tracked(np.ascontiguousarray(rgb), poses, skeleton))
+
+
+def _close_all(bar, writer, json_out, source):
+    """Close the progress bar, the outputs and the source: 1 if an output failed
+    to close (said in one line), else 0."""
+    status = 0
+    if bar is not None:
+        bar.close()
+    for closing in (writer, json_out):
+        if closing is not None:
+            try:
+                closing.close()
+            except Exception as exc:
+                print(f"pafdecode: closing output failed: {exc}", file=sys.stderr)
+                status = 1
+    source.close()
+    return status
+
+
+def _run(args):
+    model = _load_model(args)
     source = open_source(args.input, args.camera, args.start, args.every, args.max_frames,
                          args.fps)
-    tracker = Tracker(model.skeleton, smoothing=args.smoothing,
-                      fps=source.fps / args.every)
+    tracker = Tracker(model.skeleton, smoothing=args.smoothing, fps=source.fps / args.every)
     json_out = writer = bar = None
     done, people, write_ms = 0, 0, 0.0
-    sums = dict.fromkeys(("read_ms", "preprocess_ms", "inference_ms", "decode_ms",
-                          "track_ms"), 0.0)
-    numbers = {}
+    sums = dict.fromkeys(_STAGES, 0.0)
+    numbers, images = {}, {}
     status, interrupted = 0, False
     started = time.perf_counter()
     try:
@@ -318,10 +380,8 @@ def _run(args):
             json_out = JsonLinesWriter(args.json)
         if args.out:
             writer = VideoWriter(args.out, source.fps / args.every)
-        total = args.max_frames if args.max_frames else (
-            source.total // args.every if source.total else None)
-        bar = _progress(not args.quiet, total)
-        images = {}
+        bar = _progress(not args.quiet, args.max_frames or (
+            source.total // args.every if source.total else None))
 
         def frames():
             for position, (number, t, frame) in enumerate(source):
@@ -336,14 +396,9 @@ def _run(args):
             for index, poses in tracked:
                 number, t = numbers.pop(index)
                 t0 = time.perf_counter()
-                if json_out is not None:
-                    json_out.write(number, t, poses)
-                if writer is not None:
-                    frame = images.pop(number)
-                    rgb = (frame[:, :, ::-1] if isinstance(frame, np.ndarray)
-                           else frame.to_ndarray(format="rgb24"))
-                    writer.write(draw_tracked(np.ascontiguousarray(rgb), poses,
-                                              model.skeleton))
+                _write_outputs(json_out, writer, number, t, poses,
+                               images.pop(number) if writer is not None else None,
+                               model.skeleton)
                 write_ms += (time.perf_counter() - t0) * 1e3
                 for key in sums:
                     sums[key] += poses.stats.get(key, 0.0)
@@ -363,29 +418,10 @@ def _run(args):
               f"({type(exc).__name__}: {exc}); the frames done are kept", file=sys.stderr)
         status = 1
     finally:
-        if bar is not None:
-            bar.close()
-        for closing in (writer, json_out):
-            if closing is not None:
-                try:
-                    closing.close()
-                except Exception as exc:
-                    print(f"pafdecode: closing output failed: {exc}", file=sys.stderr)
-                    status = status or 1
-        source.close()
-    elapsed = time.perf_counter() - started
-    n = max(done, 1)
-    split = (f"read {sums['read_ms'] / n:.1f}, network "
-             f"{(sums['preprocess_ms'] + sums['inference_ms']) / n:.1f}, decode "
-             f"{sums['decode_ms'] / n:.2f}, track {sums['track_ms'] / n:.2f}, write "
-             f"{write_ms / n:.1f} ms per frame")
-    what = "interrupted: " if interrupted else ""
-    print(f"pafdecode video: {what}{done} frames, {people} people, {tracker.num_confirmed} "
-          f"live tracks of {tracker._next_id}; {done / max(elapsed, 1e-9):.1f} fps ({split})")
-    if (status == 0 and args.max_frames and done < args.max_frames
-            and (args.camera is not None or "://" in str(args.input))):
-        print(f"pafdecode: {source.name} ended after {done} of the {args.max_frames} frames "
-              f"asked for; the outputs hold them", file=sys.stderr)
+        closed = _close_all(bar, writer, json_out, source)
+        status = status or closed
+    _report(args, source, tracker, done, people, sums, write_ms,
+            time.perf_counter() - started, interrupted, status)
     return status
 
 
