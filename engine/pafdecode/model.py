@@ -1061,9 +1061,16 @@ class OnnxPoseModel:
                 yield index, tracked
         finally:
             stop.set()
-            while True:
+            # The worker stops after the frame it holds (its puts give up once stop is
+            # set). Wait for it even through another Ctrl-C: the caller closes the
+            # source next, and closing a container a thread still reads can hang.
+            while worker.is_alive():
                 try:
-                    out.get_nowait()
+                    while True:
+                        out.get_nowait()
                 except queue.Empty:
-                    break
-            worker.join(timeout=5.0)
+                    pass
+                try:
+                    worker.join(timeout=0.1)
+                except KeyboardInterrupt:
+                    continue
