@@ -12,6 +12,7 @@ from .assembly import assemble_limb, new_best, new_people, people_clear, people_
 from .assignment import HUNGARIAN, assign_limb, assign_work
 from .fp import enter_flush_denormals, jit, leave_flush_denormals
 from .join import stage_join
+from .params import record_in
 from .peaks import new_peaks, peak_work, stage_peaks
 from .scoring import limb_candidates, scoring_work
 from .sort import new_cands
@@ -115,13 +116,14 @@ def _decode_frames(heat, paf, sk, prm):
 
 
 @jit
-def decode_entry(heat, paf, limb_kp, limb_paf, redundant, K, rec):
+def decode_entry(heat, paf, limb_kp, limb_paf, redundant, K, rec_bytes):
     """pd_decode_batch over frames heat[f], paf[f] ((C, H, W) views of any strides),
-    with denormals flushed as in C; rec[0] is the pd_params record.
+    with denormals flushed as in C; rec_bytes holds the pd_params record (params.record_in).
 
     Returns (keypoints (P, K, 3), scores (P,), counts (F,), stats (F, 4)) with the
     people of all frames one after another."""
     saved = enter_flush_denormals()
-    result = _decode_frames(heat, paf, Skeleton(limb_kp, limb_paf, redundant, K), rec[0])
+    result = _decode_frames(heat, paf, Skeleton(limb_kp, limb_paf, redundant, K),
+                            record_in(rec_bytes))
     leave_flush_denormals(saved)
     return result
