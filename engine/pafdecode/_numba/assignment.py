@@ -116,8 +116,11 @@ def _augment(cost, ld, transposed, m, i, u, v, minv, p, way, used):
 
 
 @jit
-def lsa(cost, rows, cols, ld, col_of_row, w):
-    """pd_linear_sum_assignment on a flat row-major float64 cost with row stride ld."""
+def lsa(cost, rows, cols, ld, col_of_row, u, v, minv, p, way, used):
+    """pd_linear_sum_assignment on a flat row-major float64 cost with row stride ld;
+    u .. used the solver's scratch (LsaWork), passed as arrays: a call counts a
+    reference to every array of a tuple it is passed, which costs as much as a
+    small component's solve."""
     for i in range(rows):
         col_of_row[i] = -1
     if rows == 0 or cols == 0:
@@ -125,7 +128,6 @@ def lsa(cost, rows, cols, ld, col_of_row, w):
     transposed = rows > cols
     n = cols if transposed else rows
     m = rows if transposed else cols
-    u, v, minv, p, way, used = w
     u[:n + 1] = 0.0
     v[:m + 1] = 0.0
     p[:m + 1] = 0
@@ -153,7 +155,8 @@ def lsa_entry(cost):
     for i in range(rows):
         for j in range(cols):
             dense[i * cols + j] = cost[i, j]
-    rc = lsa(dense, rows, cols, cols, col_of_row, lsa_work(rows, cols))
+    u, v, minv, p, way, used = lsa_work(rows, cols)
+    rc = lsa(dense, rows, cols, cols, col_of_row, u, v, minv, p, way, used)
     return rc, col_of_row
 
 
@@ -174,12 +177,9 @@ def _emit(out_s, out_a, out_b, count, s, a, b):
 
 
 @jit
-def _assign_greedy(cands, num, na, nb, out, w):
+def _assign_greedy(c_s, c_a, c_b, num, na, nb, out_s, out_a, out_b, used_a, used_b):
     limit = na if na < nb else nb
     count = 0
-    used_a, used_b = w.used_a, w.used_b
-    c_s, c_a, c_b = cands
-    out_s, out_a, out_b = out
     used_a[:na] = 0
     used_b[:nb] = 0
     for c in range(num):
@@ -242,26 +242,27 @@ def _gather(c_a, c_b, c0, root, na, member_of, local, comp_rows, comp_cols, next
 
 
 @jit
-def _solve_component(cands, c0, rows, cols, na, out, count, w):
-    """The component's optimal connections appended to `out`: the new count, or a
-    negative error. Called once per component of more than one row and column."""
-    block, local, next_of, solution = w.block, w.local, w.next_of, w.solution
-    c_s, c_a, c_b = cands
+def _solve_component(c_s, c_a, c_b, c0, rows, cols, na, out_s, out_a, out_b, count, block,
+                     local, next_of, solution, comp_rows, comp_cols, u, v, minv, p, way,
+                     used):
+    """The component's optimal connections appended to out: the new count, or a
+    negative error. It takes arrays, not the AssignWork and LsaWork tuples: a call
+    counts a reference to every array of a tuple it is passed, which costs as much
+    as a small component's solve."""
     block[:rows * cols] = 0.0
     c = c0
     while c >= 0:
         block[local[c_a[c]] * cols + local[na + c_b[c]]] = -np.float64(c_s[c])
         c = next_of[c]
-    rc = lsa(block, rows, cols, cols, solution, w.lsa)
+    rc = lsa(block, rows, cols, cols, solution, u, v, minv, p, way, used)
     if rc != PD_OK:
         return rc
-    out_s, out_a, out_b = out
     for r in range(rows):
         col = solution[r]
         if col < 0 or block[r * cols + col] == 0.0:
             continue
         count = _emit(out_s, out_a, out_b, count, np.float32(-block[r * cols + col]),
-                      w.comp_rows[r], w.comp_cols[col])
+                      comp_rows[r], comp_cols[col])
     return count
 
 
@@ -276,7 +277,8 @@ def _assign_optimal(cands, num, na, nb, out, w):
     _components(c_a, c_b, num, na, nb, w)
     root_of, head, member_of, local, next_of = w.root_of, w.head, w.member_of, w.local, \
         w.next_of
-    comp_rows, comp_cols = w.comp_rows, w.comp_cols
+    comp_rows, comp_cols, block, solution = w.comp_rows, w.comp_cols, w.block, w.solution
+    u, v, minv, p, way, used = w.lsa
     out_s, out_a, out_b = out
     count = 0
     for c0 in range(num):
@@ -288,7 +290,9 @@ def _assign_optimal(cands, num, na, nb, out, w):
         if rows == 1 or cols == 1:
             count = _emit(out_s, out_a, out_b, count, c_s[c0], c_a[c0], c_b[c0])
             continue
-        count = _solve_component(cands, c0, rows, cols, na, out, count, w)
+        count = _solve_component(c_s, c_a, c_b, c0, rows, cols, na, out_s, out_a, out_b,
+                                 count, block, local, next_of, solution, comp_rows,
+                                 comp_cols, u, v, minv, p, way, used)
         if count < 0:
             return count, w
     sort_candidates(out_s, out_a, out_b, count)
@@ -302,7 +306,8 @@ def assign_limb(cands, num, na, nb, mode, out, w):
     if num == 0:
         return 0, w
     if mode == GREEDY:
-        return _assign_greedy(cands, num, na, nb, out, w), w
+        return _assign_greedy(cands.s, cands.a, cands.b, num, na, nb, out.s, out.a, out.b,
+                              w.used_a, w.used_b), w
     return _assign_optimal(cands, num, na, nb, out, w)
 
 
