@@ -188,7 +188,9 @@ def _merge(people, pa, pb, score):
 def _connect_all(people, kp, oa, ob, conns, nconn, peak_v, redundant):
     """The connections of a limb type (types kp, peaks from oa and ob) into people,
     best first, with the arrays taken out of the tuples once."""
-    slots, keypoints, connections, evidence, owner, co_owner, n = people
+    slots, keypoints, connections, evidence = (people.slots, people.keypoints,
+                                               people.connections, people.evidence)
+    owner, co_owner, n = people.owner, people.co_owner, people.n
     conn_a, conn_b, conn_s = conns.a, conns.b, conns.s
     for c in range(nconn):
         ga = oa + conn_a[c]
@@ -199,10 +201,8 @@ def _connect_all(people, kp, oa, ob, conns, nconn, peak_v, redundant):
 
 
 @jit
-def _best_candidates(cands, nc, na, nb, best):
+def _best_candidates(c_s, c_a, c_b, nc, na, nb, a_s, a_b, b_s, b_a):
     """pd_best_candidates (the first of each end in sorted order is its best)."""
-    a_s, a_b, b_s, b_a = best
-    c_s, c_a, c_b = cands
     a_s[:na] = -1.0
     b_s[:nb] = -1.0
     for c in range(nc - 1, -1, -1):
@@ -215,10 +215,9 @@ def _best_candidates(cands, nc, na, nb, best):
 
 
 @jit
-def _share_free_b(people, kb, oa, ob, best, nb, peak_v, min_score):
+def _share_free_b(slots, keypoints, connections, evidence, owner, co_owner, kb, oa, ob,
+                  b_s, b_a, nb, peak_v, min_score):
     """A b nobody holds goes to a holder of its best a lacking type kb."""
-    slots, keypoints, connections, evidence, owner, co_owner, _n = people
-    b_s, b_a = best.b_s, best.b_a
     for b in range(nb):
         score = b_s[b]
         if not (score >= min_score):
@@ -234,10 +233,9 @@ def _share_free_b(people, kb, oa, ob, best, nb, peak_v, min_score):
 
 
 @jit
-def _share_held_b(people, kb, oa, ob, best, na, peak_v, min_score):
+def _share_held_b(slots, keypoints, connections, evidence, owner, co_owner, kb, oa, ob,
+                  a_s, a_b, na, peak_v, min_score):
     """A held b is shared once more with each holder of its best a lacking kb."""
-    slots, keypoints, connections, evidence, owner, co_owner, _n = people
-    a_s, a_b = best.a_s, best.a_b
     for a in range(na):
         score = a_s[a]
         if not (score >= min_score):
@@ -260,14 +258,21 @@ def _share_held_b(people, kb, oa, ob, best, na, peak_v, min_score):
 def assemble_limb(prm, people, kp, redundant, oa, ob, cands, nc, na, nb, conns, nconn,
                   peak_v, best):
     """pd_stage_assemble_limb: one limb type's connections (types kp = (ka, kb),
-    peaks from oa and ob) into people, then its shared peaks."""
+    peaks from oa and ob) into people, then its shared peaks. The helpers get the
+    arrays, not the tuples: a call counts a reference to every array of a tuple."""
     _connect_all(people, kp, oa, ob, conns, nconn, peak_v, redundant)
     kb = kp[1]
     share = prm.shared_peak_score
     if share > F0 and not redundant:
-        _best_candidates(cands, nc, na, nb, best)
-        _share_free_b(people, kb, oa, ob, best, nb, peak_v, share)
-        _share_held_b(people, kb, oa, ob, best, na, peak_v, share)
+        a_s, a_b, b_s, b_a = best.a_s, best.a_b, best.b_s, best.b_a
+        _best_candidates(cands.s, cands.a, cands.b, nc, na, nb, a_s, a_b, b_s, b_a)
+        slots, keypoints, connections, evidence = (people.slots, people.keypoints,
+                                                   people.connections, people.evidence)
+        owner, co_owner = people.owner, people.co_owner
+        _share_free_b(slots, keypoints, connections, evidence, owner, co_owner, kb, oa, ob,
+                      b_s, b_a, nb, peak_v, share)
+        _share_held_b(slots, keypoints, connections, evidence, owner, co_owner, kb, oa, ob,
+                      a_s, a_b, na, peak_v, share)
 
 
 @jit

@@ -196,11 +196,9 @@ def _assign_greedy(c_s, c_a, c_b, num, na, nb, out_s, out_a, out_b, used_a, used
 
 
 @jit
-def _components(c_a, c_b, num, na, nb, w):
+def _components(c_a, c_b, num, na, nb, parent, member_of, head, root_of, next_of):
     """Union-find over the candidates' peaks; each candidate's root found once and
     the candidates of a component chained in increasing order from head[root]."""
-    parent, member_of, head, root_of, next_of = w.parent, w.member_of, w.head, w.root_of, \
-        w.next_of
     for i in range(na + nb):
         parent[i] = i
         member_of[i] = -1
@@ -274,7 +272,7 @@ def _assign_optimal(cands, num, na, nb, out, w):
     candidate. Returns (count or a negative error, the scratch, grown if it had to)."""
     w = _grown(w, na, nb, num)
     c_s, c_a, c_b = cands
-    _components(c_a, c_b, num, na, nb, w)
+    _components(c_a, c_b, num, na, nb, w.parent, w.member_of, w.head, w.root_of, w.next_of)
     root_of, head, member_of, local, next_of = w.root_of, w.head, w.member_of, w.local, \
         w.next_of
     comp_rows, comp_cols, block, solution = w.comp_rows, w.comp_cols, w.block, w.solution
