@@ -48,11 +48,9 @@ from __future__ import annotations
 
 import threading
 
-import numba
 import numpy as np
 from numba import types
 
-from .. import _params
 from .assignment import GREEDY, HUNGARIAN, assign_entry, lsa_entry
 from .decode import decode_entry
 from .fp import fp_mode_entry, set_fp_mode_entry
@@ -68,7 +66,6 @@ __all__ = ["find_peaks", "linear_sum_assignment", "assign_limb", "CoreDecoder",
 STAT_FIELDS = ("peaks", "candidates", "connections", "people")
 
 _INT_MAX = 2**31 - 1
-RECORD_TYPE = numba.from_dtype(_params.RECORD_DTYPE)
 
 
 # -- compilation: one specialisation per entry point ------------------------------------
@@ -87,7 +84,7 @@ _SIGNATURES = {
                     types.int64, types.int64, types.int64),
     decode_entry: (_ro(types.float32, 4), _ro(types.float32, 4), _ro(types.int32, 2),
                     _ro(types.int32, 2), _ro(types.uint8, 1), types.int64,
-                    types.Array(RECORD_TYPE, 1, "C")),
+                    types.Array(types.uint8, 1, "C", readonly=True)),
     fp_mode_entry: (),
     set_fp_mode_entry: (types.uint32,),
 }
@@ -198,6 +195,8 @@ class CoreDecoder:
         self._num_keypoints = K
         self._check_skeleton()
         self._record = prepared(record)
+        # The decode takes the record as its bytes (see params.record_in).
+        self._record_bytes = self._record.view(np.uint8)
         # Checked on every call: worked out once.
         self._paf_channels_needed = int(self._limb_paf.max()) + 1 if self._limb_paf.size else 0
         max_peaks = int(self._record["max_peaks"][0])
@@ -234,7 +233,7 @@ class CoreDecoder:
         saved = _fp_mode()
         try:
             return decode(heat4, paf4, self._limb_kp, self._limb_paf, self._limb_redundant,
-                          self._num_keypoints, self._record)
+                          self._num_keypoints, self._record_bytes)
         except BaseException:
             # Only an allocation failure can stop a decode half way: the thread
             # must not keep the flush mode.

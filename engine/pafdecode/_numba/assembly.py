@@ -7,7 +7,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .fp import F0, FHALF, jit
+from .fp import F0, FHALF, inline, jit
 from .sort import new_cands, sort_candidates
 
 # The people of a frame (pd_people): per person its K slots (global peak or -1),
@@ -43,34 +43,44 @@ def new_best(mp):
                 np.empty(mp, np.int64))
 
 
+@inline
+def _take(slots, owner, co_owner, keypoints, evidence, p, k, g, value):
+    """Person p takes peak g (of type k, value `value`). The per-item helpers take
+    the people's arrays, not the People tuple, and are inlined: a call counts a
+    reference to every array it is passed, which costs more than the work here."""
+    slots[p, k] = g
+    if owner[g] < 0:
+        owner[g] = p
+    else:
+        co_owner[g] = p
+    keypoints[p] += 1
+    evidence[p] += np.float64(value)
+
+
 @jit
 def person_take(people, p, k, g, value):
-    people.slots[p, k] = g
-    if people.owner[g] < 0:
-        people.owner[g] = p
-    else:
-        people.co_owner[g] = p
-    people.keypoints[p] += 1
-    people.evidence[p] += np.float64(value)
+    _take(people.slots, people.owner, people.co_owner, people.keypoints, people.evidence,
+          p, k, g, value)
 
 
-@jit
-def _holder_lacking(people, g, k):
+@inline
+def _holder_lacking(slots, owner, co_owner, g, k):
     """pd_holder_lacking: the first holder of peak g without a keypoint of type k."""
-    h = people.owner[g]
-    if h >= 0 and people.slots[h, k] < 0:
+    h = owner[g]
+    if h >= 0 and slots[h, k] < 0:
         return h
-    h = people.co_owner[g]
-    if h >= 0 and people.slots[h, k] < 0:
+    h = co_owner[g]
+    if h >= 0 and slots[h, k] < 0:
         return h
     return -1
 
 
-@jit
-def _person_attach(people, p, k, g, value, score):
-    person_take(people, p, k, g, value)
-    people.connections[p] += 1
-    people.evidence[p] += np.float64(score)
+@inline
+def _attach(slots, owner, co_owner, keypoints, connections, evidence, p, k, g, value,
+            score):
+    _take(slots, owner, co_owner, keypoints, evidence, p, k, g, value)
+    connections[p] += 1
+    evidence[p] += np.float64(score)
 
 
 @jit
@@ -108,138 +118,185 @@ def person_absorb(people, to, frm, link, score):
     people.evidence[frm] = 0.0
 
 
-@jit
-def _new_person(people, ka, kb, ga, gb, value_a, value_b, score):
-    p = people.n[0]
-    if p >= people.keypoints.shape[0]:
+@inline
+def _new_person(slots, owner, co_owner, keypoints, connections, evidence, n, kp, g2,
+                values, score):
+    """A person of the two peaks g2 = (ga, gb) of types kp = (ka, kb)."""
+    p = n[0]
+    if p >= keypoints.shape[0]:
         return
-    people.n[0] = p + 1
-    people.slots[p, :] = -1
-    people.keypoints[p] = 0
-    people.connections[p] = 1
-    people.evidence[p] = np.float64(score)
-    person_take(people, p, ka, ga, value_a)
-    person_take(people, p, kb, gb, value_b)
+    n[0] = p + 1
+    slots[p, :] = -1
+    keypoints[p] = 0
+    connections[p] = 1
+    evidence[p] = np.float64(score)
+    _take(slots, owner, co_owner, keypoints, evidence, p, kp[0], g2[0], values[0])
+    _take(slots, owner, co_owner, keypoints, evidence, p, kp[1], g2[1], values[1])
 
 
-@jit
-def _people_connect(people, ka, kb, ga, gb, value_a, value_b, score, redundant):
-    """pd_people_connect: one connection (peaks ga of type ka, gb of type kb)."""
-    pa = people.owner[ga]
-    pb = people.owner[gb]
+@inline
+def _held_both(owner, co_owner, ga, gb):
+    """The person holding both peaks ga and gb, or -1."""
+    pa = owner[ga]
+    cb = co_owner[gb]
+    if pa == owner[gb] or pa == cb:
+        return pa
+    ca = co_owner[ga]
+    if ca >= 0 and (ca == owner[gb] or ca == cb):
+        return ca
+    return -1
+
+
+@inline
+def _connect(slots, owner, co_owner, keypoints, connections, evidence, n, kp, g2, values,
+             score, redundant):
+    """pd_people_connect: one connection (peaks g2 = (ga, gb) of types kp = (ka, kb)),
+    up to merging two people: True when both ends are held by different people,
+    who merge if they are disjoint (left to the caller, which holds the People)."""
+    ga, gb = g2
+    pa = owner[ga]
+    pb = owner[gb]
     if pa < 0 and pb < 0:
         if not redundant:
-            _new_person(people, ka, kb, ga, gb, value_a, value_b, score)
-        return
+            _new_person(slots, owner, co_owner, keypoints, connections, evidence, n, kp, g2,
+                        values, score)
+        return False
     if pb < 0 or pa < 0:
         # One end is held: its holder lacking the other's type takes the other.
-        g, k, other, value = (ga, kb, gb, value_b) if pb < 0 else (gb, ka, ga, value_a)
-        h = _holder_lacking(people, g, k)
+        g, k, other, value = (ga, kp[1], gb, values[1]) if pb < 0 else \
+            (gb, kp[0], ga, values[0])
+        h = _holder_lacking(slots, owner, co_owner, g, k)
         if h >= 0:
-            _person_attach(people, h, k, other, value, score)
-        return
-    ca = people.co_owner[ga]
-    cb = people.co_owner[gb]
-    both = -1
-    if pa == pb or pa == cb:
-        both = pa
-    elif ca >= 0 and (ca == pb or ca == cb):
-        both = ca
-    if both >= 0:
-        people.connections[both] += 1
-        people.evidence[both] += np.float64(score)
-        return
+            _attach(slots, owner, co_owner, keypoints, connections, evidence, h, k, other,
+                    value, score)
+        return False
+    both = _held_both(owner, co_owner, ga, gb)
+    if both < 0:
+        return True
+    connections[both] += 1
+    evidence[both] += np.float64(score)
+    return False
+
+
+@jit
+def _merge(people, pa, pb, score):
     if disjoint(people, pa, pb):
         person_absorb(people, pa, pb, 1, score)
 
 
 @jit
-def _best_candidates(cands, nc, na, nb, best):
-    """pd_best_candidates (the first of each end in sorted order is its best)."""
-    best.a_s[:na] = -1.0
-    best.b_s[:nb] = -1.0
-    for c in range(nc - 1, -1, -1):
-        a = cands.a[c]
-        b = cands.b[c]
-        best.a_s[a] = cands.s[c]
-        best.a_b[a] = b
-        best.b_s[b] = cands.s[c]
-        best.b_a[b] = a
+def _connect_all(people, kp, oa, ob, conns, nconn, peak_v, redundant):
+    """The connections of a limb type (types kp, peaks from oa and ob) into people,
+    best first, with the arrays taken out of the tuples once."""
+    slots, keypoints, connections, evidence = (people.slots, people.keypoints,
+                                               people.connections, people.evidence)
+    owner, co_owner, n = people.owner, people.co_owner, people.n
+    conn_a, conn_b, conn_s = conns.a, conns.b, conns.s
+    for c in range(nconn):
+        ga = oa + conn_a[c]
+        gb = ob + conn_b[c]
+        if _connect(slots, owner, co_owner, keypoints, connections, evidence, n, kp,
+                    (ga, gb), (peak_v[ga], peak_v[gb]), conn_s[c], redundant):
+            _merge(people, owner[ga], owner[gb], conn_s[c])
 
 
 @jit
-def _share_free_b(people, kb, oa, ob, best, nb, peak_v, min_score):
+def _best_candidates(c_s, c_a, c_b, nc, na, nb, a_s, a_b, b_s, b_a):
+    """pd_best_candidates (the first of each end in sorted order is its best)."""
+    a_s[:na] = -1.0
+    b_s[:nb] = -1.0
+    for c in range(nc - 1, -1, -1):
+        a = c_a[c]
+        b = c_b[c]
+        a_s[a] = c_s[c]
+        a_b[a] = b
+        b_s[b] = c_s[c]
+        b_a[b] = a
+
+
+@jit
+def _share_free_b(slots, keypoints, connections, evidence, owner, co_owner, kb, oa, ob,
+                  b_s, b_a, nb, peak_v, min_score):
     """A b nobody holds goes to a holder of its best a lacking type kb."""
     for b in range(nb):
-        score = best.b_s[b]
+        score = b_s[b]
         if not (score >= min_score):
             continue
-        ga = oa + best.b_a[b]
+        ga = oa + b_a[b]
         gb = ob + b
-        if people.owner[gb] >= 0:
+        if owner[gb] >= 0:
             continue
-        h = _holder_lacking(people, ga, kb)
+        h = _holder_lacking(slots, owner, co_owner, ga, kb)
         if h >= 0:
-            _person_attach(people, h, kb, gb, peak_v[gb], score)
+            _attach(slots, owner, co_owner, keypoints, connections, evidence, h, kb, gb,
+                    peak_v[gb], score)
 
 
 @jit
-def _share_held_b(people, kb, oa, ob, best, na, peak_v, min_score):
+def _share_held_b(slots, keypoints, connections, evidence, owner, co_owner, kb, oa, ob,
+                  a_s, a_b, na, peak_v, min_score):
     """A held b is shared once more with each holder of its best a lacking kb."""
     for a in range(na):
-        score = best.a_s[a]
+        score = a_s[a]
         if not (score >= min_score):
             continue
         ga = oa + a
-        gb = ob + best.a_b[a]
-        if people.owner[gb] < 0:
+        gb = ob + a_b[a]
+        if owner[gb] < 0:
             continue
         for which in range(2):
-            h = people.owner[ga] if which == 0 else people.co_owner[ga]
-            if h < 0 or people.co_owner[gb] >= 0:
+            h = owner[ga] if which == 0 else co_owner[ga]
+            if h < 0 or co_owner[gb] >= 0:
                 continue
-            if people.slots[h, kb] >= 0:
+            if slots[h, kb] >= 0:
                 continue
-            _person_attach(people, h, kb, gb, peak_v[gb], score)
+            _attach(slots, owner, co_owner, keypoints, connections, evidence, h, kb, gb,
+                    peak_v[gb], score)
 
 
 @jit
 def assemble_limb(prm, people, kp, redundant, oa, ob, cands, nc, na, nb, conns, nconn,
                   peak_v, best):
     """pd_stage_assemble_limb: one limb type's connections (types kp = (ka, kb),
-    peaks from oa and ob) into people, then its shared peaks."""
-    ka, kb = kp
-    for c in range(nconn):
-        ga = oa + conns.a[c]
-        gb = ob + conns.b[c]
-        _people_connect(people, ka, kb, ga, gb, peak_v[ga], peak_v[gb], conns.s[c],
-                        redundant)
+    peaks from oa and ob) into people, then its shared peaks. The helpers get the
+    arrays, not the tuples: a call counts a reference to every array of a tuple."""
+    _connect_all(people, kp, oa, ob, conns, nconn, peak_v, redundant)
+    kb = kp[1]
     share = prm.shared_peak_score
     if share > F0 and not redundant:
-        _best_candidates(cands, nc, na, nb, best)
-        _share_free_b(people, kb, oa, ob, best, nb, peak_v, share)
-        _share_held_b(people, kb, oa, ob, best, na, peak_v, share)
+        a_s, a_b, b_s, b_a = best.a_s, best.a_b, best.b_s, best.b_a
+        _best_candidates(cands.s, cands.a, cands.b, nc, na, nb, a_s, a_b, b_s, b_a)
+        slots, keypoints, connections, evidence = (people.slots, people.keypoints,
+                                                   people.connections, people.evidence)
+        owner, co_owner = people.owner, people.co_owner
+        _share_free_b(slots, keypoints, connections, evidence, owner, co_owner, kb, oa, ob,
+                      b_s, b_a, nb, peak_v, share)
+        _share_held_b(slots, keypoints, connections, evidence, owner, co_owner, kb, oa, ob,
+                      a_s, a_b, na, peak_v, share)
 
 
 @jit
 def _ranked_people(people, prm, K):
     """The people that pass the filters, by score: (order, count)."""
+    keypoints, connections, evidence = people.keypoints, people.connections, people.evidence
     count = people.n[0]
     order = new_cands(max(count, 1))
+    o_s, o_a, o_b = order
     min_score = np.float64(prm.min_person_score)
+    min_keypoints = prm.min_keypoints
     kept = 0
     for p in range(count):
-        n = people.keypoints[p]
-        if n == 0 or n < prm.min_keypoints:
+        n = keypoints[p]
+        if n == 0 or n < min_keypoints:
             continue
-        mean = people.evidence[p] / np.float64(n + people.connections[p])
+        mean = evidence[p] / np.float64(n + connections[p])
         if mean < min_score:
             continue
-        order.a[kept] = p
-        order.b[kept] = 0
-        order.s[kept] = np.float32(mean * np.float64(n) / np.float64(K))
+        o_a[kept] = p
+        o_b[kept] = 0
+        o_s[kept] = np.float32(mean * np.float64(n) / np.float64(K))
         kept += 1
-    sort_candidates(order.s, order.a, order.b, kept)
+    sort_candidates(o_s, o_a, o_b, kept)
     return order, kept
 
 
@@ -247,21 +304,24 @@ def _ranked_people(people, prm, K):
 def people_emit(people, peaks, prm, out_kp, out_sc):
     """pd_people_emit: the people kept, best first, in input-image pixels; returns
     how many were written."""
-    K = people.slots.shape[1]
+    slots = people.slots
+    K = slots.shape[1]
     order, kept = _ranked_people(people, prm, K)
+    o_s, o_a = order.s, order.a
+    px, py, pv = peaks.x, peaks.y, peaks.v
     stride = prm.stride
     shift = FHALF * stride - FHALF
     for i in range(kept):
-        p = order.a[i]
+        p = o_a[i]
         for k in range(K):
-            g = people.slots[p, k]
+            g = slots[p, k]
             if g < 0:
                 out_kp[i, k, 0] = F0
                 out_kp[i, k, 1] = F0
                 out_kp[i, k, 2] = F0
                 continue
-            out_kp[i, k, 0] = peaks.x[g] * stride + shift
-            out_kp[i, k, 1] = peaks.y[g] * stride + shift
-            out_kp[i, k, 2] = peaks.v[g]
-        out_sc[i] = order.s[i]
+            out_kp[i, k, 0] = px[g] * stride + shift
+            out_kp[i, k, 1] = py[g] * stride + shift
+            out_kp[i, k, 2] = pv[g]
+        out_sc[i] = o_s[i]
     return kept

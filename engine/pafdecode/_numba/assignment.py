@@ -10,7 +10,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .fp import PD_ERR_ARGUMENT, PD_OK, jit
+from .fp import PD_ERR_ARGUMENT, PD_OK, inline, jit
 from .sort import Cands, sort_candidates
 
 GREEDY = 0
@@ -67,16 +67,15 @@ def _grown(w, rows, cols, num):
                       w.comp_cols, block, w.solution, w.lsa, root_of, next_of, w.head)
 
 
-@jit
+@inline
 def _cost(cost, ld, transposed, i, j):
     return cost[j * ld + i] if transposed else cost[i * ld + j]
 
 
-@jit
-def _augment(cost, ld, transposed, m, i, w):
+@inline
+def _augment(cost, ld, transposed, m, i, u, v, minv, p, way, used):
     """One row of the shortest augmenting path solver: PD_OK, or PD_ERR_ARGUMENT
     when no column can take it (infinite costs)."""
-    u, v, minv, p, way, used = w
     p[0] = i
     j0 = 0
     for j in range(m + 1):
@@ -117,8 +116,11 @@ def _augment(cost, ld, transposed, m, i, w):
 
 
 @jit
-def lsa(cost, rows, cols, ld, col_of_row, w):
-    """pd_linear_sum_assignment on a flat row-major float64 cost with row stride ld."""
+def lsa(cost, rows, cols, ld, col_of_row, u, v, minv, p, way, used):
+    """pd_linear_sum_assignment on a flat row-major float64 cost with row stride ld;
+    u .. used the solver's scratch (LsaWork), passed as arrays: a call counts a
+    reference to every array of a tuple it is passed, which costs as much as a
+    small component's solve."""
     for i in range(rows):
         col_of_row[i] = -1
     if rows == 0 or cols == 0:
@@ -126,20 +128,20 @@ def lsa(cost, rows, cols, ld, col_of_row, w):
     transposed = rows > cols
     n = cols if transposed else rows
     m = rows if transposed else cols
-    w.u[:n + 1] = 0.0
-    w.v[:m + 1] = 0.0
-    w.p[:m + 1] = 0
-    w.way[:m + 1] = 0
+    u[:n + 1] = 0.0
+    v[:m + 1] = 0.0
+    p[:m + 1] = 0
+    way[:m + 1] = 0
     for i in range(1, n + 1):
-        if _augment(cost, ld, transposed, m, i, w) != PD_OK:
+        if _augment(cost, ld, transposed, m, i, u, v, minv, p, way, used) != PD_OK:
             return PD_ERR_ARGUMENT
     for j in range(1, m + 1):
-        if w.p[j] == 0:
+        if p[j] == 0:
             continue
         if transposed:
-            col_of_row[j - 1] = w.p[j] - 1
+            col_of_row[j - 1] = p[j] - 1
         else:
-            col_of_row[w.p[j] - 1] = j - 1
+            col_of_row[p[j] - 1] = j - 1
     return PD_OK
 
 
@@ -153,7 +155,8 @@ def lsa_entry(cost):
     for i in range(rows):
         for j in range(cols):
             dense[i * cols + j] = cost[i, j]
-    rc = lsa(dense, rows, cols, cols, col_of_row, lsa_work(rows, cols))
+    u, v, minv, p, way, used = lsa_work(rows, cols)
+    rc = lsa(dense, rows, cols, cols, col_of_row, u, v, minv, p, way, used)
     return rc, col_of_row
 
 
@@ -165,96 +168,99 @@ def _find_root(parent, i):
     return i
 
 
-@jit
-def _emit(out, count, s, a, b):
-    out.s[count] = s
-    out.a[count] = a
-    out.b[count] = b
+@inline
+def _emit(out_s, out_a, out_b, count, s, a, b):
+    out_s[count] = s
+    out_a[count] = a
+    out_b[count] = b
     return count + 1
 
 
 @jit
-def _assign_greedy(cands, num, na, nb, out, w):
+def _assign_greedy(c_s, c_a, c_b, num, na, nb, out_s, out_a, out_b, used_a, used_b):
     limit = na if na < nb else nb
     count = 0
-    w.used_a[:na] = 0
-    w.used_b[:nb] = 0
+    used_a[:na] = 0
+    used_b[:nb] = 0
     for c in range(num):
         if count >= limit:
             break
-        a = cands.a[c]
-        b = cands.b[c]
-        if w.used_a[a] != 0 or w.used_b[b] != 0:
+        a = c_a[c]
+        b = c_b[c]
+        if used_a[a] != 0 or used_b[b] != 0:
             continue
-        w.used_a[a] = 1
-        w.used_b[b] = 1
-        count = _emit(out, count, cands.s[c], a, b)
+        used_a[a] = 1
+        used_b[b] = 1
+        count = _emit(out_s, out_a, out_b, count, c_s[c], a, b)
     return count
 
 
 @jit
-def _components(cands, num, na, nb, w):
+def _components(c_a, c_b, num, na, nb, parent, member_of, head, root_of, next_of):
     """Union-find over the candidates' peaks; each candidate's root found once and
     the candidates of a component chained in increasing order from head[root]."""
     for i in range(na + nb):
-        w.parent[i] = i
-        w.member_of[i] = -1
-        w.head[i] = -1
+        parent[i] = i
+        member_of[i] = -1
+        head[i] = -1
     for c in range(num):
-        ra = _find_root(w.parent, np.int64(cands.a[c]))
-        rb = _find_root(w.parent, na + cands.b[c])
+        ra = _find_root(parent, np.int64(c_a[c]))
+        rb = _find_root(parent, na + c_b[c])
         if ra != rb:
-            w.parent[ra] = rb
+            parent[ra] = rb
     for c in range(num):
-        w.root_of[c] = _find_root(w.parent, np.int64(cands.a[c]))
+        root_of[c] = _find_root(parent, np.int64(c_a[c]))
     for c in range(num - 1, -1, -1):
-        r = w.root_of[c]
-        w.next_of[c] = w.head[r]
-        w.head[r] = c
+        r = root_of[c]
+        next_of[c] = head[r]
+        head[r] = c
 
 
-@jit
-def _gather(cands, c0, root, na, w):
+@inline
+def _gather(c_a, c_b, c0, root, na, member_of, local, comp_rows, comp_cols, next_of):
     """The component's rows and columns in first-seen order: (rows, cols)."""
     rows = 0
     cols = 0
     c = c0
     while c >= 0:
-        a = cands.a[c]
-        b = na + cands.b[c]
-        if w.member_of[a] != root:
-            w.member_of[a] = root
-            w.local[a] = rows
-            w.comp_rows[rows] = cands.a[c]
+        a = c_a[c]
+        b = na + c_b[c]
+        if member_of[a] != root:
+            member_of[a] = root
+            local[a] = rows
+            comp_rows[rows] = c_a[c]
             rows += 1
-        if w.member_of[b] != root:
-            w.member_of[b] = root
-            w.local[b] = cols
-            w.comp_cols[cols] = cands.b[c]
+        if member_of[b] != root:
+            member_of[b] = root
+            local[b] = cols
+            comp_cols[cols] = c_b[c]
             cols += 1
-        c = w.next_of[c]
+        c = next_of[c]
     return rows, cols
 
 
 @jit
-def _solve_component(cands, c0, rows, cols, na, out, count, w):
-    """The component's optimal connections appended to `out`: the new count, or a
-    negative error."""
-    block = w.block
+def _solve_component(c_s, c_a, c_b, c0, rows, cols, na, out_s, out_a, out_b, count, block,
+                     local, next_of, solution, comp_rows, comp_cols, u, v, minv, p, way,
+                     used):
+    """The component's optimal connections appended to out: the new count, or a
+    negative error. It takes arrays, not the AssignWork and LsaWork tuples: a call
+    counts a reference to every array of a tuple it is passed, which costs as much
+    as a small component's solve."""
     block[:rows * cols] = 0.0
     c = c0
     while c >= 0:
-        block[w.local[cands.a[c]] * cols + w.local[na + cands.b[c]]] = -np.float64(cands.s[c])
-        c = w.next_of[c]
-    rc = lsa(block, rows, cols, cols, w.solution, w.lsa)
+        block[local[c_a[c]] * cols + local[na + c_b[c]]] = -np.float64(c_s[c])
+        c = next_of[c]
+    rc = lsa(block, rows, cols, cols, solution, u, v, minv, p, way, used)
     if rc != PD_OK:
         return rc
     for r in range(rows):
-        col = w.solution[r]
+        col = solution[r]
         if col < 0 or block[r * cols + col] == 0.0:
             continue
-        count = _emit(out, count, np.float32(-block[r * cols + col]), w.comp_rows[r],
-                      w.comp_cols[col])
+        count = _emit(out_s, out_a, out_b, count, np.float32(-block[r * cols + col]),
+                      comp_rows[r], comp_cols[col])
     return count
 
 
@@ -265,20 +271,29 @@ def _assign_optimal(cands, num, na, nb, out, w):
     gathering is linear, where C rescans the list from the component's first
     candidate. Returns (count or a negative error, the scratch, grown if it had to)."""
     w = _grown(w, na, nb, num)
-    _components(cands, num, na, nb, w)
+    c_s, c_a, c_b = cands
+    _components(c_a, c_b, num, na, nb, w.parent, w.member_of, w.head, w.root_of, w.next_of)
+    root_of, head, member_of, local, next_of = w.root_of, w.head, w.member_of, w.local, \
+        w.next_of
+    comp_rows, comp_cols, block, solution = w.comp_rows, w.comp_cols, w.block, w.solution
+    u, v, minv, p, way, used = w.lsa
+    out_s, out_a, out_b = out
     count = 0
     for c0 in range(num):
-        root = w.root_of[c0]
-        if w.head[root] != c0:
+        root = root_of[c0]
+        if head[root] != c0:
             continue  # not the component's first candidate: already solved
-        rows, cols = _gather(cands, c0, root, na, w)
+        rows, cols = _gather(c_a, c_b, c0, root, na, member_of, local, comp_rows, comp_cols,
+                             next_of)
         if rows == 1 or cols == 1:
-            count = _emit(out, count, cands.s[c0], cands.a[c0], cands.b[c0])
+            count = _emit(out_s, out_a, out_b, count, c_s[c0], c_a[c0], c_b[c0])
             continue
-        count = _solve_component(cands, c0, rows, cols, na, out, count, w)
+        count = _solve_component(c_s, c_a, c_b, c0, rows, cols, na, out_s, out_a, out_b,
+                                 count, block, local, next_of, solution, comp_rows,
+                                 comp_cols, u, v, minv, p, way, used)
         if count < 0:
             return count, w
-    sort_candidates(out.s, out.a, out.b, count)
+    sort_candidates(out_s, out_a, out_b, count)
     return count, w
 
 
@@ -289,7 +304,8 @@ def assign_limb(cands, num, na, nb, mode, out, w):
     if num == 0:
         return 0, w
     if mode == GREEDY:
-        return _assign_greedy(cands, num, na, nb, out, w), w
+        return _assign_greedy(cands.s, cands.a, cands.b, num, na, nb, out.s, out.a, out.b,
+                              w.used_a, w.used_b), w
     return _assign_optimal(cands, num, na, nb, out, w)
 
 

@@ -12,6 +12,7 @@ from .assembly import assemble_limb, new_best, new_people, people_clear, people_
 from .assignment import HUNGARIAN, assign_limb, assign_work
 from .fp import enter_flush_denormals, jit, leave_flush_denormals
 from .join import stage_join
+from .params import record_in
 from .peaks import new_peaks, peak_work, stage_peaks
 from .scoring import limb_candidates, scoring_work
 from .sort import new_cands
@@ -41,36 +42,32 @@ def new_frame(sk, prm, height, width):
 
 
 @jit
-def _decode_limb(paf, sk, prm, l, fr, cands, aw):
-    """Limb type l: candidates, connections, assembly. Returns (cands, aw, number of
-    candidates, number of connections)."""
-    cands, nc = limb_candidates(paf, sk.limb_kp, sk.limb_paf, l, fr.peaks, fr.scoring, cands)
-    if nc == 0:
-        return cands, aw, 0, 0
-    ka = sk.limb_kp[l, 0]
-    kb = sk.limb_kp[l, 1]
-    na = fr.peaks.num[ka]
-    nb = fr.peaks.num[kb]
-    nconn, aw = assign_limb(cands, nc, na, nb, prm.assignment, fr.conns, aw)
-    mp = np.int64(prm.max_peaks)
-    assemble_limb(prm, fr.people, (ka, kb), sk.redundant[l] != 0, ka * mp, kb * mp, cands,
-                  nc, na, nb, fr.conns, nconn, fr.peaks.v, fr.best)
-    return cands, aw, nc, nconn
-
-
-@jit
 def decode_frame(heat, paf, sk, prm, fr, cands, aw, stats):
     """pd_decode_frame_flushed up to the people (fr.people after joining); stats
-    gets peaks, candidates and connections. Returns (cands, aw)."""
+    gets peaks, candidates and connections. Returns (cands, aw). Per limb type its
+    candidates, connections and assembly, each called with the records it needs
+    taken out of the frame once: a call counts a reference to every array of
+    every tuple it is passed."""
     stats[0] = stage_peaks(heat, prm, fr.peak_work, fr.peaks)
-    people_clear(fr.people)
+    found, sc, conns, best, people = fr.peaks, fr.scoring, fr.conns, fr.best, fr.people
+    limb_kp, limb_paf, redundant = sk.limb_kp, sk.limb_paf, sk.redundant
+    num, peak_v = found.num, found.v
+    people_clear(people)
+    mp = np.int64(prm.max_peaks)
     n_cands = 0
     n_conn = 0
-    for l in range(sk.limb_kp.shape[0]):
-        cands, aw, nc, nconn = _decode_limb(paf, sk, prm, l, fr, cands, aw)
+    for l in range(limb_kp.shape[0]):
+        cands, nc = limb_candidates(paf, limb_kp, limb_paf, l, found, sc, cands)
+        if nc == 0:
+            continue
+        ka = limb_kp[l, 0]
+        kb = limb_kp[l, 1]
+        nconn, aw = assign_limb(cands, nc, num[ka], num[kb], prm.assignment, conns, aw)
+        assemble_limb(prm, people, (ka, kb), redundant[l] != 0, ka * mp, kb * mp, cands,
+                      nc, num[ka], num[kb], conns, nconn, peak_v, best)
         n_cands += nc
         n_conn += nconn
-    stage_join(prm, fr.people, fr.peaks, sk.limb_kp, sk.redundant)
+    stage_join(prm, people, found, limb_kp, redundant)
     stats[1] = n_cands
     stats[2] = n_conn
     return cands, aw
@@ -115,13 +112,14 @@ def _decode_frames(heat, paf, sk, prm):
 
 
 @jit
-def decode_entry(heat, paf, limb_kp, limb_paf, redundant, K, rec):
+def decode_entry(heat, paf, limb_kp, limb_paf, redundant, K, rec_bytes):
     """pd_decode_batch over frames heat[f], paf[f] ((C, H, W) views of any strides),
-    with denormals flushed as in C; rec[0] is the pd_params record.
+    with denormals flushed as in C; rec_bytes holds the pd_params record (params.record_in).
 
     Returns (keypoints (P, K, 3), scores (P,), counts (F,), stats (F, 4)) with the
     people of all frames one after another."""
     saved = enter_flush_denormals()
-    result = _decode_frames(heat, paf, Skeleton(limb_kp, limb_paf, redundant, K), rec[0])
+    result = _decode_frames(heat, paf, Skeleton(limb_kp, limb_paf, redundant, K),
+                            record_in(rec_bytes))
     leave_flush_denormals(saved)
     return result

@@ -212,34 +212,30 @@ def _first_host_right(hosts_s, num_hosts, left):
 
 
 @jit
-def _best_host(people, peaks, r, f, frag, nf):
-    """The nearest host for the fragment f (slots `frag`, r.frag_types, box r.fb) and
+def _best_host(slots, keypoints, count, box, reach, types, fb, hosts_a, hosts_s,
+               frag_types, middles, num_hosts, widest, longest, f, frag, nf, px, py):
+    """The nearest host for the fragment f (slots `frag`, frag_types, box fb) and
     the two lowest costs (host, best, second), searched outward from the
     fragment's left edge and stopped where no host can be near enough to matter.
-    The state's arrays are taken out once: a call that passes a tuple of arrays
-    counts a reference to each, which costs more than the search in a loop."""
-    slots, keypoints, box, reach, types, fb = (people.slots, people.keypoints, r.box, r.reach,
-                                               r.types, r.fb)
-    hosts_a, frag_types, px, py = r.hosts.a, r.frag_types, peaks.x, peaks.y
+    The people's and the round's arrays come one by one (see _proposals)."""
     K = slots.shape[1]
-    person = f < people.n[0]
+    person = f < count
     best = math.inf
     second = math.inf
     host = -1
-    num_hosts = r.num_hosts
-    lo = _first_host_right(r.hosts.s, num_hosts, fb[0])
+    lo = _first_host_right(hosts_s, num_hosts, fb[0])
     step = 0
     while step < num_hosts:
         at = lo + step if step < num_hosts - lo else lo - 1 - (step - (num_hosts - lo))
         step += 1
         p = hosts_a[at]
         limit = second if second < 1.0 else 1.0
-        horizon = 1.01 * limit * 2.0 * r.longest
+        horizon = 1.01 * limit * 2.0 * longest
         if at >= lo:
             if box[p, 0] - fb[2] > horizon:
                 step = num_hosts - lo
                 continue
-        elif fb[0] - box[p, 0] - r.widest > horizon:
+        elif fb[0] - box[p, 0] - widest > horizon:
             break
         n_p = keypoints[p]
         if not _may_take(p, n_p, f, nf, person, K):
@@ -247,45 +243,51 @@ def _best_host(people, peaks, r, f, frag, nf):
         far = 1.01 * limit * 2.0 * reach[p]
         if _gap2(box, p, fb) > far * far or not _holds_none(slots[p], frag_types, nf):
             continue
-        cost = _join_cost(slots[p], types[p], n_p, frag, frag_types, nf, r.middles, px, py,
+        cost = _join_cost(slots[p], types[p], n_p, frag, frag_types, nf, middles, px, py,
                           reach[p], limit)
         if cost <= 1.0:
             best, second, host = _ranked(cost, p, best, second, host)
     return host, best, second
 
 
-@jit
-def _fragment(people, peaks, r, f):
+@inline
+def _fragment(slots, keypoints, types, box, lone, frag_types, fb, px, py, count, mp, f):
     """Fragment f (a person below count, else the global peak f - count; see
-    _proposals) into r.frag_types and r.fb: (its slots, its size, its type when a
-    lone peak or -1)."""
-    count = people.n[0]
+    _proposals) into frag_types and fb: (its slots, its size, its type when a lone
+    peak or -1)."""
     if f < count:
-        nf = people.keypoints[f]
-        r.frag_types[:nf] = r.types[f, :nf]
-        r.fb[:] = r.box[f]
-        return people.slots[f], nf, -1
+        nf = keypoints[f]
+        frag_types[:nf] = types[f, :nf]
+        fb[:] = box[f]
+        return slots[f], nf, -1
     g = f - count
-    kind = g // (peaks.x.shape[0] // people.slots.shape[1])
-    r.lone[kind] = g
-    r.frag_types[0] = kind
-    r.fb[0] = np.float64(peaks.x[g])
-    r.fb[2] = r.fb[0]
-    r.fb[1] = np.float64(peaks.y[g])
-    r.fb[3] = r.fb[1]
-    return r.lone, 1, kind
+    kind = g // mp
+    lone[kind] = g
+    frag_types[0] = kind
+    fb[0] = np.float64(px[g])
+    fb[2] = fb[0]
+    fb[1] = np.float64(py[g])
+    fb[3] = fb[1]
+    return lone, 1, kind
 
 
 @jit
 def _proposals(people, peaks, r, margin):
     """Every fragment's host when it is clearly the nearest, as (-cost, fragment,
     host) sorted: the nearest joins first. A fragment is a person of at most half
-    the types, or a peak nobody holds (tested here, on arrays taken out once)."""
+    the types, or a peak nobody holds. The records' arrays are taken out once and
+    passed as arrays: a call counts a reference to every array of a tuple it is
+    passed, which costs more than a fragment's search."""
     count = people.n[0]
     K = people.slots.shape[1]
     total = peaks.x.shape[0]
     mp = total // K
-    keypoints, owner, num = people.keypoints, people.owner, peaks.num
+    slots, keypoints, owner = people.slots, people.keypoints, people.owner
+    num, px, py = peaks.num, peaks.x, peaks.y
+    box, types, lone, frag_types, fb = r.box, r.types, r.lone, r.frag_types, r.fb
+    hosts_a, hosts_s = r.hosts.a, r.hosts.s
+    middles, reach = r.middles, r.reach
+    num_hosts, widest, longest = r.num_hosts, r.widest, r.longest
     joins = new_cands(count + total)
     n = 0
     for f in range(count + total):
@@ -294,10 +296,13 @@ def _proposals(people, peaks, r, margin):
                 continue
         elif (f - count) % mp >= num[(f - count) // mp] or owner[f - count] >= 0:
             continue
-        frag, nf, kind = _fragment(people, peaks, r, f)
-        host, best, second = _best_host(people, peaks, r, f, frag, nf)
+        frag, nf, kind = _fragment(slots, keypoints, types, box, lone, frag_types, fb, px, py,
+                                   count, mp, f)
+        host, best, second = _best_host(slots, keypoints, count, box, reach, types, fb,
+                                        hosts_a, hosts_s, frag_types, middles, num_hosts,
+                                        widest, longest, f, frag, nf, px, py)
         if kind >= 0:
-            r.lone[kind] = -1
+            lone[kind] = -1
         if host < 0 or not (best < np.float64(margin) * second):
             continue
         joins.a[n] = f

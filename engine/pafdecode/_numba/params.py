@@ -5,10 +5,28 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
+from numba.extending import intrinsic
 
 from .. import _params
 from .fp import TINY, flush_denormal
+
+RECORD_TYPE = numba.from_dtype(_params.RECORD_DTYPE)
+
+
+@intrinsic
+def record_in(typingctx, buf):
+    """The pd_params record whose bytes `buf` holds (a uint8 view of a prepared
+    record, alive for as long as the record is used). The decode entry takes the
+    record as bytes because Numba types a structured array argument anew on every
+    call (numba.typeof builds the record type from the dtype's fields each time),
+    which was most of an empty frame's cost."""
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        return builder.bitcast(data, context.get_value_type(RECORD_TYPE))
+
+    return RECORD_TYPE(buf), codegen
 
 
 def _param_ok(param, value):
