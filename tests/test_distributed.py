@@ -174,7 +174,7 @@ def test_pose_predictor_on_binary_files(ray_local, with_broken, model_path, one_
 
 
 def test_bad_arguments_name_themselves(ray_local, photos, model_path):
-    from pafdecode.distributed import PosePredictor, make_model, predict_images
+    from pafdecode.distributed import PosePredictor, make_model, predict_images, run_predict
 
     with pytest.raises(ValueError, match="concurrency must be an integer >= 1, got 0"):
         predict_images(photos, model_path, concurrency=0)
@@ -188,6 +188,36 @@ def test_bad_arguments_name_themselves(ray_local, photos, model_path):
         predict_images([], model_path)
     with pytest.raises(ValueError, match="peak_threshold"):
         predict_images(photos, model_path, peak_threshold=-1.0)
+    with pytest.raises(ValueError, match=r"concurrency=3 actors of 1 CPU need 3 CPUs; the "
+                                         r"Ray cluster has 2"):
+        run_predict(photos, model_path, concurrency=3)
     predictor = PosePredictor(model_path)
     with pytest.raises(ValueError, match="needs a 'path' column"):
         predictor({"image": np.zeros((1, 8, 8, 3), np.uint8)})
+
+
+def _cli_has_ray():
+    import inspect
+
+    from pafdecode import cli
+    return '"--ray"' in inspect.getsource(cli)
+
+
+@pytest.mark.skipif(not _cli_has_ray(), reason="pafdecode predict has no --ray option yet")
+def test_cli_predict_on_ray_writes_what_predict_writes(ray_local, photos, model_path,
+                                                       tmp_path):
+    from pafdecode.cli import main
+
+    common = ["predict", *photos, "--model", model_path, "--quiet"]
+    assert main(common + ["--json", str(tmp_path / "one.json")]) == 0
+    assert main(common + ["--json", str(tmp_path / "ray.json"), "--ray",
+                          "--concurrency", "2"]) == 0
+    with open(tmp_path / "one.json") as f:
+        one = json.load(f)
+    with open(tmp_path / "ray.json") as f:
+        on_ray = json.load(f)
+    assert len(one) == len(on_ray) > 0
+    for a, b in zip(one, on_ray):
+        assert a["image_id"] == b["image_id"]
+        np.testing.assert_allclose(b["keypoints"], a["keypoints"], atol=TOL, rtol=0)
+        assert b["score"] == pytest.approx(a["score"], abs=TOL)

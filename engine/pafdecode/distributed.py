@@ -401,6 +401,15 @@ def _connect(ray, address, num_cpus):
     return True
 
 
+def _check_fits(ray, concurrency, num_cpus):
+    """A pool larger than the cluster would wait for CPUs that never come."""
+    low = concurrency[0] if isinstance(concurrency, tuple) else concurrency
+    total = ray.cluster_resources().get("CPU", 0)
+    if isinstance(low, int) and low * num_cpus > total:
+        raise ValueError(f"concurrency={concurrency!r} actors of {num_cpus} CPU need "
+                         f"{low * num_cpus:g} CPUs; the Ray cluster has {total:g}")
+
+
 def run_predict(paths, model, *, preset="tfpose", address=None, concurrency=1,
                 num_cpus=1, intra_op_threads=None, local_cpus=None, batch_size=8,
                 on_skip=None, progress=True, **model_kwargs):
@@ -440,6 +449,7 @@ def run_predict(paths, model, *, preset="tfpose", address=None, concurrency=1,
                           **_without(model_kwargs, "color")).skeleton
     started = _connect(ray, address, local_cpus)
     try:
+        _check_fits(ray, concurrency, num_cpus)
         ray.data.DataContext.get_current().enable_progress_bars = bool(progress)
         ds = predict_images(paths, network, preset, concurrency=concurrency,
                             num_cpus=num_cpus, intra_op_threads=intra_op_threads,
