@@ -1,6 +1,8 @@
 /* Stage 1: peaks. Non-maximum suppression on one heatmap channel at its native
  * resolution, one peak per plateau, sub-pixel refinement by a Gaussian fit. */
+#include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -138,6 +140,18 @@ static void pd_window_max(const float *restrict plane, float *restrict row_max,
  * through their logarithms is exact for a Gaussian (the DARK idea in 1-D);
  * otherwise a parabola through the values. Clamped to half a cell. Logarithms
  * of the ratios to the centre keep both in (0, 1]: no overflow, two logs. */
+/* The value parabola of pd_fit_offset in double, where the float sums overflow
+ * (samples beyond about FLT_MAX / 4): no term exceeds 4 FLT_MAX, so nothing
+ * overflows, and with the centre the highest |num| <= -den, so the offset lies
+ * within half a cell before the clamp. */
+static float pd_fit_offset_wide(float left, float centre, float right) {
+    double num = (double)left - (double)right;
+    double den = (double)left - 2.0 * (double)centre + (double)right;
+    if (!(den < 0.0)) return 0.0f;
+    double off = 0.5 * num / den;
+    return (float)(off > 0.5 ? 0.5 : off < -0.5 ? -0.5 : off);
+}
+
 static float pd_fit_offset(float left, float centre, float right) {
     float num, den;
     float ratio_l = left / centre, ratio_r = right / centre;
@@ -148,6 +162,10 @@ static float pd_fit_offset(float left, float centre, float right) {
     } else {
         num = left - right;
         den = left - 2.0f * centre + right;
+        /* An overflow anywhere leaves num or den infinite (or NaN): only then is
+         * the fit redone in double, so ordinary values keep their float result. */
+        if (!(fabsf(num) <= FLT_MAX) || !(fabsf(den) <= FLT_MAX))
+            return pd_fit_offset_wide(left, centre, right);
     }
     if (!(den < 0.0f)) return 0.0f;
     float off = 0.5f * num / den;
@@ -162,6 +180,24 @@ static float pd_fit_offset(float left, float centre, float right) {
  * spike has little mass around it, while a keypoint's Gaussian keeps about
  * 0.65 of its height under these weights. The weights are small integers and
  * the sum runs in a fixed order, so the twins agree to the bit. */
+/* pd_is_supported's test in double. */
+static int pd_is_supported_wide(const float *plane, int height, int width, int x, int y,
+                                float support) {
+    double sum = 0.0, weight = 0.0;
+    for (int dy = -1; dy <= 1; dy++) {
+        int yy = y + dy;
+        if (yy < 0 || yy >= height) continue;
+        for (int dx = -1; dx <= 1; dx++) {
+            int xx = x + dx;
+            if (xx < 0 || xx >= width) continue;
+            double w = (double)((2 - abs(dy)) * (2 - abs(dx)));
+            sum += w * (double)plane[yy * width + xx];
+            weight += w;
+        }
+    }
+    return sum > (double)support * weight;
+}
+
 static int pd_is_supported(const float *plane, int height, int width, int x, int y,
                            float support) {
     static const float weight_of[3] = {1.0f, 2.0f, 1.0f};
@@ -177,7 +213,12 @@ static int pd_is_supported(const float *plane, int height, int width, int x, int
             weight += w;
         }
     }
-    return sum > support * weight;
+    const float limit = support * weight;
+    /* Terms beyond FLT_MAX / 4 overflow the float sum (Inf, or NaN from Inf - Inf)
+     * and a support beyond FLT_MAX / 16 its limit: only then is the test redone
+     * in double, which cannot overflow, so ordinary values keep their float one. */
+    if (fabsf(sum) <= FLT_MAX && limit <= FLT_MAX) return sum > limit;
+    return pd_is_supported_wide(plane, height, width, x, y, support);
 }
 
 /* Directions to a cell's 8 neighbours, in the order they are tried. */

@@ -6,7 +6,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .fp import F0, F2, FHALF, FINF, PD_ERR_ARGUMENT, PD_OK, jit, row_of
+from .fp import F0, F2, FHALF, FINF, FMAX, PD_ERR_ARGUMENT, PD_OK, jit, row_of
 from .sort import sort_candidates
 
 _INT_MAX = 2**31 - 1
@@ -34,8 +34,19 @@ def peak_work(cells):
 
 
 @jit
+def _fit_offset_wide(left, centre, right):
+    """pd_fit_offset_wide: the value parabola in float64, which cannot overflow."""
+    num = np.float64(left) - np.float64(right)
+    den = np.float64(left) - 2.0 * np.float64(centre) + np.float64(right)
+    if not (den < 0.0):
+        return F0
+    off = 0.5 * num / den
+    return np.float32(0.5 if off > 0.5 else (-0.5 if off < -0.5 else off))
+
+
+@jit
 def _fit_offset(left, centre, right):
-    """pd_fit_offset, in float32."""
+    """pd_fit_offset, in float32 (float64 only where float32 overflows)."""
     ratio_l = left / centre
     ratio_r = right / centre
     num = F0
@@ -48,6 +59,8 @@ def _fit_offset(left, centre, right):
     else:
         num = left - right
         den = left - F2 * centre + right
+        if not (abs(num) <= FMAX) or not (abs(den) <= FMAX):
+            return _fit_offset_wide(left, centre, right)
     if not (den < F0):
         return F0
     off = FHALF * num / den
@@ -188,7 +201,29 @@ def _is_supported(plane, height, width, x, y, support):
             w = np.float32((2 - abs(dy)) * (2 - abs(dx)))
             total += w * plane[yy * width + xx]
             weight += w
-    return total > support * weight
+    limit = support * weight
+    if abs(total) <= FMAX and limit <= FMAX:
+        return total > limit
+    return _is_supported_wide(plane, height, width, x, y, support)
+
+
+@jit
+def _is_supported_wide(plane, height, width, x, y, support):
+    """pd_is_supported_wide: the same test in float64, where float32 overflows."""
+    total = 0.0
+    weight = 0.0
+    for dy in range(-1, 2):
+        yy = y + dy
+        if yy < 0 or yy >= height:
+            continue
+        for dx in range(-1, 2):
+            xx = x + dx
+            if xx < 0 or xx >= width:
+                continue
+            w = np.float64((2 - abs(dy)) * (2 - abs(dx)))
+            total += w * np.float64(plane[yy * width + xx])
+            weight += w
+    return total > np.float64(support) * weight
 
 
 @jit
