@@ -35,7 +35,7 @@ def capacity(K, mp):
 def new_frame(sk, prm, height, width):
     mp = np.int64(prm.max_peaks)
     total = sk.K * mp
-    return Frame(peak_work(height * width), new_peaks(sk.K, mp),
+    return Frame(peak_work(height, width), new_peaks(sk.K, mp),
                  scoring_work(prm, height * width, mp), new_cands(mp), new_best(mp),
                  new_people(capacity(sk.K, mp), sk.K, total))
 
