@@ -621,11 +621,14 @@ int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff
 int pd_stage_peaks(const pd_params *params, const pd_fields *heat, int num_keypoints,
                    const pd_peak_set *peaks, void *workspace, size_t workspace_size) {
     int total = 0;
+    /* The peak set may be sized below max_peaks to what the map can yield (see
+     * decode.c); it is never written past. */
+    const int cap = params->max_peaks < peaks->max_peaks ? params->max_peaks : peaks->max_peaks;
     for (int k = 0; k < num_keypoints; k++) {
         size_t off = (size_t)k * peaks->max_peaks;
         int n = pd_find_peaks(heat->data + (ptrdiff_t)k * heat->stride_c, heat->height,
                               heat->width, heat->stride_y, heat->stride_x,
-                              params->peak_threshold, params->peak_radius, params->max_peaks,
+                              params->peak_threshold, params->peak_radius, cap,
                               params->split_merged_peaks, params->peak_support, peaks->x + off,
                               peaks->y + off, peaks->value + off, workspace, workspace_size);
         if (n < 0) return n;
