@@ -10,7 +10,7 @@ import numpy as np
 
 from .assembly import assemble_limb, new_best, new_people, people_clear, people_emit
 from .assignment import HUNGARIAN, assign_limb, assign_work
-from .fp import enter_flush_denormals, jit, leave_flush_denormals
+from .fp import F0, enter_flush_denormals, jit, leave_flush_denormals
 from .join import stage_join
 from .peaks import new_peaks, peak_work, stage_peaks
 from .scoring import limb_candidates, scoring_work
@@ -32,8 +32,20 @@ def capacity(K, mp):
 
 
 @jit
+def frame_max_peaks(prm, height, width):
+    """pd_frame_max_peaks: the most peaks a channel of the map can yield (one per
+    (r+1) x (r+1) block, x9 with splitting, at most the cells), capped at max_peaks:
+    the frame is sized by this, not by the cap."""
+    r1 = np.int64(prm.peak_radius) + 1
+    n = ((height + r1 - 1) // r1) * ((width + r1 - 1) // r1)
+    if prm.split_merged_peaks > F0:
+        n = min(9 * n, np.int64(height) * width)
+    return min(n, np.int64(prm.max_peaks))
+
+
+@jit
 def new_frame(sk, prm, height, width):
-    mp = np.int64(prm.max_peaks)
+    mp = frame_max_peaks(prm, height, width)
     total = sk.K * mp
     return Frame(peak_work(height, width), new_peaks(sk.K, mp),
                  scoring_work(prm, height * width, mp), new_cands(mp), new_best(mp),
@@ -52,7 +64,7 @@ def _decode_limb(paf, sk, prm, l, fr, cands, aw):
     na = fr.peaks.num[ka]
     nb = fr.peaks.num[kb]
     nconn, aw = assign_limb(cands, nc, na, nb, prm.assignment, fr.conns, aw)
-    mp = np.int64(prm.max_peaks)
+    mp = fr.peaks.x.shape[0] // sk.K
     assemble_limb(prm, fr.people, (ka, kb), sk.redundant[l] != 0, ka * mp, kb * mp, cands,
                   nc, na, nb, fr.conns, nconn, fr.peaks.v, fr.best)
     return cands, aw, nc, nconn
@@ -92,8 +104,8 @@ def _grow(out_kp, out_sc, written, need):
 @jit
 def _decode_frames(heat, paf, sk, prm):
     frames = heat.shape[0]
-    mp = np.int64(prm.max_peaks)
     fr = new_frame(sk, prm, heat.shape[2], heat.shape[3])
+    mp = fr.peaks.x.shape[0] // sk.K
     cands = new_cands(min(mp * mp, 4096))
     aw = assign_work(mp, mp, min(mp * mp, 4096), prm.assignment == HUNGARIAN)
     counts = np.zeros(frames, np.int64)

@@ -633,12 +633,15 @@ def stage_peaks(heat, prm, w, peaks):
     K * max_peaks, and counts); returns how many in all."""
     height = heat.shape[1]
     width = heat.shape[2]
-    mp = np.int64(prm.max_peaks)
+    # The set may be sized below max_peaks to what the map can yield; it is never
+    # written past.
+    mp = peaks.x.shape[0] // peaks.num.shape[0]
+    cap = min(mp, np.int64(prm.max_peaks))
     total = 0
     for k in range(peaks.num.shape[0]):
         off = k * mp
         got = find_peaks_core(heat[k], height, width, prm.peak_threshold,
-                              np.int64(prm.peak_radius), mp, prm.split_merged_peaks,
+                              np.int64(prm.peak_radius), cap, prm.split_merged_peaks,
                               prm.peak_support, w, peaks.x[off:off + mp],
                               peaks.y[off:off + mp], peaks.v[off:off + mp])
         peaks.num[k] = got
