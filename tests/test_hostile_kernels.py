@@ -214,3 +214,82 @@ def test_max_peaks_4096_workspace_is_sized_to_the_map():
     assert big < 32 * 2**20
     # Only the output rows (sized by max_peaks, as pd_max_people is) differ.
     assert big - fit < 2**20
+
+
+PROPERTY = textwrap.dedent('''
+    import os, sys
+    import numpy as np
+    from hypothesis import HealthCheck, given, settings, strategies as st
+    import pafdecode
+
+    FMAX = float(np.finfo(np.float32).max)
+    BACKENDS = pafdecode.available_backends()
+    EXAMPLES = 600 if os.environ.get("PAFDECODE_HYPOTHESIS") == "thorough" else 60
+    values = st.one_of(
+        st.floats(width=32, allow_nan=True, allow_infinity=True),
+        st.sampled_from([FMAX, -FMAX, 3e38, -3e38, 2e38, -1e38, 3.4028232e38, 0.0, 1.0]),
+        st.floats(0, 1, width=32))
+    options = st.fixed_dictionaries({}, optional={
+        "stride": st.sampled_from([0.001, 4096.0, 1.0]),
+        "peak_radius": st.sampled_from([1, 2, 64]),
+        "max_peaks": st.sampled_from([1, 4096]),
+        "peak_support": st.sampled_from([None, FMAX, 0.3]),
+        "split_merged_peaks": st.sampled_from([None, FMAX, 0.5]),
+        "paf_threshold": st.sampled_from([0.0, FMAX]),
+        "paf_samples": st.sampled_from([2, 64]),
+        "min_inlier_ratio": st.sampled_from([0.0, 1.0]),
+        "max_limb_length": st.sampled_from([None, 0.001, 1e300]),
+        "max_candidates": st.sampled_from([1, 16777216]),
+        "assignment": st.sampled_from(["greedy", "hungarian"]),
+        "shared_peak_score": st.sampled_from([None, FMAX]),
+        "join_fragments": st.sampled_from([None, 1.0]),
+        "min_keypoints": st.sampled_from([1, 4096]),
+        "min_person_score": st.sampled_from([0.0, FMAX])})
+
+    @st.composite
+    def frames(draw):
+        K = draw(st.integers(2, 4))
+        h, w = draw(st.integers(1, 7)), draw(st.integers(1, 7))
+        limbs = [(i, i + 1) for i in range(K - 1)]
+        heat = np.array(draw(st.lists(values, min_size=K * h * w, max_size=K * h * w)),
+                        np.float32).reshape(K, h, w)
+        n = 2 * len(limbs) * h * w
+        paf = np.array(draw(st.lists(values, min_size=n, max_size=n)),
+                       np.float32).reshape(-1, h, w)
+        return K, limbs, heat, paf
+
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(frames(), options)
+    def check(frame, opts):
+        K, limbs, heat, paf = frame
+        sk = pafdecode.Skeleton([f"k{i}" for i in range(K)], limbs)
+        results = []
+        for backend in BACKENDS:
+            poses = pafdecode.Decoder(sk, backend=backend, **opts)(heat, paf)
+            stride = opts.get("stride", 8.0)
+            kp = np.asarray(poses.keypoints, np.float64).reshape(-1, 3)
+            assert np.isfinite(kp).all() and np.isfinite(np.asarray(poses.scores)).all()
+            shown = kp[~(kp == 0).all(axis=1)]
+            slack = 1e-3 * stride * max(heat.shape[1:]) + 1e-3
+            assert (shown[:, :2] >= -0.5 - slack).all()
+            assert (shown[:, 0] <= heat.shape[2] * stride - 0.5 + slack).all()
+            assert (shown[:, 1] <= heat.shape[1] * stride - 0.5 + slack).all()
+            results.append((np.asarray(poses.keypoints), np.asarray(poses.scores)))
+        for other in results[1:]:
+            np.testing.assert_array_equal(other[0], results[0][0])
+            np.testing.assert_array_equal(other[1], results[0][1])
+
+    check()
+    print("passed")
+''')
+
+
+def test_public_api_property_with_hostile_values_in_a_subprocess():
+    """Decoder on every backend over extreme finite values, NaN and Inf, tiny maps
+    and options at their limits: outputs finite and in the image, the backends
+    identical. In a subprocess, so that a crash fails this test."""
+    run = subprocess.run([sys.executable, "-c", PROPERTY], capture_output=True, text=True,
+                         timeout=1800)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    assert "passed" in run.stdout
