@@ -8,6 +8,21 @@ static int pd_total_peaks(const pd_skeleton *s, const pd_params *p) {
     return s->num_keypoints * p->max_peaks;
 }
 
+/* The most peaks one channel of an H x W map can yield, capped at max_peaks: two
+ * peaks within peak_radius of each other would top each other's window, so hold
+ * one value and form one plateau, which yields one peak; so there is at most one
+ * per (r+1) x (r+1) block. Splitting adds at most 8 neighbours to each, and never
+ * more peaks than cells. The frame's workspace is sized by this, not by the cap. */
+static int pd_frame_max_peaks(const pd_params *p, int height, int width) {
+    const int64_t r1 = (int64_t)p->peak_radius + 1;
+    int64_t n = ((height + r1 - 1) / r1) * ((width + r1 - 1) / r1);
+    if (p->split_merged_peaks > 0.0f) {
+        n *= 9;
+        if (n > (int64_t)height * width) n = (int64_t)height * width;
+    }
+    return n < p->max_peaks ? (int)n : p->max_peaks;
+}
+
 static int pd_check_skeleton(const pd_skeleton *s) {
     if (s->num_keypoints < 1 || s->num_keypoints > 4096 || s->num_limbs < 0 ||
         (s->num_limbs > 0 && (!s->limb_keypoints || !s->limb_paf)))
@@ -48,7 +63,7 @@ typedef struct {
  * the decode. */
 static void pd_frame_layout(pd_frame *f, const pd_skeleton *s, const pd_params *p, int height,
                             int width, pd_arena *arena) {
-    const int K = s->num_keypoints, mp = p->max_peaks, total = pd_total_peaks(s, p);
+    const int K = s->num_keypoints, mp = pd_frame_max_peaks(p, height, width), total = K * mp;
     f->peaks.max_peaks = mp;
     f->peaks.x = pd_take(arena, (size_t)total * sizeof(float));
     f->peaks.y = pd_take(arena, (size_t)total * sizeof(float));

@@ -54,26 +54,42 @@ static double pd_person_reach(const pd_people *people, const pd_skeleton *s, int
     return longest;
 }
 
+/* For each type j, the types i two tree limbs from it (middle[i * K + j] >= 0), in
+ * increasing order: partners[start[j] .. start[j + 1]). */
+static void pd_tree_partners(const int32_t *middles, int K, int32_t *start, int32_t *partners) {
+    int32_t n = 0;
+    for (int j = 0; j < K; j++) {
+        start[j] = n;
+        for (int i = 0; i < K; i++)
+            if (middles[(size_t)i * K + j] >= 0) partners[n++] = i;
+    }
+    start[K] = n;
+}
+
 /* How far, in host limbs, a fragment lies from a host: the least over the host's
  * keypoints i and the fragment's j (its nf types and peaks) that one hidden joint
  * separates (their tree path is two limbs long, through a type neither holds) of
  * distance / (2 * reach). Infinity when no such pair exists. Exact whenever it is
  * at most `limit`: pairs certainly beyond it are skipped before anything else
- * (the slack keeps rounding out of that decision). */
-static double pd_join_cost(const int32_t *host, const int32_t *host_types, int nh,
-                           const int32_t *frag, const int32_t *frag_types, int nf, int K,
-                           const int32_t *middles, const float *peak_x,
-                           const float *peak_y, double reach, double limit) {
+ * (the slack keeps rounding out of that decision). Only the types two limbs from
+ * each of the fragment's are visited (their partner lists), so one weighing costs
+ * O(nf * d2), d2 the most types two tree limbs from one, whatever the host's
+ * size; the least cost is the same in any order. */
+static double pd_join_cost(const int32_t *host, const int32_t *frag, const int32_t *frag_types,
+                           int nf, int K, const int32_t *middles, const int32_t *start,
+                           const int32_t *partners, const float *peak_x, const float *peak_y,
+                           double reach, double limit) {
     double best = INFINITY;
     const double far = 1.001 * limit * 2.0 * reach;
-    for (int a = 0; a < nh; a++) {
-        int i = host_types[a];
-        double hx = (double)peak_x[host[i]], hy = (double)peak_y[host[i]];
-        for (int b = 0; b < nf; b++) {
-            int j = frag_types[b];
+    for (int b = 0; b < nf; b++) {
+        const int j = frag_types[b];
+        const double fx = (double)peak_x[frag[j]], fy = (double)peak_y[frag[j]];
+        for (int32_t e = start[j]; e < start[j + 1]; e++) {
+            const int i = partners[e];
+            if (host[i] < 0) continue;
             int32_t middle = middles[(size_t)i * K + j];
-            if (middle < 0 || host[middle] >= 0 || frag[middle] >= 0) continue;
-            double dx = hx - (double)peak_x[frag[j]], dy = hy - (double)peak_y[frag[j]];
+            if (host[middle] >= 0 || frag[middle] >= 0) continue;
+            double dx = (double)peak_x[host[i]] - fx, dy = (double)peak_y[host[i]] - fy;
             if (dx * dx + dy * dy > far * far) continue;
             double cost = sqrt(dx * dx + dy * dy) / (2.0 * reach);
             if (cost < best) best = cost;
@@ -85,7 +101,7 @@ static double pd_join_cost(const int32_t *host, const int32_t *host_types, int n
 /* What a round of joining reads. */
 typedef struct {
     const pd_people *people;
-    const int32_t *middles, *types;
+    const int32_t *middles, *partner_start, *partners, *types;
     const double *reach, *box;
     const float *peak_x, *peak_y;
 } pd_join_round;
@@ -117,8 +133,8 @@ static void pd_join_consider(const pd_join_round *r, int f, int is_person, const
     double limit = choice->second < 1.0 ? choice->second : 1.0;
     double far = 1.01 * limit * 2.0 * r->reach[p];
     if (gx * gx + gy * gy > far * far) return;
-    double cost = pd_join_cost(slots, r->types + (size_t)p * K, np, frag, frag_types, nf, K,
-                               r->middles, r->peak_x, r->peak_y, r->reach[p], limit);
+    double cost = pd_join_cost(slots, frag, frag_types, nf, K, r->middles, r->partner_start,
+                               r->partners, r->peak_x, r->peak_y, r->reach[p], limit);
     if (!(cost <= 1.0)) return;
     if (cost < choice->best) {
         choice->second = choice->best;
@@ -150,12 +166,12 @@ typedef struct {
     pd_join_round r;
     /* workspace */
     uint8_t *adjacent, *changed;
-    int32_t *middles, *cursor, *lone, *frag_types, *types, *grown, *bucket, *members;
+    int32_t *middles, *partner_start, *partners, *holder_start, *holders, *stamp, *cursor, *lone, *frag_types, *types, *grown, *bucket, *members;
     double *reach, *box;
     pd_candidate *joins, *hosts, *lacking;
     pd_join_choice *choices;
     /* a round's state */
-    int num_grown, num_hosts, num_joins;
+    int num_grown, num_hosts, num_joins, serial;
     double widest, longest;
 } pd_join_state;
 
@@ -165,6 +181,8 @@ static void pd_join_layout(pd_join_state *j, int K, int count, int total, pd_are
     const size_t k = (size_t)K, n = (size_t)count, fragments = n + (size_t)total;
     j->adjacent = pd_take(arena, k * k);
     j->middles = pd_take(arena, k * k * sizeof(int32_t));
+    j->partner_start = pd_take(arena, (k + 1) * sizeof(int32_t));
+    j->partners = pd_take(arena, k * k * sizeof(int32_t));
     j->cursor = pd_take(arena, k * sizeof(int32_t));
     j->lone = pd_take(arena, k * sizeof(int32_t));
     j->frag_types = pd_take(arena, k * sizeof(int32_t));
@@ -179,6 +197,10 @@ static void pd_join_layout(pd_join_state *j, int K, int count, int total, pd_are
     j->bucket = pd_take(arena, (k + 1) * sizeof(int32_t));
     j->members = pd_take(arena, n * sizeof(int32_t));
     j->lacking = pd_take(arena, n * sizeof(pd_candidate));
+    /* A peak is held by two people at most. */
+    j->holder_start = pd_take(arena, (k + 1) * sizeof(int32_t));
+    j->holders = pd_take(arena, (2 * (size_t)total + 1) * sizeof(int32_t));
+    j->stamp = pd_take(arena, n * sizeof(int32_t));
 }
 
 size_t pd_join_workspace_size(int num_keypoints, int capacity, int total_peaks) {
@@ -231,6 +253,24 @@ static void pd_join_hosts(pd_join_state *j) {
         if (j->reach[p] > j->longest) j->longest = j->reach[p];
     }
     pd_sort_candidates(j->hosts, j->num_hosts);
+    /* Every host by the types it holds: holders[holder_start[t] ..
+     * holder_start[t + 1]) hold type t, by index. */
+    const int K = j->people->num_keypoints;
+    for (int k = 0; k <= K; k++) j->holder_start[k] = 0;
+    for (int p = 0; p < j->count; p++) {
+        if (!(j->reach[p] > 0.0)) continue;
+        for (int t = 0; t < j->people->keypoints[p]; t++)
+            j->holder_start[j->types[(size_t)p * K + t] + 1]++;
+    }
+    for (int k = 0; k < K; k++) {
+        j->holder_start[k + 1] += j->holder_start[k];
+        j->cursor[k] = j->holder_start[k];
+    }
+    for (int p = 0; p < j->count; p++) {
+        if (!(j->reach[p] > 0.0)) continue;
+        for (int t = 0; t < j->people->keypoints[p]; t++)
+            j->holders[j->cursor[j->types[(size_t)p * K + t]]++] = p;
+    }
 }
 
 /* Fragments by their first keypoint type (a person's lowest, a peak's own), so
@@ -335,6 +375,44 @@ static void pd_join_sweep(pd_join_state *j, const pd_fragment *fr, int n,
     }
 }
 
+/* How many hosts pd_join_by_type would visit for the fragment, repeats included:
+ * the holders of the types two tree limbs from each of its types. */
+static long pd_join_by_type_size(const pd_join_state *j, const pd_fragment *fr) {
+    long n = 0;
+    for (int b = 0; b < fr->nf; b++) {
+        const int t = j->frag_types[b];
+        for (int32_t e = j->partner_start[t]; e < j->partner_start[t + 1]; e++)
+            n += j->holder_start[j->partners[e] + 1] - j->holder_start[j->partners[e]];
+    }
+    return n;
+}
+
+/* Weighs, once each, the hosts holding a type two tree limbs from one of the
+ * fragment's: the only ones whose cost can be finite. The outcome does not depend
+ * on the order hosts are weighed in (pd_join_consider), so this chooses what the
+ * sweep would, visiting at most pd_join_by_type_size hosts. */
+static void pd_join_by_type(pd_join_state *j, const pd_fragment *fr, pd_join_choice *choice) {
+    choice->best = choice->second = INFINITY;
+    choice->host = choice->runner_up = -1;
+    if (j->serial == INT32_MAX) {
+        for (int p = 0; p < j->count; p++) j->stamp[p] = 0;
+        j->serial = 0;
+    }
+    const int32_t serial = ++j->serial;
+    for (int b = 0; b < fr->nf; b++) {
+        const int t = j->frag_types[b];
+        for (int32_t e = j->partner_start[t]; e < j->partner_start[t + 1]; e++) {
+            const int i = j->partners[e];
+            for (int32_t h = j->holder_start[i]; h < j->holder_start[i + 1]; h++) {
+                const int p = j->holders[h];
+                if (j->stamp[p] == serial) continue;
+                j->stamp[p] = serial;
+                pd_join_weigh(j, fr, p, choice);
+            }
+        }
+    }
+}
+
 /* 1 when a fragment must weigh every host again: in round 0, when it changed
  * itself, or when its host or runner-up did. Otherwise only the hosts that grew
  * can change its choice: the others weigh what they weighed before. */
@@ -356,7 +434,13 @@ static void pd_join_kind(pd_join_state *j, int kind, int round) {
         pd_join_choice *choice = &j->choices[fr.f];
         if (pd_join_needs_full(j, &fr, choice, round)) {
             if (num_lacking < 0) num_lacking = pd_join_lacking(j, kind);
-            pd_join_sweep(j, &fr, num_lacking, choice);
+            /* Where hosts crowd within reach (small maps, noise) the sweep visits
+             * most of them; the holders of the partner types are then fewer. Both
+             * choose the same host. */
+            if (4 * pd_join_by_type_size(j, &fr) < num_lacking)
+                pd_join_by_type(j, &fr, choice);
+            else
+                pd_join_sweep(j, &fr, num_lacking, choice);
         } else {
             for (int i = 0; i < j->num_grown; i++) pd_join_weigh(j, &fr, j->grown[i], choice);
         }
@@ -425,12 +509,15 @@ int pd_stage_join(const pd_params *params, pd_people *people, const pd_skeleton 
     j.max_peaks = peaks->max_peaks;
     j.count = people->count;
     j.margin = params->join_fragments;
-    const pd_join_round r = {people, j.middles, j.types, j.reach, j.box, peaks->x, peaks->y};
+    const pd_join_round r = {people,  j.middles, j.partner_start, j.partners, j.types,
+                             j.reach, j.box,     peaks->x,        peaks->y};
     j.r = r;
     pd_tree_middles(s, j.adjacent, j.middles);
+    pd_tree_partners(j.middles, K, j.partner_start, j.partners);
     for (int k = 0; k < K; k++) j.lone[k] = -1;
-    for (int p = 0; p < j.count; p++) j.changed[p] = 0;
+    for (int p = 0; p < j.count; p++) j.changed[p] = j.stamp[p] = 0;
     j.num_grown = 0;
+    j.serial = 0;
     /* Rounds until none joins: the pieces of one person are rivals as hosts until
      * they have joined each other. Each round joins a fragment away, so the rounds
      * end. After the first, a fragment whose host and runner-up are unchanged only

@@ -99,7 +99,12 @@ size_t pd_peaks_workspace_size(int height, int width, int max_peaks);
  * 3x3 cells, weighted 1-2-1 along each axis (weights renormalised where the
  * window leaves the map), exceeds peak_support; split peaks come from supported
  * peaks only. Writes at most max_peaks peaks, strongest first (ties in raster order): x, y
- * (map pixels) and value. Returns the number written, or a PD_ERR. */
+ * (map pixels) and value. Returns the number written, or a PD_ERR.
+ * Any finite input is safe: a fit whose float arithmetic would overflow is redone
+ * in double, and every offset is within half a cell, so peaks lie in the map.
+ * Cost: O(H * W) for any radius (van Herk window maxima; plateaus labelled on a
+ * (2H-1) x (2W-1) grid, only when some window maximum has an equal cell in its
+ * window), plus sorting the local maxima; workspace about 90 bytes a cell. */
 int pd_find_peaks(const float *map, int height, int width, ptrdiff_t stride_y,
                   ptrdiff_t stride_x, float threshold, int radius, int max_peaks,
                   float split_margin, float peak_support, float *out_x, float *out_y,
@@ -123,7 +128,12 @@ size_t pd_score_workspace_size(int height, int width, int paf_samples, int max_p
  * longer than max_limb_length / stride map pixels (0: unlimited), and has a
  * score (mean of the samples, summed in k order, plus min(0.5 * height /
  * length - 1, 0)) above 0. Returns how many were written
- * (<= na * nb), sorted by score, highest first, ties by (a, b). */
+ * (<= na * nb), sorted by score, highest first, ties by (a, b).
+ * A sample whose float arithmetic overflows (finite fields beyond about
+ * FLT_MAX / 4) is redone in double and saturated to +-FLT_MAX, so scores are finite.
+ * Cost: worst case O(na * nb * paf_samples) samples (every pair in range with
+ * enough inliers), O(na * nb) with early rejection on noise; na, nb <= the peaks a
+ * channel can hold (see pd_workspace_size). */
 int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
                   ptrdiff_t stride_y, ptrdiff_t stride_x, const float *ax,
                   const float *ay, int na, const float *bx, const float *by, int nb,
@@ -157,7 +167,12 @@ size_t pd_assign_workspace_size(int max_peaks);
 
 /* Workspace bytes for decoding frames of this skeleton, map size and params
  * (0 when they are invalid), from any base address. Measured by running the
- * decode's own workspace layout without a workspace, so it is exact. */
+ * decode's own workspace layout without a workspace, so it is exact. Sized to the
+ * map, not to max_peaks: a channel yields at most one peak per (r+1) x (r+1)
+ * block (r = peak_radius; x9 with split_merged_peaks, at most H * W), so
+ * m = min(max_peaks, that) peaks a channel; the largest terms are m^2
+ * candidates (twice, with the sort's scratch), K * m peaks and the people built
+ * from them, and about 90 bytes a map cell for the peak search. */
 size_t pd_workspace_size(const pd_skeleton *skeleton, const pd_params *params,
                          int height, int width);
 
@@ -186,6 +201,13 @@ int pd_max_people(const pd_skeleton *skeleton, const pd_params *params);
  * person brings its keypoints, connections and evidence; a peak its value.
  * Rounds repeat until none joins (the pieces of one person are rivals until they
  * have joined each other).
+ * Joining's cost: a round weighs each fragment (F <= people + peaks) against the
+ * hosts (P <= people) within reach, or, where fewer, against the holders of the
+ * types two tree limbs from its own; one weighing is O(nf * d2), nf the fragment's
+ * keypoints and d2 the most types two tree limbs from one type (2 on a chain, a
+ * few on COCO), independent of the host's size. A round is O(F * min(P, h)) such
+ * weighings (h the holders of the partner types), later rounds only re-weigh what
+ * changed; rounds <= joins + 1.
  *
  * heatmaps has >= num_keypoints channels; pafs holds the channels the skeleton
  * names. Writes up to pd_max_people people: out_keypoints (people,

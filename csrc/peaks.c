@@ -1,28 +1,42 @@
 /* Stage 1: peaks. Non-maximum suppression on one heatmap channel at its native
  * resolution, one peak per plateau, sub-pixel refinement by a Gaussian fit. */
+#include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-/* The workspace of one channel: the sanitised plane, its row and window maxima,
- * visited marks, the flood-fill queue, every local maximum found and a sort's
- * scratch. */
+/* The workspace of one channel: the sanitised plane, its row and window maxima
+ * with how many cells reach them (row_count, count), the same counts over window
+ * maxima only (masked, count_max), marks, every local maximum found and a sort's
+ * scratch; for plateaus, the doubled grid and its union-find (4 cells each) and
+ * the lines of the van Herk passes. */
 typedef struct {
-    float *plane, *row_max, *window;
+    float *plane, *row_max, *window, *masked, *line_v;
+    int32_t *row_count, *count, *count_max, *grid, *parent, *line_c;
     uint8_t *visited;
-    int32_t *queue;
     pd_candidate *found, *sort_scratch;
 } pd_peaks_ws;
 
-static void pd_peaks_layout(pd_peaks_ws *w, size_t cells, pd_arena *arena) {
+static void pd_peaks_layout(pd_peaks_ws *w, int height, int width, pd_arena *arena) {
+    const size_t cells = (size_t)height * (size_t)width;
+    const size_t doubled = (size_t)(2 * height - 1) * (size_t)(2 * width - 1);
+    const size_t line = (size_t)(height > width ? height : width);
     w->plane = pd_take(arena, cells * sizeof(float));
     w->row_max = pd_take(arena, cells * sizeof(float));
     w->visited = pd_take(arena, cells);
-    w->queue = pd_take(arena, cells * sizeof(int32_t));
     w->found = pd_take(arena, cells * sizeof(pd_candidate));
     w->sort_scratch = pd_take(arena, cells * sizeof(pd_candidate));
     w->window = pd_take(arena, cells * sizeof(float));
+    w->masked = pd_take(arena, cells * sizeof(float));
+    w->row_count = pd_take(arena, cells * sizeof(int32_t));
+    w->count = pd_take(arena, cells * sizeof(int32_t));
+    w->count_max = pd_take(arena, cells * sizeof(int32_t));
+    w->grid = pd_take(arena, doubled * sizeof(int32_t));
+    w->parent = pd_take(arena, doubled * sizeof(int32_t));
+    w->line_v = pd_take(arena, 2 * line * sizeof(float));
+    w->line_c = pd_take(arena, 2 * line * sizeof(int32_t));
 }
 
 size_t pd_peaks_workspace_size(int height, int width, int max_peaks) {
@@ -31,7 +45,7 @@ size_t pd_peaks_workspace_size(int height, int width, int max_peaks) {
     pd_peaks_ws w;
     pd_arena arena;
     pd_arena_measuring(&arena);
-    pd_peaks_layout(&w, (size_t)height * (size_t)width, &arena);
+    pd_peaks_layout(&w, height, width, &arena);
     return pd_arena_size(&arena);
 }
 
@@ -44,63 +58,95 @@ static inline void pd_window_bounds(int x, int y, int radius, int height, int wi
     *y1 = y + radius >= height ? height - 1 : y + radius;
 }
 
-/* 1 when some cell within `radius` of (x, y), other than itself, equals v. */
-static int pd_has_equal_neighbour(const float *plane, int height, int width, int x, int y,
-                                  int radius, float v) {
-    int x0, x1, y0, y1;
-    pd_window_bounds(x, y, radius, height, width, &x0, &x1, &y0, &y1);
-    for (int yy = y0; yy <= y1; yy++)
-        for (int xx = x0; xx <= x1; xx++)
-            if (plane[yy * width + xx] == v && (yy != y || xx != x)) return 1;
-    return 0;
+/* A maximum and how many cells reach it. */
+static inline void pd_max_count(float *m, int32_t *c, float v, int32_t n) {
+    if (v > *m) {
+        *m = v;
+        *c = n;
+    } else if (v == *m) {
+        *c += n;
+    }
 }
 
-/* Floods the plateau of value v that starts at `start` (its first cell in
- * raster order), marking it visited. Returns 1 when no cell of the plateau has
- * a strictly higher neighbour, i.e. the plateau is a local maximum. */
-static int pd_plateau_is_maximum(const float *plane, int height, int width, int start,
-                                 int radius, float v, uint8_t *visited, int32_t *queue) {
-    int head = 0, tail = 0;
-    int is_max = 1;
-    visited[start] = 1;
-    queue[tail++] = start;
-    while (head < tail) {
-        int cell = queue[head++];
-        int y = cell / width, x = cell % width;
-        int x0, x1, y0, y1;
-        pd_window_bounds(x, y, radius, height, width, &x0, &x1, &y0, &y1);
-        for (int yy = y0; yy <= y1; yy++) {
-            for (int xx = x0; xx <= x1; xx++) {
-                int idx = yy * width + xx;
-                float n = plane[idx];
-                if (n > v) is_max = 0;
-                if (n == v && !visited[idx]) {
-                    visited[idx] = 1;
-                    queue[tail++] = idx;
-                }
+/* The maximum over the cells within `radius` of each item of one line (count
+ * items `step` apart, clamped to the line) and how many cells reach it (in_c
+ * NULL: each cell counts 1), by van Herk / Gil-Werman: in blocks of 2r + 1
+ * items, a running maximum from each block's start (g) and one from its end (h);
+ * a window spans at most two blocks, so it is h at its first item combined with
+ * g at its last (the two parts are disjoint, so counts add). Three comparisons
+ * an item whatever the radius. `lv`, `lc` hold 2 * count items. */
+static void pd_line_max(const float *in, const int32_t *in_c, ptrdiff_t step, int count,
+                        int radius, float *out, int32_t *out_c, float *lv, int32_t *lc) {
+    const int k = 2 * radius + 1;
+    float *gv = lv, *hv = lv + count;
+    int32_t *gc = lc, *hc = lc + count;
+    for (int b0 = 0; b0 < count; b0 += k) {
+        const int b1 = b0 + k < count ? b0 + k : count; /* block [b0, b1) */
+        for (int i = b0; i < b1; i++) {
+            float v = in[i * step];
+            int32_t n = in_c ? in_c[i * step] : 1;
+            gv[i] = v;
+            gc[i] = n;
+            if (i > b0) {
+                gv[i] = gv[i - 1];
+                gc[i] = gc[i - 1];
+                pd_max_count(&gv[i], &gc[i], v, n);
+            }
+        }
+        for (int i = b1 - 1; i >= b0; i--) {
+            float v = in[i * step];
+            int32_t n = in_c ? in_c[i * step] : 1;
+            hv[i] = v;
+            hc[i] = n;
+            if (i < b1 - 1) {
+                hv[i] = hv[i + 1];
+                hc[i] = hc[i + 1];
+                pd_max_count(&hv[i], &hc[i], v, n);
             }
         }
     }
-    return is_max;
+    for (int i = 0; i < count; i++) {
+        const int lo = i - radius < 0 ? 0 : i - radius;
+        const int hi = i + radius >= count ? count - 1 : i + radius;
+        float m;
+        int32_t c;
+        if (lo / k != hi / k) {
+            m = hv[lo];
+            c = hc[lo];
+            pd_max_count(&m, &c, gv[hi], gc[hi]);
+        } else if (lo % k == 0) {
+            m = gv[hi];
+            c = gc[hi];
+        } else {
+            m = hv[lo]; /* clamped at the line's end: [lo, count) */
+            c = hc[lo];
+        }
+        out[i * step] = m;
+        out_c[i * step] = c;
+    }
 }
 
-/* Maximum over the cells within `radius` along one axis, clamped at the ends:
- * out[i] = max(in[i + d * step], |d| <= radius) for i = 0..count-1 of one line. */
-static inline float pd_clamped_max(const float *line, int count, ptrdiff_t step, int radius,
-                                   int i) {
-    int lo = i - radius < 0 ? 0 : i - radius;
-    int hi = i + radius >= count ? count - 1 : i + radius;
-    float m = line[lo * step];
-    for (int j = lo + 1; j <= hi; j++) m = line[j * step] > m ? line[j * step] : m;
-    return m;
+/* The (2r+1) x (2r+1) window maximum of every cell and how many of its cells
+ * reach it, as a row pass and a column pass of pd_line_max: O(cells) for any r. */
+static void pd_window_max_count(const float *plane, int height, int width, int radius,
+                                pd_peaks_ws *w, float *window, int32_t *count) {
+    for (int y = 0; y < height; y++)
+        pd_line_max(plane + (size_t)y * width, NULL, 1, width, radius,
+                    w->row_max + (size_t)y * width, w->row_count + (size_t)y * width,
+                    w->line_v, w->line_c);
+    for (int x = 0; x < width; x++)
+        pd_line_max(w->row_max + x, w->row_count + x, width, height, radius, window + x,
+                    count + x, w->line_v, w->line_c);
 }
 
 /* The (2r+1) x (2r+1) window maximum of every cell, as two separable passes.
  * For r = 1 each pass runs as one long loop over the whole plane (the rows'
  * ends are fixed after), which the compiler vectorises without the overhead
- * of a short loop per row. */
-static void pd_window_max(const float *restrict plane, float *restrict row_max,
-                          float *restrict window, int height, int width, int radius) {
+ * of a short loop per row; larger radii take pd_window_max_count, whose
+ * counts (w->count) then tell plateaus apart at no extra cost. */
+static void pd_window_max(pd_peaks_ws *w, int height, int width, int radius) {
+    const float *restrict plane = w->plane;
+    float *restrict row_max = w->row_max, *restrict window = w->window;
     const size_t cells = (size_t)height * width;
     if (radius == 1 && width >= 3 && height >= 3) {
         for (size_t i = 1; i + 1 < cells; i++) {
@@ -125,13 +171,19 @@ static void pd_window_max(const float *restrict plane, float *restrict row_max,
         }
         return;
     }
-    for (int y = 0; y < height; y++)
-        for (int x = 0; x < width; x++)
-            row_max[(size_t)y * width + x] =
-                pd_clamped_max(plane + (size_t)y * width, width, 1, radius, x);
-    for (int y = 0; y < height; y++)
-        for (int x = 0; x < width; x++)
-            window[(size_t)y * width + x] = pd_clamped_max(row_max + x, height, width, radius, y);
+    pd_window_max_count(plane, height, width, radius, w, window, w->count);
+}
+
+/* The value parabola of pd_fit_offset in double, where the float sums overflow
+ * (samples beyond about FLT_MAX / 4): no term exceeds 4 FLT_MAX, so nothing
+ * overflows, and with the centre the highest |num| <= -den, so the offset lies
+ * within half a cell before the clamp. */
+static float pd_fit_offset_wide(float left, float centre, float right) {
+    double num = (double)left - (double)right;
+    double den = (double)left - 2.0 * (double)centre + (double)right;
+    if (!(den < 0.0)) return 0.0f;
+    double off = 0.5 * num / den;
+    return (float)(off > 0.5 ? 0.5 : off < -0.5 ? -0.5 : off);
 }
 
 /* Offset of a 1-D maximum from three samples. On positive samples a parabola
@@ -148,6 +200,10 @@ static float pd_fit_offset(float left, float centre, float right) {
     } else {
         num = left - right;
         den = left - 2.0f * centre + right;
+        /* An overflow anywhere leaves num or den infinite (or NaN): only then is
+         * the fit redone in double, so ordinary values keep their float result. */
+        if (!(fabsf(num) <= FLT_MAX) || !(fabsf(den) <= FLT_MAX))
+            return pd_fit_offset_wide(left, centre, right);
     }
     if (!(den < 0.0f)) return 0.0f;
     float off = 0.5f * num / den;
@@ -162,6 +218,24 @@ static float pd_fit_offset(float left, float centre, float right) {
  * spike has little mass around it, while a keypoint's Gaussian keeps about
  * 0.65 of its height under these weights. The weights are small integers and
  * the sum runs in a fixed order, so the twins agree to the bit. */
+/* pd_is_supported's test in double. */
+static int pd_is_supported_wide(const float *plane, int height, int width, int x, int y,
+                                float support) {
+    double sum = 0.0, weight = 0.0;
+    for (int dy = -1; dy <= 1; dy++) {
+        int yy = y + dy;
+        if (yy < 0 || yy >= height) continue;
+        for (int dx = -1; dx <= 1; dx++) {
+            int xx = x + dx;
+            if (xx < 0 || xx >= width) continue;
+            double w = (double)((2 - abs(dy)) * (2 - abs(dx)));
+            sum += w * (double)plane[yy * width + xx];
+            weight += w;
+        }
+    }
+    return sum > (double)support * weight;
+}
+
 static int pd_is_supported(const float *plane, int height, int width, int x, int y,
                            float support) {
     static const float weight_of[3] = {1.0f, 2.0f, 1.0f};
@@ -177,7 +251,12 @@ static int pd_is_supported(const float *plane, int height, int width, int x, int
             weight += w;
         }
     }
-    return sum > support * weight;
+    const float limit = support * weight;
+    /* Terms beyond FLT_MAX / 4 overflow the float sum (Inf, or NaN from Inf - Inf)
+     * and a support beyond FLT_MAX / 16 its limit: only then is the test redone
+     * in double, which cannot overflow, so ordinary values keep their float one. */
+    if (fabsf(sum) <= FLT_MAX && limit <= FLT_MAX) return sum > limit;
+    return pd_is_supported_wide(plane, height, width, x, y, support);
 }
 
 /* Directions to a cell's 8 neighbours, in the order they are tried. */
@@ -317,39 +396,135 @@ typedef struct {
     float threshold, support;
 } pd_nms;
 
-/* 1 when cell idx, a window maximum above the threshold, is a peak: the first
- * cell of a plateau that is a maximum (or a plateau of one), with the support
- * peak_support asks for. */
-static int pd_is_peak(const pd_nms *q, pd_peaks_ws *w, int idx, int *marks_clean) {
+static int32_t pd_find_root(int32_t *uf, int32_t p) {
+    while (uf[p] != p) {
+        uf[p] = uf[uf[p]];
+        p = uf[p];
+    }
+    return p;
+}
+
+static void pd_union(int32_t *uf, int32_t a, int32_t b) {
+    a = pd_find_root(uf, a);
+    b = pd_find_root(uf, b);
+    if (a < b) uf[b] = a;
+    if (b < a) uf[a] = b;
+}
+
+/* 1 when cell i is a window maximum above the threshold. */
+static inline int pd_is_candidate(const pd_nms *q, const pd_peaks_ws *w, size_t i) {
+    return (w->plane[i] > q->threshold) & (w->plane[i] >= w->window[i]);
+}
+
+/* How many cells of candidate idx's window hold its value, itself included. */
+static int32_t pd_equal_count(const pd_nms *q, const pd_peaks_ws *w, int idx, int counted) {
+    if (counted) return w->count[idx];
     const float v = w->plane[idx];
     const int y = idx / q->width, x = idx % q->width;
-    if (pd_has_equal_neighbour(w->plane, q->height, q->width, x, y, q->radius, v)) {
-        /* The workspace arrives dirty: clear the marks once, on the first
-         * plateau. */
-        if (!*marks_clean) {
-            memset(w->visited, 0, (size_t)q->height * (size_t)q->width);
-            *marks_clean = 1;
+    int x0, x1, y0, y1, n = 0;
+    pd_window_bounds(x, y, q->radius, q->height, q->width, &x0, &x1, &y0, &y1);
+    for (int yy = y0; yy <= y1; yy++)
+        for (int xx = x0; xx <= x1; xx++) n += w->plane[yy * q->width + xx] == v;
+    return n;
+}
+
+/* Squares [2c, 2c + 2r] (both axes, clipped) around the doubled position of every
+ * candidate with another candidate in its window, as `grid` (Hd x Wd): 1 where
+ * some square covers the point, else 0. Two candidates within r of each other
+ * hold the same value (each tops the other's window), and their squares then
+ * overlap; doubling makes squares that do not overlap never 4-adjacent, so the
+ * 4-connected parts of the cover are the candidates' plateaus. Two running
+ * window sums, O(cells) for any r. */
+static void pd_plateau_cover(const pd_nms *q, pd_peaks_ws *w, int32_t *sums, int32_t *cover) {
+    const int H = q->height, W = q->width, Hd = 2 * H - 1, Wd = 2 * W - 1, span = 2 * q->radius;
+    for (int py = 0; py < Hd; py++) {
+        int32_t *row = sums + (size_t)py * Wd;
+        int running = 0;
+        for (int px = 0; px < Wd; px++) {
+            const int out = px - span - 1;
+            if ((py & 1) == 0 && (px & 1) == 0)
+                running += w->count_max[(size_t)(py / 2) * W + px / 2] > 1;
+            if ((py & 1) == 0 && out >= 0 && (out & 1) == 0)
+                running -= w->count_max[(size_t)(py / 2) * W + out / 2] > 1;
+            row[px] = running;
         }
-        /* Raster order reaches a plateau that is a maximum at its first cell,
-         * which floods and marks the rest: one judgement, one peak. */
-        if (w->visited[idx]) return 0;
-        if (!pd_plateau_is_maximum(w->plane, q->height, q->width, idx, q->radius, v, w->visited,
-                                   w->queue))
+    }
+    for (int px = 0; px < Wd; px++) {
+        int running = 0;
+        for (int py = 0; py < Hd; py++) {
+            running += sums[(size_t)py * Wd + px] > 0;
+            if (py - span - 1 >= 0) running -= sums[(size_t)(py - span - 1) * Wd + px] > 0;
+            cover[(size_t)py * Wd + px] = running > 0;
+        }
+    }
+}
+
+/* Labels the plateaus of a channel that has some (a candidate with an equal cell
+ * in its window), without a flood per window: count holds, per cell, the cells of
+ * its window at its window maximum, and count_max those among candidates. A
+ * plateau is a maximum when every cell of it is a candidate, i.e. when no
+ * candidate of it has a cell of its value in its window that is not one
+ * (count != count_max). Per plateau root, grid then holds 2 * (its first cell)
+ * + (1 when it is no maximum); count_max > 1 says which cells have one. */
+static void pd_label_plateaus(const pd_nms *q, pd_peaks_ws *w, int counted) {
+    const int H = q->height, W = q->width, Wd = 2 * W - 1;
+    const size_t cells = (size_t)H * W, doubled = (size_t)(2 * H - 1) * Wd;
+    if (!counted) pd_window_max_count(w->plane, H, W, q->radius, w, w->window, w->count);
+    for (size_t i = 0; i < cells; i++)
+        w->masked[i] = pd_is_candidate(q, w, i) ? w->plane[i] : -INFINITY;
+    /* The row pass is done with `masked` before the column pass writes it. */
+    pd_window_max_count(w->masked, H, W, q->radius, w, w->masked, w->count_max);
+    for (size_t i = 0; i < cells; i++)
+        if (!pd_is_candidate(q, w, i)) w->count_max[i] = 0;
+    pd_plateau_cover(q, w, w->parent, w->grid);
+    int32_t *uf = w->parent;
+    for (size_t p = 0; p < doubled; p++) uf[p] = w->grid[p] ? (int32_t)p : -1;
+    for (size_t p = 0; p < doubled; p++) {
+        if (uf[p] < 0) continue;
+        if (p % Wd && uf[p - 1] >= 0) pd_union(uf, (int32_t)p, (int32_t)(p - 1));
+        if (p >= (size_t)Wd && uf[p - Wd] >= 0) pd_union(uf, (int32_t)p, (int32_t)(p - Wd));
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < cells; i++) {
+            if (w->count_max[i] <= 1) continue;
+            const int32_t root = pd_find_root(uf, (int32_t)(2 * (i / W) * Wd + 2 * (i % W)));
+            const int32_t bad = w->count[i] != w->count_max[i];
+            if (pass == 0) w->grid[root] = -1;
+            else if (w->grid[root] < 0) w->grid[root] = 2 * (int32_t)i + bad;
+            else w->grid[root] |= bad;
+        }
+    }
+}
+
+/* 1 when candidate idx is a peak: a plateau of one, or the first cell of a
+ * plateau that is a maximum, with the support peak_support asks for. Before the
+ * plateaus are labelled (labelled = 0), a candidate of a plateau sets *plateaus
+ * and is no peak: the caller labels them and collects again. */
+static int pd_is_peak(const pd_nms *q, pd_peaks_ws *w, int idx, int labelled, int *plateaus) {
+    const int y = idx / q->width, x = idx % q->width;
+    if (pd_equal_count(q, w, idx, labelled || q->radius > 1) > 1) {
+        if (!labelled) {
+            *plateaus = 1;
             return 0;
+        }
+        if (w->count_max[idx] <= 1) return 0; /* an equal cell that is no candidate */
+        const int32_t at = (int32_t)(2 * y * (2 * q->width - 1) + 2 * x);
+        const int32_t label = w->grid[pd_find_root(w->parent, at)];
+        if ((label & 1) || label / 2 != idx) return 0;
     }
     return !(q->support > 0.0f) ||
            pd_is_supported(w->plane, q->height, q->width, x, y, q->support);
 }
 
 /* Every peak of the plane into w->found, in raster order; returns how many. */
-static int pd_collect_peaks(const pd_nms *q, pd_peaks_ws *w) {
+static int pd_collect_peaks_pass(const pd_nms *q, pd_peaks_ws *w, int labelled, int *plateaus) {
     const size_t cells = (size_t)q->height * (size_t)q->width;
     const float *plane = w->plane, *window = w->window;
     const float threshold = q->threshold;
     /* Blocks of cells are first tested without branches; only the few blocks
      * holding a local maximum above the threshold are walked cell by cell. */
     enum { BLOCK = 32 };
-    int num_found = 0, marks_clean = 0;
+    int num_found = 0;
     for (size_t base = 0; base < cells; base += BLOCK) {
         size_t end = base + BLOCK < cells ? base + BLOCK : cells;
         int any = 0;
@@ -358,7 +533,7 @@ static int pd_collect_peaks(const pd_nms *q, pd_peaks_ws *w) {
         for (size_t i = base; i < end; i++) {
             float v = plane[i];
             if (!((v > threshold) & (v >= window[i]))) continue;
-            if (!pd_is_peak(q, w, (int)i, &marks_clean)) continue;
+            if (!pd_is_peak(q, w, (int)i, labelled, plateaus)) continue;
             w->found[num_found].a = (int)i;
             w->found[num_found].b = 0;
             w->found[num_found].score = v;
@@ -366,6 +541,17 @@ static int pd_collect_peaks(const pd_nms *q, pd_peaks_ws *w) {
         }
     }
     return num_found;
+}
+
+/* Every peak into w->found, in raster order: a plane without plateaus among its
+ * candidates in one pass; otherwise the plateaus are labelled and it runs again.
+ * O(cells) whatever the radius. */
+static int pd_collect_peaks(const pd_nms *q, pd_peaks_ws *w) {
+    int plateaus = 0;
+    int n = pd_collect_peaks_pass(q, w, 0, &plateaus);
+    if (!plateaus) return n;
+    pd_label_plateaus(q, w, q->radius > 1);
+    return pd_collect_peaks_pass(q, w, 1, &plateaus);
 }
 
 /* Sub-pixel position of found peak `peak` (cell idx = peak->a, value v). A
@@ -407,10 +593,10 @@ int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff
     pd_peaks_ws w;
     pd_arena arena;
     pd_arena_init(&arena, workspace, workspace_size);
-    pd_peaks_layout(&w, (size_t)height * (size_t)width, &arena);
+    pd_peaks_layout(&w, height, width, &arena);
     if (!pd_arena_ok(&arena)) return PD_ERR_WORKSPACE;
     pd_read_plane(map, height, width, sy, sx, w.plane);
-    pd_window_max(w.plane, w.row_max, w.window, height, width, radius);
+    pd_window_max(&w, height, width, radius);
     const pd_nms q = {height, width, radius, threshold, peak_support};
     int num_found = pd_collect_peaks(&q, &w);
     float sigma2 = 0.0f;
@@ -435,11 +621,14 @@ int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff
 int pd_stage_peaks(const pd_params *params, const pd_fields *heat, int num_keypoints,
                    const pd_peak_set *peaks, void *workspace, size_t workspace_size) {
     int total = 0;
+    /* The peak set may be sized below max_peaks to what the map can yield (see
+     * decode.c); it is never written past. */
+    const int cap = params->max_peaks < peaks->max_peaks ? params->max_peaks : peaks->max_peaks;
     for (int k = 0; k < num_keypoints; k++) {
         size_t off = (size_t)k * peaks->max_peaks;
         int n = pd_find_peaks(heat->data + (ptrdiff_t)k * heat->stride_c, heat->height,
                               heat->width, heat->stride_y, heat->stride_x,
-                              params->peak_threshold, params->peak_radius, params->max_peaks,
+                              params->peak_threshold, params->peak_radius, cap,
                               params->split_merged_peaks, params->peak_support, peaks->x + off,
                               peaks->y + off, peaks->value + off, workspace, workspace_size);
         if (n < 0) return n;

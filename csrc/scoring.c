@@ -1,5 +1,6 @@
 /* Stage 2: limb scoring. The PAF line integral between candidate endpoints,
  * sampled with bilinear interpolation, with OpenPose's length prior. */
+#include <float.h>
 #include <math.h>
 
 #include "internal.h"
@@ -34,6 +35,38 @@ static inline void pd_paf_at(const float *paf_x, const float *paf_y, int height,
     top = paf_y[o00] + (paf_y[o01] - paf_y[o00]) * fx;
     bottom = paf_y[o10] + (paf_y[o11] - paf_y[o10]) * fx;
     *vy_out = top + (bottom - top) * fy;
+}
+
+/* 1 when the four corners of the square at (cx, cy) (steps 0 at the far edges)
+ * hold finite values in both channels. */
+static int pd_corners_finite(const float *paf_x, const float *paf_y, ptrdiff_t o00,
+                             ptrdiff_t step_x, ptrdiff_t step_y) {
+    const ptrdiff_t at[4] = {o00, o00 + step_x, o00 + step_y, o00 + step_y + step_x};
+    for (int c = 0; c < 4; c++)
+        if (!(paf_x[at[c]] - paf_x[at[c]] == 0.0f) || !(paf_y[at[c]] - paf_y[at[c]] == 0.0f))
+            return 0;
+    return 1;
+}
+
+/* A sample whose float arithmetic did not stay finite: 0 when it touches NaN or
+ * Inf; otherwise its field was so large that the float interpolation or dot
+ * product overflowed, and it is redone in double (no term exceeds 4 FLT_MAX)
+ * and saturated to +-FLT_MAX, so a sum of samples stays finite. Ordinary fields
+ * never get here but for NaN and Inf, which read as 0 as before. */
+static float pd_sample_wide(const float *paf_x, const float *paf_y, ptrdiff_t o00,
+                            ptrdiff_t step_x, ptrdiff_t step_y, float fx, float fy, float ux,
+                            float uy) {
+    if (!pd_corners_finite(paf_x, paf_y, o00, step_x, step_y)) return 0.0f;
+    const ptrdiff_t o01 = o00 + step_x, o10 = o00 + step_y, o11 = o10 + step_x;
+    const double wx = fx, wy = fy;
+    double top = paf_x[o00] + ((double)paf_x[o01] - paf_x[o00]) * wx;
+    double bottom = paf_x[o10] + ((double)paf_x[o11] - paf_x[o10]) * wx;
+    const double vx = top + (bottom - top) * wy;
+    top = paf_y[o00] + ((double)paf_y[o01] - paf_y[o00]) * wx;
+    bottom = paf_y[o10] + ((double)paf_y[o11] - paf_y[o10]) * wx;
+    const double vy = top + (bottom - top) * wy;
+    const double dot = vx * (double)ux + vy * (double)uy;
+    return (float)(dot > FLT_MAX ? FLT_MAX : dot < -FLT_MAX ? -FLT_MAX : dot);
 }
 
 /* The j-th sample index in middle-out order: the middle of a limb tells true
@@ -144,8 +177,9 @@ static int pd_score_batch(const float *paf_x, const float *paf_y, int height, in
                 top = paf_y[o00] + (paf_y[o01] - paf_y[o00]) * fx;
                 bottom = paf_y[o10] + (paf_y[o11] - paf_y[o10]) * fx;
                 float vy = top + (bottom - top) * fy;
-                /* A sample that touches NaN or Inf reads as 0. */
-                float dot = pd_finite_or_zero(vx * ux[q] + vy * uy[q]);
+                float dot = vx * ux[q] + vy * uy[q];
+                if (!(dot - dot == 0.0f))
+                    dot = pd_sample_wide(paf_x, paf_y, o00, step_x, step_y, fx, fy, ux[q], uy[q]);
                 dots_k[slot[q]] = dot;
                 failures[q] += !(dot > threshold);
             }
@@ -347,6 +381,14 @@ static void pd_end_slacks(const pd_limb_field *f, const float *bx, const float *
     }
 }
 
+/* 1 when the bilinear square holding (x, y) has finite corners. */
+static int pd_square_finite(const pd_limb_field *f, float x, float y) {
+    int cx = (int)x, cy = (int)y;
+    ptrdiff_t step_x = cx + 1 < f->width ? f->sx : 0, step_y = cy + 1 < f->height ? f->sy : 0;
+    return pd_corners_finite(f->paf_x, f->paf_y, (ptrdiff_t)cy * f->sy + (ptrdiff_t)cx * f->sx,
+                             step_x, step_y);
+}
+
 /* Drops, from the pairs (x0, y0) -> b that are in range, the ones that fail for
  * sure by counting their samples that certainly fail: the two end samples,
  * tested against the fields at a and b, and the others, which land in
@@ -368,7 +410,9 @@ static int pd_prefilter_pairs(const pd_limb_field *f, pd_score_ws *w, float x0, 
     float slack2_a = pd_sure_slack2(f->threshold, 1e-4f * (fabsf(va_x) + fabsf(va_y)));
     if (!(fabsf(va_x) + fabsf(va_y) < INFINITY)) {
         va_x = va_y = 0.0f;
-        slack2_a = 0.0f;
+        /* A finite field too large for float arithmetic is scored exactly, in
+         * double: nothing is known about its end sample here. */
+        slack2_a = pd_square_finite(f, x0, y0) ? -1.0f : 0.0f;
     }
     pd_endpoint_misses(nb, bx, by, x0, y0, va_x, va_y, slack2_a, w->vb_x, w->vb_y, w->vb_slack2,
                        f->min_length2, f->max_length2, rel_x, rel_y, misses, cell);

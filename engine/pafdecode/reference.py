@@ -17,6 +17,7 @@ __all__ = ["ReferenceDecoder", "find_peaks", "score_limb", "assign", "assemble"]
 
 F32 = np.float32
 TINY = np.finfo(np.float32).tiny
+FMAX = np.finfo(np.float32).max
 
 
 def _clean(field):
@@ -35,6 +36,13 @@ def _fit_offset(left, centre, right):
             num, den = F32(ll - lr), F32(ll + lr)
         else:
             num, den = F32(left - right), F32(left - F32(2) * centre + right)
+            if not (abs(num) <= FMAX and abs(den) <= FMAX):
+                # float32 overflowed: the same parabola in float64, which cannot.
+                num = float(left) - float(right)
+                den = float(left) - 2.0 * float(centre) + float(right)
+                if not den < 0:
+                    return F32(0)
+                return F32(min(max(0.5 * num / den, -0.5), 0.5))
         if not den < 0:
             return F32(0)
         return F32(min(max(F32(0.5) * num / den, -0.5), 0.5))
@@ -113,14 +121,19 @@ def _is_supported(heatmap, y, x, support):
     """The 3x3 mean around (y, x), weighted 1-2-1 along each axis and renormalised
     where the window leaves the map, exceeds `support` (float32, fixed order)."""
     h, w = heatmap.shape
+    cells = [(F32((2 - abs(dy)) * (2 - abs(dx))), heatmap[y + dy, x + dx])
+             for dy in (-1, 0, 1) for dx in (-1, 0, 1) if 0 <= y + dy < h and 0 <= x + dx < w]
     total, weight = F32(0), F32(0)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if 0 <= y + dy < h and 0 <= x + dx < w:
-                wt = F32((2 - abs(dy)) * (2 - abs(dx)))
-                total = F32(total + F32(wt * heatmap[y + dy, x + dx]))
-                weight = F32(weight + wt)
-    return bool(total > F32(F32(support) * weight))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for wt, v in cells:
+            total = F32(total + F32(wt * v))
+            weight = F32(weight + wt)
+        limit = F32(F32(support) * weight)
+    if abs(total) <= FMAX and limit <= FMAX:
+        return bool(total > limit)
+    # float32 overflowed: the same test in float64, which cannot.
+    total = sum(float(wt) * float(v) for wt, v in cells)
+    return bool(total > float(support) * float(weight))
 
 
 def find_peaks(heatmap, threshold=0.1, radius=1, max_peaks=128, split_margin=0.0,
@@ -192,6 +205,29 @@ def _bilinear(field, x, y):
     return top + (bottom - top) * fy
 
 
+def _dots_wide(paf_x, paf_y, px, py, ux, uy):
+    """Samples whose float32 arithmetic did not stay finite: 0 where a corner is
+    NaN or Inf; elsewhere the field was too large for float32, and the sample is
+    redone in float64 and saturated to +-FLT_MAX."""
+    h, w = paf_x.shape
+    x = np.clip(px, F32(0), F32(w - 1))
+    y = np.clip(py, F32(0), F32(h - 1))
+    x0, y0 = x.astype(np.int64), y.astype(np.int64)
+    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+    fx = (x - x0.astype(F32)).astype(np.float64)
+    fy = (y - y0.astype(F32)).astype(np.float64)
+    corners = [f[yy, xx].astype(np.float64) for f in (paf_x, paf_y)
+               for yy, xx in ((y0, x0), (y0, x1), (y1, x0), (y1, x1))]
+    finite = np.logical_and.reduce([np.isfinite(c) for c in corners])
+    with np.errstate(all="ignore"):
+        v = []
+        for c00, c01, c10, c11 in (corners[:4], corners[4:]):
+            top, bottom = c00 + (c01 - c00) * fx, c10 + (c11 - c10) * fx
+            v.append(top + (bottom - top) * fy)
+        dot = v[0] * ux.astype(np.float64) + v[1] * uy.astype(np.float64)
+    return np.where(finite, np.clip(dot, -FMAX, FMAX), 0.0).astype(F32)
+
+
 def score_limb(paf_x, paf_y, peaks_a, peaks_b, *, paf_samples=10, min_inliers=8,
                paf_threshold=0.05, max_limb_length=0.0):
     """Candidate limbs between two peak sets on one limb type's PAF: (a, b, score)
@@ -209,7 +245,10 @@ def score_limb(paf_x, paf_y, peaks_a, peaks_b, *, paf_samples=10, min_inliers=8,
         px = ax[..., None] + dx[..., None] * t
         py = ay[..., None] + dy[..., None] * t
         dots = _bilinear(paf_x, px, py) * ux[..., None] + _bilinear(paf_y, px, py) * uy[..., None]
-    dots = np.where(np.isfinite(dots), dots, F32(0))
+    wide = ~np.isfinite(dots)
+    if wide.any():
+        lanes = np.broadcast_to(ux[..., None], dots.shape), np.broadcast_to(uy[..., None], dots.shape)
+        dots[wide] = _dots_wide(paf_x, paf_y, px[wide], py[wide], lanes[0][wide], lanes[1][wide])
     height = paf_x.shape[0]
     inliers = (dots > F32(paf_threshold)).sum(-1)
     with np.errstate(all="ignore"):

@@ -1,16 +1,23 @@
 /* Random frames through the C core, for a build with AddressSanitizer and
  * UndefinedBehaviorSanitizer: random skeletons, sizes, layouts (CHW and HWC),
- * parameters, NaN, Inf and denormal cells. Every workspace is allocated to the
- * exact size pd_workspace_size asks for, so any overrun is caught. Exits non-zero
- * on a wrong count, a non-finite keypoint, or a too-small workspace accepted. */
+ * parameters (now and then every option at an end of its table range), NaN, Inf,
+ * denormal and extreme finite cells (+-FLT_MAX, values near it, +-3e38 side by
+ * side). Every workspace is allocated to the exact size pd_workspace_size asks
+ * for, so any overrun is caught. Each frame also pushes one option past its range
+ * and checks that pd_params_check names it and the decode refuses it. Exits
+ * non-zero on a wrong count, a non-finite output, a keypoint off the image, or a
+ * too-small workspace accepted. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "pafdecode.h"
 
 static unsigned long long state = 88172645463325252ULL;
+static long past_limit_checks;
 
 static unsigned next_random(void) {
     state ^= state << 13;
@@ -21,13 +28,95 @@ static unsigned next_random(void) {
 
 static float uniform(void) { return (float)(next_random() & 0xFFFFFF) / (float)0x1000000; }
 
+/* Finite values at the top of float32: FLT_MAX, just below it, and the values of
+ * issue 13, either sign. */
+static float extreme(void) {
+    static const float top[] = {FLT_MAX, 3e38f, 2e38f, 1e38f, 3.4028232e38f, 1.7e38f};
+    float v = top[next_random() % (sizeof top / sizeof top[0])];
+    return (next_random() % 2) ? v : -v;
+}
+
 static float with_specials(float v) {
     switch (next_random() % 100) {
     case 0: return NAN;
     case 1: return INFINITY;
     case 2: return -INFINITY;
     case 3: return 1e-40f;
+    case 4: case 5: return extreme();
     default: return v;
+    }
+}
+
+/* The table's ranges, expanded from pd_params.def as params.c does. */
+#define PD_UNBOUNDED INFINITY
+#define PD_OPEN_MIN 1
+#define PD_OFF_ZERO 2
+enum { KIND_float, KIND_double, KIND_int, KIND_enum };
+typedef struct {
+    const char *name;
+    size_t offset;
+    int kind;
+    double minimum, maximum;
+    int flags;
+} range_row;
+static const range_row ranges[] = {
+#define PD_PARAM(name, type, fallback, minimum, maximum, flags, choices, stage, doc) \
+    {#name, offsetof(pd_params, name), KIND_##type, minimum, maximum, flags},
+#include "pd_params.def"
+#undef PD_PARAM
+};
+enum { NUM_RANGES = (int)(sizeof ranges / sizeof ranges[0]) };
+
+static void set_option(pd_params *p, const range_row *row, double v) {
+    char *at = (char *)p + row->offset;
+    if (row->kind == KIND_float) *(float *)at = (float)v;
+    else if (row->kind == KIND_double) *(double *)at = v;
+    else *(int32_t *)at = (int32_t)v;
+}
+
+/* Option i at an end of its range: its minimum (the next value up when the
+ * minimum is open) or its maximum (the type's largest finite one when unbounded).
+ * The radius, samples and peaks caps stay low at their top ends only now and then,
+ * so that the small frames stay fast. */
+static void option_at_limit(pd_params *p, int i) {
+    const range_row *row = &ranges[i];
+    double lo = row->minimum, hi = row->maximum;
+    if (row->flags & PD_OPEN_MIN)
+        lo = row->kind == KIND_float ? (double)nextafterf((float)lo, INFINITY)
+             : row->kind == KIND_double ? nextafter(lo, INFINITY) : lo + 1;
+    if (row->kind == KIND_float && lo > 0.0 && lo < FLT_MIN) lo = FLT_MIN;
+    if (isinf(hi)) hi = row->kind == KIND_float ? FLT_MAX : DBL_MAX;
+    set_option(p, row, (next_random() % 2) ? lo : hi);
+}
+
+/* Option i just past its range (below the minimum, at an open minimum, above the
+ * maximum, or NaN for floating-point ones); 0 when it has no such value. */
+static int option_past_limit(pd_params *p, int i) {
+    const range_row *row = &ranges[i];
+    const int fp = row->kind == KIND_float || row->kind == KIND_double;
+    switch (next_random() % 4) {
+    case 0:
+        if (fp) {
+            set_option(p, row, NAN);
+            return 1;
+        }
+        /* fall through */
+    case 1:
+        if (isinf(row->maximum)) {
+            if (!fp) return 0;
+            set_option(p, row, row->kind == KIND_float ? INFINITY : INFINITY);
+            return 1;
+        }
+        set_option(p, row, fp ? row->maximum * (1.0 + 1e-6) + 1e-6 : row->maximum + 1);
+        return 1;
+    default: {
+        double below = row->flags & PD_OPEN_MIN ? row->minimum
+                       : fp ? row->minimum - (fabs(row->minimum) * 1e-6 + 1e-6) : row->minimum - 1;
+        /* 0 turns an option off: not past its range. */
+        if ((row->flags & PD_OFF_ZERO) && below == 0.0) below = -1.0;
+        set_option(p, row, below);
+        return 1;
+    }
     }
 }
 
@@ -57,6 +146,18 @@ static pd_params random_params(void) {
     p.join_fragments = maybe_off(0.05f + 0.95f * uniform());
     p.min_keypoints = 1 + (int)(next_random() % 4);
     p.min_person_score = 0.5f * uniform();
+    /* Now and then options at the ends of their ranges; a huge threshold or
+     * support only means no peaks, so those are drawn often. */
+    if (next_random() % 8 == 0) {
+        for (int i = 0; i < NUM_RANGES; i++) {
+            if (next_random() % 3) continue;
+            const char *name = ranges[i].name;
+            int heavy = !strcmp(name, "peak_radius") || !strcmp(name, "paf_samples") ||
+                        !strcmp(name, "max_peaks") || !strcmp(name, "max_candidates");
+            if (heavy && next_random() % 8) continue;
+            option_at_limit(&p, i);
+        }
+    }
     return p;
 }
 
@@ -89,6 +190,36 @@ static int check_param_table(void) {
     return pd_params_check(&q) == param_index("join_fragments");
 }
 
+/* Every score finite, every keypoint exactly (0, 0, 0) or finite and within the
+ * image: x in [-0.5, W * stride - 0.5], the same for y (a hair of float slack). */
+static int outputs_sane(const float *keypoints, const float *scores, int n, int K, int H, int W,
+                        float stride) {
+    const double slack = 1e-4 * stride * (H > W ? H : W) + 1e-4;
+    for (int i = 0; i < n; i++) {
+        if (!isfinite(scores[i])) return 0;
+        for (int k = 0; k < K; k++) {
+            const float *kp = keypoints + ((size_t)i * K + k) * 3;
+            if (kp[0] == 0.0f && kp[1] == 0.0f && kp[2] == 0.0f) continue;
+            if (!isfinite(kp[0]) || !isfinite(kp[1]) || !isfinite(kp[2])) return 0;
+            if (kp[0] < -0.5 - slack || kp[0] > (double)W * stride - 0.5 + slack) return 0;
+            if (kp[1] < -0.5 - slack || kp[1] > (double)H * stride - 0.5 + slack) return 0;
+        }
+    }
+    return 1;
+}
+
+/* One option pushed past its range: pd_params_check reports its index, and both
+ * pd_check_params and the decode refuse it. */
+static int refuses_past_limit(const pd_skeleton *s, const pd_params *params, const pd_fields *hf,
+                              const pd_fields *pf, void *ws, size_t ws_size, float *kp, float *sc) {
+    pd_params q = *params;
+    int i = (int)(next_random() % NUM_RANGES);
+    if (!option_past_limit(&q, i)) return 1;
+    past_limit_checks++;
+    if (pd_params_check(&q) != i || pd_check_params(s, &q) != PD_ERR_ARGUMENT) return 0;
+    return pd_decode_frame(s, &q, hf, pf, ws, ws_size, kp, sc, NULL) == PD_ERR_ARGUMENT;
+}
+
 int main(int argc, char **argv) {
     int frames = argc > 1 ? atoi(argv[1]) : 2000;
     long people = 0;
@@ -112,15 +243,18 @@ int main(int argc, char **argv) {
             L++;
         }
         int C = K + (int)(next_random() % 2), PC = 2 * L, hwc = (int)(next_random() % 2);
-        int style = (int)(next_random() % 3);
+        int style = (int)(next_random() % 4);
         float *heat = malloc(sizeof(float) * (size_t)C * H * W);
         float *paf = malloc(sizeof(float) * (size_t)(PC > 0 ? PC : 1) * H * W);
         for (size_t i = 0; i < (size_t)C * H * W; i++) {
-            float v = style == 0 ? uniform()
-                                 : style == 1 ? 0.5f * (float)(next_random() % 3) : 2 * uniform() - 0.5f;
+            float v = style == 0   ? uniform()
+                      : style == 1 ? 0.5f * (float)(next_random() % 3)
+                      : style == 2 ? 2 * uniform() - 0.5f
+                                   : (next_random() % 3 ? extreme() : uniform());
             heat[i] = with_specials(v);
         }
-        for (size_t i = 0; i < (size_t)PC * H * W; i++) paf[i] = with_specials(2 * uniform() - 1);
+        for (size_t i = 0; i < (size_t)PC * H * W; i++)
+            paf[i] = with_specials(style == 3 && next_random() % 2 ? extreme() : 2 * uniform() - 1);
         pd_skeleton skeleton = {K, L, limb_kp, limb_paf, redundant};
         pd_params params = random_params();
         pd_fields hf, pf;
@@ -148,11 +282,13 @@ int main(int argc, char **argv) {
             printf("frame %d: %d people (at most %d), workspace %zu\n", f, n, max_people, ws_size);
             return 1;
         }
-        for (int i = 0; i < n * K * 3; i++) {
-            if (!isfinite(keypoints[i])) {
-                printf("frame %d: non-finite keypoint output\n", f);
-                return 1;
-            }
+        if (!outputs_sane(keypoints, scores, n, K, H, W, params.stride)) {
+            printf("frame %d: a non-finite output or a keypoint off the image\n", f);
+            return 1;
+        }
+        if (!refuses_past_limit(&skeleton, &params, &hf, &pf, ws, ws_size, keypoints, scores)) {
+            printf("frame %d: an option past its range was not reported by its index\n", f);
+            return 1;
         }
         if (pd_decode_frame(&skeleton, &params, &hf, &pf, ws, ws_size - 1, keypoints, scores,
                             &stats) != PD_ERR_WORKSPACE) {
@@ -166,6 +302,7 @@ int main(int argc, char **argv) {
         free(heat);
         free(paf);
     }
-    printf("%d random frames, %ld people: clean\n", frames, people);
+    printf("%d random frames, %ld people, %ld options past their range refused: clean\n",
+           frames, people, past_limit_checks);
     return 0;
 }

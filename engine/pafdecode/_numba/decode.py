@@ -10,7 +10,7 @@ import numpy as np
 
 from .assembly import assemble_limb, new_best, new_people, people_clear, people_emit
 from .assignment import HUNGARIAN, assign_limb, assign_work
-from .fp import enter_flush_denormals, jit, leave_flush_denormals
+from .fp import F0, enter_flush_denormals, jit, leave_flush_denormals
 from .join import stage_join
 from .params import record_in
 from .peaks import new_peaks, peak_work, stage_peaks
@@ -33,10 +33,22 @@ def capacity(K, mp):
 
 
 @jit
+def frame_max_peaks(prm, height, width):
+    """pd_frame_max_peaks: the most peaks a channel of the map can yield (one per
+    (r+1) x (r+1) block, x9 with splitting, at most the cells), capped at max_peaks:
+    the frame is sized by this, not by the cap."""
+    r1 = np.int64(prm.peak_radius) + 1
+    n = ((height + r1 - 1) // r1) * ((width + r1 - 1) // r1)
+    if prm.split_merged_peaks > F0:
+        n = min(9 * n, np.int64(height) * width)
+    return min(n, np.int64(prm.max_peaks))
+
+
+@jit
 def new_frame(sk, prm, height, width):
-    mp = np.int64(prm.max_peaks)
+    mp = frame_max_peaks(prm, height, width)
     total = sk.K * mp
-    return Frame(peak_work(height * width), new_peaks(sk.K, mp),
+    return Frame(peak_work(height, width), new_peaks(sk.K, mp),
                  scoring_work(prm, height * width, mp), new_cands(mp), new_best(mp),
                  new_people(capacity(sk.K, mp), sk.K, total))
 
@@ -53,7 +65,8 @@ def decode_frame(heat, paf, sk, prm, fr, cands, aw, stats):
     limb_kp, limb_paf, redundant = sk.limb_kp, sk.limb_paf, sk.redundant
     num, peak_v = found.num, found.v
     people_clear(people)
-    mp = np.int64(prm.max_peaks)
+    # The peak set is sized to what the map can yield (decode.c), not to max_peaks.
+    mp = found.x.shape[0] // sk.K
     n_cands = 0
     n_conn = 0
     for l in range(limb_kp.shape[0]):
@@ -89,8 +102,8 @@ def _grow(out_kp, out_sc, written, need):
 @jit
 def _decode_frames(heat, paf, sk, prm):
     frames = heat.shape[0]
-    mp = np.int64(prm.max_peaks)
     fr = new_frame(sk, prm, heat.shape[2], heat.shape[3])
+    mp = fr.peaks.x.shape[0] // sk.K
     cands = new_cands(min(mp * mp, 4096))
     aw = assign_work(mp, mp, min(mp * mp, 4096), prm.assignment == HUNGARIAN)
     counts = np.zeros(frames, np.int64)

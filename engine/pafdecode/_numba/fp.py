@@ -35,6 +35,7 @@ F0 = np.float32(0.0)
 FHALF = np.float32(0.5)
 F2 = np.float32(2.0)
 FINF = np.float32(np.inf)
+FMAX = np.float32(np.finfo(np.float32).max)
 TINY = np.float32(np.finfo(np.float32).tiny)
 
 HAVE_MXCSR = platform.machine().lower() in ("x86_64", "amd64")

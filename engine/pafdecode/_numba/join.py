@@ -19,7 +19,49 @@ from .sort import new_cands, sort_candidates
 # types two tree limbs apart (middles, K x K); scratch for one fragment.
 JoinRound = namedtuple("JoinRound", [
     "reach", "types", "box", "hosts", "num_hosts", "widest", "longest", "middles",
-    "lone", "frag_types", "fb"])
+    "lone", "frag_types", "fb", "partner_start", "partners", "holder_start", "holders",
+    "stamp"])
+
+
+@jit
+def tree_partners(middles):
+    """pd_tree_partners: for each type j, the types i with middles[i, j] >= 0, in
+    increasing order: partners[start[j]:start[j + 1]]."""
+    K = middles.shape[0]
+    start = np.zeros(K + 1, np.int32)
+    partners = np.empty(K * K, np.int32)
+    n = 0
+    for j in range(K):
+        start[j] = n
+        for i in range(K):
+            if middles[i, j] >= 0:
+                partners[n] = i
+                n += 1
+    start[K] = n
+    return start, partners
+
+
+@jit
+def _holders(people, reach, types, count, K):
+    """Every host by the types it holds (pd_join_hosts): holders[start[t]:start[t + 1]]
+    hold type t, by index."""
+    start = np.zeros(K + 1, np.int32)
+    total = 0
+    for p in range(count):
+        if reach[p] > 0.0:
+            for t in range(people.keypoints[p]):
+                start[types[p, t] + 1] += 1
+                total += 1
+    for k in range(K):
+        start[k + 1] += start[k]
+    cursor = start[:K].copy()
+    holders = np.empty(max(total, 1), np.int32)
+    for p in range(count):
+        if reach[p] > 0.0:
+            for t in range(people.keypoints[p]):
+                holders[cursor[types[p, t]]] = p
+                cursor[types[p, t]] += 1
+    return start, holders
 
 
 @jit
@@ -100,7 +142,7 @@ def _measure(people, limb_kp, limb_redundant, peaks, reach, types, box):
 
 
 @jit
-def _new_round(people, limb_kp, limb_redundant, peaks, middles):
+def _new_round(people, limb_kp, limb_redundant, peaks, middles, partners):
     count = people.n[0]
     cap = max(count, 1)
     K = people.slots.shape[1]
@@ -124,30 +166,36 @@ def _new_round(people, limb_kp, limb_redundant, peaks, middles):
         if reach[p] > longest:
             longest = reach[p]
     sort_candidates(hosts.s, hosts.a, hosts.b, num_hosts)
+    holder_start, holders = _holders(people, reach, types, count, K)
     return JoinRound(reach, types, box, hosts, num_hosts, widest, longest, middles,
-                     np.full(K, -1, np.int32), np.empty(K, np.int32), np.empty(4, np.float64))
+                     np.full(K, -1, np.int32), np.empty(K, np.int32), np.empty(4, np.float64),
+                     partners[0], partners[1], holder_start, holders,
+                     np.zeros(cap + 1, np.int64))
 
 
 @inline
-def _join_cost(host, host_types, nh, frag, frag_types, nf, middles, px, py, reach, limit):
+def _join_cost(host, frag, frag_types, nf, middles, start, partners, px, py, reach, limit):
     """pd_join_cost: the shortest gap across one hidden joint between the host
-    (slots `host`, its nh types) and the fragment (slots `frag`, nf types), in
-    units of twice the host's reach; inf when none."""
+    (slots `host`) and the fragment (slots `frag`, nf types), in units of twice the
+    host's reach; inf when none. Only the types two tree limbs from each of the
+    fragment's are visited: O(nf * d2) whatever the host's size."""
     best = math.inf
     far = 1.001 * limit * 2.0 * reach
-    for a in range(nh):
-        i = host_types[a]
-        gi = host[i]
-        hx = np.float64(px[gi])
-        hy = np.float64(py[gi])
-        for b in range(nf):
-            j = frag_types[b]
-            middle = middles[i, j]
-            if middle < 0 or host[middle] >= 0 or frag[middle] >= 0:
+    for b in range(nf):
+        j = frag_types[b]
+        gj = frag[j]
+        fx = np.float64(px[gj])
+        fy = np.float64(py[gj])
+        for e in range(start[j], start[j + 1]):
+            i = partners[e]
+            gi = host[i]
+            if gi < 0:
                 continue
-            gj = frag[j]
-            dx = hx - np.float64(px[gj])
-            dy = hy - np.float64(py[gj])
+            middle = middles[i, j]
+            if host[middle] >= 0 or frag[middle] >= 0:
+                continue
+            dx = np.float64(px[gi]) - fx
+            dy = np.float64(py[gi]) - fy
             if dx * dx + dy * dy > far * far:
                 continue
             cost = math.sqrt(dx * dx + dy * dy) / (2.0 * reach)
@@ -212,30 +260,34 @@ def _first_host_right(hosts_s, num_hosts, left):
 
 
 @jit
-def _best_host(slots, keypoints, count, box, reach, types, fb, hosts_a, hosts_s,
-               frag_types, middles, num_hosts, widest, longest, f, frag, nf, px, py):
-    """The nearest host for the fragment f (slots `frag`, frag_types, box fb) and
+def _best_host(people, peaks, r, f, frag, nf):
+    """The nearest host for the fragment f (slots `frag`, r.frag_types, box r.fb) and
     the two lowest costs (host, best, second), searched outward from the
     fragment's left edge and stopped where no host can be near enough to matter.
-    The people's and the round's arrays come one by one (see _proposals)."""
+    The state's arrays are taken out once: a call that passes a tuple of arrays
+    counts a reference to each, which costs more than the search in a loop."""
+    slots, keypoints, box, reach, types, fb = (people.slots, people.keypoints, r.box, r.reach,
+                                               r.types, r.fb)
+    hosts_a, frag_types, px, py = r.hosts.a, r.frag_types, peaks.x, peaks.y
     K = slots.shape[1]
-    person = f < count
+    person = f < people.n[0]
     best = math.inf
     second = math.inf
     host = -1
-    lo = _first_host_right(hosts_s, num_hosts, fb[0])
+    num_hosts = r.num_hosts
+    lo = _first_host_right(r.hosts.s, num_hosts, fb[0])
     step = 0
     while step < num_hosts:
         at = lo + step if step < num_hosts - lo else lo - 1 - (step - (num_hosts - lo))
         step += 1
         p = hosts_a[at]
         limit = second if second < 1.0 else 1.0
-        horizon = 1.01 * limit * 2.0 * longest
+        horizon = 1.01 * limit * 2.0 * r.longest
         if at >= lo:
             if box[p, 0] - fb[2] > horizon:
                 step = num_hosts - lo
                 continue
-        elif fb[0] - box[p, 0] - widest > horizon:
+        elif fb[0] - box[p, 0] - r.widest > horizon:
             break
         n_p = keypoints[p]
         if not _may_take(p, n_p, f, nf, person, K):
@@ -243,51 +295,94 @@ def _best_host(slots, keypoints, count, box, reach, types, fb, hosts_a, hosts_s,
         far = 1.01 * limit * 2.0 * reach[p]
         if _gap2(box, p, fb) > far * far or not _holds_none(slots[p], frag_types, nf):
             continue
-        cost = _join_cost(slots[p], types[p], n_p, frag, frag_types, nf, middles, px, py,
-                          reach[p], limit)
+        cost = _join_cost(slots[p], frag, frag_types, nf, r.middles, r.partner_start,
+                          r.partners, px, py, reach[p], limit)
         if cost <= 1.0:
             best, second, host = _ranked(cost, p, best, second, host)
     return host, best, second
 
 
-@inline
-def _fragment(slots, keypoints, types, box, lone, frag_types, fb, px, py, count, mp, f):
+@jit
+def _by_type_size(r, nf):
+    """pd_join_by_type_size: the hosts _by_type would visit, repeats included."""
+    n = 0
+    for b in range(nf):
+        t = r.frag_types[b]
+        for e in range(r.partner_start[t], r.partner_start[t + 1]):
+            i = r.partners[e]
+            n += r.holder_start[i + 1] - r.holder_start[i]
+    return n
+
+
+@jit
+def _by_type(people, peaks, r, f, frag, nf):
+    """pd_join_by_type: the choice of _best_host from the hosts holding a type two
+    tree limbs from one of the fragment's, each weighed once (the outcome does not
+    depend on the order)."""
+    slots, keypoints, box, reach, fb = people.slots, people.keypoints, r.box, r.reach, r.fb
+    frag_types, px, py, stamp = r.frag_types, peaks.x, peaks.y, r.stamp
+    K = slots.shape[1]
+    person = f < people.n[0]
+    best = math.inf
+    second = math.inf
+    host = -1
+    stamp[-1] += 1
+    serial = stamp[-1]
+    for b in range(nf):
+        t = frag_types[b]
+        for e in range(r.partner_start[t], r.partner_start[t + 1]):
+            i = r.partners[e]
+            for h in range(r.holder_start[i], r.holder_start[i + 1]):
+                p = r.holders[h]
+                if stamp[p] == serial:
+                    continue
+                stamp[p] = serial
+                n_p = keypoints[p]
+                if not (reach[p] > 0.0) or not _may_take(p, n_p, f, nf, person, K):
+                    continue
+                limit = second if second < 1.0 else 1.0
+                far = 1.01 * limit * 2.0 * reach[p]
+                if _gap2(box, p, fb) > far * far or not _holds_none(slots[p], frag_types, nf):
+                    continue
+                cost = _join_cost(slots[p], frag, frag_types, nf, r.middles, r.partner_start,
+                                  r.partners, px, py, reach[p], limit)
+                if cost <= 1.0:
+                    best, second, host = _ranked(cost, p, best, second, host)
+    return host, best, second
+
+
+@jit
+def _fragment(people, peaks, r, f):
     """Fragment f (a person below count, else the global peak f - count; see
-    _proposals) into frag_types and fb: (its slots, its size, its type when a lone
-    peak or -1)."""
+    _proposals) into r.frag_types and r.fb: (its slots, its size, its type when a
+    lone peak or -1)."""
+    count = people.n[0]
     if f < count:
-        nf = keypoints[f]
-        frag_types[:nf] = types[f, :nf]
-        fb[:] = box[f]
-        return slots[f], nf, -1
+        nf = people.keypoints[f]
+        r.frag_types[:nf] = r.types[f, :nf]
+        r.fb[:] = r.box[f]
+        return people.slots[f], nf, -1
     g = f - count
-    kind = g // mp
-    lone[kind] = g
-    frag_types[0] = kind
-    fb[0] = np.float64(px[g])
-    fb[2] = fb[0]
-    fb[1] = np.float64(py[g])
-    fb[3] = fb[1]
-    return lone, 1, kind
+    kind = g // (peaks.x.shape[0] // people.slots.shape[1])
+    r.lone[kind] = g
+    r.frag_types[0] = kind
+    r.fb[0] = np.float64(peaks.x[g])
+    r.fb[2] = r.fb[0]
+    r.fb[1] = np.float64(peaks.y[g])
+    r.fb[3] = r.fb[1]
+    return r.lone, 1, kind
 
 
 @jit
 def _proposals(people, peaks, r, margin):
     """Every fragment's host when it is clearly the nearest, as (-cost, fragment,
     host) sorted: the nearest joins first. A fragment is a person of at most half
-    the types, or a peak nobody holds. The records' arrays are taken out once and
-    passed as arrays: a call counts a reference to every array of a tuple it is
-    passed, which costs more than a fragment's search."""
+    the types, or a peak nobody holds (tested here, on arrays taken out once)."""
     count = people.n[0]
     K = people.slots.shape[1]
     total = peaks.x.shape[0]
     mp = total // K
-    slots, keypoints, owner = people.slots, people.keypoints, people.owner
-    num, px, py = peaks.num, peaks.x, peaks.y
-    box, types, lone, frag_types, fb = r.box, r.types, r.lone, r.frag_types, r.fb
-    hosts_a, hosts_s = r.hosts.a, r.hosts.s
-    middles, reach = r.middles, r.reach
-    num_hosts, widest, longest = r.num_hosts, r.widest, r.longest
+    keypoints, owner, num = people.keypoints, people.owner, peaks.num
     joins = new_cands(count + total)
     n = 0
     for f in range(count + total):
@@ -296,13 +391,15 @@ def _proposals(people, peaks, r, margin):
                 continue
         elif (f - count) % mp >= num[(f - count) // mp] or owner[f - count] >= 0:
             continue
-        frag, nf, kind = _fragment(slots, keypoints, types, box, lone, frag_types, fb, px, py,
-                                   count, mp, f)
-        host, best, second = _best_host(slots, keypoints, count, box, reach, types, fb,
-                                        hosts_a, hosts_s, frag_types, middles, num_hosts,
-                                        widest, longest, f, frag, nf, px, py)
+        frag, nf, kind = _fragment(people, peaks, r, f)
+        # Where hosts crowd within reach (small maps, noise), the holders of the
+        # partner types are fewer than the hosts a sweep visits; both choose alike.
+        if 4 * _by_type_size(r, nf) < r.num_hosts:
+            host, best, second = _by_type(people, peaks, r, f, frag, nf)
+        else:
+            host, best, second = _best_host(people, peaks, r, f, frag, nf)
         if kind >= 0:
-            lone[kind] = -1
+            r.lone[kind] = -1
         if host < 0 or not (best < np.float64(margin) * second):
             continue
         joins.a[n] = f
@@ -342,8 +439,9 @@ def _apply_joins(people, peaks, joins, num):
 def join_fragments(people, peaks, limb_kp, limb_redundant, margin):
     """pd_people_join_fragments: rounds of joining until none joins."""
     middles = tree_middles(limb_kp, limb_redundant, people.slots.shape[1])
+    partners = tree_partners(middles)
     while True:
-        r = _new_round(people, limb_kp, limb_redundant, peaks, middles)
+        r = _new_round(people, limb_kp, limb_redundant, peaks, middles, partners)
         joins, num = _proposals(people, peaks, r, margin)
         if _apply_joins(people, peaks, joins, num) == 0:
             break

@@ -6,16 +6,19 @@ from collections import namedtuple
 
 import numpy as np
 
-from .fp import F0, F2, FHALF, FINF, PD_ERR_ARGUMENT, PD_OK, jit, row_of
+from .fp import F0, F2, FHALF, FINF, FMAX, PD_ERR_ARGUMENT, PD_OK, jit, row_of
 from .sort import sort_candidates
 
 _INT_MAX = 2**31 - 1
 
-# Scratch of one channel's search: the clean plane, row and window maxima, visited
-# marks, the flood queue, and the local maxima found (value, cell, 1 + direction
-# from the peak it was split from, or 0).
-PeakWork = namedtuple("PeakWork", ["plane", "row_max", "window", "visited", "queue",
-                                   "f_val", "f_idx", "f_b"])
+# Scratch of one channel's search: the clean plane, row and window maxima with how
+# many cells reach them, the same counts among candidates (masked, count_max),
+# marks, the doubled grid and its union-find for plateaus, the van Herk lines, and
+# the local maxima found (value, cell, 1 + direction from the peak it was split
+# from, or 0).
+PeakWork = namedtuple("PeakWork", ["plane", "row_max", "window", "visited", "masked",
+                                   "row_count", "count", "count_max", "grid", "parent",
+                                   "line_v", "line_c", "f_val", "f_idx", "f_b"])
 
 # A frame's peaks: x, y (map cells) and value of global peak k * max_peaks + rank,
 # planar so that a channel's coordinates are contiguous; num: peaks per channel.
@@ -26,16 +29,34 @@ _DIR_Y = np.array([0, 0, 1, -1, 1, -1, -1, 1], np.int64)
 
 
 @jit
-def peak_work(cells):
+def peak_work(height, width):
+    cells = height * width
+    doubled = (2 * height - 1) * (2 * width - 1)
+    line = max(height, width)
     return PeakWork(np.empty(cells, np.float32), np.empty(cells, np.float32),
                     np.empty(cells, np.float32), np.empty(cells, np.uint8),
-                    np.empty(cells, np.int32), np.empty(cells, np.float32),
-                    np.empty(cells, np.int32), np.empty(cells, np.int32))
+                    np.empty(cells, np.float32), np.empty(cells, np.int32),
+                    np.empty(cells, np.int32), np.empty(cells, np.int32),
+                    np.empty(doubled, np.int32), np.empty(doubled, np.int32),
+                    np.empty(2 * line, np.float32), np.empty(2 * line, np.int32),
+                    np.empty(cells, np.float32), np.empty(cells, np.int32),
+                    np.empty(cells, np.int32))
+
+
+@jit
+def _fit_offset_wide(left, centre, right):
+    """pd_fit_offset_wide: the value parabola in float64, which cannot overflow."""
+    num = np.float64(left) - np.float64(right)
+    den = np.float64(left) - 2.0 * np.float64(centre) + np.float64(right)
+    if not (den < 0.0):
+        return F0
+    off = 0.5 * num / den
+    return np.float32(0.5 if off > 0.5 else (-0.5 if off < -0.5 else off))
 
 
 @jit
 def _fit_offset(left, centre, right):
-    """pd_fit_offset, in float32."""
+    """pd_fit_offset, in float32 (float64 only where float32 overflows)."""
     ratio_l = left / centre
     ratio_r = right / centre
     num = F0
@@ -48,6 +69,8 @@ def _fit_offset(left, centre, right):
     else:
         num = left - right
         den = left - F2 * centre + right
+        if not (abs(num) <= FMAX) or not (abs(den) <= FMAX):
+            return _fit_offset_wide(left, centre, right)
     if not (den < F0):
         return F0
     off = FHALF * num / den
@@ -64,34 +87,6 @@ def _window_bounds(x, y, radius, height, width):
     inclusive."""
     return (max(x - radius, 0), min(x + radius, width - 1), max(y - radius, 0),
             min(y + radius, height - 1))
-
-
-@jit
-def _plateau_is_maximum(plane, height, width, start, radius, v, visited, queue):
-    head = 0
-    tail = 0
-    is_max = True
-    visited[start] = 1
-    queue[tail] = start
-    tail += 1
-    while head < tail:
-        cell = queue[head]
-        head += 1
-        y = cell // width
-        x = cell - y * width
-        x0, x1, y0, y1 = _window_bounds(x, y, radius, height, width)
-        for yy in range(y0, y1 + 1):
-            row = yy * width
-            for xx in range(x0, x1 + 1):
-                idx = row + xx
-                n = plane[idx]
-                if n > v:
-                    is_max = False
-                if n == v and visited[idx] == 0:
-                    visited[idx] = 1
-                    queue[tail] = idx
-                    tail += 1
-    return is_max
 
 
 @jit
@@ -133,42 +128,184 @@ def _window_max_r1(plane, row_max, window, height, width):
 
 
 @jit
-def _clamped_max(line, out, count, step, radius):
-    """Every item of a line (`count` items `step` apart) as the maximum within
-    `radius` of it, clamped to the line."""
-    for x in range(count):
-        lo = max(x - radius, 0)
-        hi = min(x + radius, count - 1)
-        m = line[lo * step]
-        for j in range(lo + 1, hi + 1):
-            c = line[j * step]
-            m = c if c > m else m
-        out[x * step] = m
+def _max_count(m, c, v, n):
+    """pd_max_count: the maximum of (m, c) and (v, n), counts added on a tie."""
+    if v > m:
+        return v, n
+    if v == m:
+        return m, c + n
+    return m, c
 
 
 @jit
-def _window_max(plane, row_max, window, height, width, radius):
-    """The (2r+1) x (2r+1) window maximum of every cell, as two separable passes of
-    clamped maxima (pd_window_max). Only comparisons: any order gives the same."""
-    if radius == 1 and width >= 3 and height >= 3:
-        _window_max_r1(plane, row_max, window, height, width)
-        return
+def _line_max(src, src_c, use_c, base, step, count, radius, out, out_c, lv, lc):
+    """pd_line_max: van Herk / Gil-Werman window maxima with counts along one line
+    (count items `step` apart from `base` in the flat arrays); lv, lc hold the
+    running maxima from each block's start (first count items) and end."""
+    k = 2 * radius + 1
+    for b0 in range(0, count, k):
+        b1 = min(b0 + k, count)
+        for i in range(b0, b1):
+            v = src[base + i * step]
+            n = src_c[base + i * step] if use_c else np.int32(1)
+            if i > b0:
+                v, n = _max_count(lv[i - 1], lc[i - 1], v, n)
+            lv[i] = v
+            lc[i] = n
+        for i in range(b1 - 1, b0 - 1, -1):
+            v = src[base + i * step]
+            n = src_c[base + i * step] if use_c else np.int32(1)
+            if i < b1 - 1:
+                v, n = _max_count(lv[count + i + 1], lc[count + i + 1], v, n)
+            lv[count + i] = v
+            lc[count + i] = n
+    for i in range(count):
+        lo = max(i - radius, 0)
+        hi = min(i + radius, count - 1)
+        if lo // k != hi // k:
+            m, c = _max_count(lv[count + lo], lc[count + lo], lv[hi], lc[hi])
+        elif lo % k == 0:
+            m = lv[hi]
+            c = lc[hi]
+        else:
+            m = lv[count + lo]
+            c = lc[count + lo]
+        out[base + i * step] = m
+        out_c[base + i * step] = c
+
+
+@jit
+def _window_max_count(plane, height, width, radius, w, window, count):
+    """pd_window_max_count: a row pass and a column pass of _line_max, O(cells)."""
     for y in range(height):
-        base = y * width
-        _clamped_max(plane[base:], row_max[base:], width, 1, radius)
+        _line_max(plane, w.row_count, False, y * width, 1, width, radius, w.row_max,
+                  w.row_count, w.line_v, w.line_c)
     for x in range(width):
-        _clamped_max(row_max[x:], window[x:], height, width, radius)
+        _line_max(w.row_max, w.row_count, True, x, width, height, radius, window, count,
+                  w.line_v, w.line_c)
 
 
 @jit
-def _has_equal_neighbour(plane, height, width, x, y, radius, v):
+def _window_max(w, height, width, radius):
+    """The (2r+1) x (2r+1) window maximum of every cell (pd_window_max); for r > 1
+    with the counts of cells reaching it. Only comparisons: any order gives the
+    same."""
+    if radius == 1 and width >= 3 and height >= 3:
+        _window_max_r1(w.plane, w.row_max, w.window, height, width)
+        return
+    _window_max_count(w.plane, height, width, radius, w, w.window, w.count)
+
+
+@jit
+def _equal_count(plane, height, width, idx, radius, w, counted):
+    """pd_equal_count: cells of candidate idx's window at its value, itself included."""
+    if counted:
+        return w.count[idx]
+    v = plane[idx]
+    y = idx // width
+    x = idx - y * width
     x0, x1, y0, y1 = _window_bounds(x, y, radius, height, width)
+    n = 0
     for yy in range(y0, y1 + 1):
-        row = yy * width
         for xx in range(x0, x1 + 1):
-            if plane[row + xx] == v and (yy != y or xx != x):
-                return True
-    return False
+            if plane[yy * width + xx] == v:
+                n += 1
+    return n
+
+
+@jit
+def _find_root(uf, p):
+    while uf[p] != p:
+        uf[p] = uf[uf[p]]
+        p = uf[p]
+    return p
+
+
+@jit
+def _union(uf, a, b):
+    a = _find_root(uf, a)
+    b = _find_root(uf, b)
+    if a < b:
+        uf[b] = a
+    if b < a:
+        uf[a] = b
+
+
+@jit
+def _plateau_cover(height, width, radius, count_max, sums, cover):
+    """pd_plateau_cover: the doubled grid covered by squares [2c, 2c + 2r] around
+    the candidates that have another in their window."""
+    hd = 2 * height - 1
+    wd = 2 * width - 1
+    span = 2 * radius
+    for py in range(hd):
+        running = 0
+        even_row = (py & 1) == 0
+        for px in range(wd):
+            out = px - span - 1
+            if even_row and (px & 1) == 0 and count_max[(py // 2) * width + px // 2] > 1:
+                running += 1
+            if even_row and out >= 0 and (out & 1) == 0 and \
+                    count_max[(py // 2) * width + out // 2] > 1:
+                running -= 1
+            sums[py * wd + px] = running
+    for px in range(wd):
+        running = 0
+        for py in range(hd):
+            if sums[py * wd + px] > 0:
+                running += 1
+            if py - span - 1 >= 0 and sums[(py - span - 1) * wd + px] > 0:
+                running -= 1
+            cover[py * wd + px] = 1 if running > 0 else 0
+
+
+@jit
+def _label_plateaus(height, width, threshold, radius, w, counted):
+    """pd_label_plateaus: per plateau root, w.grid holds 2 * its first cell + 1 when
+    it is no maximum; w.count_max > 1 marks the cells that have one."""
+    plane = w.plane
+    cells = height * width
+    wd = 2 * width - 1
+    doubled = (2 * height - 1) * wd
+    if not counted:
+        _window_max_count(plane, height, width, radius, w, w.window, w.count)
+    for i in range(cells):
+        w.masked[i] = plane[i] if plane[i] > threshold and plane[i] >= w.window[i] else -FINF
+    # The row pass is done with `masked` before the column pass writes it.
+    _window_max_count(w.masked, height, width, radius, w, w.masked, w.count_max)
+    for i in range(cells):
+        if not (plane[i] > threshold and plane[i] >= w.window[i]):
+            w.count_max[i] = 0
+    _plateau_cover(height, width, radius, w.count_max, w.parent, w.grid)
+    uf = w.parent
+    for p in range(doubled):
+        uf[p] = p if w.grid[p] != 0 else -1
+    for p in range(doubled):
+        if uf[p] < 0:
+            continue
+        if p % wd != 0 and uf[p - 1] >= 0:
+            _union(uf, p, p - 1)
+        if p >= wd and uf[p - wd] >= 0:
+            _union(uf, p, p - wd)
+    _plateau_verdicts(height, width, w)
+
+
+@jit
+def _plateau_verdicts(height, width, w):
+    """Per plateau root: 2 * its first cell + 1 when a cell of it is bad."""
+    wd = 2 * width - 1
+    for pass_ in range(2):
+        for i in range(height * width):
+            if w.count_max[i] <= 1:
+                continue
+            root = _find_root(w.parent, 2 * (i // width) * wd + 2 * (i % width))
+            bad = np.int32(1) if w.count[i] != w.count_max[i] else np.int32(0)
+            if pass_ == 0:
+                w.grid[root] = -1
+            elif w.grid[root] < 0:
+                w.grid[root] = 2 * i + bad
+            else:
+                w.grid[root] |= bad
 
 
 @jit
@@ -188,7 +325,29 @@ def _is_supported(plane, height, width, x, y, support):
             w = np.float32((2 - abs(dy)) * (2 - abs(dx)))
             total += w * plane[yy * width + xx]
             weight += w
-    return total > support * weight
+    limit = support * weight
+    if abs(total) <= FMAX and limit <= FMAX:
+        return total > limit
+    return _is_supported_wide(plane, height, width, x, y, support)
+
+
+@jit
+def _is_supported_wide(plane, height, width, x, y, support):
+    """pd_is_supported_wide: the same test in float64, where float32 overflows."""
+    total = 0.0
+    weight = 0.0
+    for dy in range(-1, 2):
+        yy = y + dy
+        if yy < 0 or yy >= height:
+            continue
+        for dx in range(-1, 2):
+            xx = x + dx
+            if xx < 0 or xx >= width:
+                continue
+            w = np.float64((2 - abs(dy)) * (2 - abs(dx)))
+            total += w * np.float64(plane[yy * width + xx])
+            weight += w
+    return total > np.float64(support) * weight
 
 
 @jit
@@ -336,33 +495,33 @@ def _fit_far_side(plane, idx, step, inside, v, sigma2):
 
 
 @jit
-def _is_peak(plane, height, width, idx, radius, support, w, marks_clean):
-    """Whether the local maximum candidate idx is a peak; returns that and whether
-    the visited marks are clean (they are cleared once, on the first plateau)."""
-    v = plane[idx]
+def _is_peak(plane, height, width, idx, radius, support, w, labelled):
+    """pd_is_peak: whether candidate idx is a peak, and whether it belongs to a
+    plateau seen before the plateaus were labelled (then it is no peak yet)."""
     y = idx // width
     x = idx - y * width
-    if _has_equal_neighbour(plane, height, width, x, y, radius, v):
-        if not marks_clean:
-            w.visited[:height * width] = 0
-            marks_clean = True
-        if w.visited[idx] != 0:
-            return False, marks_clean
-        if not _plateau_is_maximum(plane, height, width, idx, radius, v, w.visited, w.queue):
-            return False, marks_clean
+    if _equal_count(plane, height, width, idx, radius, w, labelled or radius > 1) > 1:
+        if not labelled:
+            return False, True
+        if w.count_max[idx] <= 1:
+            return False, False
+        label = w.grid[_find_root(w.parent, 2 * y * (2 * width - 1) + 2 * x)]
+        if (label & 1) != 0 or label // 2 != idx:
+            return False, False
     if support > F0 and not _is_supported(plane, height, width, x, y, support):
-        return False, marks_clean
-    return True, marks_clean
+        return False, False
+    return True, False
 
 
 @jit
-def _local_maxima(height, width, threshold, radius, support, w):
-    """The peaks of w.plane in raster order into w.f_val, f_idx, f_b; their count."""
+def _local_maxima_pass(height, width, threshold, radius, support, w, labelled):
+    """The peaks of w.plane in raster order into w.f_val, f_idx, f_b; their count and
+    whether a plateau was seen unlabelled."""
     plane = w.plane
     window = w.window
     cells = height * width
     num = 0
-    marks_clean = False
+    plateaus = False
     block = 32
     for base in range(0, cells, block):
         end = min(base + block, cells)
@@ -379,14 +538,27 @@ def _local_maxima(height, width, threshold, radius, support, w):
             v = plane[idx]
             if not (v > threshold and v >= window[idx]):
                 continue
-            ok, marks_clean = _is_peak(plane, height, width, idx, radius, support, w,
-                                       marks_clean)
+            ok, plateau = _is_peak(plane, height, width, idx, radius, support, w, labelled)
+            plateaus |= plateau
             if not ok:
                 continue
             w.f_val[num] = v
             w.f_idx[num] = idx
             w.f_b[num] = 0
             num += 1
+    return num, plateaus
+
+
+@jit
+def _local_maxima(height, width, threshold, radius, support, w):
+    """pd_collect_peaks: one pass when no candidate has an equal cell in its window;
+    otherwise the plateaus are labelled and the pass runs again. O(cells) for any
+    radius."""
+    num, plateaus = _local_maxima_pass(height, width, threshold, radius, support, w, False)
+    if not plateaus:
+        return num
+    _label_plateaus(height, width, threshold, radius, w, radius > 1)
+    num, plateaus = _local_maxima_pass(height, width, threshold, radius, support, w, True)
     return num
 
 
@@ -419,7 +591,7 @@ def find_peaks_core(src, height, width, threshold, radius, max_peaks, split_marg
                     support, w, out_x, out_y, out_v):
     """pd_find_peaks on one (H, W) view of any strides. Returns the number kept."""
     _copy_plane(src, height, width, w.plane)
-    _window_max(w.plane, w.row_max, w.window, height, width, radius)
+    _window_max(w, height, width, radius)
     num = _local_maxima(height, width, threshold, radius, support, w)
     sigma2 = F0
     if split_margin > F0 and num > 0:
@@ -443,7 +615,7 @@ def find_peaks_entry(heatmap, threshold, radius, max_peaks, split_margin, peak_s
             not (threshold == threshold) or not (peak_support >= F0) or \
             not (peak_support < FINF):
         return PD_ERR_ARGUMENT, np.zeros((0, 3), np.float32)
-    w = peak_work(height * width)
+    w = peak_work(height, width)
     out = np.empty((3, max_peaks), np.float32)
     n = find_peaks_core(heatmap, height, width, threshold, radius, max_peaks, split_margin,
                         peak_support, w, out[0], out[1], out[2])
@@ -461,12 +633,15 @@ def stage_peaks(heat, prm, w, peaks):
     K * max_peaks, and counts); returns how many in all."""
     height = heat.shape[1]
     width = heat.shape[2]
-    mp = np.int64(prm.max_peaks)
+    # The set may be sized below max_peaks to what the map can yield; it is never
+    # written past.
+    mp = peaks.x.shape[0] // peaks.num.shape[0]
+    cap = min(mp, np.int64(prm.max_peaks))
     total = 0
     for k in range(peaks.num.shape[0]):
         off = k * mp
         got = find_peaks_core(heat[k], height, width, prm.peak_threshold,
-                              np.int64(prm.peak_radius), mp, prm.split_merged_peaks,
+                              np.int64(prm.peak_radius), cap, prm.split_merged_peaks,
                               prm.peak_support, w, peaks.x[off:off + mp],
                               peaks.y[off:off + mp], peaks.v[off:off + mp])
         peaks.num[k] = got

@@ -12,8 +12,10 @@ from collections import namedtuple
 
 import numpy as np
 
-from .fp import F0, FINF, finite_or_zero, flat_plane, jit, row_of
+from .fp import F0, FINF, flat_plane, jit, row_of
 from .sort import Cands, new_cands, sort_candidates
+
+FMAX64 = float(np.finfo(np.float32).max)
 
 # PD_MIN_LIMB_LENGTH * PD_MIN_LIMB_LENGTH in float32, as scoring.c computes it.
 _MIN_LENGTH2 = np.float32(np.float32(1e-3) * np.float32(1e-3))
@@ -130,12 +132,40 @@ def _field_flat(g, height, width, x, y):
 
 
 @jit
+def _lerp2_wide(v00, v01, v10, v11, wx, wy):
+    """_lerp2 in float64, as pd_sample_wide computes it."""
+    fx = np.float64(wx)
+    fy = np.float64(wy)
+    top = np.float64(v00) + (np.float64(v01) - np.float64(v00)) * fx
+    bottom = np.float64(v10) + (np.float64(v11) - np.float64(v10)) * fx
+    return top + (bottom - top) * fy
+
+
+@jit
+def _dot_wide(cx, cy, wx, wy, ux, uy):
+    """pd_sample_wide: a sample whose float32 arithmetic did not stay finite, from
+    its corners cx, cy (00, 01, 10, 11) of each channel: 0 when one is NaN or Inf,
+    else redone in float64 and saturated to +-FLT_MAX."""
+    for c in range(4):
+        if not (cx[c] - cx[c] == F0) or not (cy[c] - cy[c] == F0):
+            return F0
+    vx = _lerp2_wide(cx[0], cx[1], cx[2], cx[3], wx, wy)
+    vy = _lerp2_wide(cy[0], cy[1], cy[2], cy[3], wx, wy)
+    dot = vx * np.float64(ux) + vy * np.float64(uy)
+    return np.float32(FMAX64 if dot > FMAX64 else (-FMAX64 if dot < -FMAX64 else dot))
+
+
+@jit
 def _dot_strided(fx, fy, height, width, px, py, ux, uy):
     """One sample's dot product, reading the PAF views (any strides)."""
     x0, x1, y0, y1, wx, wy = _cell(px, py, height, width)
     vx = _lerp2(fx[y0, x0], fx[y0, x1], fx[y1, x0], fx[y1, x1], wx, wy)
     vy = _lerp2(fy[y0, x0], fy[y0, x1], fy[y1, x0], fy[y1, x1], wx, wy)
-    return finite_or_zero(vx * ux + vy * uy)
+    dot = vx * ux + vy * uy
+    if dot - dot == F0:
+        return dot
+    return _dot_wide((fx[y0, x0], fx[y0, x1], fx[y1, x0], fx[y1, x1]),
+                     (fy[y0, x0], fy[y0, x1], fy[y1, x0], fy[y1, x1]), wx, wy, ux, uy)
 
 
 @jit
@@ -146,7 +176,11 @@ def _dot_flat(gx, gy, height, width, px, py, ux, uy):
     r1 = y1 * width
     vx = _lerp2(gx[r0 + x0], gx[r0 + x1], gx[r1 + x0], gx[r1 + x1], wx, wy)
     vy = _lerp2(gy[r0 + x0], gy[r0 + x1], gy[r1 + x0], gy[r1 + x1], wx, wy)
-    return finite_or_zero(vx * ux + vy * uy)
+    dot = vx * ux + vy * uy
+    if dot - dot == F0:
+        return dot
+    return _dot_wide((gx[r0 + x0], gx[r0 + x1], gx[r1 + x0], gx[r1 + x1]),
+                     (gy[r0 + x0], gy[r0 + x1], gy[r1 + x0], gy[r1 + x1]), wx, wy, ux, uy)
 
 
 @jit
@@ -346,7 +380,13 @@ def _start_slack(gx, gy, height, width, x0, y0, threshold):
     size = abs(va_x) + abs(va_y)
     slack2_a = _sure_slack2(threshold, 1e-4 * size)
     if not size < np.inf:
-        return 0.0, 0.0, 0.0
+        # Finite corners too large for float32 arithmetic are scored in float64:
+        # nothing is known about this sample here.
+        x0_, x1_, y0_, y1_, wx, wy = _cell(x0, y0, height, width)
+        for o in (y0_ * width + x0_, y0_ * width + x1_, y1_ * width + x0_, y1_ * width + x1_):
+            if not (gx[o] - gx[o] == F0) or not (gy[o] - gy[o] == F0):
+                return 0.0, 0.0, 0.0
+        return 0.0, 0.0, -1.0
     return va_x, va_y, slack2_a
 
 

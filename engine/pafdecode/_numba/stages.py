@@ -18,7 +18,7 @@ def _peaks_kernel(heat, rec):
     saved = fp.enter_flush_denormals()
     prm = rec[0]
     found = peaks.new_peaks(heat.shape[0], np.int64(prm.max_peaks))
-    peaks.stage_peaks(heat, prm, peaks.peak_work(heat.shape[1] * heat.shape[2]), found)
+    peaks.stage_peaks(heat, prm, peaks.peak_work(heat.shape[1], heat.shape[2]), found)
     fp.leave_flush_denormals(saved)
     return found.x, found.y, found.v, found.num
 
