@@ -196,28 +196,97 @@ def test_bad_arguments_name_themselves(ray_local, photos, model_path):
         predictor({"image": np.zeros((1, 8, 8, 3), np.uint8)})
 
 
-def _cli_has_ray():
-    import inspect
+def _cli(*argv):
+    """`pafdecode` run in this process (so it joins the module's Ray): status, stderr."""
+    import contextlib
+    import io
 
-    from pafdecode import cli
-    return '"--ray"' in inspect.getsource(cli)
-
-
-@pytest.mark.skipif(not _cli_has_ray(), reason="pafdecode predict has no --ray option yet")
-def test_cli_predict_on_ray_writes_what_predict_writes(ray_local, photos, model_path,
-                                                       tmp_path):
     from pafdecode.cli import main
 
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = main([str(a) for a in argv])
+    return status, err.getvalue()
+
+
+def test_cli_predict_on_ray_writes_what_predict_writes(ray_local, photos, model_path,
+                                                       tmp_path):
     common = ["predict", *photos, "--model", model_path, "--quiet"]
-    assert main(common + ["--json", str(tmp_path / "one.json")]) == 0
-    assert main(common + ["--json", str(tmp_path / "ray.json"), "--ray",
-                          "--concurrency", "2"]) == 0
+    for name, extra in (("one", []), ("ray", ["--ray", "--concurrency", "2"])):
+        status, err = _cli(*common, *extra, "--json", tmp_path / f"{name}.json",
+                           "--draw", tmp_path / f"{name}-drawn",
+                           "--openpose-json", tmp_path / f"{name}-openpose")
+        assert status == 0, err
     with open(tmp_path / "one.json") as f:
         one = json.load(f)
     with open(tmp_path / "ray.json") as f:
         on_ray = json.load(f)
     assert len(one) == len(on_ray) > 0
     for a, b in zip(one, on_ray):
-        assert a["image_id"] == b["image_id"]
+        assert (a["image_id"], a["file_name"]) == (b["image_id"], b["file_name"])
         np.testing.assert_allclose(b["keypoints"], a["keypoints"], atol=TOL, rtol=0)
         assert b["score"] == pytest.approx(a["score"], abs=TOL)
+    def files(folder):
+        return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+    assert len(files(tmp_path / "one-drawn")) == len(photos)
+    for kind in ("drawn", "openpose"):
+        assert files(tmp_path / f"ray-{kind}") == files(tmp_path / f"one-{kind}")
+    for name in files(tmp_path / "one-openpose"):
+        with open(tmp_path / "one-openpose" / name) as f, \
+                open(tmp_path / "ray-openpose" / name) as g:
+            a, b = json.load(f)["people"], json.load(g)["people"]
+        assert len(a) == len(b)
+        for pa, pb in zip(a, b):
+            np.testing.assert_allclose(pb["pose_keypoints_2d"], pa["pose_keypoints_2d"],
+                                       atol=TOL, rtol=0)
+
+
+def test_cli_predict_on_ray_skips_unreadable_images(ray_local, with_broken, model_path,
+                                                    tmp_path, one_process):
+    bad = {"broken.jpg", "notes.png"}  # a missing input is refused before any work
+    present = [p for p in with_broken if os.path.exists(p)]
+    status, err = _cli("predict", *present, "--model", model_path, "--quiet", "--ray",
+                       "local", "--json", tmp_path / "r.json")
+    assert status == 1
+    skipped = [line for line in err.splitlines() if line.startswith("pafdecode: skipped")]
+    assert len(skipped) == 2, err
+    assert sorted(os.path.basename(line.split(":")[1].strip()) for line in skipped) == sorted(
+        bad)
+    assert "Traceback" not in err
+    with open(tmp_path / "r.json") as f:
+        results = json.load(f)
+    good = [p for p in present if os.path.basename(p) not in bad]
+    expected = sum(len(one_process[os.path.realpath(p)]) for p in good)
+    assert len(results) == expected > 0
+    assert {r["file_name"] for r in results} <= {os.path.basename(p) for p in good}
+
+
+def test_cli_ray_options_are_checked_before_any_work(ray_local, photos, model_path):
+    status, err = _cli("predict", photos[0], "--model", model_path, "--ray",
+                       "--concurrency", "0")
+    assert status == 1 and "--concurrency must be >= 1, got 0" in err
+    status, err = _cli("predict", "--ray", photos[0], "--model", model_path, "--quiet",
+                       "--concurrency", "1", "--json", os.devnull)
+    assert status == 0, err  # the input argparse gave to --ray is read as an input
+
+
+def test_pose_predictor_applies_exif_orientation_like_predict(ray_local, model_path,
+                                                              one_process, photos, tmp_path):
+    from PIL import Image
+
+    from pafdecode.distributed import PosePredictor
+
+    upright = photos[-1]
+    stored = Image.open(upright).convert("RGB").transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to view"
+    stored.save(tmp_path / "sideways.png", exif=exif.tobytes())
+    batch = {"path": np.array([str(tmp_path / "sideways.png")], dtype=object)}
+    turned = PosePredictor(model_path, exif_transpose=True)(batch)
+    assert turned["error"][0] == ""
+    truth = one_process[upright]
+    assert_same_people(truth, turned["keypoints"][0], turned["scores"][0], upright)
+    raw = PosePredictor(model_path)(batch)
+    assert raw["keypoints"][0].shape != truth.keypoints.shape or not np.allclose(
+        raw["keypoints"][0], truth.keypoints, atol=1)

@@ -49,6 +49,7 @@ PRESETS = {"tfpose": OnnxPoseModel.tfpose, "openpose-caffe": OnnxPoseModel.openp
            "two-outputs": OnnxPoseModel.two_outputs, "custom": OnnxPoseModel}
 _TIMES = ("preprocess_ms", "inference_ms", "decode_ms")
 _INPUT_COLUMNS = ("image", "bytes")
+_READ_OPTIONS = ("color", "exif_transpose", "max_pixels")
 
 
 def _import_ray():
@@ -109,21 +110,17 @@ def make_model(model, preset="tfpose", *, intra_op_threads=None, **model_kwargs)
     return build(model, **kwargs)
 
 
-def _decode_image(data):
-    from .io import _import_pil
-
-    with _import_pil().open(_bytes_io.BytesIO(data)) as im:
-        return np.asarray(im.convert("RGB"), dtype=np.uint8)
-
-
-def _read_image(batch, i):
+def _read_image(batch, i, **read_options):
     """The i-th image of a batch as RGB, or raises with why it cannot be read."""
+    from .io import load_image
+
     if "image" in batch:
         return np.asarray(batch["image"][i]), "RGB"
     if "bytes" in batch:
-        return _decode_image(bytes(batch["bytes"][i])), "RGB"
-    with open(os.fspath(batch["path"][i]), "rb") as f:
-        return _decode_image(f.read()), "RGB"
+        source = _bytes_io.BytesIO(bytes(batch["bytes"][i]))
+    else:
+        source = os.fspath(batch["path"][i])
+    return load_image(source, "RGB", **read_options), "RGB"
 
 
 def _ragged(arrays):
@@ -148,6 +145,11 @@ class PosePredictor:
     color : {"RGB", "BGR"}, default "RGB"
         Channel order of an ``"image"`` column (``read_images(mode="RGB")`` gives RGB).
         Images this class decodes itself are RGB.
+    exif_transpose : bool, default False
+        Turn the images this class decodes itself upright by their EXIF orientation (as
+        ``pafdecode predict`` does); an ``"image"`` column is used as Ray decoded it.
+    max_pixels : int, optional
+        Skip images this class decodes that have more pixels (see ``io.load_image``).
     intra_op_threads : int, optional
         onnxruntime threads per actor; match the CPUs each actor is given.
     **model_kwargs
@@ -158,18 +160,19 @@ class PosePredictor:
     columns listed in :mod:`pafdecode.distributed`.
     """
 
-    def __init__(self, model, preset="tfpose", *, color="RGB", intra_op_threads=None,
-                 **model_kwargs):
+    def __init__(self, model, preset="tfpose", *, color="RGB", exif_transpose=False,
+                 max_pixels=None, intra_op_threads=None, **model_kwargs):
         if color not in ("RGB", "BGR"):
             raise ValueError(f"color must be 'RGB' or 'BGR', got {color!r}")
         self.color = color
+        self.read_options = dict(exif_transpose=bool(exif_transpose), max_pixels=max_pixels)
         self.model = make_model(model, preset, intra_op_threads=intra_op_threads,
                                 **model_kwargs)
 
     def predict_one(self, batch, i):
         """(Poses, "") for the i-th image of a batch, or (None, why it was skipped)."""
         try:
-            image, color = _read_image(batch, i)
+            image, color = _read_image(batch, i, **self.read_options)
         except Exception as exc:  # noqa: BLE001  (any unreadable file is skipped)
             return None, f"cannot read the image: {type(exc).__name__}: {exc}"
         color = self.color if "image" in batch else color
@@ -277,7 +280,7 @@ def predict_images(paths_or_dataset, model, preset="tfpose", *, concurrency=1,
         intra_op_threads = max(1, int(num_cpus))
     # Open one session here first: a bad model or option fails now, on the driver,
     # with its own message, not later inside an actor.
-    make_model(model, preset, intra_op_threads=1, **_without(model_kwargs, "color"))
+    make_model(model, preset, intra_op_threads=1, **_model_only(model_kwargs))
     kwargs = dict(model_kwargs, preset=preset, intra_op_threads=intra_op_threads)
     pool = _import_ray().data.ActorPoolStrategy(min_size=low, max_size=high)
     return ds.map_batches(PosePredictor, fn_constructor_args=(model,),
@@ -285,8 +288,9 @@ def predict_images(paths_or_dataset, model, preset="tfpose", *, concurrency=1,
                           batch_size=batch_size, batch_format="numpy")
 
 
-def _without(mapping, key):
-    return {k: v for k, v in mapping.items() if k != key}
+def _model_only(kwargs):
+    """The keywords of PosePredictor that are the model's, not how it reads images."""
+    return {k: v for k, v in kwargs.items() if k not in _READ_OPTIONS}
 
 
 def _portable(batch):
@@ -410,7 +414,7 @@ def _check_fits(ray, concurrency, num_cpus):
                          f"{low * num_cpus:g} CPUs; the Ray cluster has {total:g}")
 
 
-def run_predict(paths, model, *, preset="tfpose", address=None, concurrency=1,
+def run_predict(paths, model, *, preset="tfpose", address=None, concurrency=None,
                 num_cpus=1, intra_op_threads=None, local_cpus=None, batch_size=8,
                 on_skip=None, progress=True, **model_kwargs):
     """Run a predict job on Ray; returns [(path, Poses or error string)] in `paths` order.
@@ -426,7 +430,9 @@ def run_predict(paths, model, *, preset="tfpose", address=None, concurrency=1,
         ``"auto"`` (the cluster this machine belongs to, after ``ray start``), a
         cluster's ``host:port`` or ``ray://host:10001``; None starts a local Ray with
         `local_cpus` CPUs (default: all). Ignored when Ray is already initialised.
-    concurrency, num_cpus, intra_op_threads, batch_size
+    concurrency : int or (int, int), optional
+        Actors; default: as many as the cluster's CPUs hold (``num_cpus`` each).
+    num_cpus, intra_op_threads, batch_size
         See :func:`predict_images`.
     on_skip : callable(path, reason), optional
         Called for each unreadable image (in `paths` order), as ``predict`` reports it.
@@ -446,9 +452,11 @@ def run_predict(paths, model, *, preset="tfpose", address=None, concurrency=1,
     with open(os.fspath(model), "rb") as f:
         network = f.read()
     skeleton = make_model(network, preset, intra_op_threads=1,
-                          **_without(model_kwargs, "color")).skeleton
+                          **_model_only(model_kwargs)).skeleton
     started = _connect(ray, address, local_cpus)
     try:
+        if concurrency is None:
+            concurrency = max(1, int(ray.cluster_resources().get("CPU", 1) // num_cpus))
         _check_fits(ray, concurrency, num_cpus)
         ray.data.DataContext.get_current().enable_progress_bars = bool(progress)
         ds = predict_images(paths, network, preset, concurrency=concurrency,

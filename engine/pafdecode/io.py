@@ -402,7 +402,7 @@ def load_image(path, color="RGB", *, exif_transpose=False, max_pixels=None):
 
     Parameters
     ----------
-    path : str or os.PathLike
+    path : str, os.PathLike or binary file object
     color : {"RGB", "BGR"}, default "RGB"
         Channel order of the result; "BGR" matches ``cv2.imread`` and the tf-pose
         and OpenPose networks.
@@ -440,7 +440,9 @@ def load_image(path, color="RGB", *, exif_transpose=False, max_pixels=None):
     with _open_unchecked(Image, path) as im:
         width, height = im.size
         if limit is not None and width * height > limit:
-            raise ValueError(f"{os.fspath(path)} is {width}x{height} = {width * height} "
+            name = (os.fspath(path) if isinstance(path, (str, os.PathLike))
+                    else getattr(path, "name", "the image"))
+            raise ValueError(f"{name} is {width}x{height} = {width * height} "
                              f"pixels, over the limit of {limit} (a decompression bomb?)")
         if exif_transpose:
             from PIL import ImageOps
@@ -458,7 +460,7 @@ def _open_unchecked(Image, path):
         saved = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = None
         try:
-            return Image.open(os.fspath(path))
+            return Image.open(path if hasattr(path, "read") else os.fspath(path))
         finally:
             Image.MAX_IMAGE_PIXELS = saved
 

@@ -89,11 +89,12 @@ def collect_inputs(specs, stdin=sys.stdin):
         paths.extend(_expand(spec, stdin))
     if not paths:
         raise ValueError("no input images")
-    parents = [str(p.resolve().parent) for p in paths]
-    root = Path(os.path.commonpath(parents))
+    # Absolute, not resolved: a link is named as the user named it, not as its target.
+    absolute = [Path(os.path.abspath(p)) for p in paths]
+    root = Path(os.path.commonpath([str(p.parent) for p in absolute]))
     items, taken = [], set()
-    for position, path in enumerate(paths, start=1):
-        rel = path.resolve().relative_to(root)
+    for position, (path, full) in enumerate(zip(paths, absolute), start=1):
+        rel = full.relative_to(root)
         name = unique_name(rel.with_suffix("").as_posix(), taken)
         items.append(Item(path, name, position, rel.as_posix()))
     return items
@@ -187,21 +188,28 @@ def decoder_options(args):
 OFF = type("Off", (), {"__repr__": lambda self: "none"})()
 
 
-def load_model(args):
-    """The network, loaded and checked, with the decoder the flags ask for."""
+def model_options(args):
+    """The network's path and the keywords of its preset, from the flags."""
     from .cli import _find_model
-    from .model import OnnxPoseModel
 
     path = _find_model(args.model)
     if path is None:
         raise ValueError("--model is required (or set PAFDECODE_MODEL)")
-    preset = {"tfpose": OnnxPoseModel.tfpose, "openpose-caffe": OnnxPoseModel.openpose_caffe,
-              "two-outputs": OnnxPoseModel.two_outputs}[args.preset]
     options = decoder_options(args)
     if args.input_size:
         options["input_size"] = tuple(args.input_size)
     if args.providers:
         options["providers"] = check_providers(args.providers)
+    return path, options
+
+
+def load_model(args):
+    """The network, loaded and checked, with the decoder the flags ask for."""
+    from .model import OnnxPoseModel
+
+    path, options = model_options(args)
+    preset = {"tfpose": OnnxPoseModel.tfpose, "openpose-caffe": OnnxPoseModel.openpose_caffe,
+              "two-outputs": OnnxPoseModel.two_outputs}[args.preset]
     try:
         return preset(path, **options)
     except (ValueError, TypeError, ImportError):
@@ -387,14 +395,43 @@ def drawing(rgb, poses, skeleton, args):
     return canvas
 
 
+def ray_pipeline(items, args):
+    """The messages of `pipeline`, from a job on Ray (``--ray``): the network runs in
+    Ray's actors; images are read here again only to be drawn."""
+    from . import distributed
+
+    path, options = model_options(args)
+    results = distributed.run_predict(
+        [item.path for item in items], path, preset=args.preset,
+        address=None if args.ray == "local" else args.ray, concurrency=args.concurrency,
+        progress=not args.quiet, exif_transpose=not args.no_exif,
+        max_pixels=args.max_pixels, **options)
+    for item, (_, poses) in zip(items, results):
+        if isinstance(poses, str):
+            yield "skip", item, poses
+            continue
+        image = None
+        if args.draw:
+            image, why = _read(item, args)
+            if image is None:
+                yield "skip", item, why
+                continue
+        share = {"network_ms": poses.stats.get("inference_ms", 0.0),
+                 "preprocess_ms": poses.stats.get("preprocess_ms", 0.0),
+                 "decode_ms": poses.stats.get("decode_ms", 0.0)}
+        yield "done", item, image, poses, share
+
+
 def run(model, items, args, *, keypoint_map=None, keypoints="coco17", log=None):
-    """Runs the pipeline over the items; returns the Totals."""
+    """Runs the pipeline (on Ray with ``--ray``) over the items; returns the Totals."""
     from .io import coco_results
 
     totals = Totals()
+    messages = (ray_pipeline(items, args) if getattr(args, "ray", None)
+                else pipeline(model, items, args))
     progress = Progress(len(items), not args.quiet)
     try:
-        for message in pipeline(model, items, args):
+        for message in messages:
             if message[0] == "skip":
                 _, item, why = message
                 totals.skipped.append(item.path)
@@ -467,6 +504,11 @@ def predict(args):
     def report(line):
         print(line, file=sys.stderr)
 
+    if args.ray is not None and args.ray != "local" and Path(args.ray).exists():
+        # "--ray photo.jpg ...": argparse gave the first input to --ray.
+        args.images, args.ray = [args.ray, *args.images], "local"
+    if args.concurrency is not None and args.concurrency < 1:
+        raise ValueError(f"--concurrency must be >= 1, got {args.concurrency}")
     items, _, model = prepare(args, args.images, report)
     totals = run(model, items, args, keypoints=args.keypoints)
     write_results(totals.results, args.json)
@@ -584,7 +626,8 @@ def add_predict_parser(sub, formatter):
                        formatter_class=formatter,
                        description="Run an ONNX network on photos, decode the people and "
                                    "write COCO results, drawings and OpenPose JSON.")
-    r.add_argument("images", nargs="+", metavar="INPUT",
+    # "*", not "+": "--ray photo.jpg" leaves none, and predict moves it back.
+    r.add_argument("images", nargs="*", metavar="INPUT",
                    help="image files, folders (their images, sorted) or globs; - reads "
                         "paths from stdin, one a line")
     _add_common(r)
@@ -604,6 +647,13 @@ def add_predict_parser(sub, formatter):
                    help="draw only people scoring at least this")
     r.add_argument("--line-width", type=float, default=None, metavar="PX",
                    help="limb width in pixels (default: max(2, image size / 200))")
+    r.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="run the network on a Ray cluster: 'auto' (after ray start), a "
+                        "host:port, or none for a local Ray on this machine; needs "
+                        "pafdecode[ray] and paths every node can read")
+    r.add_argument("--concurrency", type=int, default=None, metavar="N",
+                   help="with --ray: actors, one ONNX session and one CPU each (default: "
+                        "the cluster's CPUs)")
     r.set_defaults(run=predict, annotations=None)
     return r
 
