@@ -15,6 +15,7 @@ import pytest
 
 PIL = pytest.importorskip("PIL", reason="reading photos needs Pillow (pafdecode[image])")
 from PIL import Image  # noqa: E402
+from pafdecode.draw import draw_text  # noqa: E402
 
 EXE = Path(sys.executable).parent / "pafdecode"
 
@@ -313,6 +314,9 @@ def test_verbose_lines_and_drawing_options(tmp_path, model, coco):
     nobody = drawn("n", "--min-score", "100")
     changed = (nobody != original).any(axis=2)
     assert changed.any() and changed[60:].sum() == 0  # only the count label, top left
+    labelled = draw_text(original.copy(), "0 PEOPLE", (4, 4),
+                         scale=max(2, round(max(original.shape[:2]) / 300)) + 1)
+    np.testing.assert_array_equal(nobody, labelled)  # the label says how many were drawn
     assert (drawn("s", "--draw-scores") != plain).any()
     assert (drawn("i", "--draw-ids") != plain).any()
     assert (drawn("w", "--line-width", "9") != plain).sum() > (plain != original).sum() * 0.2

@@ -177,9 +177,11 @@ def _sizes(image_hw, thickness, radius):
     return thickness, radius
 
 
-# A 3 x 5 pixel font for labels (track ids and scores): each glyph is five rows of
-# three bits, most significant bit on the left.
+# A 3 x 5 pixel font for labels (track ids, scores, "3 PEOPLE"): each glyph is five
+# rows of three bits, most significant bit on the left.
 _GLYPHS = {
+    "E": (7, 4, 6, 4, 7), "L": (4, 4, 4, 4, 7), "N": (5, 7, 7, 5, 5), "O": (2, 5, 5, 5, 2),
+    "P": (6, 5, 6, 4, 4), "R": (6, 5, 6, 5, 5), "S": (3, 4, 2, 1, 6),
     "0": (7, 5, 5, 5, 7), "1": (2, 6, 2, 2, 7), "2": (7, 1, 7, 4, 7), "3": (7, 1, 3, 1, 7),
     "4": (5, 5, 7, 1, 1), "5": (7, 4, 7, 1, 7), "6": (7, 4, 7, 5, 7), "7": (7, 1, 2, 2, 2),
     "8": (7, 5, 7, 5, 7), "9": (7, 5, 7, 1, 7), ".": (0, 0, 0, 0, 2), "-": (0, 0, 7, 0, 0),
@@ -188,7 +190,8 @@ _GLYPHS = {
 
 
 def draw_text(image, text, origin, color=(255, 255, 255), scale=2, background=(0, 0, 0)):
-    """Write a short label (digits and ``. - # :`` and spaces) into an image, in place.
+    """Write a short label (digits, ``. - # :``, spaces and the capitals of "PEOPLE" and
+    "PERSON") into an image, in place.
 
     Parameters
     ----------

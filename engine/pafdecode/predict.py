@@ -390,8 +390,8 @@ def drawing(rgb, poses, skeleton, args):
             label.append(f"{float(poses.scores[i]):.2f}")
         if label:
             draw_text(canvas, " ".join(label), (x, max(y, 0)), scale=scale)
-    # The font has digits only: the count of people drawn, as "# N".
-    draw_text(canvas, f"# {int(keep.sum())}", (4, 4), scale=scale + 1)
+    draw_text(canvas, plural(int(keep.sum()), "person", "people").upper(), (4, 4),
+              scale=scale + 1)
     return canvas
 
 
