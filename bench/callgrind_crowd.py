@@ -109,6 +109,7 @@ def build_harness(cache):
     compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if compiler is None:
         raise SystemExit("callgrind_crowd: no C compiler (cc, gcc or clang) on PATH")
+    Path(cache).mkdir(parents=True, exist_ok=True)
     source = Path(cache) / "harness.c"
     binary = Path(cache) / "harness"
     source.write_text(HARNESS)
