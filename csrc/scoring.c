@@ -414,17 +414,31 @@ static int pd_prefilter_pairs(const pd_limb_field *f, pd_score_ws *w, float x0, 
          * double: nothing is known about its end sample here. */
         slack2_a = pd_square_finite(f, x0, y0) ? -1.0f : 0.0f;
     }
+    /* alive holds whether each pair is in range until the compaction below. */
     pd_endpoint_misses(nb, bx, by, x0, y0, va_x, va_y, slack2_a, w->vb_x, w->vb_y, w->vb_slack2,
-                       f->min_length2, f->max_length2, rel_x, rel_y, misses, cell);
+                       f->min_length2, f->max_length2, rel_x, rel_y, misses, alive);
+    /* The first three samples are counted for every pair, dense, and the pairs
+     * out of range or with too many misses go in the one compaction after: the
+     * same pairs survive as when out-of-range pairs go first, with a pass less.
+     * (Any pair's samples lie in the map, in range or not.) */
+    const int first = n < 3 ? n : 3;
+    for (int s = 0; s < first; s++) {
+        if (order[s] == 0 || order[s] == n - 1) continue; /* counted above */
+        const float tk = w->t[order[s]];
+        for (int j = 0; j < nb; j++)
+            cell[j] = ((int32_t)(y0 + rel_y[j] * tk) << shift) | (int32_t)(x0 + rel_x[j] * tk);
+        for (int j = 0; j < nb; j++) misses[j] += mask[cell[j]] == 0;
+    }
     int live = 0;
     for (int j = 0; j < nb; j++) {
+        int32_t keep = alive[j] & (misses[j] <= f->max_failures);
         rel_x[live] = rel_x[j];
         rel_y[live] = rel_y[j];
         misses[live] = misses[j];
         alive[live] = j;
-        live += cell[j];
+        live += keep;
     }
-    for (int s0 = 0; s0 < n && live > 0; s0 += 3) {
+    for (int s0 = first; s0 < n && live > 0; s0 += 3) {
         const int s1 = s0 + 3 < n ? s0 + 3 : n;
         for (int s = s0; s < s1; s++) {
             if (order[s] == 0 || order[s] == n - 1) continue; /* counted above */

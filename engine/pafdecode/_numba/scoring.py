@@ -23,9 +23,10 @@ _BATCH = 256  # pairs scored together, as in scoring.c
 
 # The settings scoring derives from the record, and its scratch: the sample order
 # (middle out) and positions, the support mask and flat copies of the fields, the
-# pairs of one a, the ends' fields and the batch. Grouped so that each helper called
-# once per a is passed only what it reads: a call counts a reference to every array
-# of every tuple it is passed, which costs more than the work of a small one.
+# pairs of one a, the ends' fields and the batch. The tuples are unpacked once per
+# limb: the helpers called per a, per batch or per pair take the arrays they read,
+# because a call counts a reference to every array of every tuple it is passed,
+# which costs more than the work of a small one.
 Scoring = namedtuple("Scoring", [
     "n", "min_inliers", "threshold", "max_length", "max_candidates",
     "samples", "dots", "mask", "gx", "gy", "pairs", "ends", "batch"])
@@ -243,29 +244,28 @@ def _pair_score(total, n, height, length):
 
 
 @jit
-def _score_pair(fx, fy, x0, y0, dx, dy, sc):
+def _score_pair(fx, fy, x0, y0, dx, dy, order, t, dots, max_failures, threshold):
     """pd_score_pair on the views fx, fy (any strides): the exact score of a pair,
-    or -1 when it is no candidate."""
+    or -1 when it is no candidate. `dots` is scratch for the n samples."""
     height, width = fx.shape
-    n = sc.n
-    max_failures = n - sc.min_inliers
+    n = order.shape[0]
     length = np.sqrt(dx * dx + dy * dy)
     ux = dx / length
     uy = dy / length
     failures = 0
     for s in range(n):
-        k = sc.samples.order[s]
-        px = x0 + dx * sc.samples.t[k]
-        py = y0 + dy * sc.samples.t[k]
+        k = order[s]
+        px = x0 + dx * t[k]
+        py = y0 + dy * t[k]
         dot = _dot_strided(fx, fy, height, width, px, py, ux, uy)
-        sc.dots[k] = np.float64(dot)
-        if not (dot > sc.threshold):
+        dots[k] = np.float64(dot)
+        if not (dot > threshold):
             failures += 1
             if failures > max_failures:
                 return -1.0
     total = 0.0
     for k in range(n):
-        total += sc.dots[k]
+        total += dots[k]
     return _pair_score(total, n, height, length)
 
 
@@ -303,27 +303,26 @@ def _end_fields(gx, gy, height, width, bx, by, nb, threshold, ends):
 
 
 @jit
-def _batch_samples(gx, gy, height, width, count, sc):
+def _batch_samples(gx, gy, height, width, count, order, t, bi, bf, bdots, max_failures,
+                   threshold):
     """Every sample of the batched pairs, sample-major, three samples a pass, the
     pairs with too many failures dropped after each pass; returns the live count."""
-    bi, bf = sc.batch.bi, sc.batch.bf
     a, b, slot, failures = bi[0], bi[1], bi[2], bi[3]
     x0, y0, dx, dy, ux, uy = bf[0], bf[1], bf[2], bf[3], bf[4], bf[5]
-    n = sc.n
-    max_failures = n - sc.min_inliers
+    n = order.shape[0]
     live = count
     s0 = 0
     while s0 < n and live > 0:
         s1 = min(s0 + 3, n)
         for s in range(s0, s1):
-            k = sc.samples.order[s]
-            tk = sc.samples.t[k]
-            dots_k = sc.batch.bdots[k]
+            k = order[s]
+            tk = t[k]
+            dots_k = bdots[k]
             for q in range(live):
                 dot = _dot_flat(gx, gy, height, width, x0[q] + dx[q] * tk, y0[q] + dy[q] * tk,
                                 ux[q], uy[q])
                 dots_k[slot[q]] = dot
-                failures[q] += np.int64(not (dot > sc.threshold))
+                failures[q] += np.int64(not (dot > threshold))
         kept = 0
         for q in range(live):
             a[kept] = a[q]
@@ -339,11 +338,12 @@ def _batch_samples(gx, gy, height, width, count, sc):
 
 
 @jit
-def _score_batch(gx, gy, height, width, count, sc, cands, out):
-    """pd_score_batch: scores the `count` pairs batched in sc.batch from all n
-    samples, taken sample-major across the batch, and writes the candidates from
-    index `out` on. Returns how many it wrote."""
-    bi, bf, bdots = sc.batch
+def _score_batch(gx, gy, height, width, count, order, t, bi, bf, bdots, max_failures,
+                 threshold, cand_s, cand_a, cand_b, out):
+    """pd_score_batch: scores the `count` pairs batched in (bi, bf) from all n
+    samples, taken sample-major across the batch into bdots, and writes the
+    candidates from index `out` on. Returns how many it wrote."""
+    n = order.shape[0]
     slot, failures = bi[2], bi[3]
     dx, dy, ux, uy = bf[2], bf[3], bf[4], bf[5]
     for q in range(count):
@@ -352,20 +352,21 @@ def _score_batch(gx, gy, height, width, count, sc, cands, out):
         uy[q] = dy[q] / length
         slot[q] = q
         failures[q] = 0
-    live = _batch_samples(gx, gy, height, width, count, sc)
+    live = _batch_samples(gx, gy, height, width, count, order, t, bi, bf, bdots, max_failures,
+                          threshold)
     written = 0
     for q in range(live):
         r = slot[q]
         total = 0.0
-        for k in range(sc.n):
+        for k in range(n):
             total += np.float64(bdots[k, r])
         length = np.sqrt(dx[q] * dx[q] + dy[q] * dy[q])
-        score = _pair_score(total, sc.n, height, length)
+        score = _pair_score(total, n, height, length)
         if not score > 0.0:
             continue
-        cands.a[out + written] = bi[0, q]
-        cands.b[out + written] = bi[1, q]
-        cands.s[out + written] = np.float32(score)
+        cand_a[out + written] = bi[0, q]
+        cand_b[out + written] = bi[1, q]
+        cand_s[out + written] = np.float32(score)
         written += 1
     return written
 
@@ -391,13 +392,12 @@ def _start_slack(gx, gy, height, width, x0, y0, threshold):
 
 
 @jit
-def _end_misses(x0, y0, va_x, va_y, slack2_a, bx, by, max_length2, ends, pairs):
+def _end_misses(x0, y0, va_x, va_y, slack2_a, bx, by, max_length2, vb_x, vb_y, slack2_b,
+                rel_x, rel_y, misses, alive, cell):
     """Dense first, as in scoring.c: the end samples sit on a and b, and a dot
     product v.d below slack * |d| fails whatever the rounding of the exact path.
     Bitwise, not short-circuit, so the loop vectorises. Pairs too short or too long
     are dropped; the live pairs' data are compacted into live order."""
-    rel_x, rel_y, misses, alive, cell = pairs
-    vb_x, vb_y, slack2_b = ends
     nb = bx.shape[0]
     for j in range(nb):
         dx = bx[j] - x0
@@ -425,14 +425,13 @@ def _end_misses(x0, y0, va_x, va_y, slack2_a, bx, by, max_length2, ends, pairs):
 
 
 @jit
-def _sure_misses(x0, y0, live, height, width, max_failures, samples, mask, pairs):
+def _sure_misses(x0, y0, live, height, width, max_failures, order, t_order, mask, rel_x,
+                 rel_y, misses, alive, cell):
     """The other samples fail for sure in unsupported squares: counts them for all
     pairs still alive, three samples a pass, and drops the pairs with too many,
     without interpolating anything. Unsigned cell arithmetic: no negative-index
     handling in the hot loop, and a clamp that also catches what cannot happen
     (endpoints are inside the map)."""
-    rel_x, rel_y, misses, alive, cell = pairs
-    order, _t, t_order = samples
     n = order.shape[0]
     wmax = np.uint32(width - 1)
     hmax = np.uint32(height - 1)
@@ -463,16 +462,16 @@ def _sure_misses(x0, y0, live, height, width, max_failures, samples, mask, pairs
 
 
 @jit
-def _in_range_pairs(x0, y0, bx, by, max_length2, pairs):
+def _in_range_pairs(x0, y0, bx, by, max_length2, rel_x, rel_y, alive):
     """Without the prefilter: only the pairs too short or too long are dropped."""
     live = 0
     for j in range(bx.shape[0]):
         dx = bx[j] - x0
         dy = by[j] - y0
         length2 = dx * dx + dy * dy
-        pairs.rel_x[live] = dx
-        pairs.rel_y[live] = dy
-        pairs.alive[live] = j
+        rel_x[live] = dx
+        rel_y[live] = dy
+        alive[live] = j
         live += np.int64(length2 >= _MIN_LENGTH2) & np.int64(length2 <= max_length2)
     return live
 
@@ -493,32 +492,33 @@ def _planes(fx, fy, use_mask, sc):
 
 
 @jit
-def _fill_batch(i, x0, y0, q, live, pairs, batch, batched):
+def _fill_batch(i, x0, y0, q, live, rel_x, rel_y, alive, bi, bf, batched):
     """Batches a's live pairs from q on, across a in (a, b) order as scoring.c
     does, until the batch is full: (the next pair, the batch's fill)."""
-    bi, bf, _bdots = batch
     while q < live and batched < _BATCH:
         bi[0, batched] = i
-        bi[1, batched] = pairs.alive[q]
+        bi[1, batched] = alive[q]
         bf[0, batched] = x0
         bf[1, batched] = y0
-        bf[2, batched] = pairs.rel_x[q]
-        bf[3, batched] = pairs.rel_y[q]
+        bf[2, batched] = rel_x[q]
+        bf[3, batched] = rel_y[q]
         batched += 1
         q += 1
     return q, batched
 
 
 @jit
-def _score_pairs(fx, fy, i, x0, y0, live, sc, cands, count):
+def _score_pairs(fx, fy, i, x0, y0, live, rel_x, rel_y, alive, order, t, dots, max_failures,
+                 threshold, cand_s, cand_a, cand_b, count):
     """Scores a's live pairs one by one from the views; returns the candidate count."""
     for q in range(live):
-        score = _score_pair(fx, fy, x0, y0, sc.pairs.rel_x[q], sc.pairs.rel_y[q], sc)
+        score = _score_pair(fx, fy, x0, y0, rel_x[q], rel_y[q], order, t, dots, max_failures,
+                            threshold)
         if score < 0.0:
             continue
-        cands.a[count] = i
-        cands.b[count] = sc.pairs.alive[q]
-        cands.s[count] = np.float32(score)
+        cand_a[count] = i
+        cand_b[count] = alive[q]
+        cand_s[count] = np.float32(score)
         count += 1
     return count
 
@@ -542,30 +542,40 @@ def score_limb(fx, fy, ax, ay, bx, by, sc, cands):
     if prefilter:
         _end_fields(gx, gy, height, width, bx, by, bx.shape[0], sc.threshold, sc.ends)
     max_failures = sc.n - sc.min_inliers
-    # Taken out once: the calls per a below are passed only what they read.
-    pairs, ends, samples, mask, batch = sc.pairs, sc.ends, sc.samples, sc.mask, sc.batch
+    threshold = sc.threshold
+    # Unpacked once: the calls per a, per batch and per pair below take arrays.
+    rel_x, rel_y, misses, alive, cell = sc.pairs
+    vb_x, vb_y, slack2_b = sc.ends
+    order, t, t_order = sc.samples
+    bi, bf, bdots = sc.batch
+    mask, dots = sc.mask, sc.dots
+    cand_s, cand_a, cand_b = cands
     count = 0
     batched = 0
     for i in range(na):
         x0 = ax[i]
         y0 = ay[i]
         if prefilter:
-            va_x, va_y, slack2_a = _start_slack(gx, gy, height, width, x0, y0, sc.threshold)
-            live = _end_misses(x0, y0, va_x, va_y, slack2_a, bx, by, max_length2, ends, pairs)
-            live = _sure_misses(x0, y0, live, height, width, max_failures, samples, mask,
-                                pairs)
+            va_x, va_y, slack2_a = _start_slack(gx, gy, height, width, x0, y0, threshold)
+            live = _end_misses(x0, y0, va_x, va_y, slack2_a, bx, by, max_length2, vb_x, vb_y,
+                               slack2_b, rel_x, rel_y, misses, alive, cell)
+            live = _sure_misses(x0, y0, live, height, width, max_failures, order, t_order, mask,
+                                rel_x, rel_y, misses, alive, cell)
         else:
-            live = _in_range_pairs(x0, y0, bx, by, max_length2, pairs)
+            live = _in_range_pairs(x0, y0, bx, by, max_length2, rel_x, rel_y, alive)
         q = 0
         while flat and q < live:
-            q, batched = _fill_batch(i, x0, y0, q, live, pairs, batch, batched)
+            q, batched = _fill_batch(i, x0, y0, q, live, rel_x, rel_y, alive, bi, bf, batched)
             if batched == _BATCH:
-                count += _score_batch(gx, gy, height, width, batched, sc, cands, count)
+                count += _score_batch(gx, gy, height, width, batched, order, t, bi, bf, bdots,
+                                      max_failures, threshold, cand_s, cand_a, cand_b, count)
                 batched = 0
         if not flat:
-            count = _score_pairs(fx, fy, i, x0, y0, live, sc, cands, count)
+            count = _score_pairs(fx, fy, i, x0, y0, live, rel_x, rel_y, alive, order, t, dots,
+                                 max_failures, threshold, cand_s, cand_a, cand_b, count)
     if batched > 0:
-        count += _score_batch(gx, gy, height, width, batched, sc, cands, count)
+        count += _score_batch(gx, gy, height, width, batched, order, t, bi, bf, bdots,
+                              max_failures, threshold, cand_s, cand_a, cand_b, count)
     sort_candidates(cands.s, cands.a, cands.b, count)
     return count
 

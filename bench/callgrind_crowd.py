@@ -1,0 +1,183 @@
+"""Instructions and time per frame on rendered crowds: the C decoder under callgrind,
+both backends timed.
+
+    python bench/callgrind_crowd.py --people 1 5 20 50 100 200
+    python bench/callgrind_crowd.py --people 20 100 --assignment hungarian --time
+
+Each crowd is the benchmarks' (``synth.crowd_scene(n, 1000 + n)``, 368x656, stride 8),
+rendered once and cached in ``--cache`` (default: a folder in the temporary directory).
+Counting: a small C program linked against the installed ``libpafdecode`` reads the
+cached fields and decodes them twice; ``valgrind --tool=callgrind`` counts only the
+instructions inside ``pd_decode_frame`` and the script prints half of them (one
+decode). Python never runs under valgrind, so a count takes seconds, not minutes.
+``--time``: the median ms of ``--repeat`` calls of ``Decoder`` per backend (c, numba)
+in this process, interleaved call by call so that both see the same machine load.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pafdecode import Decoder, Skeleton, c_api, synth
+
+COCO = Skeleton.openpose_coco18()
+IMAGE_SIZE = (368, 656)
+
+# The frame file: int32 K, L, C, H, W, assignment; int32 limbs (2L), PAF channels
+# (2L), redundant (L); float32 heatmaps (K, H, W) and PAFs (C, H, W), C order.
+HARNESS = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "pafdecode.h"
+
+static void *read_all(FILE *f, size_t bytes) {
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p || fread(p, 1, bytes, f) != bytes) { fprintf(stderr, "short frame file\n"); exit(2); }
+    return p;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) return 2;
+    FILE *f = fopen(argv[1], "rb");
+    if (!f) return 2;
+    int32_t *head = read_all(f, 6 * sizeof(int32_t));
+    int K = head[0], L = head[1], C = head[2], H = head[3], W = head[4];
+    int32_t *limbs = read_all(f, 2 * L * sizeof(int32_t));
+    int32_t *pafc = read_all(f, 2 * L * sizeof(int32_t));
+    int32_t *redundant32 = read_all(f, L * sizeof(int32_t));
+    uint8_t *redundant = malloc(L ? L : 1);
+    for (int l = 0; l < L; l++) redundant[l] = (uint8_t)redundant32[l];
+    float *heat = read_all(f, (size_t)K * H * W * sizeof(float));
+    float *paf = read_all(f, (size_t)C * H * W * sizeof(float));
+    fclose(f);
+    pd_skeleton s = {K, L, limbs, pafc, redundant};
+    pd_params p;
+    pd_params_default(&p);
+    p.assignment = head[5];
+    pd_fields hf = {heat, K, H, W, (ptrdiff_t)H * W, W, 1};
+    pd_fields pf = {paf, C, H, W, (ptrdiff_t)H * W, W, 1};
+    size_t ws_size = pd_workspace_size(&s, &p, H, W);
+    int max_people = pd_max_people(&s, &p);
+    void *ws = malloc(ws_size);
+    float *keypoints = malloc((size_t)max_people * K * 3 * sizeof(float));
+    float *scores = malloc((size_t)max_people * sizeof(float));
+    int n = 0;
+    for (int run = 0; run < 2; run++)
+        n = pd_decode_frame(&s, &p, &hf, &pf, ws, ws_size, keypoints, scores, NULL);
+    printf("%d\n", n);
+    return n < 0;
+}
+"""
+
+
+def scene_fields(n_people, cache):
+    """The crowd's heatmaps (K, H, W) and PAFs, from the cache when rendered before."""
+    path = Path(cache) / f"crowd-{n_people}.npz"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scene = synth.crowd_scene(n_people, 1000 + n_people, image_size=IMAGE_SIZE)
+        np.savez(path, heatmaps=scene.heatmaps, pafs=scene.pafs)
+    with np.load(path) as data:
+        return data["heatmaps"], data["pafs"]
+
+
+def frame_file(n_people, cache, assignment):
+    heat, paf = scene_fields(n_people, cache)
+    heat = np.ascontiguousarray(heat[:COCO.num_keypoints], np.float32)
+    paf = np.ascontiguousarray(paf, np.float32)
+    path = Path(cache) / f"crowd-{n_people}-{assignment}.bin"
+    head = [COCO.num_keypoints, len(COCO.limbs), paf.shape[0], heat.shape[1], heat.shape[2],
+            ["greedy", "hungarian"].index(assignment)]
+    with open(path, "wb") as out:
+        for part in (head, COCO.limbs.ravel(), COCO.paf_channels.ravel(), COCO.redundant):
+            out.write(np.asarray(part, np.int32).tobytes())
+        out.write(heat.tobytes())
+        out.write(paf.tobytes())
+    return path
+
+
+def build_harness(cache):
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if compiler is None:
+        raise SystemExit("callgrind_crowd: no C compiler (cc, gcc or clang) on PATH")
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    source = Path(cache) / "harness.c"
+    binary = Path(cache) / "harness"
+    source.write_text(HARNESS)
+    lib = c_api.library_dir()
+    subprocess.run([compiler, "-std=c99", "-O2", str(source), "-o", str(binary),
+                    f"-I{c_api.include_dir()}", f"-L{lib}", f"-Wl,-rpath,{lib}", "-lpafdecode"],
+                   check=True)
+    return binary
+
+
+def count_instructions(binary, frame):
+    """Instructions inside pd_decode_frame for one decode, and the people found."""
+    with tempfile.TemporaryDirectory() as tmp:
+        command = ["valgrind", "--tool=callgrind", "--toggle-collect=pd_decode_frame",
+                   f"--callgrind-out-file={Path(tmp) / 'callgrind.out'}", str(binary),
+                   str(frame)]
+        run = subprocess.run(command, capture_output=True, text=True, check=True)
+    match = re.search(r"Collected : (\d+)", run.stderr)
+    if not match:
+        raise RuntimeError(f"no instruction count in callgrind's output:\n{run.stderr}")
+    return int(match.group(1)) // 2, int(run.stdout.split()[-1])
+
+
+def median_ms(n_people, cache, assignment, repeat):
+    """Median ms per backend, calls of the two interleaved."""
+    heat, paf = scene_fields(n_people, cache)
+    decoders = {b: Decoder(COCO, backend=b, assignment=assignment) for b in ("c", "numba")}
+    times = {b: [] for b in decoders}
+    for decoder in decoders.values():
+        decoder(heat, paf)
+    for _ in range(repeat):
+        for backend, decoder in decoders.items():
+            start = time.perf_counter()
+            decoder(heat, paf)
+            times[backend].append(time.perf_counter() - start)
+    return {f"{b}_ms": 1e3 * float(np.median(t)) for b, t in times.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, nargs="+", default=[1, 5, 20, 50, 100, 200])
+    parser.add_argument("--assignment", choices=["greedy", "hungarian"], default="greedy")
+    parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(),
+                                                        "pafdecode-crowds"))
+    parser.add_argument("--time", action="store_true",
+                        help="median ms per backend instead of instruction counts")
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--json", help="also write the rows to this file")
+    args = parser.parse_args(argv)
+    binary = None if args.time else build_harness(args.cache)
+    rows = []
+    for n in args.people:
+        if args.time:
+            row = {"people": n, **median_ms(n, args.cache, args.assignment, args.repeat)}
+            print(f"{n:4d} people  C {row['c_ms']:8.3f} ms ({row['c_ms'] / max(n, 1):.4f} a"
+                  f" person)  Numba {row['numba_ms']:8.3f} ms"
+                  f" ({row['numba_ms'] / max(n, 1):.4f} a person)", flush=True)
+        else:
+            frame = frame_file(n, args.cache, args.assignment)
+            instructions, found = count_instructions(binary, frame)
+            row = {"people": n, "found": found, "instructions": instructions}
+            print(f"{n:4d} people  {found:4d} found  {instructions:12,d} instructions"
+                  f"  ({instructions / max(n, 1):,.0f} a person)", flush=True)
+        rows.append(row)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
