@@ -189,7 +189,7 @@ OFF = type("Off", (), {"__repr__": lambda self: "none"})()
 
 def load_model(args):
     """The network, loaded and checked, with the decoder the flags ask for."""
-    from .cli import _find_model
+    from .cli import _find_model, augmentation_options
     from .model import OnnxPoseModel
 
     path = _find_model(args.model)
@@ -197,7 +197,7 @@ def load_model(args):
         raise ValueError("--model is required (or set PAFDECODE_MODEL)")
     preset = {"tfpose": OnnxPoseModel.tfpose, "openpose-caffe": OnnxPoseModel.openpose_caffe,
               "two-outputs": OnnxPoseModel.two_outputs}[args.preset]
-    options = decoder_options(args)
+    options = dict(decoder_options(args), **augmentation_options(args))
     if args.input_size:
         options["input_size"] = tuple(args.input_size)
     if args.providers:
