@@ -364,7 +364,7 @@ def test_predict_batch_and_timing():
     np.testing.assert_allclose(single.keypoints, batch[0].keypoints, atol=2.0)
     timing = model.last_timing
     assert set(timing) == {"preprocess_ms", "inference_ms", "decode_ms", "total_ms",
-                           "images"}
+                           "images", "merge_ms", "passes"}
     assert all(timing[k] >= 0 for k in ("preprocess_ms", "inference_ms", "decode_ms"))
     assert timing["total_ms"] >= timing["inference_ms"] + timing["decode_ms"]
     for key in ("preprocess_ms", "inference_ms", "decode_ms"):

@@ -218,6 +218,29 @@ def _add_bench(sub):
     b.set_defaults(run=_bench_main)
 
 
+def _scale(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _add_augmentation_flags(command):
+    group = command.add_argument_group("test-time augmentation")
+    group.add_argument("--flip", action="store_true",
+                       help="also run each image mirrored and average the fields")
+    group.add_argument("--scales", type=_scale, nargs="+", default=[1.0], metavar="S",
+                       help="input size multipliers whose fields are averaged, e.g. 1 1.5 2")
+
+
+def augmentation_options(args):
+    """The model keywords of --flip and --scales."""
+    return {"flip": args.flip, "scales": tuple(args.scales)}
+
+
 def build_parser():
     """The ``pafdecode`` argument parser with every subcommand."""
     from . import __version__
@@ -235,6 +258,8 @@ def build_parser():
     _add_bench(sub)
     from .video import add_parser as _add_video_parser  # PyAV is imported only to run it
     _add_video_parser(sub)
+    for name in ("predict", "eval", "video"):
+        _add_augmentation_flags(sub.choices[name])
     for command in sub.choices.values():
         command.formatter_class = _Formatter  # video's too: every default shown
         # SUPPRESS keeps "pafdecode --debug predict ..." working as well.

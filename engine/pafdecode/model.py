@@ -8,6 +8,7 @@ the network, finds the heatmap and PAF channels among its outputs, decodes them 
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import queue
@@ -20,9 +21,10 @@ import numpy as np
 from .config import DecoderConfig
 from .decoder import Decoder
 from .skeleton import Skeleton
-from .transforms import make_transform
+from .transforms import (InputTransform, compose_affine, make_transform, scale_affine,
+                         warp_affine)
 
-__all__ = ["OnnxPoseModel"]
+__all__ = ["OnnxPoseModel", "AugmentedOutputs"]
 
 _INPUT_TYPES = {
     "tensor(float)": np.float32,
@@ -321,6 +323,88 @@ def _norm(value, name):
     return arr.reshape(-1)
 
 
+# -- test-time augmentation ----------------------------------------------------------
+
+def _check_tta(skeleton, flip, scales):
+    """(flip, scales, flip channel maps or None), checked before the model is loaded."""
+    if not isinstance(flip, (bool, np.bool_)):
+        raise ValueError(f"flip must be True or False, got {flip!r}")
+    values = None
+    if not isinstance(scales, (str, bytes)):
+        try:
+            values = tuple(scales)
+        except TypeError:
+            values = None
+    if not values or any(isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real)
+                         or not math.isfinite(v) or v <= 0 for v in values):
+        raise ValueError(f"scales must be a non-empty sequence of numbers > 0 (input size "
+                         f"multipliers, e.g. (1.0, 1.5, 2.0)), got {scales!r}")
+    values = tuple(float(v) for v in values)
+    if len(set(values)) != len(values):
+        raise ValueError(f"scales must not repeat a scale, got {scales!r}")
+    return bool(flip), values, _flip_channels(skeleton) if flip else None
+
+
+def _flip_channels(skeleton):
+    """(keypoint permutation, PAF channel sources, PAF signs): the fields of a mirrored
+    image, mirrored back, become the image's as ``heat[perm]`` and
+    ``paf[sources] * signs``."""
+    try:
+        perm = skeleton.flip_permutation()
+        limb_perm = skeleton.limb_flip_permutation()
+    except ValueError as exc:
+        raise ValueError(f"flip=True needs the skeleton's left/right keypoint pairs: "
+                         f"{exc}") from None
+    limbs = skeleton.limbs.tolist()
+    channels = skeleton.paf_channels.tolist()
+    sources = np.arange(skeleton.num_paf_channels)
+    signs = np.ones(skeleton.num_paf_channels, np.float32)
+    for limb, (a, b) in enumerate(limbs):
+        mirror = int(limb_perm[limb])
+        # A mirror limb stored the other way round points the other way; the mirror
+        # itself turns x around.
+        along = 1.0 if tuple(limbs[mirror]) == (perm[a], perm[b]) else -1.0
+        (cx, cy), (mx, my) = channels[limb], channels[mirror]
+        sources[cx], signs[cx] = mx, -along
+        sources[cy], signs[cy] = my, along
+    return perm, sources, signs
+
+
+def _mirrored(transform):
+    """The transform of the input mirrored left to right (input x -> W - 1 - x)."""
+    width = transform.input_size[1]
+    mirror = np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0]])
+    top, left = transform.offset
+    return InputTransform(compose_affine(mirror, transform.affine), transform.image_size,
+                          transform.input_size, transform.content_size,
+                          (top, width - left - transform.content_size[1]), transform.policy)
+
+
+class _Pass:
+    """One network run of test-time augmentation over a group of images."""
+
+    __slots__ = ("scale", "flip", "outputs", "transforms", "tensor_shape")
+
+    def __init__(self, scale, flip, outputs, transforms, tensor_shape):
+        self.scale, self.flip = scale, flip
+        self.outputs, self.transforms, self.tensor_shape = outputs, transforms, tensor_shape
+
+
+class AugmentedOutputs:
+    """The outputs of every pass (scale, flip) over one group of images, as
+    :meth:`OnnxPoseModel.run_batch` gives them with test-time augmentation; pass it to
+    :meth:`OnnxPoseModel.decode_outputs` like an outputs dict."""
+
+    __slots__ = ("passes",)
+
+    def __init__(self, passes):
+        self.passes = list(passes)
+
+    def __repr__(self):
+        names = ", ".join(f"{p.scale:g}{' flip' if p.flip else ''}" for p in self.passes)
+        return f"AugmentedOutputs({names})"
+
+
 class OnnxPoseModel:
     """An OpenPose-style ONNX network with its pre-processing and decoder.
 
@@ -368,16 +452,33 @@ class OnnxPoseModel:
         Average blocks of pixels before resampling when shrinking by 2 or more (see
         :func:`pafdecode.transforms.warp_affine`).
     session_options : onnxruntime.SessionOptions, optional
+    flip : bool, default False
+        Test-time flip: also run the image mirrored left to right, mirror its fields
+        back (left and right keypoint and limb channels swapped, PAF ``x`` negated,
+        from ``skeleton.flip_pairs``) and average them with the unflipped fields. The
+        skeleton must have flip pairs.
+    scales : sequence of float, default (1.0,)
+        Test-time scales: multipliers of the input size (of the image's size when
+        `input_size` is None). Each scale's fields are resized bilinearly to the map
+        grid of scale 1 (the input the model makes without scales), averaged over
+        every scale (and flip), and decoded once on that grid, so decoding costs
+        the same at any scale and keypoints come back through the same affine
+        bookkeeping. To decode on a finer grid, raise `input_size` and use scales
+        below 1. Needs a network with a dynamic input size when a scale is not 1.
     **decoder_options
         Passed to :class:`pafdecode.Decoder` (``peak_threshold``, ``assignment``, ...).
 
     Attributes
     ----------
     last_timing : dict
-        Wall-clock milliseconds of the last call: ``preprocess_ms`` (resize and
-        normalise), ``inference_ms`` (``session.run``), ``decode_ms`` (decode and
-        back-projection), ``total_ms``, and ``images``. Each returned ``Poses`` also
-        carries its share in ``poses.stats`` (the same first three keys).
+        Wall-clock milliseconds of the last call (or of the last frame of
+        :meth:`track`): ``preprocess_ms`` (resize and normalise), ``inference_ms``
+        (``session.run``), ``decode_ms`` (decode and back-projection, and with
+        `flip` or `scales` the resampling and averaging of the fields, also given
+        alone as ``merge_ms``), ``total_ms``, ``images``, and ``passes``: one dict
+        per network pass, ``{"scale", "flip", "preprocess_ms", "inference_ms"}``.
+        Each returned ``Poses`` also carries its share in ``poses.stats`` (the same
+        first three keys, and ``merge_ms``).
     session : onnxruntime.InferenceSession
     input_name : str
     input_layout : str or None
@@ -403,9 +504,11 @@ class OnnxPoseModel:
     def __init__(self, path, skeleton, *, heatmaps=None, pafs=None, layout=None,
                  stride=None, color="BGR", scale=1.0, mean=0.0, std=1.0, input_size=None,
                  resize="pad", providers=None, input_layout=None, fill=0.0,
-                 antialias=True, session_options=None, **decoder_options):
+                 antialias=True, session_options=None, flip=False, scales=(1.0,),
+                 **decoder_options):
         self._check_options(skeleton, color, resize, layout, input_layout, stride,
                             decoder_options)
+        self.flip, self.scales, self._flip_maps = _check_tta(skeleton, flip, scales)
         self.skeleton = skeleton
         self.color = color
         self.resize = resize
@@ -418,6 +521,9 @@ class OnnxPoseModel:
         self.session = self._open(path, providers, session_options)
         self.source = _source_name(path)
         hw = self._read_input(input_layout, input_size)
+        self._check_scales_fit(self.scales)
+        self._passes = [(s, f) for s in self.scales
+                        for f in ((False, True) if self.flip else (False,))]
         self._find_outputs(heatmaps, pafs, layout, hw)
         self.last_timing = {}
 
@@ -516,6 +622,34 @@ class OnnxPoseModel:
         except ValueError as exc:
             raise ValueError(f"input_size={input_size!r}: {exc}") from None
 
+    def _passes_for(self, flip, scales):
+        """[(scale, flip), ...] of one call: the call's `flip` and `scales`, each
+        None for the model's, checked."""
+        if flip is None and scales is None:
+            return self._passes
+        flip, scales, maps = _check_tta(self.skeleton, self.flip if flip is None else flip,
+                                        self.scales if scales is None else scales)
+        if maps is not None:
+            self._flip_maps = maps
+        self._check_scales_fit(scales)
+        return [(s, f) for s in scales for f in ((False, True) if flip else (False,))]
+
+    def _check_scales_fit(self, scales):
+        """Every scale gives an input the network can take."""
+        other = [s for s in scales if s != 1.0]
+        if other and self.fixed_input_size is not None:
+            h, w = self.fixed_input_size
+            raise ValueError(f"scales={scales} needs a network with a dynamic input "
+                             f"size, but {self.source} takes only {h}x{w} inputs, so an "
+                             f"image scaled by {other[0]:g} cannot go in; export the "
+                             f"network with dynamic height and width, or use scales=(1.0,)")
+        for scale in other:
+            try:
+                self.transform_for((100, 100), scale)
+            except ValueError as exc:
+                raise ValueError(f"scales: {scale:g} times input_size={self.input_size!r} "
+                                 f"is no input size: {exc}") from None
+
     def _find_outputs(self, heatmaps, pafs, layout, hw):
         """The plan (where the fields are) and the stride, as far as static shapes tell."""
         self._outputs = [_Output.from_node(o) for o in self.session.get_outputs()]
@@ -602,7 +736,8 @@ class OnnxPoseModel:
         ``image:0`` float32 NHWC, BGR 0..255 (the graph normalises). Defaults:
         ``skeleton=Skeleton.openpose_coco18()``, ``layout="NHWC"``, ``color="BGR"``,
         no normalisation, ``input_size=(368, 432)``, ``resize="pad"`` (keep the aspect
-        ratio, fit 368x432, pad to a multiple of 8). Any keyword overrides.
+        ratio, fit 368x432, pad to a multiple of 8). Any keyword overrides; ``flip`` and
+        ``scales`` (test-time augmentation) are the constructor's, as on every preset.
         """
         skeleton = skeleton or Skeleton.openpose_coco18()
         defaults = dict(layout="NHWC", color="BGR", scale=1.0, mean=0.0, std=1.0,
@@ -682,17 +817,28 @@ class OnnxPoseModel:
                 f"resize={self.resize!r}, color={self.color!r})")
 
     # -- pipeline pieces -------------------------------------------------------------
-    def transform_for(self, image_size):
-        """The :class:`~pafdecode.transforms.InputTransform` for an image of (h, w)."""
+    def transform_for(self, image_size, scale=1.0):
+        """The :class:`~pafdecode.transforms.InputTransform` for an image of (h, w).
+
+        `scale` multiplies the input size (the image's size when ``input_size`` is
+        None), as the test-time `scales` do; only 1 on a fixed-size network.
+        """
         pad_to = int(self._stride_arg) if self._stride_arg else 8
         if self.fixed_input_size is not None:
+            if scale != 1.0:
+                raise ValueError(f"{self.source} takes only {self.fixed_input_size} "
+                                 f"inputs: no scale but 1, got {scale!r}")
             if self.resize == "fixed":
                 return make_transform(image_size, "fixed", self.fixed_input_size)
             return make_transform(image_size, "fixed", self.fixed_input_size,
                                   keep_aspect=True)
+        size = self.input_size
+        if scale != 1.0:
+            size = tuple(None if v is None else max(1, int(round(v * scale)))
+                         for v in (image_size if size is None else size))
         if self.resize == "fixed":
-            return make_transform(image_size, "fixed", self.input_size)
-        return make_transform(image_size, "pad", self.input_size, stride=pad_to)
+            return make_transform(image_size, "fixed", size)
+        return make_transform(image_size, "pad", size, stride=pad_to)
 
     def _check_image(self, image):
         img = np.asarray(image)
@@ -779,8 +925,11 @@ class OnnxPoseModel:
 
     def decoder(self, stride=None):
         """The :class:`pafdecode.Decoder` for the output layout at `stride`."""
-        stride = float(stride if stride is not None else self.stride)
         layout = "HWC" if self._plan is not None and self._plan.layout == "NHWC" else "CHW"
+        return self._decoder_for(stride, layout)
+
+    def _decoder_for(self, stride, layout):
+        stride = float(stride if stride is not None else self.stride)
         key = (stride, layout)
         dec = self._decoders.get(key)
         if dec is None:
@@ -809,10 +958,12 @@ class OnnxPoseModel:
 
         Parameters
         ----------
-        outputs : dict
-            ``{output name: array}`` as :meth:`run` returns, batch axis N first.
+        outputs : dict or AugmentedOutputs
+            ``{output name: array}`` as :meth:`run` returns, batch axis N first, or
+            what :meth:`run_batch` gives with `flip` or `scales`.
         transforms : InputTransform or list of InputTransform or None
-            One per frame (None: keep input pixels).
+            One per frame (None: keep input pixels). With augmented outputs, the
+            transforms of scale 1 (those :meth:`run_batch` gives).
         tensor_shape : tuple, optional
             Shape of the input tensor, to detect the stride on a first run.
 
@@ -820,6 +971,8 @@ class OnnxPoseModel:
         -------
         list of Poses
         """
+        if isinstance(outputs, AugmentedOutputs):
+            return self._decode_augmented(outputs.passes, transforms)
         if self._plan is None or self.stride is None:
             if tensor_shape is None:
                 raise ValueError("the model's outputs are not resolved yet: pass "
@@ -836,8 +989,73 @@ class OnnxPoseModel:
         batch = dec.decode_batch(heat, paf) if heat.shape[0] > 1 else [dec(heat[0], paf[0])]
         return [p if t is None else t.back_project(p) for p, t in zip(batch, transforms)]
 
+    # -- test-time augmentation ------------------------------------------------------
+    def _decode_augmented(self, passes, transforms):
+        """Every pass's fields on the scale-1 map grid, averaged, decoded once."""
+        first = passes[0]
+        if self._plan is None or self.stride is None:
+            self._resolve(first.outputs, first.tensor_shape)
+        for p in passes:
+            _check_output_arrays(p.outputs, self._plan, self.source)
+        transforms = list(transforms)
+        if len(transforms) != len(first.transforms):
+            raise ValueError(f"{len(transforms)} transforms for {len(first.transforms)} "
+                             f"frames")
+        merged, merge_ms = [], []
+        for frame, base in enumerate(transforms):
+            t0 = time.perf_counter()
+            merged.append(self._merged_fields(passes, frame, base))
+            merge_ms.append((time.perf_counter() - t0) * 1e3)
+        heat = np.stack([h for h, _ in merged])
+        paf = np.stack([p for _, p in merged])
+        dec = self._decoder_for(self.stride, "HWC")
+        batch = dec.decode_batch(heat, paf) if len(merged) > 1 else [dec(heat[0], paf[0])]
+        poses = [t.back_project(p) for p, t in zip(batch, transforms)]
+        for p, ms in zip(poses, merge_ms):
+            p.stats["merge_ms"] = ms
+        return poses
+
+    def _map_size(self, passes, frame, base):
+        """(H, W) of the scale-1 map grid: the unmirrored scale-1 output, else the
+        input size over the stride."""
+        for p in passes:
+            if p.scale == 1.0 and p.transforms[frame].input_size == base.input_size:
+                heat = p.outputs[self._plan.heatmaps[0]]
+                return heat.shape[2:4] if self._plan.layout == "NCHW" else heat.shape[1:3]
+        return tuple(max(1, math.ceil(v / self.stride - 1e-9)) for v in base.input_size)
+
+    def _merged_fields(self, passes, frame, base):
+        """(heatmaps, pafs), (H, W, C) float32 on `base`'s map grid: the passes' mean."""
+        map_size = tuple(self._map_size(passes, frame, base))
+        to_map = scale_affine(1.0 / self.stride)
+        from_map = scale_affine(self.stride)
+        total, n_heat = None, None
+        for p in passes:
+            heat, paf = self._fields(p.outputs, frame)
+            if self._plan.layout == "NCHW":
+                heat, paf = heat.transpose(1, 2, 0), paf.transpose(1, 2, 0)
+            n_heat = heat.shape[2]
+            fields = np.concatenate([heat, paf], axis=2).astype(np.float32)
+            # The decoder reads non-finite values as 0; resampling would spread them.
+            fields[~np.isfinite(fields)] = 0.0
+            # This pass's map cells -> its input -> image -> scale 1's input -> its map.
+            affine = compose_affine(to_map, compose_affine(
+                base.affine, compose_affine(p.transforms[frame].inverse, from_map)))
+            if fields.shape[:2] != map_size or not np.allclose(
+                    affine, [[1, 0, 0], [0, 1, 0]], rtol=0, atol=1e-9):
+                fields = warp_affine(fields, affine, map_size, antialias=False)
+            if p.flip:
+                perm, sources, signs = self._flip_maps
+                heat_order = np.concatenate([perm, np.arange(len(perm), n_heat)])
+                order = np.concatenate([heat_order, n_heat + sources])
+                fields = fields[:, :, order]
+                fields[:, :, n_heat:] *= signs
+            total = fields if total is None else total + fields
+        total /= len(passes)
+        return total[:, :, :n_heat], total[:, :, n_heat:]
+
     # -- the main entry points -------------------------------------------------------
-    def __call__(self, image, color=None):
+    def __call__(self, image, color=None, *, flip=None, scales=None):
         """Find the people in one image.
 
         Parameters
@@ -848,6 +1066,9 @@ class OnnxPoseModel:
             tf-pose and OpenPose presets, as ``cv2.imread`` gives).
             :func:`pafdecode.load_image` gives ``"RGB"`` unless asked for ``"BGR"``.
         color : {"BGR", "RGB"}, optional
+        flip, scales : optional
+            Test-time augmentation of this call (default: the model's `flip` and
+            `scales`).
 
         Returns
         -------
@@ -855,9 +1076,9 @@ class OnnxPoseModel:
             Keypoints in the image's pixels; ``stats`` also holds this call's
             ``preprocess_ms``, ``inference_ms`` and ``decode_ms``.
         """
-        return self.predict_batch([image], color=color)[0]
+        return self.predict_batch([image], color=color, flip=flip, scales=scales)[0]
 
-    def predict_batch(self, images, color=None):
+    def predict_batch(self, images, color=None, *, flip=None, scales=None):
         """Find the people in several images.
 
         Images may differ in size. With a dynamic input size they are padded to a
@@ -869,6 +1090,9 @@ class OnnxPoseModel:
         images : sequence of ndarray, each (h, w, 3)
         color : {"BGR", "RGB"}, optional
             Channel order of the images (default: the model's).
+        flip, scales : optional
+            Test-time augmentation of this call (default: the model's `flip` and
+            `scales`).
 
         Returns
         -------
@@ -879,9 +1103,11 @@ class OnnxPoseModel:
         images = list(images)
         if not images:
             self.last_timing = {"preprocess_ms": 0.0, "inference_ms": 0.0,
-                                "decode_ms": 0.0, "total_ms": 0.0, "images": 0}
+                                "decode_ms": 0.0, "merge_ms": 0.0, "total_ms": 0.0,
+                                "images": 0, "passes": []}
             return []
-        runs, timing = self.run_batch(images, color)
+        runs, timing = self.run_batch(images, color, flip=flip, scales=scales)
+        passes = timing.pop("passes")
         t2 = time.perf_counter()
         poses = [p for outputs, transforms, shape in runs
                  for p in self.decode_outputs(outputs, transforms, shape)]
@@ -890,12 +1116,14 @@ class OnnxPoseModel:
         timing["decode_ms"] = (t3 - t2) * 1e3
         for p in poses:
             p.stats.update({k: v / n for k, v in timing.items()})
+        timing["merge_ms"] = sum(p.stats.get("merge_ms", 0.0) for p in poses)
         timing["total_ms"] = timing["preprocess_ms"] + timing["inference_ms"] + timing["decode_ms"]
         timing["images"] = n
+        timing["passes"] = passes
         self.last_timing = timing
         return poses
 
-    def run_batch(self, images, color=None, batch_size=None):
+    def run_batch(self, images, color=None, batch_size=None, *, flip=None, scales=None):
         """Pre-process several images and run the network on them, without decoding.
 
         The network half of :meth:`predict_batch`, for callers that decode elsewhere
@@ -909,13 +1137,20 @@ class OnnxPoseModel:
             At most this many images per network run (default: all of them). Images
             share a run only when the model's batch axis is dynamic; each run pads its
             images to a common input size.
+        flip, scales : optional
+            Test-time augmentation (default: the model's `flip` and `scales`).
 
         Returns
         -------
         runs : list of (outputs, transforms, tensor_shape)
-            One per network run, in image order; pass each to :meth:`decode_outputs`.
+            One per group of images run together, in image order; pass each to
+            :meth:`decode_outputs`. With `flip` or `scales`, ``outputs`` is an
+            :class:`AugmentedOutputs` holding every pass's, and ``transforms`` are
+            scale 1's.
         timing : dict
-            ``preprocess_ms`` and ``inference_ms`` of all the runs together.
+            ``preprocess_ms`` and ``inference_ms`` of all the runs together, and
+            ``passes``: the same per pass, ``{"scale", "flip", "preprocess_ms",
+            "inference_ms"}``.
         """
         imgs = [self._check_image(im) for im in images]
         if batch_size is not None and (isinstance(batch_size, bool)
@@ -923,25 +1158,54 @@ class OnnxPoseModel:
                                        or batch_size < 1):
             raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         step = 1 if self.batch_size is not None else (batch_size or max(len(imgs), 1))
-        runs, prep_s, infer_s = [], 0.0, 0.0
+        plan = self._passes_for(flip, scales)
+        augmented = plan != [(1.0, False)]
+        spent = {key: [0.0, 0.0] for key in plan}  # seconds: preprocess, network
+        runs = []
         for start in range(0, len(imgs), step):
-            t0 = time.perf_counter()
             group = imgs[start:start + step]
-            transforms = [self.transform_for(im.shape[:2]) for im in group]
-            if len({t.input_size for t in transforms}) > 1:
-                common = (max(t.input_size[0] for t in transforms),
-                          max(t.input_size[1] for t in transforms))
-                transforms = [t.with_input_size(common) for t in transforms]
-            tensors = [self.preprocess(im, color, t)[0] for im, t in zip(group, transforms)]
-            tensor = tensors[0] if len(tensors) == 1 else np.concatenate(tensors)
-            t1 = time.perf_counter()
-            runs.append((self.run(tensor), transforms, tensor.shape))
-            prep_s += t1 - t0
-            infer_s += time.perf_counter() - t1
-        return runs, {"preprocess_ms": prep_s * 1e3, "inference_ms": infer_s * 1e3}
+            base, passes, tensor = None, [], None
+            for scale, mirror in plan:
+                t0 = time.perf_counter()
+                if not mirror:
+                    transforms = self._group_transforms(group, scale)
+                    tensors = [self.preprocess(im, color, t)[0]
+                               for im, t in zip(group, transforms)]
+                    tensor = tensors[0] if len(tensors) == 1 else np.concatenate(tensors)
+                    if scale == 1.0:
+                        base = transforms
+                else:  # the unflipped tensor of this scale, mirrored
+                    axis = 3 if self.input_layout == "NCHW" else 2
+                    tensor = np.ascontiguousarray(np.flip(tensor, axis=axis))
+                    transforms = [_mirrored(t) for t in transforms]
+                t1 = time.perf_counter()
+                passes.append(_Pass(scale, mirror, self.run(tensor), transforms,
+                                    tensor.shape))
+                spent[(scale, mirror)][0] += t1 - t0
+                spent[(scale, mirror)][1] += time.perf_counter() - t1
+            if not augmented:
+                runs.append((passes[0].outputs, passes[0].transforms, passes[0].tensor_shape))
+                continue
+            if base is None:  # no pass at scale 1: its transforms are still the grid
+                base = self._group_transforms(group, 1.0)
+            runs.append((AugmentedOutputs(passes), base, passes[0].tensor_shape))
+        by_pass = [{"scale": s, "flip": f, "preprocess_ms": spent[(s, f)][0] * 1e3,
+                    "inference_ms": spent[(s, f)][1] * 1e3} for s, f in plan]
+        return runs, {"preprocess_ms": sum(p["preprocess_ms"] for p in by_pass),
+                      "inference_ms": sum(p["inference_ms"] for p in by_pass),
+                      "passes": by_pass}
+
+    def _group_transforms(self, group, scale):
+        """The transforms of images run together: one common input size."""
+        transforms = [self.transform_for(im.shape[:2], scale) for im in group]
+        if len({t.input_size for t in transforms}) > 1:
+            common = (max(t.input_size[0] for t in transforms),
+                      max(t.input_size[1] for t in transforms))
+            transforms = [t.with_input_size(common) for t in transforms]
+        return transforms
 
     # -- video -----------------------------------------------------------------------
-    def track(self, frames, tracker=None, color=None):
+    def track(self, frames, tracker=None, color=None, *, flip=None, scales=None):
         """Find and track the people of a sequence of frames.
 
         A worker thread reads frame i + 1 and runs the network on it while frame i is
@@ -957,13 +1221,16 @@ class OnnxPoseModel:
             Default: a new ``Tracker(self.skeleton)``. One tracker per stream.
         color : {"BGR", "RGB"}, optional
             Channel order of array frames; default the network's (``self.color``).
+        flip, scales : optional
+            Test-time augmentation (default: the model's `flip` and `scales`).
 
         Yields
         ------
         (int, Poses)
             The frame's position in `frames` and its people with ``track_ids``;
             ``stats`` hold ``read_ms`` (taking the frame from `frames`),
-            ``preprocess_ms``, ``inference_ms``, ``decode_ms`` and ``track_ms``.
+            ``preprocess_ms``, ``inference_ms``, ``decode_ms`` and ``track_ms``
+            (and ``merge_ms`` with `flip` or `scales`).
             Closing the generator (or breaking out of the loop) stops the worker.
         """
         from .tracker import Tracker
@@ -984,7 +1251,9 @@ class OnnxPoseModel:
         except TypeError:
             raise ValueError(f"frames must be an iterable of images or video frames, got "
                              f"{type(frames).__name__}") from None
-        return self._track(iterator, tracker, color)
+        augment = {"flip": flip, "scales": scales}
+        self._passes_for(flip, scales)  # bad values fail here, not in the worker
+        return self._track(iterator, tracker, color, augment)
 
     def _frame_image(self, item, color):
         """(timestamp or None, image, its channel order) of one item of track()."""
@@ -995,7 +1264,7 @@ class OnnxPoseModel:
             return item[0], item[1], color
         return None, item, color
 
-    def _network_worker(self, iterator, color, out, stop):
+    def _network_worker(self, iterator, color, augment, out, stop):
         """Reads frames, runs the network; puts (index, time, outputs, transform,
         tensor shape, timing) on `out`, then an exception or None at the end."""
         def put(message):
@@ -1017,13 +1286,10 @@ class OnnxPoseModel:
                     break
                 timestamp, image, item_color = self._frame_image(item, color)
                 t1 = time.perf_counter()
-                tensor, transform = self.preprocess(image, item_color)
-                t2 = time.perf_counter()
-                outputs = self.run(tensor)
-                t3 = time.perf_counter()
-                timing = {"read_ms": (t1 - t0) * 1e3, "preprocess_ms": (t2 - t1) * 1e3,
-                          "inference_ms": (t3 - t2) * 1e3}
-                if not put((index, timestamp, outputs, transform, tensor.shape, timing)):
+                runs, timing = self.run_batch([image], item_color, **augment)
+                outputs, transforms, shape = runs[0]
+                timing["read_ms"] = (t1 - t0) * 1e3
+                if not put((index, timestamp, outputs, transforms, shape, timing)):
                     return
                 index += 1
         except BaseException as exc:  # handed to the consuming thread, raised there
@@ -1031,11 +1297,11 @@ class OnnxPoseModel:
             return
         put(None)
 
-    def _track(self, iterator, tracker, color):
+    def _track(self, iterator, tracker, color, augment):
         out = queue.Queue(maxsize=1)
         stop = threading.Event()
         worker = threading.Thread(target=self._network_worker, name="pafdecode-network",
-                                  args=(iterator, color, out, stop), daemon=True)
+                                  args=(iterator, color, augment, out, stop), daemon=True)
         worker.start()
         try:
             while True:
@@ -1049,15 +1315,18 @@ class OnnxPoseModel:
                     return
                 if isinstance(message, BaseException):
                     raise message
-                index, timestamp, outputs, transform, shape, timing = message
+                index, timestamp, outputs, transforms, shape, timing = message
                 t0 = time.perf_counter()
-                poses = self.decode_outputs(outputs, [transform], shape)[0]
+                poses = self.decode_outputs(outputs, transforms, shape)[0]
                 t1 = time.perf_counter()
                 tracked = tracker.update(poses, timestamp)
                 t2 = time.perf_counter()
+                passes = timing.pop("passes")
+                timing.update({"decode_ms": (t1 - t0) * 1e3, "track_ms": (t2 - t1) * 1e3})
                 tracked.stats.update(timing)
-                tracked.stats.update({"decode_ms": (t1 - t0) * 1e3,
-                                      "track_ms": (t2 - t1) * 1e3})
+                self.last_timing = dict(timing, merge_ms=poses.stats.get("merge_ms", 0.0),
+                                        images=1, passes=passes, total_ms=sum(
+                                            timing[k] for k in _TIMING_KEYS))
                 yield index, tracked
         finally:
             stop.set()

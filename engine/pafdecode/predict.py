@@ -190,12 +190,12 @@ OFF = type("Off", (), {"__repr__": lambda self: "none"})()
 
 def model_options(args):
     """The network's path and the keywords of its preset, from the flags."""
-    from .cli import _find_model
+    from .cli import _find_model, augmentation_options
 
     path = _find_model(args.model)
     if path is None:
         raise ValueError("--model is required (or set PAFDECODE_MODEL)")
-    options = decoder_options(args)
+    options = dict(decoder_options(args), **augmentation_options(args))
     if args.input_size:
         options["input_size"] = tuple(args.input_size)
     if args.providers:

@@ -314,8 +314,10 @@ def _load_model(args):
         raise VideoError(f"model {model_path} does not exist")
     presets = {"tfpose": OnnxPoseModel.tfpose, "openpose-caffe": OnnxPoseModel.openpose_caffe,
                "two-outputs": OnnxPoseModel.two_outputs}
+    from .cli import augmentation_options
+
     try:
-        return presets[args.preset](model_path)
+        return presets[args.preset](model_path, **augmentation_options(args))
     except Exception as exc:  # onnxruntime's own errors are not ValueErrors
         raise VideoError(f"cannot load model {model_path}: {exc}") from exc
 
