@@ -209,6 +209,9 @@ class Decoder:
     4096 keypoints. The README's "How it decodes"
     gives the rules; ``docs/options.md`` every option and its measured effect.
     A Decoder keeps one scratch buffer per thread and may be shared between threads.
+    It remembers the shapes and strides of the aligned native float32 arrays it has
+    checked (up to 64 layouts), so a call with one of them goes straight to the core;
+    any other input is checked and converted as usual.
     """
 
     def __init__(self, skeleton, config=None, *, layout="CHW", backend="auto", **overrides):
