@@ -9,6 +9,8 @@ with ValueError, anything the C core reports as out of range.
 from libc.stdint cimport int32_t, uint8_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
+from cpython.buffer cimport (PyBUF_FORMAT, PyBUF_STRIDES, PyBUF_WRITABLE, PyBuffer_Release,
+                             PyObject_GetBuffer)
 
 import numpy as np
 
@@ -55,7 +57,10 @@ cdef extern from "pafdecode.h" nogil:
     # Only the fields the bindings read; the layout is the header's (pd_params.def).
     ctypedef struct pd_params:
         float stride
+        float peak_threshold
+        int32_t peak_radius
         int32_t max_peaks
+        float peak_support
         int32_t paf_samples
         int32_t min_keypoints
         float join_fragments
@@ -164,12 +169,57 @@ def default_record():
     return record
 
 
-cdef int _raise_for(int rc, str where) except -1:
+cdef int _raise_for(int rc, str where, object refusal=None) except -1:
+    """Raises for a PD_ERR code; `refusal` says which argument the C core refused, with
+    its value and what it expects."""
     if rc == PD_ERR_WORKSPACE:
-        raise MemoryError(f"{where}: workspace too small (internal error)")
+        raise MemoryError(f"{where}: the workspace is smaller than the C core needs for "
+                          "these maps (internal error: pd_workspace_size measures it)")
+    if rc == PD_ERR_ARGUMENT:
+        raise ValueError(f"{where}: " + (refusal or "an argument is out of the C core's range "
+                                         "(pafdecode.h documents each function's)"))
     if rc < 0:
-        raise ValueError(f"{where}: the C core rejected its arguments (code {rc})")
+        raise ValueError(f"{where}: the C core returned {rc}, which is not one of its error "
+                         f"codes (PD_ERR_ARGUMENT {PD_ERR_ARGUMENT}, PD_ERR_WORKSPACE "
+                         f"{PD_ERR_WORKSPACE}); expected one of them")
     return 0
+
+
+cdef str _skeleton_refusal(const pd_skeleton *s):
+    """The rule of pd_check_params a skeleton breaks, with the values, or None."""
+    cdef int K = s.num_keypoints, l, a, b, px, py
+    if not 1 <= K <= 4096:
+        return f"the skeleton has {K} keypoints; expected 1..4096"
+    if s.num_limbs < 0:
+        return f"the skeleton has {s.num_limbs} limbs; expected 0 or more"
+    for l in range(s.num_limbs):
+        a = s.limb_keypoints[2 * l]
+        b = s.limb_keypoints[2 * l + 1]
+        if a < 0 or b < 0 or a >= K or b >= K or a == b:
+            return (f"limb {l} joins keypoints ({a}, {b}); expected two different "
+                    f"keypoints in 0..{K - 1}")
+        px = s.limb_paf[2 * l]
+        py = s.limb_paf[2 * l + 1]
+        if px < 0 or py < 0:
+            return f"limb {l} reads PAF channels ({px}, {py}); expected channels >= 0"
+    return None
+
+
+def _peaks_refusal(int height, int width, float threshold, int radius, int max_peaks,
+                   float peak_support):
+    """The argument pd_find_peaks refuses (its pd_peaks_args_ok), with its value."""
+    cells = height * <long long>width
+    if height <= 0 or width <= 0 or cells > 2**30 - 1:
+        return (f"the map is {height}x{width}; expected 1 to {2**30 - 1} cells")
+    if radius < 1:
+        return f"radius is {radius}; expected 1 or more"
+    if max_peaks < 0:
+        return f"max_peaks is {max_peaks}; expected 0 or more"
+    if threshold != threshold:
+        return "threshold is nan; expected a number"
+    if not 0 <= peak_support < float("inf"):
+        return f"peak_support is {peak_support}; expected a finite number >= 0"
+    return None
 
 
 cdef Py_ssize_t _elements(Py_ssize_t byte_stride, str what) except? -1:
@@ -199,7 +249,9 @@ def find_peaks(const float[:, :] heatmap, float threshold, int radius, int max_p
             n = pd_find_peaks(&heatmap[0, 0], h, w, sy, sx, threshold, radius, max_peaks,
                               split_margin, peak_support, &out[0, 0], &out[1, 0], &out[2, 0],
                               ws, ws_size)
-        _raise_for(n, "find_peaks")
+        if n < 0:
+            _raise_for(n, "find_peaks", _peaks_refusal(h, w, threshold, radius, max_peaks,
+                                                       peak_support))
     finally:
         free(ws)
     return np.ascontiguousarray(np.asarray(out)[:, :n].T)
@@ -220,7 +272,9 @@ def linear_sum_assignment(const double[:, :] cost):
             rc = pd_linear_sum_assignment(&dense[0, 0] if rows > 0 and cols > 0 else NULL,
                                           rows, cols, cols,
                                           &col_of_row[0] if rows > 0 else NULL, ws, ws_size)
-        _raise_for(rc, "linear_sum_assignment")
+        _raise_for(rc, "linear_sum_assignment",
+                   "cost leaves a row no finite way to a column (a NaN or an infinite cost); "
+                   "expected finite costs")
     finally:
         free(ws)
     return np.asarray(col_of_row)
@@ -253,7 +307,9 @@ def assign_limb(const int32_t[::1] a, const int32_t[::1] b, const float[::1] sco
             # The decoder hands candidates over sorted; so does this binding.
             pd_sort_candidates(cands, n)
             m = pd_assign_limb(cands, n, na, nb, imode, out, ws, ws_size)
-        _raise_for(m, "assign_limb")
+        if m < 0:
+            _raise_for(m, "assign_limb", f"na={na}, nb={nb} with {n} candidates; expected "
+                                         "counts >= 0")
         result = np.empty((m, 3), np.float64)
         for i in range(m):
             result[i, 0] = out[i].a
@@ -277,6 +333,48 @@ cdef int _load_params(pd_params *params, record) except -1:
     if bad >= 0:
         name = pd_param_name(bad).decode()
         raise ValueError(f"{name} is out of range for the C core (got {rec[name].item()!r})")
+    return 0
+
+
+cdef int _acquire_fields(Py_buffer *buf, pd_fields *view, object array, int ndim, str what,
+                        Py_ssize_t *frame_step=NULL) except -1:
+    """Acquires `array`'s buffer (released by the caller) and describes its last three
+    axes in `view`: a float32 array of `ndim` dimensions with element-aligned data and
+    strides. A leading frame axis goes to `frame_step`, in elements."""
+    PyObject_GetBuffer(array, buf, PyBUF_STRIDES | PyBUF_FORMAT)
+    cdef bytes fmt = buf.format
+    cdef int i, first = ndim - 3
+    if buf.ndim != ndim or buf.itemsize != sizeof(float) or fmt not in (b"f", b"=f", b"@f"):
+        PyBuffer_Release(buf)
+        raise ValueError(f"{what} must be a {ndim}-D array of native float32, got a "
+                         f"{buf.ndim}-D buffer of format {fmt.decode(errors='replace')!r}")
+    if (<size_t>buf.buf) % sizeof(float) != 0:
+        PyBuffer_Release(buf)
+        raise ValueError(f"{what} must start at a float32-aligned address")
+    for i in range(ndim):
+        if buf.strides[i] % <Py_ssize_t>sizeof(float) != 0:
+            PyBuffer_Release(buf)
+            raise ValueError(f"{what} has a stride of {buf.strides[i]} bytes on axis {i}; "
+                             "expected a whole number of float32 elements")
+    view.data = <const float *>buf.buf if buf.shape[first] > 0 else NULL
+    view.channels = buf.shape[first]
+    view.height = buf.shape[first + 1]
+    view.width = buf.shape[first + 2]
+    view.stride_c = buf.strides[first] // <Py_ssize_t>sizeof(float)
+    view.stride_y = buf.strides[first + 1] // <Py_ssize_t>sizeof(float)
+    view.stride_x = buf.strides[first + 2] // <Py_ssize_t>sizeof(float)
+    if frame_step != NULL:
+        frame_step[0] = buf.strides[0] // <Py_ssize_t>sizeof(float)
+    return 0
+
+
+cdef int _acquire_scratch(Py_buffer *buf, object scratch, size_t need, str where) except -1:
+    """Acquires `scratch` as writable bytes (released by the caller), at least `need`."""
+    PyObject_GetBuffer(scratch, buf, PyBUF_WRITABLE)
+    if <size_t>buf.len < need:
+        PyBuffer_Release(buf)
+        raise ValueError(f"{where}: scratch holds {buf.len} bytes; expected at least {need} "
+                         "(workspace_bytes)")
     return 0
 
 
@@ -311,7 +409,8 @@ cdef class CoreDecoder:
         self.skel.limb_paf = &lp[0] if lp.shape[0] > 0 else NULL
         self.skel.limb_redundant = &lr[0] if lr.shape[0] > 0 else NULL
         _load_params(&self.params, record)
-        _raise_for(pd_check_params(&self.skel, &self.params), "Decoder skeleton")
+        if pd_check_params(&self.skel, &self.params) != PD_OK:
+            _raise_for(PD_ERR_ARGUMENT, "Decoder skeleton", _skeleton_refusal(&self.skel))
         self.max_people = pd_max_people(&self.skel, &self.params)
 
     def workspace_bytes(self, int height, int width, int frames=1):
@@ -319,81 +418,140 @@ cdef class CoreDecoder:
         cdef size_t ws = pd_workspace_size(&self.skel, &self.params, height, width)
         if ws == 0:
             return 0
-        cdef size_t per_frame = (<size_t>self.max_people * (self.skel.num_keypoints * 3 + 1)
-                                 * sizeof(float) + sizeof(int32_t) + sizeof(pd_stats))
-        return ws + <size_t>max(frames, 1) * per_frame + 64
+        return ws + self._per_frame_bytes(frames)
 
-    def decode(self, const float[:, :, :] heatmaps, const float[:, :, :] pafs,
-               unsigned char[::1] scratch):
-        """One frame of (C, H, W) views -> (keypoints (P, K, 3), scores (P,), stats).
+    def decode(self, heatmaps, pafs, scratch):
+        """One frame of (C, H, W) float32 arrays (any element-aligned strides) ->
+        (keypoints (P, K, 3), scores (P,), stats).
 
-        ``scratch`` holds at least workspace_bytes(H, W) bytes; callers keep one per
-        thread and reuse it, so a decode allocates nothing but its results."""
+        ``scratch`` is a writable buffer of at least workspace_bytes(H, W) bytes;
+        callers keep one per thread and reuse it, so a decode allocates nothing but
+        its results."""
+        cdef Py_buffer heat_buf, paf_buf, scratch_buf
         cdef pd_fields heat, paf
-        _view(&heat, heatmaps, "heatmaps")
-        _view(&paf, pafs, "pafs")
-        cdef int K = self.skel.num_keypoints
-        cdef size_t ws_size = pd_workspace_size(&self.skel, &self.params, heat.height, heat.width)
-        cdef size_t out_floats = <size_t>self.max_people * K * 3
-        if ws_size == 0:
-            raise ValueError("decode: empty maps or invalid parameters")
-        if <size_t>scratch.shape[0] < self.workspace_bytes(heat.height, heat.width, 1):
-            raise ValueError("decode: scratch buffer too small")
-        cdef char *block = <char *>&scratch[0]
-        cdef float *out_kp = <float *>(block + ws_size)
-        cdef float *out_sc = out_kp + out_floats
         cdef pd_stats stats
-        cdef int n
-        with nogil:
-            n = pd_decode_frame(&self.skel, &self.params, &heat, &paf, block, ws_size,
-                                out_kp, out_sc, &stats)
-        _raise_for(n, "decode")
+        cdef int n, K = self.skel.num_keypoints
+        cdef size_t ws_size
+        cdef float *out_kp
+        cdef float *out_sc
+        _acquire_fields(&heat_buf, &heat, heatmaps, 3, "heatmaps")
+        try:
+            _acquire_fields(&paf_buf, &paf, pafs, 3, "pafs")
+            try:
+                ws_size = self._frame_workspace(heat.height, heat.width, 1, "decode")
+                _acquire_scratch(&scratch_buf, scratch, ws_size + self._per_frame_bytes(1),
+                                 "decode")
+                out_kp = <float *>(<char *>scratch_buf.buf + ws_size)
+                out_sc = out_kp + <size_t>self.max_people * K * 3
+                with nogil:
+                    n = pd_decode_frame(&self.skel, &self.params, &heat, &paf,
+                                        scratch_buf.buf, ws_size, out_kp, out_sc, &stats)
+                PyBuffer_Release(&scratch_buf)
+            finally:
+                PyBuffer_Release(&paf_buf)
+        finally:
+            PyBuffer_Release(&heat_buf)
+        self._raise_for_fields(n, "decode", &heat, &paf)
         keypoints = np.empty((n, K, 3), np.float32)
         scores = np.empty(n, np.float32)
         if n > 0:
             _copy_out(keypoints, scores, out_kp, out_sc, n, K)
         return keypoints, scores, (stats.peaks, stats.candidates, stats.connections, stats.people)
 
-    def decode_batch(self, const float[:, :, :, :] heatmaps, const float[:, :, :, :] pafs,
-                     unsigned char[::1] scratch):
-        """N frames of (N, C, H, W) views -> a list of (keypoints, scores, stats);
-        ``scratch`` holds at least workspace_bytes(H, W, N) bytes."""
-        cdef int frames = heatmaps.shape[0]
-        if frames == 0:
-            return []
+    def decode_batch(self, heatmaps, pafs, scratch):
+        """N frames of (N, C, H, W) float32 arrays -> a list of (keypoints, scores,
+        stats), each frame's arrays views of one allocation; ``scratch`` holds at
+        least workspace_bytes(H, W, N) bytes."""
+        cdef Py_buffer heat_buf, paf_buf, scratch_buf
         cdef pd_fields heat, paf
-        _view(&heat, heatmaps[0], "heatmaps")
-        _view(&paf, pafs[0], "pafs")
-        cdef Py_ssize_t heat_step = _elements(heatmaps.strides[0], "heatmaps")
-        cdef Py_ssize_t paf_step = _elements(pafs.strides[0], "pafs")
-        cdef int K = self.skel.num_keypoints
-        cdef size_t per_frame = <size_t>self.max_people * K * 3
-        cdef size_t ws_size = pd_workspace_size(&self.skel, &self.params, heat.height, heat.width)
-        if ws_size == 0:
-            raise ValueError("decode_batch: empty maps or invalid parameters")
-        if <size_t>scratch.shape[0] < self.workspace_bytes(heat.height, heat.width, frames):
-            raise ValueError("decode_batch: scratch buffer too small")
-        cdef char *block = <char *>&scratch[0]
-        cdef float *out_kp = <float *>(block + ws_size)
-        cdef float *out_sc = out_kp + <size_t>frames * per_frame
-        cdef int32_t *counts = <int32_t *>(out_sc + <size_t>frames * self.max_people)
-        cdef pd_stats *stats = <pd_stats *>(counts + frames)
-        cdef int rc, f, n
-        with nogil:
-            rc = pd_decode_batch(&self.skel, &self.params, &heat, heat_step, &paf, paf_step,
-                                 frames, block, ws_size, out_kp, out_sc, counts, stats)
-        _raise_for(rc, "decode_batch")
+        cdef Py_ssize_t heat_step, paf_step
+        cdef int frames, rc, f, total = 0, K = self.skel.num_keypoints
+        cdef size_t ws_size, per_frame = <size_t>self.max_people * K * 3
+        cdef float *out_kp
+        cdef float *out_sc
+        cdef int32_t *counts
+        cdef pd_stats *stats
+        _acquire_fields(&heat_buf, &heat, heatmaps, 4, "heatmaps", &heat_step)
+        try:
+            _acquire_fields(&paf_buf, &paf, pafs, 4, "pafs", &paf_step)
+            try:
+                frames = heat_buf.shape[0]
+                if paf_buf.shape[0] != frames:
+                    raise ValueError(f"decode_batch: heatmaps hold {frames} frames but pafs "
+                                     f"hold {paf_buf.shape[0]}")
+                if frames == 0:
+                    return []
+                ws_size = self._frame_workspace(heat.height, heat.width, frames, "decode_batch")
+                _acquire_scratch(&scratch_buf, scratch,
+                                 ws_size + self._per_frame_bytes(frames), "decode_batch")
+                out_kp = <float *>(<char *>scratch_buf.buf + ws_size)
+                out_sc = out_kp + <size_t>frames * per_frame
+                counts = <int32_t *>(out_sc + <size_t>frames * self.max_people)
+                stats = <pd_stats *>(counts + frames)
+                with nogil:
+                    rc = pd_decode_batch(&self.skel, &self.params, &heat, heat_step, &paf,
+                                         paf_step, frames, scratch_buf.buf, ws_size, out_kp,
+                                         out_sc, counts, stats)
+                PyBuffer_Release(&scratch_buf)
+            finally:
+                PyBuffer_Release(&paf_buf)
+        finally:
+            PyBuffer_Release(&heat_buf)
+        self._raise_for_fields(rc, "decode_batch", &heat, &paf)
+        for f in range(frames):
+            total += counts[f]
+        keypoints = np.empty((total, K, 3), np.float32)
+        scores = np.empty(total, np.float32)
+        cdef float[:, :, ::1] kp_view = keypoints
+        cdef float[::1] sc_view = scores
         results = []
+        cdef int start = 0, n
         for f in range(frames):
             n = counts[f]
-            keypoints = np.empty((n, K, 3), np.float32)
-            scores = np.empty(n, np.float32)
             if n > 0:
-                _copy_out(keypoints, scores, out_kp + f * per_frame,
-                          out_sc + <size_t>f * self.max_people, n, K)
-            results.append((keypoints, scores, (stats[f].peaks, stats[f].candidates,
-                                                stats[f].connections, stats[f].people)))
+                memcpy(&kp_view[start, 0, 0], out_kp + f * per_frame,
+                       <size_t>n * K * 3 * sizeof(float))
+                memcpy(&sc_view[start], out_sc + <size_t>f * self.max_people,
+                       <size_t>n * sizeof(float))
+            results.append((keypoints[start:start + n], scores[start:start + n],
+                            (stats[f].peaks, stats[f].candidates, stats[f].connections,
+                             stats[f].people)))
+            start += n
         return results
+
+    cdef size_t _frame_workspace(self, int height, int width, int frames, str where) except 0:
+        """pd_workspace_size for maps of this size (a ValueError for empty maps)."""
+        cdef size_t ws = pd_workspace_size(&self.skel, &self.params, height, width)
+        if ws == 0:
+            raise ValueError(f"{where}: the maps are empty ({height}x{width}); expected at "
+                             "least 1x1")
+        return ws
+
+    cdef size_t _per_frame_bytes(self, int frames):
+        """Bytes after the workspace: frames' keypoints, scores, counts and stats."""
+        return <size_t>max(frames, 1) * (<size_t>self.max_people * (self.skel.num_keypoints * 3 + 1)
+                                         * sizeof(float) + sizeof(int32_t) + sizeof(pd_stats)) + 64
+
+    cdef int _raise_for_fields(self, int rc, str where, const pd_fields *heat,
+                               const pd_fields *paf) except -1:
+        """A refusal of pd_decode_frame or pd_decode_batch, said as pd_check_fields'
+        rule that failed (the parameters and skeleton were checked when this object
+        was made)."""
+        cdef int l, channel
+        if rc == PD_ERR_ARGUMENT:
+            if heat.channels < self.skel.num_keypoints:
+                raise ValueError(f"{where}: heatmaps has {heat.channels} channels; expected "
+                                 f"at least the skeleton's {self.skel.num_keypoints}")
+            if paf.height != heat.height or paf.width != heat.width:
+                raise ValueError(f"{where}: heatmaps are {heat.height}x{heat.width} but pafs "
+                                 f"are {paf.height}x{paf.width}; expected the same size")
+            channel = -1
+            for l in range(2 * self.skel.num_limbs):
+                channel = max(channel, self.skel.limb_paf[l])
+            if channel >= paf.channels:
+                raise ValueError(f"{where}: the skeleton reads PAF channels up to {channel}, "
+                                 f"but pafs has {paf.channels} channels")
+        return _raise_for(rc, where)
 
 
 cdef void _copy_out(float[:, :, ::1] keypoints, float[::1] scores, const float *kp,
@@ -438,7 +596,8 @@ cdef class _Stage:
         self.skel.limb_keypoints = &vk[0] if n > 0 else NULL
         self.skel.limb_paf = &vp[0] if n > 0 else NULL
         self.skel.limb_redundant = &vr[0] if n > 0 else NULL
-        _raise_for(pd_check_params(&self.skel, &self.params), "stage skeleton")
+        if pd_check_params(&self.skel, &self.params) != PD_OK:
+            _raise_for(PD_ERR_ARGUMENT, "stage skeleton", _skeleton_refusal(&self.skel))
         mp = self.params.max_peaks
         total = num_keypoints * mp
         if peaks is None:
@@ -530,7 +689,10 @@ def stage_peaks(const float[:, :, :] heatmaps, record):
         saved = pd_enter_flush_denormals()
         rc = pd_stage_peaks(&st.params, &heat, K, &st.peaks, base, size)
         pd_leave_flush_denormals(saved)
-    _raise_for(rc, "stage_peaks")
+    if rc < 0:
+        _raise_for(rc, "stage_peaks", _peaks_refusal(
+            heat.height, heat.width, st.params.peak_threshold, st.params.peak_radius,
+            st.params.max_peaks, st.params.peak_support))
     return st.peak_arrays()
 
 

@@ -45,21 +45,54 @@ class Poses:
         output is all -1).
     """
 
-    __slots__ = ("keypoints", "scores", "skeleton", "stats", "track_ids")
+    __slots__ = ("keypoints", "scores", "skeleton", "_stats", "_counts", "_track_ids")
 
     def __init__(self, keypoints, scores, skeleton, stats=None, track_ids=None):
         self.keypoints = keypoints
         self.scores = scores
         self.skeleton = skeleton
-        self.stats = dict(stats) if stats is not None else {}
-        if track_ids is None:
-            track_ids = np.full(len(scores), -1, np.int64)
-        else:
-            track_ids = np.asarray(track_ids, dtype=np.int64).reshape(-1)
-            if len(track_ids) != len(scores):
-                raise ValueError(f"track_ids must have one id per person ({len(scores)}), "
-                                 f"got {len(track_ids)}")
-        self.track_ids = track_ids
+        self._stats = dict(stats) if stats is not None else {}
+        self._track_ids = None
+        if track_ids is not None:
+            self.track_ids = track_ids
+
+    @classmethod
+    def _decoded(cls, keypoints, scores, skeleton, counts):
+        """The decoder's result without the constructor's copies and checks: `counts`
+        (the core's stats in ``_STAT_NAMES`` order) become the dict, and the untracked
+        ids their array, only when read."""
+        poses = cls.__new__(cls)
+        poses.keypoints = keypoints
+        poses.scores = scores
+        poses.skeleton = skeleton
+        poses._stats = None
+        poses._counts = counts
+        poses._track_ids = None
+        return poses
+
+    @property
+    def stats(self):
+        if self._stats is None:
+            self._stats = dict(zip(_STAT_NAMES, self._counts))
+        return self._stats
+
+    @stats.setter
+    def stats(self, value):
+        self._stats = value
+
+    @property
+    def track_ids(self):
+        if self._track_ids is None:
+            self._track_ids = np.full(len(self.scores), -1, np.int64)
+        return self._track_ids
+
+    @track_ids.setter
+    def track_ids(self, value):
+        ids = np.asarray(value, dtype=np.int64).reshape(-1)
+        if len(ids) != len(self.scores):
+            raise ValueError(f"track_ids must have one id per person ({len(self.scores)}), "
+                             f"got {len(ids)}")
+        self._track_ids = ids
 
     def __len__(self):
         return len(self.scores)
@@ -176,6 +209,9 @@ class Decoder:
     4096 keypoints. The README's "How it decodes"
     gives the rules; ``docs/options.md`` every option and its measured effect.
     A Decoder keeps one scratch buffer per thread and may be shared between threads.
+    It remembers the shapes and strides of the aligned native float32 arrays it has
+    checked (up to 64 layouts), so a call with one of them goes straight to the core;
+    any other input is checked and converted as usual.
     """
 
     def __init__(self, skeleton, config=None, *, layout="CHW", backend="auto", **overrides):
@@ -196,14 +232,18 @@ class Decoder:
         # Scratch memory per thread, kept between calls: a decode then allocates only
         # its results, and threads never share a workspace.
         self._local = threading.local()
+        # Layouts already validated, by (heatmaps shape, strides, pafs shape, strides)
+        # of aligned native float32 ndarrays (the only arrays passed to the core as
+        # they are): the scratch bytes a frame (or batch) of that layout needs.
+        self._frame_plans = {}
+        self._batch_plans = {}
 
     config = property(lambda self: self._config, doc="The DecoderConfig (read-only).")
     skeleton = property(lambda self: self._skeleton, doc="The Skeleton (read-only).")
     layout = property(lambda self: self._layout, doc="'CHW' or 'HWC' (read-only).")
     backend = property(lambda self: self._backend, doc="'c' or 'numba' (read-only).")
 
-    def _scratch(self, height, width, frames=1):
-        need = self._core.workspace_bytes(height, width, frames)
+    def _scratch(self, need):
         buf = getattr(self._local, "scratch", None)
         if buf is None or len(buf) < need:
             buf = np.empty(need, np.uint8)
@@ -213,10 +253,6 @@ class Decoder:
     def __repr__(self):
         return (f"Decoder({self._skeleton!r}, {self._config!r}, layout={self._layout!r}, "
                 f"backend={self._backend!r})")
-
-    def _poses(self, result):
-        keypoints, scores, stats = result
-        return Poses(keypoints, scores, self._skeleton, dict(zip(_STAT_NAMES, stats)))
 
     # -- decoding --------------------------------------------------------------------
     def __call__(self, heatmaps, pafs):
@@ -244,11 +280,13 @@ class Decoder:
             channel counts that do not fit the skeleton, maps of different or zero size
             or of more than ``MAX_MAP_CELLS`` cells.
         """
-        heat = as_fields(heatmaps, "heatmaps", 3, self._layout)
-        paf = as_fields(pafs, "pafs", 3, self._layout)
-        check_shapes(self._skeleton, heat, paf)
-        scratch = self._scratch(heat.shape[1], heat.shape[2])
-        return self._poses(self._core.decode(heat, paf, scratch))
+        need = _plan_of(self._frame_plans, heatmaps, pafs)
+        if need is None:
+            heatmaps, pafs, need = self._validate(heatmaps, pafs, 3, self._frame_plans)
+        elif self._layout == "HWC":
+            heatmaps, pafs = heatmaps.transpose(2, 0, 1), pafs.transpose(2, 0, 1)
+        keypoints, scores, stats = self._core.decode(heatmaps, pafs, self._scratch(need))
+        return Poses._decoded(keypoints, scores, self._skeleton, stats)
 
     def decode_batch(self, heatmaps, pafs):
         """Decode a batch of frames: the arrays of ``__call__`` with a leading axis N.
@@ -258,10 +296,48 @@ class Decoder:
         list of Poses
             One per frame.
         """
-        heat = as_fields(heatmaps, "heatmaps", 4, self._layout)
-        paf = as_fields(pafs, "pafs", 4, self._layout)
-        if heat.shape[0] != paf.shape[0]:
+        need = _plan_of(self._batch_plans, heatmaps, pafs)
+        if need is None:
+            heatmaps, pafs, need = self._validate(heatmaps, pafs, 4, self._batch_plans)
+        elif self._layout == "HWC":
+            heatmaps, pafs = heatmaps.transpose(0, 3, 1, 2), pafs.transpose(0, 3, 1, 2)
+        skeleton = self._skeleton
+        return [Poses._decoded(keypoints, scores, skeleton, stats) for keypoints, scores, stats
+                in self._core.decode_batch(heatmaps, pafs, self._scratch(need))]
+
+    def _validate(self, heatmaps, pafs, frame_ndim, plans):
+        """Every check and conversion of the fields, giving them in ([N,] C, H, W)
+        order and the scratch bytes they need. An input the core reads as it is
+        records its layout in `plans`, so that later calls of that layout skip this."""
+        heat = as_fields(heatmaps, "heatmaps", frame_ndim, self._layout)
+        paf = as_fields(pafs, "pafs", frame_ndim, self._layout)
+        if frame_ndim == 4 and heat.shape[0] != paf.shape[0]:
             raise ValueError(f"heatmaps hold {heat.shape[0]} frames but pafs hold {paf.shape[0]}")
         check_shapes(self._skeleton, heat, paf)
-        scratch = self._scratch(heat.shape[2], heat.shape[3], heat.shape[0])
-        return [self._poses(r) for r in self._core.decode_batch(heat, paf, scratch)]
+        frames = heat.shape[0] if frame_ndim == 4 else 1
+        need = self._core.workspace_bytes(heat.shape[-2], heat.shape[-1], frames)
+        key = _layout_key(heatmaps, pafs)
+        if key is not None and len(plans) < _MAX_PLANS:
+            plans[key] = need
+        return heat, paf, need
+
+
+# Layouts remembered per Decoder and kind of call (a video has one; a service a few).
+_MAX_PLANS = 64
+_F32 = np.dtype(np.float32)
+
+
+def _layout_key(heatmaps, pafs):
+    """All that the checks of the fields depend on, for arrays the core reads in
+    place (ndarrays of native float32, aligned); None for any other input."""
+    if (type(heatmaps) is np.ndarray and type(pafs) is np.ndarray
+            and heatmaps.dtype is _F32 and pafs.dtype is _F32
+            and heatmaps.flags.aligned and pafs.flags.aligned):
+        return heatmaps.shape, heatmaps.strides, pafs.shape, pafs.strides
+    return None
+
+
+def _plan_of(plans, heatmaps, pafs):
+    """The scratch bytes of a layout validated before, or None."""
+    key = _layout_key(heatmaps, pafs)
+    return None if key is None else plans.get(key)

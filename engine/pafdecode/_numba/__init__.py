@@ -203,14 +203,19 @@ class CoreDecoder:
         self.max_people = K * max_peaks // max(int(self._record["min_keypoints"][0]), 2)
 
     def _check_skeleton(self):
-        """pd_check_params' checks of the skeleton."""
+        """pd_check_params' checks of the skeleton, with the binding's messages."""
         K = self._num_keypoints
-        ok = 1 <= K <= 4096
-        for (a, b), (px, py) in zip(self._limb_kp.tolist(), self._limb_paf.tolist()):
-            if a < 0 or b < 0 or a >= K or b >= K or a == b or px < 0 or py < 0:
-                ok = False
-        if not ok:
-            raise ValueError("Decoder skeleton: the core rejected its arguments (code -1)")
+        if not 1 <= K <= 4096:
+            raise ValueError(f"Decoder skeleton: the skeleton has {K} keypoints; expected "
+                             "1..4096")
+        for limb, ((a, b), (px, py)) in enumerate(zip(self._limb_kp.tolist(),
+                                                      self._limb_paf.tolist())):
+            if a < 0 or b < 0 or a >= K or b >= K or a == b:
+                raise ValueError(f"Decoder skeleton: limb {limb} joins keypoints ({a}, {b}); "
+                                 f"expected two different keypoints in 0..{K - 1}")
+            if px < 0 or py < 0:
+                raise ValueError(f"Decoder skeleton: limb {limb} reads PAF channels ({px}, "
+                                 f"{py}); expected channels >= 0")
 
     def workspace_bytes(self, height, width, frames=1):
         """Scratch bytes the caller must pass: the Numba core allocates its own
@@ -220,13 +225,22 @@ class CoreDecoder:
         return 64
 
     def _check_fields(self, heat, paf, where):
+        """pd_check_fields' checks, with the C binding's messages."""
         K = self._num_keypoints
-        if heat.shape[-2] <= 0 or heat.shape[-1] <= 0:
-            raise ValueError(f"{where}: empty maps or invalid parameters")
-        if heat.shape[-3] < K or paf.shape[-2:] != heat.shape[-2:]:
-            raise ValueError(f"{where}: the core rejected its arguments (code -1)")
+        height, width = heat.shape[-2:]
+        if height <= 0 or width <= 0:
+            raise ValueError(f"{where}: the maps are empty ({height}x{width}); expected at "
+                             "least 1x1")
+        if heat.shape[-3] < K:
+            raise ValueError(f"{where}: heatmaps has {heat.shape[-3]} channels; expected at "
+                             f"least the skeleton's {K}")
+        if paf.shape[-2:] != (height, width):
+            raise ValueError(f"{where}: heatmaps are {height}x{width} but pafs are "
+                             f"{paf.shape[-2]}x{paf.shape[-1]}; expected the same size")
         if self._paf_channels_needed > paf.shape[-3]:
-            raise ValueError(f"{where}: the core rejected its arguments (code -1)")
+            raise ValueError(f"{where}: the skeleton reads PAF channels up to "
+                             f"{self._paf_channels_needed - 1}, but pafs has {paf.shape[-3]} "
+                             "channels")
 
     def _run(self, heat4, paf4):
         decode = _compiled(decode_entry)
