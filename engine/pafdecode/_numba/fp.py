@@ -27,6 +27,12 @@ jit = njit(nogil=True, cache=True, error_model="numpy")
 # the state tuples they take are not reference-counted at every call (a separate
 # call increments and decrements every array of every tuple it is passed).
 inline = njit(nogil=True, cache=True, error_model="numpy", inline="always")
+# For loops that only read and write arrays they are given (no allocation): compiled
+# without the runtime's reference counting (Numba's `_nrt` option), so that neither a
+# call nor an inlined helper counts a reference to each array it is passed, an atomic
+# operation per array per call (most of the joining pass's time on a crowded map
+# before this). Such a function must not create an array that outlives it.
+borrowing = njit(nogil=True, cache=True, error_model="numpy", _nrt=False)
 
 PD_OK = 0
 PD_ERR_ARGUMENT = -1
