@@ -124,10 +124,12 @@ def test_small_run_scores_a_lone_person_perfectly(tmp_path):
     assert lone["accuracy"]["AP"] == pytest.approx(1.0)
     assert lone["ceiling"]["AP"] == pytest.approx(1.0)
     assert lone["peak_ceiling"]["AP"] == pytest.approx(1.0)
+    assert lone["crowd_index"] == 0.0 and lone["without_peak"] == 0.0
+    assert lone["cpu_ms_median"] > 0
     # The reference decoder is the same algorithm: the same accuracy.
     for n in (1, 4):
         assert rows[(n, "reference", "greedy")]["accuracy"] == rows[(n, "c", "greedy")]["accuracy"]
-    assert "people" in bench.format_table(report)
+    assert "crowd" in bench.format_table(report) and "cpu ms" in bench.format_table(report)
 
 
 def test_cli_writes_json(tmp_path, capsys):
