@@ -572,12 +572,12 @@ def _person_boxes(people):
 def crowd_index(people):
     """CrowdPose's crowd index of one image's people.
 
-    Li et al., "CrowdPose: Efficient Crowded Scenes Pose Estimation and A New Benchmark"
-    (CVPR 2019, arXiv:1812.00324), section 3: the mean over the image's ``n`` people of
-    ``N_b / N_a``, ``N_a`` the number of a person's own joints and ``N_b`` the number of
-    joints inside the person's box that belong to other people. Joints here are visible
-    keypoints (visibility > 0), boxes those of the module's *Crowd index*, and people
-    without a visible keypoint (no ``N_a``) are left out of the mean.
+    The Crowd Index of Li et al., "CrowdPose: Efficient Crowded Scenes Pose Estimation
+    and A New Benchmark" (CVPR 2019, arXiv:1812.00324): the mean over the image's ``n``
+    people of ``N_b / N_a``, ``N_a`` the number of a person's own joints and ``N_b`` the
+    number of joints inside the person's box that belong to other people. Joints here
+    are visible keypoints (visibility > 0), boxes those of the module's *Crowd index*,
+    and people without a visible keypoint (no ``N_a``) are left out of the mean.
 
     Parameters
     ----------
