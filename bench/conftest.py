@@ -8,7 +8,8 @@ IMAGE_SIZE = (368, 656)  # 46 x 82 maps at stride 8
 
 @pytest.fixture(scope="session")
 def crowd():
-    """Seeded crowd scenes, cached per (people, noisy, occluded); noisy ones are
+    """Seeded crowd scenes of ``synth.crowd_scene``'s default size model (people 80-300
+    px tall at every count), cached per (people, noisy, occluded); noisy ones are
     occluded too."""
     cache = {}
 

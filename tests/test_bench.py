@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from pafdecode import Skeleton, bench, cli
+from pafdecode import Skeleton, bench, cli, synth
+from pafdecode.skeleton import COCO17_KEYPOINTS, keypoint_index_map
 
 COCO = Skeleton.openpose_coco18()
 
@@ -28,6 +29,35 @@ def test_crowd_index():
     assert bench.crowd_level(1.0) == "hard"
 
 
+def test_ground_truth_takes_cocos_area_from_the_visible_keypoints_box():
+    p = person(100, 50)
+    p[0, :2] = [40, 20]     # the nose far up and left...
+    p[0, 2] = 0             # ...but hidden: it does not stretch the box
+    far = person(300, 0, visible=False)  # nothing visible: no box, ignored by COCO
+    scene = type("Scene", (), {"people": np.stack([p, far]), "image_size": (368, 656),
+                               "crowd_index": 0.25})
+    index_map = keypoint_index_map(COCO.keypoints, COCO17_KEYPOINTS)
+    gt = bench.scenes_to_coco([scene], index_map)
+    # Visible keypoints 1..17 span x 102..134, y 55..135 (all 18 keypoints drawn as
+    # x0 + 2k, y0 + 5k), whatever COCO-17 keeps of them.
+    first, second = gt["annotations"]
+    assert first["bbox"] == pytest.approx([102, 55, 32, 80])
+    assert first["area"] == pytest.approx(0.53 * 32 * 80)
+    assert second["num_keypoints"] == 0 and second["area"] == 0
+    assert gt["images"][0]["crowdIndex"] == 0.25
+
+
+def test_every_detection_counts_unless_a_cap_is_asked():
+    # 30 people, each found exactly by the ceiling: with COCO's 20 recall stops at 2/3.
+    uncapped = bench.run_benchmark([30], scenes=1, repeat=1, assignments=("greedy",),
+                                   progress=False)["rows"][0]
+    capped = bench.run_benchmark([30], scenes=1, repeat=1, assignments=("greedy",),
+                                 max_dets=20, progress=False)["rows"][0]
+    assert uncapped["ceiling"]["AR"] > 0.95
+    assert capped["ceiling"]["AR"] <= 20 / 30 + 1e-9
+    assert uncapped["crowd_index"] == uncapped["crowd_indices"][0] > 0.5
+
+
 def test_ceiling_splits_people_at_hidden_joints():
     p = person(0, 0)
     p[1, 2] = 0  # a hidden neck cuts COCO-18's tree into its branches...
@@ -38,7 +68,6 @@ def test_ceiling_splits_people_at_hidden_joints():
 
 
 def test_peak_ceiling_hides_keypoints_whose_peaks_merged():
-    from pafdecode import synth
     a = np.array(synth.crowd_scene(1, 3).people[0])
     b = a.copy()
     b[:, 0] += 200.0  # far apart: every keypoint keeps its own peak
@@ -95,10 +124,12 @@ def test_small_run_scores_a_lone_person_perfectly(tmp_path):
     assert lone["accuracy"]["AP"] == pytest.approx(1.0)
     assert lone["ceiling"]["AP"] == pytest.approx(1.0)
     assert lone["peak_ceiling"]["AP"] == pytest.approx(1.0)
+    assert lone["crowd_index"] == 0.0 and lone["without_peak"] == 0.0
+    assert lone["cpu_ms_median"] > 0
     # The reference decoder is the same algorithm: the same accuracy.
     for n in (1, 4):
         assert rows[(n, "reference", "greedy")]["accuracy"] == rows[(n, "c", "greedy")]["accuracy"]
-    assert "people" in bench.format_table(report)
+    assert "crowd" in bench.format_table(report) and "cpu ms" in bench.format_table(report)
 
 
 def test_cli_writes_json(tmp_path, capsys):

@@ -148,8 +148,10 @@ def encode_image(fields, layout_hwc=True):
 
 
 def scene_image(n_people=4, seed=0, image_size=(368, 432), skeleton=COCO, pafs_first=False):
+    # The shrinking size model: people small enough to stand apart, as these tests of
+    # the model's encoding were written for.
     scene = synth.crowd_scene(n_people, rng=seed, image_size=image_size, skeleton=skeleton,
-                              allow_overlap=False, background=True)
+                              allow_overlap=False, background=True, size_model="shrinking")
     parts = [scene.pafs, scene.heatmaps] if pafs_first else [scene.heatmaps, scene.pafs]
     return scene, encode_image(np.concatenate(parts))
 

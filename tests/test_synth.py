@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from pafdecode.skeleton import Skeleton
-from pafdecode.synth import CrowdScene, crowd_scene, image_to_map, map_to_image, render_fields
+from pafdecode.synth import (CrowdScene, crowd_index, crowd_scene, image_to_map, map_to_image,
+                             render_fields)
 
 FLOAT32_TINY = np.finfo(np.float32).tiny  # smallest normal float32
 COCO = Skeleton.openpose_coco18()
@@ -303,14 +304,83 @@ def test_no_overlap_raises_when_the_crowd_cannot_fit():
         crowd_scene(200, 0, image_size=(64, 64), allow_overlap=False)
 
 
-def test_default_heights_shrink_with_the_crowd():
+def test_shrinking_heights_shrink_with_the_crowd():
     # Keypoint boxes span between ~0.6 and ~1.2 standing heights, so they bound the
-    # documented default ranges: 92-331 px for one person, 44-110 px for 100.
-    single = np.array([np.ptp(crowd_scene(1, seed).people[0, :, 1]) for seed in range(8)])
-    crowd = np.ptp(crowd_scene(100, 0).people[..., 1], axis=1)
+    # documented ranges: 92-331 px for one person, 44-110 px for 100.
+    single = np.array([np.ptp(crowd_scene(1, seed, size_model="shrinking").people[0, :, 1])
+                       for seed in range(8)])
+    crowd = np.ptp(crowd_scene(100, 0, size_model="shrinking").people[..., 1], axis=1)
     assert single.min() > 0.5 * 92 and single.max() < 1.25 * 331
     assert crowd.min() > 0.5 * 44 and crowd.max() < 1.25 * 110
     assert np.median(single) > 2 * np.median(crowd)
+
+
+def test_default_heights_do_not_depend_on_the_count():
+    # 80-300 px standing heights at every count: keypoint spans within ~0.6-1.2 of that,
+    # and the same spread for 5 people as for 200 (median of a uniform draw: 190 px).
+    few = np.concatenate([np.ptp(crowd_scene(5, seed).people[..., 1], axis=1)
+                          for seed in range(40)])
+    many = np.ptp(crowd_scene(200, 1).people[..., 1], axis=1)
+    for spans in (few, many):
+        assert spans.min() > 0.5 * 80 and spans.max() < 1.25 * 300
+        assert 0.6 * 190 < np.median(spans) < 1.1 * 190
+    assert abs(np.median(few) / np.median(many) - 1) < 0.1
+    # The range follows the image's shorter side: half the side, half the heights.
+    small = np.ptp(crowd_scene(200, 1, image_size=(184, 328)).people[..., 1], axis=1)
+    assert small.max() < 1.25 * 150 and abs(np.median(small) / np.median(many) - 0.5) < 0.05
+
+
+def test_every_person_of_a_dense_crowd_fits_in_the_image():
+    # At most a tenth of each box's width and height may lie outside the image.
+    scene = crowd_scene(200, 4)
+    low, high = keypoint_boxes(scene.people)
+    size = high - low
+    width_height = np.array(scene.image_size[::-1], dtype=float)
+    assert (low >= -0.1 * size - 1e-9).all()
+    assert (high <= width_height + 0.1 * size + 1e-9).all()
+
+
+def brute_force_crowd_index(people):
+    """CrowdPose's index written out person by person, joint by joint."""
+    ratios = []
+    for i, person in enumerate(people):
+        own = sum(1 for kp in person if kp[2] > 0)
+        if own == 0:
+            continue
+        xs, ys = person[:, 0], person[:, 1]
+        pad_x, pad_y = 0.1 * (xs.max() - xs.min()), 0.1 * (ys.max() - ys.min())
+        inside = 0
+        for j, other in enumerate(people):
+            for x, y, v in other:
+                if j != i and v > 0 and xs.min() - pad_x <= x <= xs.max() + pad_x \
+                        and ys.min() - pad_y <= y <= ys.max() + pad_y:
+                    inside += 1
+        ratios.append(inside / own)
+    return float(np.mean(ratios)) if ratios and len(people) > 1 else 0.0
+
+
+def test_crowd_index_counts_other_peoples_joints_in_each_box():
+    # A (box 0..10 x 0..10, padded to -1..11) holds 2 of B's 4 joints; B's box
+    # (10..30, padded to 8..32) holds 2 of A's 3 visible joints: (2/3 + 2/4) / 2.
+    a = [[0, 0, 2], [10, 10, 2], [9, 9, 2], [0, 10, 0]]
+    b = [[10, 10, 2], [11, 11, 2], [30, 30, 2], [20, 12, 2]]
+    assert crowd_index([a, b]) == pytest.approx((2 / 3 + 2 / 4) / 2)
+    hidden = [[0, 0, 0]] * 4  # no joint of its own: left out of the mean, sees nothing
+    assert crowd_index([a, b, hidden]) == pytest.approx((2 / 3 + 2 / 4) / 2)
+    assert crowd_index([a]) == 0.0 and crowd_index(np.zeros((0, 4, 3))) == 0.0
+    with pytest.raises(ValueError, match="people"):
+        crowd_index(np.zeros((2, 3)))
+
+
+def test_each_scene_carries_its_crowd_index_which_grows_with_the_crowd():
+    scene = crowd_scene(12, 5, occlusion=0.2)
+    assert scene.crowd_index == pytest.approx(brute_force_crowd_index(scene.people))
+    constant = [np.mean([crowd_scene(n, s).crowd_index for s in range(3)]) for n in (5, 20, 50)]
+    shrinking = [np.mean([crowd_scene(n, s, size_model="shrinking").crowd_index
+                          for s in range(3)]) for n in (20, 50)]
+    assert constant[0] < constant[1] < constant[2] and constant[2] > 2 * constant[1] - 0.5
+    # The older model keeps the crowd about as crowded at 50 people as at 20.
+    assert shrinking[1] < 1.5 * shrinking[0] and constant[2] > 2 * shrinking[1]
 
 
 def test_people_are_upright_articulated_and_face_both_ways():
@@ -389,6 +459,7 @@ def test_peak_variation_scales_each_gaussian_within_the_range():
     (dict(noise=-0.1), "noise"),
     (dict(peak_variation=1.0), "peak_variation"),
     (dict(background=None), "background"),
+    (dict(size_model="growing"), "size_model"),
 ])
 def test_crowd_scene_rejects_bad_arguments(kwargs, name):
     arguments = dict(n_people=2, rng=0)

@@ -1,12 +1,15 @@
 """The crowd benchmark behind ``pafdecode bench``: speed and accuracy as the crowd grows.
 
-For each people count, seeded crowd scenes are rendered with :mod:`pafdecode.synth`,
-decoded by each requested backend and assignment mode, timed, and scored with COCO
-keypoint AP (on the COCO-17 keypoints the skeleton shares) against the truth. Scenes are
-also sliced by crowd level as CrowdPose defines it, and the AP of the *ceiling* is shown
-beside the decoder's: the exact truth split into the pieces that survive occlusion
-(each person's keypoints grouped by the limbs whose fields were rendered), which is the
-best any decoder of these fields can do.
+For each people count, seeded crowd scenes are rendered with :mod:`pafdecode.synth`
+(people 80-300 px tall in a 368 x 656 image at every count by default, so the crowd
+index grows with the count), decoded by each requested backend and assignment mode,
+timed, and scored with COCO keypoint AP (on the COCO-17 keypoints the skeleton shares)
+against the truth. Scoring follows COCO's rule: a person's OKS area is 0.53 times the
+area of its visible keypoints' box, and every detection counts (no ``maxDets`` cap unless
+asked). Scenes are also sliced by crowd level as CrowdPose defines it, and the AP of the
+*ceiling* is shown beside the decoder's: the exact truth split into the pieces that
+survive occlusion (each person's keypoints grouped by the limbs whose fields were
+rendered), which is the best any decoder of these fields can do.
 """
 
 from __future__ import annotations
@@ -29,34 +32,8 @@ __all__ = ["crowd_index", "ceiling_people", "scenes_to_coco", "run_benchmark",
 DEFAULT_PEOPLE = (1, 5, 10, 20, 50, 100, 200)
 CROWD_LEVELS = (("easy", 0.0, 0.1), ("medium", 0.1, 0.8), ("hard", 0.8, np.inf))
 
-
-def _boxes(people):
-    """Each person's box (x0, y0, x1, y1) around all its keypoints, hidden ones too,
-    padded by a tenth of its size: the people's extent in the image."""
-    xy = people[:, :, :2]
-    lo, hi = xy.min(axis=1), xy.max(axis=1)
-    pad = 0.1 * (hi - lo)
-    return np.concatenate([lo - pad, hi + pad], axis=1)
-
-
-def crowd_index(people):
-    """CrowdPose's crowd index of one image: the mean over people of the number of
-    other people's visible keypoints inside a person's box divided by the number of
-    its own visible keypoints. 0 for fewer than two people."""
-    visible = people[:, :, 2] > 0
-    if len(people) < 2:
-        return 0.0
-    boxes = _boxes(people)
-    ratios = []
-    for i, (x0, y0, x1, y1) in enumerate(boxes):
-        own = visible[i].sum()
-        if own == 0:
-            continue
-        others = np.delete(np.arange(len(people)), i)
-        pts = people[others][visible[others]][:, :2]
-        inside = ((pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1))
-        ratios.append(inside.sum() / own)
-    return float(np.mean(ratios)) if ratios else 0.0
+# CrowdPose's crowd index lives with the scenes that carry it.
+crowd_index = synth.crowd_index
 
 
 def crowd_level(index):
@@ -110,6 +87,14 @@ def peak_ceiling_people(scene, skeleton, stride=8, threshold=0.1, radius=1, max_
     on these fields, so the gap from the decoder to it is what grouping loses, and
     the gap from it to the ceiling is what merged peaks lose."""
     people = np.array(scene.people, np.float32, copy=True)
+    people[~keypoints_with_peaks(scene, stride, threshold, radius, max_peaks), 2] = 0
+    return ceiling_people(people, skeleton)
+
+
+def keypoints_with_peaks(scene, stride=8, threshold=0.1, radius=1, max_peaks=128):
+    """(P, K) bool: the visible keypoints of `scene` that have a heatmap peak of their
+    own, as :func:`peak_ceiling_people` assigns peaks."""
+    people = np.asarray(scene.people, np.float32)
     heat = _clean(np.asarray(scene.heatmaps, np.float32))
     owned = np.zeros(people.shape[:2], bool)
     for k in range(people.shape[1]):
@@ -124,29 +109,40 @@ def peak_ceiling_people(scene, skeleton, stride=8, threshold=0.1, radius=1, max_
         nearest = dist.argmin(axis=0)
         near = dist[nearest, np.arange(len(peaks))] <= 1.0
         owned[nearest[near], k] = True
-    people[~owned, 2] = 0
-    return ceiling_people(people, skeleton)
+    return owned
+
+
+def visible_boxes(people):
+    """(P, 4) COCO boxes ``x, y, w, h`` around each person's visible keypoints (zeros
+    for a person with none)."""
+    people = np.asarray(people, np.float64)
+    visible = people[:, :, 2] > 0
+    low = np.where(visible[..., None], people[:, :, :2], np.inf).min(axis=1)
+    high = np.where(visible[..., None], people[:, :, :2], -np.inf).max(axis=1)
+    seen = visible.any(axis=1)[:, None]
+    return np.where(seen, np.concatenate([low, high - low], axis=1), 0.0)
 
 
 def scenes_to_coco(scenes, index_map):
-    """COCO ground truth for scenes: keypoints mapped to COCO-17, visibility 2, the
-    padded keypoint box as bbox and its area as the person's area."""
+    """COCO ground truth for scenes: keypoints mapped to COCO-17, visibility 2 where
+    visible, the box of all visible keypoints as bbox and 0.53 of its area as the
+    person's area (COCO's rule, see ``metrics.PERSON_AREA_PER_BOX``); each image carries
+    its scene's ``crowdIndex``."""
     images, annotations = [], []
     for image_id, scene in enumerate(scenes, start=1):
         h, w = scene.image_size
         images.append({"id": image_id, "height": h, "width": w,
-                       "crowdIndex": crowd_index(scene.people)})
+                       "crowdIndex": float(scene.crowd_index)})
         converted = metrics.convert_keypoints(scene.people, index_map)
-        for person, box in zip(converted, _boxes(scene.people)):
+        for person, box in zip(converted, visible_boxes(scene.people)):
             visible = person[:, 2] > 0
             flat = np.concatenate([person[:, :2], np.where(visible, 2, 0)[:, None]], axis=1)
-            bw, bh = box[2] - box[0], box[3] - box[1]
             annotations.append({
                 "id": len(annotations) + 1, "image_id": image_id, "category_id": 1,
                 "iscrowd": 0, "num_keypoints": int(visible.sum()),
                 "keypoints": [float(v) for v in flat.reshape(-1)],
-                "bbox": [float(box[0]), float(box[1]), float(bw), float(bh)],
-                "area": float(bw * bh)})
+                "bbox": [float(v) for v in box],
+                "area": float(metrics.PERSON_AREA_PER_BOX * box[2] * box[3])})
     return {"images": images, "annotations": annotations,
             "categories": [{"id": 1, "name": "person"}]}
 
@@ -158,7 +154,8 @@ def _results(image_id, keypoints, scores, skeleton, index_map):
 
 
 def _evaluate(gt, results, image_ids, max_dets):
-    """AP, AP50 and AR on a subset of images (None where it has no people)."""
+    """AP, AP50 and AR on a subset of images (None where it has no people); `max_dets`
+    None counts every detection."""
     ids = set(image_ids)
     sub = {"images": [im for im in gt["images"] if im["id"] in ids],
            "annotations": [a for a in gt["annotations"] if a["image_id"] in ids],
@@ -166,6 +163,9 @@ def _evaluate(gt, results, image_ids, max_dets):
     if not sub["annotations"]:
         return None
     res = [r for r in results if r["image_id"] in ids]
+    if max_dets is None:
+        per_image = np.bincount([r["image_id"] for r in res]) if res else [1]
+        max_dets = max(1, int(np.max(per_image)))
     stats = metrics.coco_eval(sub, res, max_dets=max_dets)
     return {key: float(stats[key]) for key in ("AP", "AP50", "AR")}
 
@@ -193,7 +193,8 @@ def _progress(total, enabled):
 def run_benchmark(people_counts=DEFAULT_PEOPLE, *, scenes=3, repeat=5, seed=0,
                   backends=("c",), assignments=("greedy", "hungarian"), skeleton=None,
                   occlusion=0.0, noise=0.0, peak_variation=0.0, image_size=(368, 656),
-                  baseline=False, max_dets=None, variants=None, progress=True):
+                  baseline=False, max_dets=None, variants=None, progress=True,
+                  size_model="constant"):
     """Runs the benchmark and returns its figures as a JSON-ready dict.
 
     Parameters
@@ -212,15 +213,17 @@ def run_benchmark(people_counts=DEFAULT_PEOPLE, *, scenes=3, repeat=5, seed=0,
         e.g. ``{"unshared": {"shared_peak_score": None}}``. Each runs with every
         backend and assignment mode; its rows carry the label in ``"variant"``.
     max_dets : int, optional
-        COCO's maxDets; by default max(20, the largest crowd), since COCO's 20 would
-        cap recall in crowds larger than that.
+        COCO's maxDets; by default none: every detection counts, as a crowd larger
+        than COCO's 20 needs.
+    size_model : {"constant", "shrinking"}
+        How people's heights are drawn (:func:`pafdecode.synth.crowd_scene`): 80-300 px
+        in a 368 x 656 image at every count, or the older benchmark's shrinking people.
 
     Decoders use their defaults except ``max_peaks``, raised to twice the crowd (at
     least 128) so that the cap on peaks per channel never hides people.
     """
     skeleton = skeleton or Skeleton.openpose_coco18()
     index_map = keypoint_index_map(skeleton.keypoints, COCO17_KEYPOINTS)
-    max_dets = max_dets or max(20, max(people_counts))
     variants = {"default": {}, **(variants or {})}
     runs = [(b, a, label) for label in variants for b in backends for a in assignments]
     if baseline:
@@ -228,7 +231,7 @@ def run_benchmark(people_counts=DEFAULT_PEOPLE, *, scenes=3, repeat=5, seed=0,
     total = len(people_counts) * scenes * sum(1 if r[0] == "reference" else repeat for r in runs)
     step = _progress(total, progress)
     scene_options = dict(image_size=image_size, skeleton=skeleton, occlusion=occlusion,
-                         noise=noise, peak_variation=peak_variation)
+                         noise=noise, peak_variation=peak_variation, size_model=size_model)
     rows = []
     for n in people_counts:
         drawn = [synth.crowd_scene(n, seed * 100003 + n * 101 + s, **scene_options)
@@ -242,7 +245,8 @@ def run_benchmark(people_counts=DEFAULT_PEOPLE, *, scenes=3, repeat=5, seed=0,
                          "assignments": list(assignments), "skeleton": len(skeleton.keypoints),
                          "occlusion": occlusion, "noise": noise,
                          "peak_variation": peak_variation, "image_size": list(image_size),
-                         "max_dets": max_dets, "variants": variants},
+                         "size_model": size_model, "max_dets": max_dets,
+                         "variants": variants},
             "rows": rows}
 
 
@@ -255,11 +259,15 @@ def _crowd_rows(n, drawn, runs, variants, skeleton, index_map, repeat, max_dets,
     levels = {name: [im["id"] for im in gt["images"]
                      if crowd_level(im["crowdIndex"]) == name] for name, _, _ in CROWD_LEVELS}
     ceiling, peak_ceiling = [], []
+    visible_keypoints, without_peak = 0, 0
     for image_id, scene in enumerate(drawn, start=1):
         kp, sc = ceiling_people(scene.people, skeleton)
         ceiling += _results(image_id, kp, sc, skeleton, index_map)
-        kp, sc = peak_ceiling_people(scene, skeleton, max_peaks=max_peaks)
+        owned = keypoints_with_peaks(scene, max_peaks=max_peaks)
+        kp, sc = ceiling_people(np.where(owned[..., None], scene.people, 0.0), skeleton)
         peak_ceiling += _results(image_id, kp, sc, skeleton, index_map)
+        visible_keypoints += int((scene.people[:, :, 2] > 0).sum())
+        without_peak += int(((scene.people[:, :, 2] > 0) & ~owned).sum())
     all_ids = [im["id"] for im in gt["images"]]
     ceiling_eval = _evaluate(gt, ceiling, all_ids, max_dets)
     peak_ceiling_eval = _evaluate(gt, peak_ceiling, all_ids, max_dets)
@@ -268,12 +276,18 @@ def _crowd_rows(n, drawn, runs, variants, skeleton, index_map, repeat, max_dets,
         decoder = (ReferenceDecoder(skeleton, max_peaks=max_peaks) if backend == "reference"
                    else Decoder(skeleton, assignment=mode, backend=backend,
                                 **{"max_peaks": max_peaks, **variants[label]}))
-        times, results, stats = _time_decoder(decoder, drawn, 1 if backend == "reference"
-                                              else repeat, skeleton, index_map, step)
+        (times, cpu_times), results, stats = _time_decoder(
+            decoder, drawn, 1 if backend == "reference" else repeat, skeleton, index_map, step)
         rows.append({
             "people": n, "backend": backend, "assignment": mode, "variant": label,
             "options": dict(variants[label]), "scenes": len(drawn),
+            "crowd_index": float(np.mean([scene.crowd_index for scene in drawn])),
+            "crowd_indices": [float(scene.crowd_index) for scene in drawn],
+            "without_peak": without_peak / max(1, visible_keypoints),
             "ms_median": float(np.median(times)), "ms_p90": float(np.percentile(times, 90)),
+            # CPU time: on a shared, oversubscribed machine a long decode is preempted
+            # and its wall time inflated; the process's CPU time is not.
+            "cpu_ms_median": float(np.median(cpu_times)),
             **{f"{k}_per_frame": v / len(drawn) for k, v in stats.items()},
             "accuracy": _evaluate(gt, results, all_ids, max_dets),
             "ceiling": ceiling_eval, "peak_ceiling": peak_ceiling_eval,
@@ -285,19 +299,21 @@ def _crowd_rows(n, drawn, runs, variants, skeleton, index_map, repeat, max_dets,
 
 
 def _time_decoder(decoder, drawn, repeat, skeleton, index_map, step):
-    """Decode each scene `repeat` times: the times in ms, the last decode's results and
-    the decoder's counts summed over scenes."""
-    times, results, stats = [], [], {"peaks": 0, "candidates": 0, "people": 0}
+    """Decode each scene `repeat` times: the wall and CPU times in ms, the last decode's
+    results and the decoder's counts summed over scenes."""
+    times, cpu_times, results = [], [], []
+    stats = {"peaks": 0, "candidates": 0, "people": 0}
     for image_id, scene in enumerate(drawn, start=1):
         for _ in range(repeat):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             poses = decoder(scene.heatmaps, scene.pafs)
             times.append(1e3 * (time.perf_counter() - start))
+            cpu_times.append(1e3 * (time.process_time() - cpu_start))
             step()
         for key in stats:
             stats[key] += poses.stats[key]
         results += _results(image_id, poses.keypoints, poses.scores, skeleton, index_map)
-    return times, results, stats
+    return (times, cpu_times), results, stats
 
 
 def annotation_scenes(annotations, skeleton, stride=8):
@@ -385,10 +401,12 @@ def _decoder_name(row):
 
 
 def format_table(report):
-    """The benchmark as a text table."""
-    lines = [f"{'people':>6} {'decoder':<22} {'ms med':>8} {'ms p90':>8} {'peaks':>6} "
-             f"{'limbs':>6} {'found':>6} {'AP':>6} {'AP50':>6} {'AR':>6} {'peakAP':>6} "
-             f"{'ceilAP':>6}  by crowd level: AP (ceiling)"]
+    """The benchmark as a text table: per people count and decoder, the scenes' mean
+    crowd index, wall and CPU times, counts, AP, the two ceilings' AP and the share of
+    visible keypoints without a peak of their own ("nopeak")."""
+    lines = [f"{'people':>6} {'crowd':>5} {'decoder':<22} {'ms med':>8} {'ms p90':>8} "
+             f"{'cpu ms':>8} {'peaks':>6} {'limbs':>6} {'found':>6} {'AP':>6} {'AP50':>6} "
+             f"{'AR':>6} {'peakAP':>6} {'ceilAP':>6} {'nopeak':>6}  by crowd level: AP (ceiling)"]
     for row in report["rows"]:
         acc, ceil = row["accuracy"] or {}, row["ceiling"] or {}
         peak_ceil = row.get("peak_ceiling") or {}
@@ -396,11 +414,13 @@ def format_table(report):
             f"{name} {_fmt((v['accuracy'] or {}).get('AP'))} ({_fmt((v['ceiling'] or {}).get('AP'))})"
             f" n={v['images']}" for name, v in row["crowd_levels"].items())
         lines.append(
-            f"{row['people']:>6} {_decoder_name(row):<22} "
-            f"{row['ms_median']:8.3f} {row['ms_p90']:8.3f} {row['peaks_per_frame']:6.0f} "
-            f"{row['candidates_per_frame']:6.0f} {row['people_per_frame']:6.1f} "
+            f"{row['people']:>6} {row['crowd_index']:5.2f} {_decoder_name(row):<22} "
+            f"{row['ms_median']:8.3f} {row['ms_p90']:8.3f} {row['cpu_ms_median']:8.3f} "
+            f"{row['peaks_per_frame']:6.0f} {row['candidates_per_frame']:6.0f} "
+            f"{row['people_per_frame']:6.1f} "
             f"{_fmt(acc.get('AP'))} {_fmt(acc.get('AP50'))} {_fmt(acc.get('AR'))} "
-            f"{_fmt(peak_ceil.get('AP'))} {_fmt(ceil.get('AP'))}  {levels}")
+            f"{_fmt(peak_ceil.get('AP'))} {_fmt(ceil.get('AP'))} "
+            f"{100 * row['without_peak']:5.1f}%  {levels}")
     return "\n".join(lines)
 
 
@@ -489,7 +509,7 @@ def main(args):
                            peak_variation=args.peak_variation,
                            image_size=tuple(args.image_size), baseline=args.baseline,
                            max_dets=args.max_dets, variants=variants,
-                           progress=not args.quiet)
+                           progress=not args.quiet, size_model=args.size_model)
     print(format_table(report))
     if args.json:
         with open(args.json, "w") as fh:

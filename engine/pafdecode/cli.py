@@ -202,7 +202,10 @@ def _add_bench(sub):
     b.add_argument("--baseline", action="store_true",
                    help="also time the plain NumPy/Python reference decoder")
     b.add_argument("--max-dets", type=int, default=None,
-                   help="COCO maxDets (default: max(20, largest crowd))")
+                   help="COCO maxDets (default: no cap, every detection counts)")
+    b.add_argument("--size-model", choices=["constant", "shrinking"], default="constant",
+                   help="people 80-300 px tall at every count, or the older benchmark's "
+                        "people who shrink as the crowd grows")
     b.add_argument("--json", metavar="FILE", help="write every figure as JSON")
     b.add_argument("--plot", metavar="FILE.png", help="draw time and AP against people "
                    "(needs matplotlib: pafdecode[bench])")

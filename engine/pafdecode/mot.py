@@ -125,7 +125,8 @@ def walking_crowd(n_people, frames, rng, image_size=(368, 656), skeleton=None,
     Parameters
     ----------
     n_people : int
-        People (>= 0), posed and placed as :func:`pafdecode.synth.crowd_scene` does.
+        People (>= 0), posed and placed as :func:`pafdecode.synth.crowd_scene` does
+        with ``size_model="shrinking"``.
     frames : int
         Frames (>= 1).
     rng : numpy.random.Generator or int
@@ -161,8 +162,10 @@ def walking_crowd(n_people, frames, rng, image_size=(368, 656), skeleton=None,
     low_speed, high_speed = _speed_range(speed)
     height, width = synth._check_image_size(image_size)
 
-    base = synth.crowd_scene(n_people, rng, image_size=(height, width),
-                             skeleton=skeleton).people[..., :2]          # (P, K, 2)
+    # The shrinking size model keeps walking crowds (and the tracking figures measured
+    # on them) as they were before crowd_scene's people kept their size.
+    base = synth.crowd_scene(n_people, rng, image_size=(height, width), skeleton=skeleton,
+                             size_model="shrinking").people[..., :2]     # (P, K, 2)
     names = {name: i for i, name in enumerate(skeleton.keypoints)}
     t = np.arange(frames, dtype=np.float64)[:, None]                      # (F, 1)
     heading = np.deg2rad(rng.uniform(-20, 20, n_people)) + np.pi * (rng.random(n_people) < 0.5)

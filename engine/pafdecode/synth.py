@@ -29,14 +29,27 @@ allows), so limbs near the border are sometimes cut off. Keypoints outside the i
 (``x`` outside ``[-0.5, width - 0.5)`` or ``y`` outside ``[-0.5, height - 0.5)``, the
 area its pixels cover) get visibility 0.
 
-Heights: by default, with ``(h, w)`` the image size and ``s = sqrt(h * w / n_people)``
-the side of the square each person would get if the image were shared evenly, they
-are drawn from ``low = max(min(0.25 h, 0.9 s), 5 stride)`` to
-``high = max(min(0.9 h, 2.25 s), low)``: 92-331 px for one person in a 368 x 656
-image, 44-110 px for 100. Without overlap (``allow_overlap=False``), keypoint boxes
-grown by a margin of 2 map pixels on every side must not overlap; when the crowd
-cannot be placed so, the height range shrinks by 0.75 (up to 8 times) and the whole
-crowd is redrawn, and a ValueError says so if even that fails.
+Heights (standing height, top of head to the ground) are drawn uniformly from the
+height range. By default (``size_model="constant"``) it does not depend on the count:
+with ``m = min(h, w)`` for an image of ``(h, w)`` pixels, from ``low = max(0.2174 m,
+5 stride)`` to ``high = max(0.8152 m, low)``, which is 80-300 px in a 368 x 656 image
+whatever the crowd, so a crowd grows denser as it grows. ``size_model="shrinking"`` is
+the older model, whose people shrink as their count grows: with ``s = sqrt(h * w /
+n_people)`` the side of the square each person would get if the image were shared
+evenly, ``low = max(min(0.25 h, 0.9 s), 5 stride)`` to ``high = max(min(0.9 h, 2.25 s),
+low)``, 92-331 px for one person in a 368 x 656 image, 44-110 px for 100. Without
+overlap (``allow_overlap=False``), keypoint boxes grown by a margin of 2 map pixels on
+every side must not overlap; when the crowd cannot be placed so, the height range
+shrinks by 0.75 (up to 8 times) and the whole crowd is redrawn, and a ValueError says
+so if even that fails.
+
+Crowd index
+-----------
+Each scene carries CrowdPose's crowd index (:func:`crowd_index`): over the people
+with a visible keypoint, the mean of the number of other people's visible keypoints
+inside a person's box divided by the number of its own visible keypoints. A person's
+box spans all of its keypoints, hidden ones too, grown by a tenth of its size on each
+side: the person's extent in the image, as a CrowdPose box is.
 
 Coordinate convention
 ---------------------
@@ -75,7 +88,8 @@ from .skeleton import Skeleton
 from .transforms import image_to_map, map_to_image
 from ._validate import integer as _integer, real as _real
 
-__all__ = ["render_fields", "crowd_scene", "CrowdScene", "image_to_map", "map_to_image"]
+__all__ = ["render_fields", "crowd_scene", "CrowdScene", "crowd_index", "image_to_map",
+           "map_to_image"]
 
 # Rendering works on blocks of at most this many cells at a time, which keeps the
 # temporaries of a big scene (many people on a large map) to a few megabytes.
@@ -361,6 +375,8 @@ class CrowdScene:
         Standard deviation of the keypoint Gaussians, in map pixels.
     paf_width : float
         Half-width of the PAF bands, in map pixels.
+    crowd_index : float
+        CrowdPose's crowd index of the people (see :func:`crowd_index`).
 
     Notes
     -----
@@ -376,11 +392,13 @@ class CrowdScene:
     image_size: tuple
     sigma: float
     paf_width: float
+    crowd_index: float
 
 
 def crowd_scene(n_people, rng, image_size=(368, 656), skeleton=None, stride=8,
                 sigma=1.0, paf_width=1.0, height_range=None, allow_overlap=True,
-                occlusion=0.0, noise=0.0, peak_variation=0.0, background=False):
+                occlusion=0.0, noise=0.0, peak_variation=0.0, background=False,
+                size_model="constant"):
     """Draw a crowd of stick figures (see the module's *Crowd model*), render its fields.
 
     Parameters
@@ -398,7 +416,7 @@ def crowd_scene(n_people, rng, image_size=(368, 656), skeleton=None, stride=8,
         the 25 of ``Skeleton.body25()``, which the figure model knows.
     height_range : (float, float), optional
         ``(low, high)`` standing heights in image pixels, ``0 < low <= high``; by
-        default one that shrinks as the crowd grows (see *Crowd model*).
+        default the range `size_model` gives.
     allow_overlap : bool, default True
         If False, keypoint boxes grown by ``2 * stride`` pixels on every side do not
         overlap (see *Crowd model* for what happens when they cannot be placed).
@@ -411,12 +429,18 @@ def crowd_scene(n_people, rng, image_size=(368, 656), skeleton=None, stride=8,
     peak_variation : float, default 0.0
         In [0, 1): each rendered Gaussian is scaled by a factor drawn uniformly
         from ``[1 - peak_variation, 1]``, imitating uneven network confidence.
+    size_model : {"constant", "shrinking"}, default "constant"
+        The default height range (see *Crowd model*): people 80-300 px tall in a
+        368 x 656 image at every count ("constant"), or people who shrink as the
+        crowd grows ("shrinking", the older benchmark's). Ignored when `height_range`
+        is given.
 
     Returns
     -------
     CrowdScene
-        The people (visibility 2 where rendered, 0 where hidden or outside the image)
-        and their float32 heatmaps ``(K[+1], H, W)`` and PAFs ``(C, H, W)``.
+        The people (visibility 2 where rendered, 0 where hidden or outside the image),
+        their float32 heatmaps ``(K[+1], H, W)`` and PAFs ``(C, H, W)``, and the
+        scene's crowd index.
 
     Raises
     ------
@@ -430,14 +454,15 @@ def crowd_scene(n_people, rng, image_size=(368, 656), skeleton=None, stride=8,
     image_size, stride, sigma, paf_width = _check_field_args(image_size, stride, sigma,
                                                              paf_width)
     options = _check_crowd_options(n_people, image_size, stride, height_range, allow_overlap,
-                                   occlusion, noise, peak_variation, background)
+                                   occlusion, noise, peak_variation, background, size_model)
     positions = _draw_placed_crowd(n_people, rng, image_size, stride, options.height_range,
                                    options.allow_overlap, _figure_columns(skeleton))
     people = _visible_people(positions, image_size, rng, options.occlusion)
     heatmaps, pafs = _render_degraded(people, skeleton, image_size, stride, sigma, paf_width,
                                       options, rng)
     return CrowdScene(people=people, heatmaps=heatmaps, pafs=pafs, skeleton=skeleton,
-                      stride=stride, image_size=image_size, sigma=sigma, paf_width=paf_width)
+                      stride=stride, image_size=image_size, sigma=sigma, paf_width=paf_width,
+                      crowd_index=crowd_index(people))
 
 
 @dataclass(frozen=True)
@@ -451,11 +476,14 @@ class _CrowdOptions:
 
 
 def _check_crowd_options(n_people, image_size, stride, height_range, allow_overlap,
-                         occlusion, noise, peak_variation, background):
+                         occlusion, noise, peak_variation, background, size_model):
     """crowd_scene's options beyond the fields', checked; the default height range
     filled in."""
+    if size_model not in _SIZE_MODELS:
+        raise ValueError(f"size_model must be one of {sorted(_SIZE_MODELS)}, "
+                         f"got {size_model!r}")
     if height_range is None:
-        height_range = _default_height_range(n_people, image_size, stride)
+        height_range = _SIZE_MODELS[size_model](n_people, image_size, stride)
     else:
         height_range = _check_height_range(height_range)
     return _CrowdOptions(
@@ -506,13 +534,78 @@ def _render_degraded(people, skeleton, image_size, stride, sigma, paf_width, opt
     return heatmaps, pafs
 
 
-def _default_height_range(n_people, image_size, stride):
-    """Default (low, high) standing heights in image pixels; see crowd_scene."""
+# The constant size model: 80 and 300 px over the 368 px of the benchmark's image side.
+_CONSTANT_LOW = 80.0 / 368.0
+_CONSTANT_HIGH = 300.0 / 368.0
+
+
+def _constant_height_range(n_people, image_size, stride):
+    """(low, high) standing heights in image pixels, whatever the count; see the module's
+    *Crowd model*."""
+    side = min(image_size)
+    low = max(_CONSTANT_LOW * side, 5.0 * stride)
+    return low, max(_CONSTANT_HIGH * side, low)
+
+
+def _shrinking_height_range(n_people, image_size, stride):
+    """(low, high) standing heights in image pixels that shrink as the crowd grows; see
+    the module's *Crowd model*."""
     height, width = image_size
     fair_share = math.sqrt(height * width / max(n_people, 1))
     low = max(min(0.25 * height, 0.9 * fair_share), 5.0 * stride)
     high = max(min(0.9 * height, 2.25 * fair_share), low)
     return low, high
+
+
+_SIZE_MODELS = {"constant": _constant_height_range, "shrinking": _shrinking_height_range}
+
+
+def _person_boxes(people):
+    """Each person's box (x0, y0, x1, y1) around all its keypoints, hidden ones too,
+    grown by a tenth of its size on each side: the person's extent in the image."""
+    xy = people[:, :, :2]
+    low, high = xy.min(axis=1), xy.max(axis=1)
+    pad = 0.1 * (high - low)
+    return np.concatenate([low - pad, high + pad], axis=1)
+
+
+def crowd_index(people):
+    """CrowdPose's crowd index of one image's people.
+
+    The Crowd Index of Li et al., "CrowdPose: Efficient Crowded Scenes Pose Estimation
+    and A New Benchmark" (CVPR 2019, arXiv:1812.00324): the mean over the image's ``n``
+    people of ``N_b / N_a``, ``N_a`` the number of a person's own joints and ``N_b`` the
+    number of joints inside the person's box that belong to other people. Joints here
+    are visible keypoints (visibility > 0), boxes those of the module's *Crowd index*,
+    and people without a visible keypoint (no ``N_a``) are left out of the mean.
+
+    Parameters
+    ----------
+    people : array_like, shape (P, K, 3)
+        Keypoints ``(x, y, visibility)`` in image pixels.
+
+    Returns
+    -------
+    float
+        The index (>= 0); 0.0 for fewer than two people.
+    """
+    people = np.asarray(people, dtype=np.float64)
+    if people.ndim != 3 or people.shape[2] != 3:
+        raise ValueError(f"people must have shape (P, K, 3), got {people.shape}")
+    if len(people) < 2:
+        return 0.0
+    visible = people[:, :, 2] > 0
+    own = visible.sum(axis=1)
+    boxes = _person_boxes(people)
+    points = people[:, :, :2][visible]                      # (V, 2), every visible joint
+    owner = np.nonzero(visible)[0]                          # (V,), whose joint it is
+    ratios = []
+    for i in np.flatnonzero(own > 0):
+        x0, y0, x1, y1 = boxes[i]
+        inside = ((points[:, 0] >= x0) & (points[:, 0] <= x1)
+                  & (points[:, 1] >= y0) & (points[:, 1] <= y1) & (owner != i))
+        ratios.append(inside.sum() / own[i])
+    return float(np.mean(ratios)) if ratios else 0.0
 
 
 # Placement: how far a box may stick out of the image, how many candidate spots a
