@@ -6,7 +6,7 @@ import pytest
 import pafdecode
 from pafdecode import Decoder, Poses, Skeleton, Tracker, metrics, mot
 from pafdecode.backends import load_backend
-from pafdecode.tracker import OneEuroFilter, track_similarity
+from pafdecode.tracker import _AGE, OneEuroFilter, track_similarity
 
 pytestmark = pytest.mark.video
 SK = Skeleton.openpose_coco18()
@@ -202,7 +202,7 @@ def test_smoothing_shows_a_never_learnt_keypoint_raw_on_an_ambiguous_match():
     assert len(mine) == 1
     np.testing.assert_allclose(out.keypoints[mine[0], wrist], [a, twin][mine[0]][wrist],
                                atol=1e-4)
-    assert not tracker._ever[0, wrist], "an ambiguous match teaches the track nothing"
+    assert np.isinf(tracker._planes[0, _AGE, wrist]), "an ambiguous match teaches the track nothing"
 
 
 def test_update_validates_input():
