@@ -97,16 +97,20 @@ def _clear_matches(sim, rows, cols):
 def _smoothing_factor(cutoff, dt):
     """The exponential smoothing factor of a first-order low-pass filter with cut-off
     frequency `cutoff` (Hz) sampled after `dt` seconds: 1 / (1 + tau / dt), with
-    tau = 1 / (2 pi cutoff)."""
-    return 1.0 / (1.0 + 1.0 / (2.0 * math.pi * cutoff * dt))
+    tau = 1 / (2 pi cutoff), written as r / (1 + r) with r = 2 pi cutoff dt."""
+    r = (2.0 * math.pi) * cutoff * dt
+    return r / (1.0 + r)
 
 
 def _one_euro_step(x, value, speed, dt, min_cutoff, beta, d_cutoff):
     """One 1-Euro step for signals with a previous sample: (new value, new speed)."""
-    a_d = _smoothing_factor(d_cutoff, dt)
-    speed = a_d * (x - value) / dt + (1.0 - a_d) * speed
+    change = x - value
+    # speed + a_d (change / dt - speed) is a_d change / dt + (1 - a_d) speed.
+    speed = speed + _smoothing_factor(d_cutoff, dt) * (change / dt - speed)
     a = _smoothing_factor(min_cutoff + beta * np.abs(speed), dt)
-    return a * x + (1.0 - a) * value, speed
+    change *= a
+    change += value
+    return change, speed
 
 
 class OneEuroFilter:
@@ -191,11 +195,10 @@ class OneEuroFilter:
         return self.value.copy()
 
 
-def _areas_of(box, present):
-    """Width x height of each box of _plane_boxes (1 for an empty one, at least 1)."""
+def _areas_of(box):
+    """Width x height of each box of _plane_boxes, at least 1 (1 for an empty one)."""
     x0, y0, x1, y1 = box
-    area = np.where(present.any(axis=-1), (x1 - x0) * (y1 - y0), 1.0)
-    return np.maximum(area, 1.0)
+    return np.fmax((x1 - x0) * (y1 - y0), 1.0)                # fmax: NaN (empty) -> 1
 
 
 def track_similarity(track_xy, track_known, people, sigmas, areas=None, threshold=None):
@@ -243,18 +246,21 @@ def _similarity(track_planes, track_known, people_planes, found, sigmas, areas, 
     """track_similarity of (T, 2, K) track and (P, 2, K) people coordinate planes, the
     pairs' terms computed in `dtype`; and the track areas it used."""
     n_tracks, n_people, k = len(track_planes), len(people_planes), track_known.shape[-1]
-    t_box = _plane_boxes(track_planes, track_known)
-    areas = _areas_of(t_box, track_known) if areas is None else areas
+    # A keypoint missing on a side is NaN there.
+    track_planes = np.where(track_known[:, None], track_planes, np.nan)
+    people_planes = np.where(found[:, None], people_planes, np.nan)
+    t_box = _plane_boxes(track_planes)
+    areas = _areas_of(t_box) if areas is None else areas
     if n_tracks == 0 or n_people == 0:
         return np.zeros((n_tracks, n_people)), areas
     # Each side as one (N, planes, K) array, x and y apart: a pair's planes come with
     # one gather, and NumPy reduces a contiguous last axis far faster than it does a
-    # trailing axis of length 2. A keypoint missing on a side is NaN there.
+    # trailing axis of length 2.
     tracks = np.empty((n_tracks, 3, k), dtype)          # x, y, 1 / scale
-    tracks[:, :2] = np.where(track_known[:, None], track_planes, np.nan)
+    tracks[:, :2] = track_planes
     # 1 / (2 (2 sigma_k)^2 (area_t + eps)), per track and keypoint.
     tracks[:, 2] = (1.0 / (2.0 * (2.0 * sigmas) ** 2))[None] / (areas + _EPS)[:, None]
-    persons = np.where(found[:, None], people_planes, np.nan).astype(dtype)
+    persons = people_planes.astype(dtype)
     # |T or F| of every pair, from one product of the masks.
     known_f = track_known.astype(dtype)
     found_f = found.astype(dtype)
@@ -269,7 +275,7 @@ def _similarity(track_planes, track_known, people_planes, found, sigmas, areas, 
     # which is at most the mean over the m smallest c_k: below `threshold` once x
     # passes _reach(m) (see there).
     reach2 = _reach(sigmas.tobytes(), float(threshold))[n_known] * (areas + _EPS)
-    p_box = _plane_boxes(people_planes, found)
+    p_box = _plane_boxes(people_planes)
     gx = np.maximum(np.maximum(p_box[0][None] - t_box[2][:, None],
                                t_box[0][:, None] - p_box[2][None]), 0.0)
     gy = np.maximum(np.maximum(p_box[1][None] - t_box[3][:, None],
@@ -277,7 +283,8 @@ def _similarity(track_planes, track_known, people_planes, found, sigmas, areas, 
     gx *= gx
     gy *= gy
     gx += gy
-    # A pair within reach has a track keypoint and a person keypoint: union >= 1.
+    # A pair within reach has a track keypoint and a person keypoint (an empty box
+    # is NaN, and so is its gap): union >= 1.
     ti, pi = np.nonzero(gx <= reach2[:, None])
     result = np.zeros((n_tracks, n_people))
     if len(ti):
@@ -325,12 +332,14 @@ def _similarity_terms(tracks, persons):
     return e @ np.ones(e.shape[-1], e.dtype)
 
 
-def _plane_boxes(xy, present):
-    """(x low, y low, x high, y high) of each row's present points (empty: +-inf), from
-    (N, 2, K) coordinate planes and an (N, K) mask."""
-    mask = present[:, None, :]
-    low = np.where(mask, xy, np.inf).min(axis=-1)
-    high = np.where(mask, xy, -np.inf).max(axis=-1)
+def _plane_boxes(xy):
+    """(x low, y low, x high, y high) of each row's points (all NaN: NaN) from (N, 2, K)
+    coordinate planes, NaN where a point is missing."""
+    # Keypoints first: the reductions then run over the outer axis, element-wise
+    # across rows, far faster than over a short last axis.
+    by_keypoint = np.ascontiguousarray(xy.transpose(2, 0, 1))
+    low = np.fmin.reduce(by_keypoint, axis=0)
+    high = np.fmax.reduce(by_keypoint, axis=0)
     return low[:, 0], low[:, 1], high[:, 0], high[:, 1]
 
 
@@ -643,8 +652,11 @@ class Tracker:
         state = self._planes[rows]                               # (M, planes, K)
         age = state[:, _AGE]
         if _OUTLIER_SIMILARITY > 0:
-            d = xy - predicted
-            e = (d * d).sum(axis=1) * self._inv_scale / (areas[:, None] + _EPS)
+            dx = xy[:, 0] - predicted[:, 0]
+            dy = xy[:, 1] - predicted[:, 1]
+            dx *= dx
+            dx += dy * dy
+            e = dx * self._inv_scale / (areas[:, None] + _EPS)
             found = found & ~((age < _KEYPOINT_MEMORY) & (e > _OUTLIER_E))
         ever = age < np.inf
         both = ever & found
