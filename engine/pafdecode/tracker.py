@@ -621,11 +621,12 @@ class Tracker:
         out_kp = np.array(kp, dtype=np.float32, copy=True)
         if self.smoothing == "one_euro":
             shown = np.flatnonzero(track_ids >= 0)
-            planes = self._planes[track_of_person[shown]]
+            # Only the planes needed (_AGE, _SX, _SY lie side by side).
+            planes = self._planes[:, _AGE:_SY + 1][track_of_person[shown]]
             # A keypoint its track has never learnt has no filtered value: shown raw.
-            filtered = found[shown] & (planes[:, _AGE] < np.inf)
+            filtered = found[shown] & (planes[:, 0] < np.inf)
             out_kp[shown, :, :2] = np.where(filtered[:, :, None],
-                                            planes[:, _SX:_SY + 1].transpose(0, 2, 1),
+                                            planes[:, 1:].transpose(0, 2, 1),
                                             out_kp[shown, :, :2])
         return out_kp
 
