@@ -6,7 +6,7 @@ import pytest
 import pafdecode
 from pafdecode import Decoder, Poses, Skeleton, Tracker, metrics, mot
 from pafdecode.backends import load_backend
-from pafdecode.tracker import OneEuroFilter, track_similarity
+from pafdecode.tracker import _AGE, OneEuroFilter, track_similarity
 
 pytestmark = pytest.mark.video
 SK = Skeleton.openpose_coco18()
@@ -202,7 +202,24 @@ def test_smoothing_shows_a_never_learnt_keypoint_raw_on_an_ambiguous_match():
     assert len(mine) == 1
     np.testing.assert_allclose(out.keypoints[mine[0], wrist], [a, twin][mine[0]][wrist],
                                atol=1e-4)
-    assert not tracker._ever[0, wrist], "an ambiguous match teaches the track nothing"
+    assert np.isinf(tracker._planes[0, _AGE, wrist]), "an ambiguous match teaches the track nothing"
+
+
+def test_a_fragment_of_a_tracked_person_is_followed_but_shown_without_the_id():
+    # A whole person for 5 frames, then only head and shoulders (8 of 18 keypoints,
+    # below half the track's usual count) for 3, then whole again: the fragment keeps the track
+    # alive but is shown with -1; with min_keypoint_share=0 it is shown with the id.
+    head = [SK.keypoints.index(n) for n in ("nose", "neck", "r_eye", "l_eye", "r_ear",
+                                            "l_ear", "r_shoulder", "l_shoulder")]
+    whole = _person(100, 50)
+    fragment = np.zeros_like(whole)
+    fragment[head] = whole[head]
+    frames = [whole] * 5 + [fragment] * 3 + [whole] * 3
+    for share, during in ((0.5, -1), (0.0, 0)):
+        tracker = Tracker(SK, min_hits=1, min_keypoint_share=share)
+        ids = [tracker.update(_poses([kp])).track_ids[0] for kp in frames]
+        assert ids == [0] * 5 + [during] * 3 + [0] * 3
+        assert tracker.num_tracks == 1
 
 
 def test_update_validates_input():
@@ -222,6 +239,7 @@ def test_update_validates_input():
     ("motion", "kalman", "motion"), ("smoothing", "gauss", "smoothing"),
     ("min_cutoff", 0.0, "min_cutoff"), ("beta", -1.0, "beta"), ("d_cutoff", -2.0, "d_cutoff"),
     ("fps", 0, "fps"), ("sigmas", [0.1] * 3, "sigmas"), ("backend", "gpu", "backend"),
+    ("min_keypoint_share", 1.5, "min_keypoint_share"),
 ])
 def test_options_are_validated(option, value, message):
     with pytest.raises(ValueError, match=message):

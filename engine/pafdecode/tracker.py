@@ -66,8 +66,20 @@ _OUTLIER_E = -math.log(_OUTLIER_SIMILARITY)
 # every rival pairing of either (another person for the track, another track for the
 # person) by this much; otherwise it coasts on its prediction for the frame.
 _CLEAR_MARGIN = 0.1
+# A track's usual keypoint count is the running mean of its people's with this weight
+# on the newest.
+_COUNT_WEIGHT = 0.1
 _EPS = np.spacing(1)
-_MAX_E = 700.0
+# Largest OKS exponent passed to exp, per float type (see _similarity_terms).
+_MAX_E = {np.float32: 80.0, np.float64: 700.0}
+# Tracker._planes: per track and keypoint, last seen x and y, when (seconds), matched
+# frames since (inf: never seen), 1-Euro filtered x and y and their speeds.
+_X, _Y, _SEEN, _AGE, _SX, _SY, _DX, _DY = range(8)
+_N_PLANES = 8
+# Tracker._motion columns (velocity x, y; usual keypoint count) and Tracker._counts
+# columns (frames matched, frames missed since, identity).
+_COUNT = 2
+_HITS, _MISSED, _ID = range(3)
 
 
 def _clear_matches(sim, rows, cols):
@@ -85,16 +97,20 @@ def _clear_matches(sim, rows, cols):
 def _smoothing_factor(cutoff, dt):
     """The exponential smoothing factor of a first-order low-pass filter with cut-off
     frequency `cutoff` (Hz) sampled after `dt` seconds: 1 / (1 + tau / dt), with
-    tau = 1 / (2 pi cutoff)."""
-    return 1.0 / (1.0 + 1.0 / (2.0 * math.pi * cutoff * dt))
+    tau = 1 / (2 pi cutoff), written as r / (1 + r) with r = 2 pi cutoff dt."""
+    r = (2.0 * math.pi) * cutoff * dt
+    return r / (1.0 + r)
 
 
 def _one_euro_step(x, value, speed, dt, min_cutoff, beta, d_cutoff):
     """One 1-Euro step for signals with a previous sample: (new value, new speed)."""
-    a_d = _smoothing_factor(d_cutoff, dt)
-    speed = a_d * (x - value) / dt + (1.0 - a_d) * speed
+    change = x - value
+    # speed + a_d (change / dt - speed) is a_d change / dt + (1 - a_d) speed.
+    speed = speed + _smoothing_factor(d_cutoff, dt) * (change / dt - speed)
     a = _smoothing_factor(min_cutoff + beta * np.abs(speed), dt)
-    return a * x + (1.0 - a) * value, speed
+    change *= a
+    change += value
+    return change, speed
 
 
 class OneEuroFilter:
@@ -179,11 +195,10 @@ class OneEuroFilter:
         return self.value.copy()
 
 
-def _areas_of(box, present):
-    """Width x height of each box of _plane_boxes (1 for an empty one, at least 1)."""
+def _areas_of(box):
+    """Width x height of each box of _plane_boxes, at least 1 (1 for an empty one)."""
     x0, y0, x1, y1 = box
-    area = np.where(present.any(axis=-1), (x1 - x0) * (y1 - y0), 1.0)
-    return np.maximum(area, 1.0)
+    return np.fmax((x1 - x0) * (y1 - y0), 1.0)                # fmax: NaN (empty) -> 1
 
 
 def track_similarity(track_xy, track_known, people, sigmas, areas=None, threshold=None):
@@ -217,44 +232,50 @@ def track_similarity(track_xy, track_known, people, sigmas, areas=None, threshol
     -------
     ndarray of float64, shape (T, P)
     """
-    return _similarity(track_xy, track_known, people, sigmas, areas, threshold)[0]
-
-
-def _similarity(track_xy, track_known, people, sigmas, areas, threshold):
-    """track_similarity, and the track areas it used."""
-    track_xy = np.asarray(track_xy, dtype=np.float64)
-    track_known = np.asarray(track_known, dtype=bool)
+    track_planes = np.ascontiguousarray(np.asarray(track_xy, np.float64).transpose(0, 2, 1))
     people = np.asarray(people, dtype=np.float64)
-    sigmas = np.asarray(sigmas, dtype=np.float64)
-    n_tracks, n_people, k = len(track_xy), len(people), track_known.shape[-1]
+    found = people[:, :, 2] > 0
+    areas = None if areas is None else np.asarray(areas, dtype=np.float64)
+    return _similarity(track_planes, np.asarray(track_known, dtype=bool),
+                       np.ascontiguousarray(people[:, :, :2].transpose(0, 2, 1)), found,
+                       np.asarray(sigmas, dtype=np.float64), areas, threshold, np.float64)[0]
+
+
+def _similarity(track_planes, track_known, people_planes, found, sigmas, areas, threshold,
+                dtype):
+    """track_similarity of (T, 2, K) track and (P, 2, K) people coordinate planes, the
+    pairs' terms computed in `dtype`; and the track areas it used."""
+    n_tracks, n_people, k = len(track_planes), len(people_planes), track_known.shape[-1]
+    # A keypoint missing on a side is NaN there.
+    track_planes = np.where(track_known[:, None], track_planes, np.nan)
+    people_planes = np.where(found[:, None], people_planes, np.nan)
+    t_box = _plane_boxes(track_planes)
+    areas = _areas_of(t_box) if areas is None else areas
+    if n_tracks == 0 or n_people == 0:
+        return np.zeros((n_tracks, n_people)), areas
     # Each side as one (N, planes, K) array, x and y apart: a pair's planes come with
     # one gather, and NumPy reduces a contiguous last axis far faster than it does a
     # trailing axis of length 2.
-    tracks = np.empty((n_tracks, 4, k))                 # x, y, 1 / scale, known
-    tracks[:, :2] = track_xy.transpose(0, 2, 1)
-    tracks[:, 3] = track_known
-    persons = np.empty((n_people, 3, k))                # x, y, found
-    persons[:, :2] = people[:, :, :2].transpose(0, 2, 1)
-    found = people[:, :, 2] > 0
-    persons[:, 2] = found
-    t_box = _plane_boxes(tracks[:, :2], track_known)
-    areas = _areas_of(t_box, track_known) if areas is None else np.asarray(areas, np.float64)
-    if n_tracks == 0 or n_people == 0:
-        return np.zeros((n_tracks, n_people)), areas
-    n_known = track_known.sum(axis=1)
-    n_found = found.sum(axis=1)
+    tracks = np.empty((n_tracks, 3, k), dtype)          # x, y, 1 / scale
+    tracks[:, :2] = track_planes
     # 1 / (2 (2 sigma_k)^2 (area_t + eps)), per track and keypoint.
-    tracks[:, 2] = 1.0 / (2.0 * (2.0 * sigmas) ** 2 * (areas[:, None] + _EPS))
+    tracks[:, 2] = (1.0 / (2.0 * (2.0 * sigmas) ** 2))[None] / (areas + _EPS)[:, None]
+    persons = people_planes.astype(dtype)
+    # |T or F| of every pair, from one product of the masks.
+    known_f = track_known.astype(dtype)
+    found_f = found.astype(dtype)
+    n_known = track_known.sum(axis=1)
+    union = n_known[:, None] + found_f.sum(axis=1)[None] - known_f @ found_f.T
     if threshold is None:
-        return _similarity_terms(tracks[:, None], persons[None], n_known[:, None],
-                                 n_found[None]), areas
+        terms = _similarity_terms(tracks[:, None], persons[None])
+        return np.where(union > 0, terms / np.maximum(union, 1.0), 0.0), areas
     # Every keypoint of a pair is at least the gap g between their boxes apart, so
     # with x = g^2 / (area_t + eps) the similarity is at most the mean of
     # exp(-x c_k), c_k = 1 / (2 (2 sigma_k)^2), over the track's m known keypoints,
     # which is at most the mean over the m smallest c_k: below `threshold` once x
     # passes _reach(m) (see there).
     reach2 = _reach(sigmas.tobytes(), float(threshold))[n_known] * (areas + _EPS)
-    p_box = _plane_boxes(persons[:, :2], found)
+    p_box = _plane_boxes(people_planes)
     gx = np.maximum(np.maximum(p_box[0][None] - t_box[2][:, None],
                                t_box[0][:, None] - p_box[2][None]), 0.0)
     gy = np.maximum(np.maximum(p_box[1][None] - t_box[3][:, None],
@@ -262,10 +283,13 @@ def _similarity(track_xy, track_known, people, sigmas, areas, threshold):
     gx *= gx
     gy *= gy
     gx += gy
+    # A pair within reach has a track keypoint and a person keypoint (an empty box
+    # is NaN, and so is its gap): union >= 1.
     ti, pi = np.nonzero(gx <= reach2[:, None])
     result = np.zeros((n_tracks, n_people))
     if len(ti):
-        result[ti, pi] = _similarity_terms(tracks[ti], persons[pi], n_known[ti], n_found[pi])
+        result[ti, pi] = _similarity_terms(np.take(tracks, ti, axis=0),
+                                           np.take(persons, pi, axis=0)) / union[ti, pi]
     return result, areas
 
 
@@ -288,39 +312,40 @@ def _reach(sigma_bytes, threshold):
     return np.concatenate([[-1.0], high * (1.0 + 1e-9)])
 
 
-def _similarity_terms(tracks, persons, n_known, n_found):
-    """track_similarity of pairs given as broadcastable (..., 4, K) track and
-    (..., 3, K) person planes (see track_similarity) and their keypoint counts."""
+def _similarity_terms(tracks, persons):
+    """Sum of the keypoints' OKS terms of pairs given as broadcastable (..., 3, K)
+    track and (..., 2, K) person planes (see _similarity; NaN: missing)."""
     dx = tracks[..., 0, :] - persons[..., 0, :]
     dy = tracks[..., 1, :] - persons[..., 1, :]
     e = dx * dx
     e += dy * dy
     e *= tracks[..., 2, :]
     # exp of a large negative number underflows, and NumPy's underflow path is some
-    # twenty times slower; past _MAX_E the term is below 1e-304 anyway.
-    np.minimum(e, _MAX_E, out=e)
-    np.exp(-e, out=e)
-    common = tracks[..., 3, :] * persons[..., 2, :]
-    e *= common
-    # Sums over keypoints as products with a vector of ones: BLAS, several times
+    # twenty times slower; past the clamp the term is below 1e-34 anyway. fmin also
+    # turns the NaN of a keypoint missing on either side into the clamp: a term of 0
+    # to within 1e-34, without a mask multiplied in.
+    np.fmin(e, _MAX_E[e.dtype.type], out=e)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    # A sum over keypoints as a product with a vector of ones: BLAS, several times
     # faster than a reduction over a short last axis.
-    ones = np.ones(e.shape[-1])
-    union = n_known + n_found - common @ ones
-    return np.where(union > 0, (e @ ones) / np.maximum(union, 1.0), 0.0)
+    return e @ np.ones(e.shape[-1], e.dtype)
 
 
-def _plane_boxes(xy, present):
-    """(x low, y low, x high, y high) of each row's present points (empty: +-inf), from
-    (N, 2, K) coordinate planes and an (N, K) mask."""
-    mask = present[:, None, :]
-    low = np.where(mask, xy, np.inf).min(axis=-1)
-    high = np.where(mask, xy, -np.inf).max(axis=-1)
+def _plane_boxes(xy):
+    """(x low, y low, x high, y high) of each row's points (all NaN: NaN) from (N, 2, K)
+    coordinate planes, NaN where a point is missing."""
+    # Keypoints first: the reductions then run over the outer axis, element-wise
+    # across rows, far faster than over a short last axis.
+    by_keypoint = np.ascontiguousarray(xy.transpose(2, 0, 1))
+    low = np.fmin.reduce(by_keypoint, axis=0)
+    high = np.fmax.reduce(by_keypoint, axis=0)
     return low[:, 0], low[:, 1], high[:, 0], high[:, 1]
 
 
 def _nan_median(values):
-    """Median along the last axis of a 2-D array ignoring NaN, for rows with at
-    least one number."""
+    """Median along the last axis of a 2-D array ignoring NaN (NaN for a row with no
+    number)."""
     ordered = np.sort(values, axis=-1)                      # NaN sort last
     count = values.shape[-1] - np.isnan(values).sum(axis=-1)
     rows = np.arange(len(values))
@@ -362,6 +387,11 @@ class Tracker:
     fps : float, default 30.0
         Frame rate assumed when :meth:`update` gets no timestamp: frame ``n`` is at
         ``n / fps`` seconds.
+    min_keypoint_share : float, default 0.5
+        A matched person with fewer keypoints than this share of its track's usual
+        count (a running mean) is followed but shown without the identity
+        (``track_id`` -1): most such people are fragments the decoder split off
+        someone, or figures cut short where two people overlap. 0 shows every one.
     sigmas : array_like, shape (K,), optional
         Per-keypoint OKS constants; default ``skeleton.sigmas``.
     backend : {"auto", "c", "numba"}, default "auto"
@@ -379,7 +409,8 @@ class Tracker:
 
     def __init__(self, skeleton, *, match_threshold=0.3, max_age=30, min_hits=3,
                  motion="constant_velocity", smoothing=None, min_cutoff=1.0, beta=0.05,
-                 d_cutoff=1.0, fps=30.0, sigmas=None, backend="auto"):
+                 d_cutoff=1.0, fps=30.0, min_keypoint_share=0.5, sigmas=None,
+                 backend="auto"):
         if not isinstance(skeleton, Skeleton):
             raise ValueError(f"skeleton must be a pafdecode.Skeleton, got "
                              f"{type(skeleton).__name__}")
@@ -398,6 +429,7 @@ class Tracker:
         probe = OneEuroFilter((1,), min_cutoff, beta, d_cutoff)
         self.min_cutoff, self.beta, self.d_cutoff = probe.min_cutoff, probe.beta, probe.d_cutoff
         self.fps = real(fps, "fps", minimum=0.0, min_inclusive=False)
+        self.min_keypoint_share = real(min_keypoint_share, "min_keypoint_share", 0.0, 1.0)
         k = skeleton.num_keypoints
         if sigmas is None:
             sigmas = skeleton.sigmas
@@ -406,6 +438,8 @@ class Tracker:
             raise ValueError(f"sigmas must be {k} positive numbers (one per keypoint), "
                              f"got {sigmas!r}")
         self.sigmas = sigmas
+        # 1 / (2 (2 sigma_k)^2): a keypoint's OKS exponent per squared pixel and area.
+        self._inv_scale = 1.0 / (2.0 * (2.0 * sigmas) ** 2)
         self.backend = resolve_backend(backend)
         self._lsa = load_backend(self.backend).linear_sum_assignment
         self.reset()
@@ -417,23 +451,23 @@ class Tracker:
         self._frames = 0
         self._time = None
         self._next_id = 0
-        self._pos = np.zeros((0, k, 2))          # last seen position of each keypoint
-        self._seen_time = np.zeros((0, k))       # when it was seen
-        self._seen_age = np.zeros((0, k), np.int64)  # matched frames since it was seen
-        self._ever = np.zeros((0, k), bool)      # ever seen
-        self._vel = np.zeros((0, 2))             # pixels per second
-        self._has_vel = np.zeros(0, bool)
-        self._last = np.zeros(0)                 # time of the last match
-        self._hits = np.zeros(0, np.int64)
-        self._missed = np.zeros(0, np.int64)
-        self._ids = np.zeros(0, np.int64)        # -1 while tentative
-        self._smooth = np.zeros((0, k, 2))       # 1-Euro state per coordinate
-        self._smooth_speed = np.zeros((0, k, 2))
+        # Per track and keypoint, as planes (see the _X.. constants): last seen
+        # position, when, matched frames since (inf: never seen) and the 1-Euro state.
+        self._planes = np.zeros((0, _N_PLANES, k))
+        # Per track: velocity (pixels per second; NaN: none yet) and the running mean
+        # of its people's keypoint counts.
+        self._motion = np.zeros((0, 3))
+        # Per track: frames matched, frames missed since, identity (-1: tentative).
+        self._counts = np.zeros((0, 3), np.int64)
+
+    @property
+    def _ids(self):
+        return self._counts[:, _ID]
 
     @property
     def num_tracks(self):
         """Live tracks (confirmed and tentative)."""
-        return len(self._ids)
+        return len(self._counts)
 
     @property
     def num_confirmed(self):
@@ -469,34 +503,42 @@ class Tracker:
 
     def predicted(self, t):
         """Each live track's keypoints predicted at time `t`: (T, K, 2) pixels."""
-        if self.motion is None or len(self._ids) == 0:
-            return self._pos.copy()
-        dt = (t - self._seen_time)[:, :, None]
-        return self._pos + np.where(self._has_vel[:, None, None], self._vel[:, None, :] * dt,
-                                    0.0)
+        return self._predicted_planes(t).transpose(0, 2, 1)
 
-    def _match(self, people, predicted):
+    def _predicted_planes(self, t):
+        """predicted(t) as (T, 2, K) coordinate planes."""
+        planes = self._planes
+        if self.motion is None:
+            return planes[:, _X:_Y + 1].copy()
+        # A track without a velocity yet (NaN) stays where it was seen.
+        velocity = np.nan_to_num(self._motion[:, :2])
+        return planes[:, _X:_Y + 1] + velocity[:, :, None] * (t - planes[:, None, _SEEN])
+
+    def _match(self, people_planes, found, predicted):
         """(track rows, person rows) of the matched pairs, the similarity matrix and
         the tracks' areas."""
-        n_tracks, n_people = len(self._ids), len(people)
+        n_tracks, n_people = self.num_tracks, len(people_planes)
         none = np.zeros(0, np.intp)
         if n_tracks == 0 or n_people == 0:
             return none, none, np.zeros((n_tracks, n_people)), np.ones(n_tracks)
-        known = self._ever & (self._seen_age < _KEYPOINT_MEMORY)
-        sim, areas = _similarity(predicted, known, people, self.sigmas, None,
-                                 self.match_threshold)
+        known = self._planes[:, _AGE] < _KEYPOINT_MEMORY
+        sim, areas = _similarity(predicted, known, people_planes, found, self.sigmas, None,
+                                 self.match_threshold, np.float32)
         sim[sim < self.match_threshold] = 0.0
         # Confirmed tracks first; tentative ones only among the people left, so a
         # short-lived track (often a fragment of someone) never outbids an identity.
-        first = np.flatnonzero(self._ids >= 0)
-        second = np.flatnonzero(self._ids < 0)
+        confirmed = self._ids >= 0
+        first = np.flatnonzero(confirmed)
         r1, c1 = self._assign(sim[first])
-        free = np.ones(n_people, bool)
-        free[c1] = False
-        left = np.flatnonzero(free)
-        r2, c2 = self._assign(sim[second][:, left])
-        return (np.concatenate([first[r1], second[r2]]), np.concatenate([c1, left[c2]]), sim,
-                areas)
+        rows, cols = first[r1], c1
+        if not confirmed.all():
+            second = np.flatnonzero(~confirmed)
+            free = np.ones(n_people, bool)
+            free[c1] = False
+            left = np.flatnonzero(free)
+            r2, c2 = self._assign(sim[second][:, left])
+            rows, cols = np.concatenate([rows, second[r2]]), np.concatenate([cols, left[c2]])
+        return rows, cols, sim, areas
 
     def _assign(self, sim):
         """Hungarian pairing of highest total similarity, pairs with similarity 0 left
@@ -523,41 +565,49 @@ class Tracker:
         -------
         Poses
             A new Poses with the same people in the same order, ``track_ids`` set
-            (-1 for a person on a tentative track or with no keypoint) and, with
-            smoothing, the confirmed people's keypoints filtered. ``stats`` gains
-            ``tracks`` (confirmed tracks alive after this frame). `poses` is kept.
+            (-1 for a person on a tentative track, with no keypoint, or withheld as
+            a fragment, see `min_keypoint_share`) and, with smoothing, the keypoints
+            of people with an identity filtered. ``stats`` gains ``tracks``
+            (confirmed tracks alive after this frame). `poses` is kept.
         """
         kp = self._check_poses(poses)
         t = self._next_time(timestamp)
-        people = kp.astype(np.float64)
-        found = people[:, :, 2] > 0
-        predicted = self.predicted(t)
-        rows, cols, sim, areas = self._match(people, predicted)
+        found = kp[:, :, 2] > 0
+        people_planes = np.ascontiguousarray(kp[:, :, :2].transpose(0, 2, 1), np.float64)
+        predicted = self._predicted_planes(t)
+        rows, cols, sim, areas = self._match(people_planes, found, predicted)
 
-        n_tracks = len(self._ids)
-        matched = np.zeros(n_tracks, bool)
-        matched[rows] = True
+        n_tracks = self.num_tracks
+        n_found = found.sum(axis=1)
+        # A person with far fewer keypoints than its track usually has is followed but
+        # shown without the identity (judged before this frame's count is learnt).
+        whole = n_found[cols] >= self.min_keypoint_share * self._motion[rows, _COUNT]
         learn = _clear_matches(sim, rows, cols)
-        self._update_matched(rows, people[cols], found[cols] & learn[:, None], t,
-                             predicted[rows], areas[rows])
-        self._missed[~matched] += 1
+        self._learn(rows, people_planes[cols], found[cols] & learn[:, None], n_found[cols],
+                    t, predicted[rows], areas[rows])
+        missed = np.ones(n_tracks, bool)
+        missed[rows] = False
+        self._counts[missed, _MISSED] += 1
 
         # People on no track start tentative ones (those with a keypoint to follow).
-        taken = np.zeros(len(people), bool)
-        taken[cols] = True
-        new = np.flatnonzero(~taken & found.any(axis=1))
-        track_of_person = np.full(len(people), -1, np.intp)
+        track_of_person = np.full(len(kp), -1, np.intp)
         track_of_person[cols] = rows
+        new = np.flatnonzero((track_of_person < 0) & (n_found > 0))
         track_of_person[new] = n_tracks + np.arange(len(new))
-        self._start_tracks(people[new], found[new], t)
+        self._start_tracks(people_planes[new], found[new], n_found[new], t)
 
         track_ids = self._confirm(track_of_person)
+        track_ids[cols[~whole]] = -1
         out_kp = self._shown(kp, found, track_ids, track_of_person)
 
         # End the tracks that missed too many frames, and tentative ones that missed.
-        alive = (self._missed <= self.max_age) & ((self._ids >= 0) | (self._missed == 0))
+        counts = self._counts
+        alive = (counts[:, _MISSED] <= self.max_age) & ((counts[:, _ID] >= 0)
+                                                       | (counts[:, _MISSED] == 0))
         if not alive.all():
-            self._keep(alive)
+            self._planes = self._planes[alive]
+            self._motion = self._motion[alive]
+            self._counts = self._counts[alive]
         self._frames += 1
         self._time = t
         stats = dict(poses.stats)
@@ -566,107 +616,100 @@ class Tracker:
                      track_ids=track_ids)
 
     def _shown(self, kp, found, track_ids, track_of_person):
-        """The keypoints to return: with smoothing, confirmed people's filtered."""
+        """The keypoints to return: with smoothing, those of people with an identity
+        filtered."""
         out_kp = np.array(kp, dtype=np.float32, copy=True)
         if self.smoothing == "one_euro":
             shown = np.flatnonzero(track_ids >= 0)
-            rows_shown = track_of_person[shown]
+            # Only the planes needed (_AGE, _SX, _SY lie side by side).
+            planes = self._planes[:, _AGE:_SY + 1][track_of_person[shown]]
             # A keypoint its track has never learnt has no filtered value: shown raw.
-            filtered = found[shown] & self._ever[rows_shown]
-            out_kp[shown, :, :2] = np.where(filtered[:, :, None], self._smooth[rows_shown],
+            filtered = found[shown] & (planes[:, 0] < np.inf)
+            out_kp[shown, :, :2] = np.where(filtered[:, :, None],
+                                            planes[:, 1:].transpose(0, 2, 1),
                                             out_kp[shown, :, :2])
         return out_kp
 
     def _confirm(self, track_of_person):
         """Confirm the tracks that are due, giving identities in the order of the
         frame's people: each person's track id (-1: none or tentative)."""
-        confirm_now = self._frames < self.min_hits
-        ready = (self._ids < 0) & ((self._hits >= self.min_hits) | (confirm_now &
-                                                                    (self._missed == 0)))
-        for row in track_of_person[track_of_person >= 0]:
-            if ready[row]:
-                self._ids[row] = self._next_id
-                self._next_id += 1
-        track_ids = np.full(len(track_of_person), -1, np.int64)
+        counts = self._counts
+        ready = (counts[:, _ID] < 0) & (counts[:, _HITS] >= self.min_hits)
+        if self._frames < self.min_hits:
+            ready |= (counts[:, _ID] < 0) & (counts[:, _MISSED] == 0)
         has_track = track_of_person >= 0
-        track_ids[has_track] = self._ids[track_of_person[has_track]]
+        rows = track_of_person[has_track]
+        due = rows[ready[rows]]
+        counts[due, _ID] = self._next_id + np.arange(len(due))
+        self._next_id += len(due)
+        track_ids = np.full(len(track_of_person), -1, np.int64)
+        track_ids[has_track] = counts[rows, _ID]
         return track_ids
 
-    def _update_matched(self, rows, people, found, t, predicted, areas):
+    def _learn(self, rows, xy, found, n_found, t, predicted, areas):
+        """Matched tracks take their people's (M, 2, K) keypoints `xy` where `found`."""
         if len(rows) == 0:
             return
-        xy = people[:, :, :2]
-        pos = self._pos[rows]
+        state = self._planes[rows]                               # (M, planes, K)
+        age = state[:, _AGE]
         if _OUTLIER_SIMILARITY > 0:
-            dx = xy[..., 0] - predicted[..., 0]
-            dy = xy[..., 1] - predicted[..., 1]
-            e = (dx * dx + dy * dy) / (2.0 * (2.0 * self.sigmas) ** 2 * (areas[:, None] + _EPS))
-            recent = self._ever[rows] & (self._seen_age[rows] < _KEYPOINT_MEMORY)
-            found = found & ~(recent & (e > _OUTLIER_E))
-        seen = self._seen_time[rows]
-        ever = self._ever[rows]
-        # Velocity: the median of the keypoints' displacements per second since each
-        # was last seen, over keypoints seen before and now.
+            dx = xy[:, 0] - predicted[:, 0]
+            dy = xy[:, 1] - predicted[:, 1]
+            dx *= dx
+            dx += dy * dy
+            e = dx * self._inv_scale / (areas[:, None] + _EPS)
+            found = found & ~((age < _KEYPOINT_MEMORY) & (e > _OUTLIER_E))
+        ever = age < np.inf
         both = ever & found
-        dt = np.where(both, t - seen, 1.0)
-        measured = both.any(axis=1)
-        if measured.any():
-            # Per track, x and y as rows of one (2M, K) array: one sort for both.
-            step = ((xy[measured] - pos[measured]).transpose(0, 2, 1)
-                    / dt[measured][:, None, :])                             # (M, 2, K)
-            step = np.where(both[measured][:, None, :], step, np.nan)
-            estimate = _nan_median(step.reshape(-1, step.shape[-1])).reshape(-1, 2)
-            idx = rows[measured]
-            old = self._has_vel[idx]
-            self._vel[idx] = np.where(old[:, None], (1.0 - _VELOCITY_WEIGHT) * self._vel[idx]
-                                      + _VELOCITY_WEIGHT * estimate, estimate)
-            self._has_vel[idx] = True
+        # Seconds since each keypoint was last seen (1 where it is not measured now).
+        dt = np.where(both, t - state[:, _SEEN], 1.0)
+        motion = self._motion[rows]
+        # Velocity: the median of the keypoints' displacements per second since each
+        # was last seen, over keypoints seen before and now (NaN for a track with
+        # none); a running mean over time.
+        step = np.where(both[:, None], (xy - state[:, _X:_Y + 1]) / dt[:, None], np.nan)
+        estimate = _nan_median(step.reshape(-1, step.shape[-1])).reshape(-1, 2)
+        old = motion[:, :2]
+        motion[:, :2] = np.where(np.isnan(old), estimate,
+                                 np.where(np.isnan(estimate), old,
+                                          old + _VELOCITY_WEIGHT * (estimate - old)))
+        motion[:, _COUNT] += _COUNT_WEIGHT * (n_found - motion[:, _COUNT])
+        self._motion[rows] = motion
         if self.smoothing == "one_euro":
-            self._filter(rows, xy, found, t)
-        self._pos[rows] = np.where(found[:, :, None], xy, pos)
-        self._seen_time[rows] = np.where(found, t, seen)
-        self._seen_age[rows] = np.where(found, 0, self._seen_age[rows] + 1)
-        self._ever[rows] = ever | found
-        self._last[rows] = t
-        self._hits[rows] += 1
-        self._missed[rows] = 0
+            # One 1-Euro step (see OneEuroFilter) for every found keypoint of every
+            # matched track at once. A keypoint's first sample starts its filter: from
+            # value = sample and speed = 0 (a never seen keypoint's speed) the step
+            # returns the sample, whatever dt.
+            smooth = np.where(ever[:, None], state[:, _SX:_SY + 1], xy)
+            value, speed = _one_euro_step(xy, smooth, state[:, _DX:_DY + 1], dt[:, None],
+                                          self.min_cutoff, self.beta, self.d_cutoff)
+            state[:, _SX:_SY + 1] = np.where(found[:, None], value, state[:, _SX:_SY + 1])
+            state[:, _DX:_DY + 1] = np.where(found[:, None], speed, state[:, _DX:_DY + 1])
+        state[:, _X:_Y + 1] = np.where(found[:, None], xy, state[:, _X:_Y + 1])
+        state[:, _SEEN] = np.where(found, t, state[:, _SEEN])
+        state[:, _AGE] = np.where(found, 0.0, age + 1.0)
+        self._planes[rows] = state
+        counts = self._counts
+        counts[rows, _HITS] += 1
+        counts[rows, _MISSED] = 0
 
-    def _filter(self, rows, xy, found, t):
-        """One 1-Euro step (see OneEuroFilter) for the found keypoints of matched
-        tracks; a keypoint's first sample starts its filter."""
-        ever = self._ever[rows]
-        going = (ever & found)[:, :, None] & np.ones(2, bool)
-        fresh = (~ever & found)[:, :, None] & np.ones(2, bool)
-        value = self._smooth[rows]
-        speed = self._smooth_speed[rows]
-        dt = np.maximum(t - self._seen_time[rows], _EPS)[:, :, None]
-        new_value, new_speed = _one_euro_step(xy, value, speed, dt, self.min_cutoff,
-                                              self.beta, self.d_cutoff)
-        value = np.where(going, new_value, np.where(fresh, xy, value))
-        speed = np.where(going, new_speed, np.where(fresh, 0.0, speed))
-        self._smooth[rows] = value
-        self._smooth_speed[rows] = speed
-
-    def _start_tracks(self, people, found, t):
-        n = len(people)
+    def _start_tracks(self, xy, found, n_found, t):
+        """New tentative tracks for people with (N, 2, K) keypoints `xy` where `found`."""
+        n = len(xy)
         if n == 0:
             return
         k = self.skeleton.num_keypoints
-        xy = np.where(found[:, :, None], people[:, :, :2], 0.0)
-        self._pos = np.concatenate([self._pos, xy])
-        self._seen_time = np.concatenate([self._seen_time, np.full((n, k), t)])
-        self._seen_age = np.concatenate([self._seen_age, np.zeros((n, k), np.int64)])
-        self._ever = np.concatenate([self._ever, found])
-        self._vel = np.concatenate([self._vel, np.zeros((n, 2))])
-        self._has_vel = np.concatenate([self._has_vel, np.zeros(n, bool)])
-        self._last = np.concatenate([self._last, np.full(n, t)])
-        self._hits = np.concatenate([self._hits, np.ones(n, np.int64)])
-        self._missed = np.concatenate([self._missed, np.zeros(n, np.int64)])
-        self._ids = np.concatenate([self._ids, np.full(n, -1, np.int64)])
-        self._smooth = np.concatenate([self._smooth, xy])
-        self._smooth_speed = np.concatenate([self._smooth_speed, np.zeros((n, k, 2))])
-
-    def _keep(self, alive):
-        for name in ("_pos", "_seen_time", "_seen_age", "_ever", "_vel", "_has_vel",
-                     "_last", "_hits", "_missed", "_ids", "_smooth", "_smooth_speed"):
-            setattr(self, name, getattr(self, name)[alive])
+        planes = np.zeros((n, _N_PLANES, k))
+        xy = np.where(found[:, None], xy, 0.0)
+        planes[:, _X:_Y + 1] = xy
+        planes[:, _SEEN] = t
+        planes[:, _AGE] = np.where(found, 0.0, np.inf)
+        planes[:, _SX:_SY + 1] = xy
+        motion = np.full((n, 3), np.nan)
+        motion[:, _COUNT] = n_found
+        counts = np.zeros((n, 3), np.int64)
+        counts[:, _HITS] = 1
+        counts[:, _ID] = -1
+        self._planes = np.concatenate([self._planes, planes])
+        self._motion = np.concatenate([self._motion, motion])
+        self._counts = np.concatenate([self._counts, counts])
