@@ -1,4 +1,5 @@
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -64,3 +65,13 @@ def shared():
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def pafdecode_command():
+    """The installed ``pafdecode`` command of this interpreter's environment, found beside
+    sys.executable so an unactivated venv runs its own command, not one on PATH."""
+    exe = Path(sys.executable).parent / "pafdecode"
+    if not exe.exists():
+        pytest.skip(f"the pafdecode command is not installed beside {sys.executable}")
+    return str(exe)

@@ -45,11 +45,11 @@ def tfpose(shared):
 
 
 @pytest.mark.shared
-def test_video_command_round_trip(tmp_path, shared, tfpose):
+def test_video_command_round_trip(tmp_path, shared, tfpose, pafdecode_command):
     av = pytest.importorskip("av", reason="video needs PyAV (pafdecode[video])")
     video = _pan_and_zoom(shared / "data" / "images" / "p3_dance.png", tmp_path / "pan.mp4")
     jsonl, drawn = tmp_path / "tracks.jsonl", tmp_path / "drawn.mp4"
-    done = subprocess.run(["pafdecode", "video", str(video), "--model", str(tfpose),
+    done = subprocess.run([pafdecode_command, "video", str(video), "--model", str(tfpose),
                            "--json", str(jsonl), "--out", str(drawn), "--quiet"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -132,12 +132,13 @@ def test_writer_prefers_h264_where_the_build_has_it(tmp_path):
 
 
 @pytest.mark.shared
-def test_a_stream_that_ends_early_is_named_and_its_frames_kept(tmp_path, shared, tfpose):
+def test_a_stream_that_ends_early_is_named_and_its_frames_kept(tmp_path, shared, tfpose,
+                                                               pafdecode_command):
     video = _pan_and_zoom(shared / "data" / "images" / "p3_dance.png", tmp_path / "pan.mp4",
                           frames=4)
     url = f"file://{video}"            # read as a stream: it may end before --max-frames
     jsonl = tmp_path / "t.jsonl"
-    done = subprocess.run(["pafdecode", "video", url, "--model", str(tfpose), "--json",
+    done = subprocess.run([pafdecode_command, "video", url, "--model", str(tfpose), "--json",
                            str(jsonl), "--max-frames", "10", "--quiet"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -148,12 +149,14 @@ def test_a_stream_that_ends_early_is_named_and_its_frames_kept(tmp_path, shared,
 
 
 @pytest.mark.shared
-def test_ctrl_c_stops_cleanly_and_keeps_valid_outputs(tmp_path, shared, tfpose):
+def test_ctrl_c_stops_cleanly_and_keeps_valid_outputs(tmp_path, shared, tfpose,
+                                                      pafdecode_command):
     frames = 400
     video = _pan_and_zoom(shared / "data" / "images" / "p3_dance.png", tmp_path / "long.mp4",
                           frames=frames)
     jsonl, drawn = tmp_path / "t.jsonl", tmp_path / "drawn.mp4"
-    job = subprocess.Popen(["pafdecode", "video", str(video), "--model", str(tfpose), "--json",
+    job = subprocess.Popen([pafdecode_command, "video", str(video), "--model", str(tfpose),
+                            "--json",
                             str(jsonl), "--out", str(drawn), "--quiet"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
