@@ -1,4 +1,5 @@
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -75,3 +76,17 @@ def pafdecode_command():
     if not exe.exists():
         pytest.skip(f"the pafdecode command is not installed beside {sys.executable}")
     return str(exe)
+
+
+@pytest.fixture(scope="session")
+def run_cli(pafdecode_command):
+    """Runs the installed command (without a PAFDECODE_MODEL from the caller's
+    environment); returns (exit status, stdout, stderr)."""
+
+    def run(*args, stdin=None):
+        env = {k: v for k, v in os.environ.items() if k != "PAFDECODE_MODEL"}
+        done = subprocess.run([pafdecode_command, *map(str, args)], input=stdin,
+                              capture_output=True, text=True, env=env, timeout=600)
+        return done.returncode, done.stdout, done.stderr
+
+    return run

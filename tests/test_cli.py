@@ -1,25 +1,10 @@
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from pafdecode import cli
-
-EXE = Path(sys.executable).parent / "pafdecode"
-
-
-def pafdecode(*args, stdin=None):
-    """Runs the installed command; returns (exit status, stdout, stderr)."""
-    if not EXE.exists():
-        pytest.skip(f"the pafdecode command is not installed beside {sys.executable}")
-    env = {k: v for k, v in os.environ.items() if k != "PAFDECODE_MODEL"}
-    done = subprocess.run([str(EXE), *map(str, args)], input=stdin, capture_output=True,
-                          text=True, env=env, timeout=600)
-    return done.returncode, done.stdout, done.stderr
-
 
 def no_traceback(err):
     assert "Traceback" not in err, err
@@ -64,9 +49,9 @@ def test_predict_needs_a_model(monkeypatch, tmp_path, capsys):
     assert err.startswith("pafdecode: model ") and "does not exist" in err
 
 
-def test_version():
+def test_version(run_cli):
     import pafdecode as package
-    status, out, _ = pafdecode("--version")
+    status, out, _ = run_cli("--version")
     assert status == 0 and out.strip() == f"pafdecode {package.__version__}"
 
 
@@ -109,27 +94,27 @@ def test_decoder_flags_come_from_the_parameter_table():
         assert flags[p.name].option_strings == ["--" + p.name.replace("_", "-")]
 
 
-def test_help_has_no_markup_and_counts_are_singular(tmp_path, shared):
-    status, out, _ = pafdecode("--help")
+def test_help_has_no_markup_and_counts_are_singular(run_cli, tmp_path, shared):
+    status, out, _ = run_cli("--help")
     assert status == 0 and "``" not in out and "pafdecode: a bottom-up pose decoder" in out
-    status, out, err = pafdecode("predict", shared / "data" / "coco-mini" / "000000000785.jpg",
+    status, out, err = run_cli("predict", shared / "data" / "coco-mini" / "000000000785.jpg",
                                  "--model", shared / "models" / "tfpose-mobilenet-v2-small.onnx",
                                  "--quiet")
     assert status == 0 and out.startswith("1 image, 1 person;"), out + err
 
 
-def test_shown_defaults_are_in_the_help_text():
-    status, out, _ = pafdecode("video", "--help")
+def test_shown_defaults_are_in_the_help_text(run_cli):
+    status, out, _ = run_cli("video", "--help")
     assert status == 0 and "keep every K-th frame (default: 1)" in " ".join(out.split())
-    status, out, _ = pafdecode("predict", "--help")
+    status, out, _ = run_cli("predict", "--help")
     text = " ".join(out.split())
     assert "(default: 0.1)" in text and "(default: tfpose)" in text
 
 
-def test_a_subcommand_error_prints_its_usage():
-    status, _, err = pafdecode("demo", "--people", "many")
+def test_a_subcommand_error_prints_its_usage(run_cli):
+    status, _, err = run_cli("demo", "--people", "many")
     assert status == 2 and err.startswith("usage: pafdecode demo")
-    status, _, err = pafdecode("bench", "--backends", "fortran")
+    status, _, err = run_cli("bench", "--backends", "fortran")
     assert status == 2 and err.startswith("usage: pafdecode bench")
 
 
@@ -137,8 +122,8 @@ def test_a_subcommand_error_prints_its_usage():
     (["demo", "--repeat", "0"], "--repeat must be >= 1, got 0"),
     (["bench", "--people", "1", "--variant", "v", "bad_option=1"], "bad_option"),
 ])
-def test_one_line_errors(argv, words):
-    status, out, err = pafdecode(*argv)
+def test_one_line_errors(run_cli, argv, words):
+    status, out, err = run_cli(*argv)
     no_traceback(err)
     assert status == 1 and err.startswith("pafdecode: ") and words in err
     assert len(err.strip().splitlines()) == 1 and out == ""
@@ -153,4 +138,3 @@ def test_bench_plot_names_the_extra_before_running(tmp_path):
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.strip() == ('pafdecode: bench --plot needs matplotlib: '
                                    'pip install "pafdecode[bench]"')
-    assert EXE.exists()

@@ -4,28 +4,11 @@ results it writes."""
 import contextlib
 import io
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("PIL", reason="reading photos needs Pillow (pafdecode[image])")
-
-EXE = Path(sys.executable).parent / "pafdecode"
-
-
-def pafdecode(*args, stdin=None):
-    """Runs the installed command; returns (exit status, stdout, stderr)."""
-    if not EXE.exists():
-        pytest.skip(f"the pafdecode command is not installed beside {sys.executable}")
-    env = {k: v for k, v in os.environ.items() if k != "PAFDECODE_MODEL"}
-    done = subprocess.run([str(EXE), *map(str, args)], input=stdin, capture_output=True,
-                          text=True, env=env, timeout=600)
-    return done.returncode, done.stdout, done.stderr
-
 
 def no_traceback(err):
     assert "Traceback" not in err, err
@@ -35,13 +18,13 @@ def _printed(stdout):
     return {k: float(v) for k, v in re.findall(r"\b(AP\w*|AR) (-?\d+\.\d+)", stdout)}
 
 
-def test_eval_prints_pycocotools_ap(tmp_path, shared):
+def test_eval_prints_pycocotools_ap(run_cli, tmp_path, shared):
     coco_api = pytest.importorskip("pycocotools.coco")
     cocoeval = pytest.importorskip("pycocotools.cocoeval")
     data = shared / "data" / "coco-mini"
     model = shared / "models" / "tfpose-mobilenet-thin.onnx"
     out = tmp_path / "r.json"
-    status, stdout, err = pafdecode("eval", "--annotations", data / "test_coco.json",
+    status, stdout, err = run_cli("eval", "--annotations", data / "test_coco.json",
                                     "--images", data, "--model", model, "--json", out,
                                     "--quiet")
     assert status == 0, err
@@ -60,10 +43,10 @@ def test_eval_prints_pycocotools_ap(tmp_path, shared):
     assert printed["AP"] > 0.3
 
 
-def test_eval_on_crowdpose_reports_crowd_levels(tmp_path, shared):
+def test_eval_on_crowdpose_reports_crowd_levels(run_cli, tmp_path, shared):
     data = shared / "data" / "crowdpose-mini"
     model = shared / "models" / "tfpose-mobilenet-v2-small.onnx"
-    status, stdout, err = pafdecode("eval", "--annotations", data / "test_crowdpose.json",
+    status, stdout, err = run_cli("eval", "--annotations", data / "test_crowdpose.json",
                                     "--images", data, "--model", model, "--json", "-",
                                     "--quiet")
     assert status == 0, err
@@ -76,12 +59,12 @@ def test_eval_on_crowdpose_reports_crowd_levels(tmp_path, shared):
                      mode="crowdpose")["AP"] == pytest.approx(printed["AP"], abs=5e-4)
 
 
-def test_eval_errors_are_one_line(tmp_path, shared):
+def test_eval_errors_are_one_line(run_cli, tmp_path, shared):
     data = shared / "data" / "coco-mini"
     (tmp_path / "gt.json").write_text("{not json")
-    status, _, err = pafdecode("eval", "--annotations", tmp_path / "gt.json", "--images", data,
+    status, _, err = run_cli("eval", "--annotations", tmp_path / "gt.json", "--images", data,
                                "--model", shared / "models" / "tfpose-mobilenet-v2-small.onnx")
     no_traceback(err)
     assert status == 1 and "is not JSON" in err and len(err.strip().splitlines()) == 1
-    status, _, err = pafdecode("eval", "--images", data)
+    status, _, err = run_cli("eval", "--images", data)
     assert status == 2 and "usage: pafdecode eval" in err and "--annotations" in err

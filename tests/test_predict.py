@@ -5,8 +5,6 @@ import json
 import os
 import shutil
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -16,19 +14,6 @@ import pytest
 PIL = pytest.importorskip("PIL", reason="reading photos needs Pillow (pafdecode[image])")
 from PIL import Image  # noqa: E402
 from pafdecode.draw import draw_text  # noqa: E402
-
-EXE = Path(sys.executable).parent / "pafdecode"
-
-
-def pafdecode(*args, stdin=None):
-    """Runs the installed command; returns (exit status, stdout, stderr)."""
-    if not EXE.exists():
-        pytest.skip(f"the pafdecode command is not installed beside {sys.executable}")
-    env = {k: v for k, v in os.environ.items() if k != "PAFDECODE_MODEL"}
-    done = subprocess.run([str(EXE), *map(str, args)], input=stdin, capture_output=True,
-                          text=True, env=env, timeout=600)
-    return done.returncode, done.stdout, done.stderr
-
 
 def no_traceback(err):
     assert "Traceback" not in err, err
@@ -51,11 +36,11 @@ def people_of(results):
     return by_image
 
 
-def test_annotations_give_coco_ids_that_pycocotools_accepts(tmp_path, model, coco):
+def test_annotations_give_coco_ids_that_pycocotools_accepts(run_cli, tmp_path, model, coco):
     coco_api = pytest.importorskip("pycocotools.coco")
     gt_path = coco / "test_coco.json"
     out = tmp_path / "missing" / "folder" / "r.json"  # created before any work
-    status, stdout, err = pafdecode("predict", str(coco / "*.jpg"), "--model", model,
+    status, stdout, err = run_cli("predict", str(coco / "*.jpg"), "--model", model,
                                     "--annotations", gt_path, "--json", out, "--quiet")
     assert status == 0, err
     assert "4 images" in stdout
@@ -71,10 +56,10 @@ def test_annotations_give_coco_ids_that_pycocotools_accepts(tmp_path, model, coc
     assert coco_eval(gt, results)["AP"] > 0.15  # v2-small on 4 photos: about 0.27
 
 
-def test_photos_not_in_the_annotations_are_reported_and_skipped(tmp_path, model, coco,
+def test_photos_not_in_the_annotations_are_reported_and_skipped(run_cli, tmp_path, model, coco,
                                                                 shared):
     extra = shared / "data" / "images" / "p3.jpg"
-    status, stdout, err = pafdecode("predict", coco / "000000000785.jpg", extra, "--model",
+    status, stdout, err = run_cli("predict", coco / "000000000785.jpg", extra, "--model",
                                     model, "--annotations", coco / "test_coco.json",
                                     "--json", tmp_path / "r.json", "--quiet")
     assert status == 0 and "1 image," in stdout
@@ -82,9 +67,9 @@ def test_photos_not_in_the_annotations_are_reported_and_skipped(tmp_path, model,
     assert {r["image_id"] for r in json.loads((tmp_path / "r.json").read_text())} == {785}
 
 
-def test_ids_without_annotations_are_positions_with_file_names(tmp_path, model, coco):
+def test_ids_without_annotations_are_positions_with_file_names(run_cli, tmp_path, model, coco):
     photos = sorted(coco.glob("*.jpg"))[:2]
-    status, stdout, err = pafdecode("predict", *photos, "--model", model, "--json", "-",
+    status, stdout, err = run_cli("predict", *photos, "--model", model, "--json", "-",
                                     "--quiet")
     assert status == 0, err
     results = json.loads(stdout)  # stdout holds only the JSON; the summary is on stderr
@@ -93,21 +78,21 @@ def test_ids_without_annotations_are_positions_with_file_names(tmp_path, model, 
     assert names == {1: photos[0].name, 2: photos[1].name}
 
 
-def test_native_keypoints_on_request(tmp_path, model, coco):
-    status, stdout, _ = pafdecode("predict", coco / "000000000785.jpg", "--model", model,
+def test_native_keypoints_on_request(run_cli, tmp_path, model, coco):
+    status, stdout, _ = run_cli("predict", coco / "000000000785.jpg", "--model", model,
                                   "--json", "-", "--keypoints", "native", "--quiet")
     assert status == 0
     assert all(len(r["keypoints"]) == 54 for r in json.loads(stdout))
 
 
-def test_folders_globs_and_stdin_in_any_mix(tmp_path, model, coco, shared):
+def test_folders_globs_and_stdin_in_any_mix(run_cli, tmp_path, model, coco, shared):
     folder = tmp_path / "in"
     folder.mkdir()
     for name in ("b.jpg", "a.jpg"):
         shutil.copy(coco / "000000000785.jpg", folder / name)
     (folder / "notes.txt").write_text("not an image")
     listing = f"{shared / 'data' / 'images' / 'p3.jpg'}\n"
-    status, stdout, err = pafdecode("predict", folder, str(coco / "00000004008*.jpg"), "-",
+    status, stdout, err = run_cli("predict", folder, str(coco / "00000004008*.jpg"), "-",
                                     "--model", model, "--json", "-", "--quiet", stdin=listing)
     assert status == 0, err
     names = [r["file_name"] for r in json.loads(stdout)]
@@ -117,9 +102,9 @@ def test_folders_globs_and_stdin_in_any_mix(tmp_path, model, coco, shared):
     assert "4 images" in err
 
 
-def test_a_folder_without_images_fails_before_any_work(tmp_path, model, coco):
+def test_a_folder_without_images_fails_before_any_work(run_cli, tmp_path, model, coco):
     (tmp_path / "empty").mkdir()
-    status, _, err = pafdecode("predict", coco / "000000000785.jpg", tmp_path / "empty",
+    status, _, err = run_cli("predict", coco / "000000000785.jpg", tmp_path / "empty",
                                "--model", model, "--json", tmp_path / "r.json")
     assert status == 1 and err.startswith("pafdecode: folder") and "no images" in err
     assert len(err.strip().splitlines()) == 1
@@ -137,7 +122,7 @@ def _bomb_png(path, width, height):
                      + chunk(b"IEND", b""))
 
 
-def test_unreadable_photos_are_skipped_and_the_rest_written(tmp_path, model, coco):
+def test_unreadable_photos_are_skipped_and_the_rest_written(run_cli, tmp_path, model, coco):
     folder = tmp_path / "in"
     folder.mkdir()
     good = coco / "000000000785.jpg"
@@ -146,7 +131,7 @@ def test_unreadable_photos_are_skipped_and_the_rest_written(tmp_path, model, coc
     data = good.read_bytes()
     (folder / "c_truncated.jpg").write_bytes(data[:len(data) // 3])
     _bomb_png(folder / "d_bomb.png", 100_000, 100_000)
-    status, stdout, err = pafdecode("predict", str(folder / "*"), "--model", model,
+    status, stdout, err = run_cli("predict", str(folder / "*"), "--model", model,
                                     "--json", tmp_path / "r.json", "--quiet",
                                     "--draw", tmp_path / "d")
     no_traceback(err)
@@ -162,15 +147,15 @@ def test_unreadable_photos_are_skipped_and_the_rest_written(tmp_path, model, coc
     assert [p.name for p in (tmp_path / "d").iterdir()] == ["a_good.png"]
 
 
-def test_the_pixel_limit_is_a_flag(tmp_path, model, coco):
-    status, _, err = pafdecode("predict", coco / "000000000785.jpg", "--model", model,
+def test_the_pixel_limit_is_a_flag(run_cli, tmp_path, model, coco):
+    status, _, err = run_cli("predict", coco / "000000000785.jpg", "--model", model,
                                "--max-pixels", 1000, "--quiet")
     assert status == 1
     assert "over the limit of 1000" in err and "425" in err
     no_traceback(err)
 
 
-def test_exif_orientation_is_applied_unless_no_exif(tmp_path, model, shared):
+def test_exif_orientation_is_applied_unless_no_exif(run_cli, tmp_path, model, shared):
     photo = shared / "data" / "images" / "p3.jpg"
     upright = Image.open(photo).convert("RGB")
     upright.save(tmp_path / "upright.png")
@@ -180,7 +165,7 @@ def test_exif_orientation_is_applied_unless_no_exif(tmp_path, model, shared):
     stored.save(tmp_path / "sideways.png", exif=exif.tobytes())
 
     def run(path, *flags):
-        status, stdout, err = pafdecode("predict", path, "--model", model, "--json", "-",
+        status, stdout, err = run_cli("predict", path, "--model", model, "--json", "-",
                                         "--quiet", "--draw", tmp_path / ("d" + "".join(flags)),
                                         *flags)
         assert status == 0, err
@@ -199,12 +184,12 @@ def test_exif_orientation_is_applied_unless_no_exif(tmp_path, model, shared):
         assert im.size == stored.size != upright.size
 
 
-def test_duplicate_names_never_overwrite(tmp_path, model, coco):
+def test_duplicate_names_never_overwrite(run_cli, tmp_path, model, coco):
     for folder, photo in (("x", "000000000785.jpg"), ("y", "000000040083.jpg")):
         (tmp_path / folder).mkdir()
         shutil.copy(coco / photo, tmp_path / folder / "same.jpg")
     shutil.copy(coco / "000000196141.jpg", tmp_path / "x" / "same.png")  # same stem too
-    status, _, err = pafdecode("predict", tmp_path / "x", tmp_path / "y", "--model", model,
+    status, _, err = run_cli("predict", tmp_path / "x", tmp_path / "y", "--model", model,
                                "--quiet", "--draw", tmp_path / "d", "--openpose-json",
                                tmp_path / "o")
     assert status == 0, err
@@ -223,13 +208,13 @@ def test_duplicate_names_never_overwrite(tmp_path, model, coco):
 
 
 @pytest.mark.parametrize("kind", ["text", "truncated", "missing"])
-def test_bad_models_are_one_line_before_any_work(tmp_path, model, coco, kind):
+def test_bad_models_are_one_line_before_any_work(run_cli, tmp_path, model, coco, kind):
     bad = tmp_path / "bad.onnx"
     if kind == "text":
         bad.write_text("this is not a network\n")
     elif kind == "truncated":
         bad.write_bytes(model.read_bytes()[:50_000])
-    status, stdout, err = pafdecode("predict", coco / "000000000785.jpg", "--model", bad,
+    status, stdout, err = run_cli("predict", coco / "000000000785.jpg", "--model", bad,
                                     "--draw", tmp_path / "d")
     no_traceback(err)
     assert status == 1 and len(err.strip().splitlines()) == 1 and err.startswith("pafdecode: ")
@@ -237,16 +222,16 @@ def test_bad_models_are_one_line_before_any_work(tmp_path, model, coco, kind):
     assert not list((tmp_path / "d").iterdir())  # created and checked, nothing written
 
 
-def test_debug_shows_the_traceback(tmp_path, coco):
+def test_debug_shows_the_traceback(run_cli, tmp_path, coco):
     bad = tmp_path / "bad.onnx"
     bad.write_text("not a network")
-    status, _, err = pafdecode("predict", coco / "000000000785.jpg", "--model", bad, "--debug")
+    status, _, err = run_cli("predict", coco / "000000000785.jpg", "--model", bad, "--debug")
     assert status == 1 and "Traceback" in err
 
 
-def test_a_json_target_that_cannot_be_made_fails_first(tmp_path, model, coco):
+def test_a_json_target_that_cannot_be_made_fails_first(run_cli, tmp_path, model, coco):
     (tmp_path / "file").write_text("")
-    status, stdout, err = pafdecode("predict", coco / "000000000785.jpg", "--model", model,
+    status, stdout, err = run_cli("predict", coco / "000000000785.jpg", "--model", model,
                                     "--json", tmp_path / "file" / "r.json",
                                     "--draw", tmp_path / "d")
     no_traceback(err)
@@ -254,11 +239,11 @@ def test_a_json_target_that_cannot_be_made_fails_first(tmp_path, model, coco):
     assert not list((tmp_path / "d").iterdir())
 
 
-def test_decoder_flags_config_and_backend(tmp_path, model, coco):
+def test_decoder_flags_config_and_backend(run_cli, tmp_path, model, coco):
     photo = coco / "000000196141.jpg"
 
     def results(*flags):
-        status, stdout, err = pafdecode("predict", photo, "--model", model, "--json", "-",
+        status, stdout, err = run_cli("predict", photo, "--model", model, "--json", "-",
                                         "--quiet", *flags)
         assert status == 0, err
         return json.loads(stdout)
@@ -272,20 +257,20 @@ def test_decoder_flags_config_and_backend(tmp_path, model, coco):
     from pafdecode import available_backends
     for backend in available_backends():
         assert results("--backend", backend) == base
-    status, _, err = pafdecode("predict", photo, "--model", model, "--peak-threshold", "-1")
+    status, _, err = run_cli("predict", photo, "--model", model, "--peak-threshold", "-1")
     assert status == 1 and "peak_threshold" in err and "-1" in err
     no_traceback(err)
-    status, _, err = pafdecode("predict", photo, "--model", model, "--assignment", "best")
+    status, _, err = run_cli("predict", photo, "--model", model, "--assignment", "best")
     assert status == 2 and "usage: pafdecode predict" in err
 
 
-def test_batches_give_the_same_people(tmp_path, model, coco):
+def test_batches_give_the_same_people(run_cli, tmp_path, model, coco):
     photo = coco / "000000196141.jpg"
     for name in ("a.jpg", "b.jpg", "c.jpg"):
         shutil.copy(photo, tmp_path / name)
 
     def results(n):
-        status, stdout, err = pafdecode("predict", tmp_path / "*.jpg", "--model", model,
+        status, stdout, err = run_cli("predict", tmp_path / "*.jpg", "--model", model,
                                         "--json", "-", "--quiet", "--batch-size", n)
         assert status == 0, err
         return json.loads(stdout)
@@ -296,15 +281,15 @@ def test_batches_give_the_same_people(tmp_path, model, coco):
                                atol=0.05)
 
 
-def test_verbose_lines_and_drawing_options(tmp_path, model, coco):
+def test_verbose_lines_and_drawing_options(run_cli, tmp_path, model, coco):
     photo = coco / "000000196141.jpg"
-    status, stdout, err = pafdecode("predict", photo, photo, "--model", model, "--verbose",
+    status, stdout, err = run_cli("predict", photo, photo, "--model", model, "--verbose",
                                     "--draw", tmp_path / "plain", "--quiet")
     assert status == 0
     assert err.count(f"{photo}: ") == 2 and "people" in err
 
     def drawn(folder, *flags):
-        status, _, err = pafdecode("predict", photo, "--model", model, "--quiet",
+        status, _, err = run_cli("predict", photo, "--model", model, "--quiet",
                                    "--draw", tmp_path / folder, *flags)
         assert status == 0, err
         return np.asarray(Image.open(tmp_path / folder / (photo.stem + ".png")))
@@ -322,11 +307,11 @@ def test_verbose_lines_and_drawing_options(tmp_path, model, coco):
     assert (drawn("w", "--line-width", "9") != plain).sum() > (plain != original).sum() * 0.2
 
 
-def test_input_size_and_providers(tmp_path, model, coco):
+def test_input_size_and_providers(run_cli, tmp_path, model, coco):
     photo = coco / "000000196141.jpg"
 
     def results(*flags):
-        status, stdout, err = pafdecode("predict", photo, "--model", model, "--json", "-",
+        status, stdout, err = run_cli("predict", photo, "--model", model, "--json", "-",
                                         "--quiet", *flags)
         assert status == 0, err
         return json.loads(stdout)
@@ -335,7 +320,7 @@ def test_input_size_and_providers(tmp_path, model, coco):
     assert results("--providers", "CUDAExecutionProvider,CPUExecutionProvider") == base
     small = results("--input-size", "184", "216")
     assert small != base  # a smaller network input finds other keypoints
-    status, _, err = pafdecode("predict", photo, "--model", model, "--providers", "Bogus")
+    status, _, err = run_cli("predict", photo, "--model", model, "--providers", "Bogus")
     assert status == 1 and err.startswith("pafdecode: --providers: unknown") and "Bogus" in err
     assert len(err.strip().splitlines()) == 1
 
