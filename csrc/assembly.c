@@ -167,6 +167,39 @@ static void pd_people_share(pd_people *people, int kb, int32_t oa, int32_t ob,
     }
 }
 
+/* For rival_margin: each end's chosen partner (.a; -1 when unchosen) and the best
+ * score among its other candidates (.score; -inf where none), for peaks a < na in
+ * of_a and b < nb in of_b. */
+static void pd_rival_scores(const pd_candidate *candidates, int nc, const pd_candidate *chosen,
+                            int nconn, int na, int nb, pd_candidate *of_a, pd_candidate *of_b) {
+    for (int a = 0; a < na; a++) {
+        of_a[a].a = -1;
+        of_a[a].score = -INFINITY;
+    }
+    for (int b = 0; b < nb; b++) {
+        of_b[b].a = -1;
+        of_b[b].score = -INFINITY;
+    }
+    for (int c = 0; c < nconn; c++) {
+        of_a[chosen[c].a].a = chosen[c].b;
+        of_b[chosen[c].b].a = chosen[c].a;
+    }
+    for (int c = 0; c < nc; c++) {
+        const pd_candidate *x = &candidates[c];
+        if (of_a[x->a].a != x->b && x->score > of_a[x->a].score) of_a[x->a].score = x->score;
+        if (of_b[x->b].a != x->a && x->score > of_b[x->b].score) of_b[x->b].score = x->score;
+    }
+}
+
+/* The evidence a chosen connection adds: its score, or 0 when a rival (another
+ * candidate sharing one of its ends, pd_rival_scores) scores within `margin` of it:
+ * a near tie says nothing about whose limb it is. */
+static float pd_connection_evidence(const pd_candidate *c, const pd_candidate *of_a,
+                                    const pd_candidate *of_b, float margin) {
+    const float rival = of_a[c->a].score > of_b[c->b].score ? of_a[c->a].score : of_b[c->b].score;
+    return rival >= c->score - margin ? 0.0f : c->score;
+}
+
 void pd_stage_assemble_limb(const pd_params *params, pd_people *people, const pd_skeleton *s,
                             int l, const pd_peak_set *peaks, const pd_candidate *candidates,
                             int nc, const pd_candidate *chosen, int nconn,
@@ -177,10 +210,15 @@ void pd_stage_assemble_limb(const pd_params *params, pd_people *people, const pd
     const int32_t ob = (int32_t)((size_t)kb * peaks->max_peaks);
     const int redundant = s->limb_redundant ? s->limb_redundant[l] : 0;
     const float *value = peaks->value;
+    const float margin = params->rival_margin;
+    if (margin > 0.0f)
+        pd_rival_scores(candidates, nc, chosen, nconn, na, nb, best_of_a, best_of_b);
     for (int c = 0; c < nconn; c++) {
         int32_t ga = oa + chosen[c].a, gb = ob + chosen[c].b;
-        pd_people_connect(people, ka, kb, ga, gb, value[ga], value[gb], chosen[c].score,
-                          redundant);
+        float score = margin > 0.0f
+                          ? pd_connection_evidence(&chosen[c], best_of_a, best_of_b, margin)
+                          : chosen[c].score;
+        pd_people_connect(people, ka, kb, ga, gb, value[ga], value[gb], score, redundant);
     }
     if (!(params->shared_peak_score > 0.0f) || redundant || na == 0 || nb == 0) return;
     pd_best_candidates(candidates, nc, na, nb, best_of_a, best_of_b);

@@ -142,9 +142,10 @@ int pd_stage_connections(const pd_params *params, const pd_candidate *candidates
 void pd_people_layout(pd_people *people, int num_keypoints, int total_peaks, pd_arena *arena);
 void pd_people_clear(pd_people *people);
 
-/* assembly.c: limb l's nconn chosen connections join people, in order; then,
- * for a tree limb with shared_peak_score on, the sharing pass over its nc
- * candidates. best_of_a and best_of_b have room for max_peaks items each. */
+/* assembly.c: limb l's nconn chosen connections join people, in order (with
+ * rival_margin on, one with a near-tie rival among the nc candidates adds no
+ * evidence); then, for a tree limb with shared_peak_score on, the sharing pass
+ * over its candidates. best_of_a and best_of_b have room for max_peaks items each. */
 void pd_stage_assemble_limb(const pd_params *params, pd_people *people, const pd_skeleton *s,
                             int limb, const pd_peak_set *peaks, const pd_candidate *candidates,
                             int nc, const pd_candidate *chosen, int nconn,

@@ -130,6 +130,13 @@ def test_small_run_scores_a_lone_person_perfectly(tmp_path):
     for n in (1, 4):
         assert rows[(n, "reference", "greedy")]["accuracy"] == rows[(n, "c", "greedy")]["accuracy"]
     assert "crowd" in bench.format_table(report) and "cpu ms" in bench.format_table(report)
+    # How well the score predicts OKS, per row: a lone person found exactly is one matched
+    # detection (no correlation of one value), four people all matched (no pairs).
+    assert lone["score_quality"] == {"score_oks_r": None, "unmatched_above": None,
+                                     "matched": 1, "unmatched": 0}
+    four = rows[(4, "c", "greedy")]["score_quality"]
+    assert four["matched"] == 4 and -1 <= four["score_oks_r"] <= 1
+    assert "r_oks" in bench.format_table(report) and "unm>m" in bench.format_table(report)
 
 
 def test_cli_writes_json(tmp_path, capsys):

@@ -14,7 +14,8 @@ from pafdecode._params import to_record  # noqa: E402
 SCENES = max(1, int(os.environ.get("PAFDECODE_PARITY_SCENES", "40")) // 4)
 CONFIGS = {"default": DecoderConfig(), "openpose": DecoderConfig.openpose(),
            "crowd": DecoderConfig.crowd(), "noisy": DecoderConfig.noisy(),
-           "hungarian": DecoderConfig(assignment="hungarian", max_limb_length=150.0)}
+           "hungarian": DecoderConfig(assignment="hungarian", max_limb_length=150.0),
+           "rival": DecoderConfig(rival_margin=0.02, split_merged_peaks=0.3)}
 SKELETONS = {"coco18": Skeleton.openpose_coco18(), "body25": Skeleton.body25()}
 
 

@@ -26,7 +26,7 @@ from .reference import ReferenceDecoder, _clean, find_peaks
 from .skeleton import COCO17_KEYPOINTS, KEYPOINT_ALIASES, Skeleton, keypoint_index_map
 from .transforms import image_to_map
 
-__all__ = ["crowd_index", "ceiling_people", "scenes_to_coco", "run_benchmark",
+__all__ = ["crowd_index", "ceiling_people", "scenes_to_coco", "score_quality", "run_benchmark",
            "annotation_scenes", "run_annotation_benchmark", "format_table"]
 
 DEFAULT_PEOPLE = (1, 5, 10, 20, 50, 100, 200)
@@ -170,6 +170,75 @@ def _evaluate(gt, results, image_ids, max_dets):
     return {key: float(stats[key]) for key in ("AP", "AP50", "AR")}
 
 
+def _gt_by_image(gt, use_area=True):
+    """Per image id: its ground truth that counts (not crowd, with labelled keypoints) as
+    (keypoints (G, K, 3), areas (G,)), the area COCO's ``area`` (when `use_area` and
+    present) or 0.53 of the box, as :func:`pafdecode.metrics.coco_eval` takes them."""
+    grouped = {}
+    for ann in gt["annotations"]:
+        kp = np.asarray(ann["keypoints"], np.float64).reshape(-1, 3)
+        if ann.get("iscrowd", 0) or not (kp[:, 2] > 0).any():
+            continue
+        box = ann.get("bbox", [0, 0, 0, 0])
+        area = ann["area"] if use_area and "area" in ann else \
+            metrics.PERSON_AREA_PER_BOX * box[2] * box[3]
+        grouped.setdefault(ann["image_id"], []).append((kp, float(area)))
+    return {image: (np.stack([kp for kp, _ in anns]), np.array([a for _, a in anns]))
+            for image, anns in grouped.items()}
+
+
+def _detection_oks(gt, results, sigmas, use_area):
+    """Per result (in order): its score, its OKS with its best-matching ground truth of
+    the same image (the highest OKS, 0 when the image has none), and whether COCO's
+    matching at OKS 0.5 matches it (per image, detections by descending score, stable,
+    each taking the free ground truth it overlaps most)."""
+    truth = _gt_by_image(gt, use_area)
+    scores = np.array([float(r["score"]) for r in results], np.float64)
+    best = np.zeros(len(results))
+    matched = np.zeros(len(results), bool)
+    by_image = {}
+    for i, r in enumerate(results):
+        by_image.setdefault(r["image_id"], []).append(i)
+    for image, indices in by_image.items():
+        if image not in truth:
+            continue
+        indices = sorted(indices, key=lambda i: -scores[i])
+        pred = np.array([np.reshape(results[i]["keypoints"], (-1, 3)) for i in indices])
+        sim = metrics.oks(pred, truth[image][0], truth[image][1], sigmas)
+        best[indices] = sim.max(axis=1)
+        free = np.ones(sim.shape[1], bool)
+        for row, i in enumerate(indices):
+            overlap = np.where(free, sim[row], -1.0)
+            j = int(np.argmax(overlap))
+            if overlap[j] >= 0.5:
+                free[j], matched[i] = False, True
+    return scores, best, matched
+
+
+def score_quality(gt, results, sigmas=None, use_area=True):
+    """How well the person score predicts OKS, over every result of every image:
+    ``score_oks_r``, the Pearson correlation of each detection's score with its OKS to
+    its best-matching ground truth (0 when none; None with fewer than two detections or
+    a constant side), and ``unmatched_above``, the share of (unmatched, matched) pairs
+    of detections (COCO's matching at OKS 0.5) where the unmatched one scores higher
+    (ties are not higher; None without both kinds). Also the counts. `sigmas` default
+    to COCO's; CrowdPose files take :data:`pafdecode.metrics.CROWDPOSE_SIGMAS` and
+    ``use_area=False`` (the box's area, as CrowdPose scores)."""
+    sigmas = metrics.COCO_SIGMAS if sigmas is None else sigmas
+    scores, best, matched = _detection_oks(gt, results, sigmas, use_area)
+    r = None
+    if len(scores) > 1 and np.ptp(scores) > 0 and np.ptp(best) > 0:
+        r = float(np.corrcoef(scores, best)[0, 1])
+    hits, misses = np.sort(scores[matched]), scores[~matched]
+    above = None
+    if len(hits) and len(misses):
+        # For each unmatched detection, the matched ones scoring strictly below it.
+        below = np.searchsorted(hits, misses, side="left")
+        above = float(below.sum()) / (len(hits) * len(misses))
+    return {"score_oks_r": r, "unmatched_above": above, "matched": int(matched.sum()),
+            "unmatched": int((~matched).sum())}
+
+
 def _progress(total, enabled):
     """A progress bar: tqdm when installed, else a counter on stderr."""
     if not enabled:
@@ -290,6 +359,7 @@ def _crowd_rows(n, drawn, runs, variants, skeleton, index_map, repeat, max_dets,
             "cpu_ms_median": float(np.median(cpu_times)),
             **{f"{k}_per_frame": v / len(drawn) for k, v in stats.items()},
             "accuracy": _evaluate(gt, results, all_ids, max_dets),
+            "score_quality": score_quality(gt, results),
             "ceiling": ceiling_eval, "peak_ceiling": peak_ceiling_eval,
             "crowd_levels": {name: {"images": len(ids),
                                     "accuracy": _evaluate(gt, results, ids, max_dets),
@@ -382,15 +452,21 @@ def run_annotation_benchmark(paths, *, backends=("c",), assignments=("greedy", "
                 results += _results(image_id, poses.keypoints, poses.scores, skeleton, to_file)
             stats = metrics.coco_eval(gt, results, max_dets=max(20, people),
                                       mode="crowdpose" if crowdpose else "coco")
+            quality = score_quality(gt, results, metrics.CROWDPOSE_SIGMAS, False) \
+                if crowdpose else score_quality(gt, results)
             rows.append({"annotations": str(path), "images": len(scenes), "people": people,
                          "backend": backend, "assignment": mode, "variant": label,
-                         "ms_median": float(np.median(times)),
+                         "ms_median": float(np.median(times)), "score_quality": quality,
                          "accuracy": {k: float(v) for k, v in stats.items()}})
     return rows
 
 
 def _fmt(value, digits=3):
     return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _percent(value):
+    return "-" if value is None else f"{100 * value:.1f}%"
 
 
 def _decoder_name(row):
@@ -403,13 +479,17 @@ def _decoder_name(row):
 def format_table(report):
     """The benchmark as a text table: per people count and decoder, the scenes' mean
     crowd index, wall and CPU times, counts, AP, the two ceilings' AP and the share of
-    visible keypoints without a peak of their own ("nopeak")."""
+    visible keypoints without a peak of their own ("nopeak"), then how well the person
+    score predicts OKS (:func:`score_quality`): "r_oks", the Pearson correlation of score
+    and OKS, and "unm>m", the share of (unmatched, matched) pairs ranked wrongly."""
     lines = [f"{'people':>6} {'crowd':>5} {'decoder':<22} {'ms med':>8} {'ms p90':>8} "
              f"{'cpu ms':>8} {'peaks':>6} {'limbs':>6} {'found':>6} {'AP':>6} {'AP50':>6} "
-             f"{'AR':>6} {'peakAP':>6} {'ceilAP':>6} {'nopeak':>6}  by crowd level: AP (ceiling)"]
+             f"{'AR':>6} {'peakAP':>6} {'ceilAP':>6} {'nopeak':>6} {'r_oks':>6} {'unm>m':>6}  "
+             f"by crowd level: AP (ceiling)"]
     for row in report["rows"]:
         acc, ceil = row["accuracy"] or {}, row["ceiling"] or {}
         peak_ceil = row.get("peak_ceiling") or {}
+        quality = row.get("score_quality") or {}
         levels = "  ".join(
             f"{name} {_fmt((v['accuracy'] or {}).get('AP'))} ({_fmt((v['ceiling'] or {}).get('AP'))})"
             f" n={v['images']}" for name, v in row["crowd_levels"].items())
@@ -420,7 +500,8 @@ def format_table(report):
             f"{row['people_per_frame']:6.1f} "
             f"{_fmt(acc.get('AP'))} {_fmt(acc.get('AP50'))} {_fmt(acc.get('AR'))} "
             f"{_fmt(peak_ceil.get('AP'))} {_fmt(ceil.get('AP'))} "
-            f"{100 * row['without_peak']:5.1f}%  {levels}")
+            f"{100 * row['without_peak']:5.1f}% {_fmt(quality.get('score_oks_r')):>6} "
+            f"{_percent(quality.get('unmatched_above')):>6}  {levels}")
     return "\n".join(lines)
 
 
@@ -491,14 +572,18 @@ def main(args):
         rows = run_annotation_benchmark(args.annotations, backends=args.backends,
                                         assignments=args.assignments, skeleton=skeleton,
                                         repeat=args.repeat, variants=variants)
-        print(f"{'annotations':<40} {'people':>6} {'decoder':<22} {'ms med':>7}  AP    AP50  AR")
+        print(f"{'annotations':<40} {'people':>6} {'decoder':<22} {'ms med':>7}  AP    AP50  AR"
+              f"    r_oks  unm>m")
         for row in rows:
             acc = row["accuracy"]
             levels = "".join(f"  {k} {acc[k]:.3f}" for k in ("AP_easy", "AP_medium", "AP_hard")
                              if k in acc)
+            quality = row["score_quality"]
             print(f"{row['annotations'][-40:]:<40} {row['people']:>6} "
                   f"{_decoder_name(row):<22} {row['ms_median']:7.3f}  "
-                  f"{acc['AP']:.3f} {acc['AP50']:.3f} {acc['AR']:.3f}{levels}")
+                  f"{acc['AP']:.3f} {acc['AP50']:.3f} {acc['AR']:.3f} "
+                  f"{_fmt(quality['score_oks_r']):>6} {_percent(quality['unmatched_above']):>6}"
+                  f"{levels}")
         if args.json:
             with open(args.json, "w") as fh:
                 json.dump({"rows": rows}, fh, indent=1)

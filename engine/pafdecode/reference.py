@@ -443,13 +443,29 @@ class _People:
         return [(-s, slots) for s, _, slots in kept]
 
 
+def rival_evidence(connections, candidates, margin):
+    """The evidence each connection (a, b, score) adds, as (a, b, evidence): its score,
+    or 0 when a rival, another candidate sharing one of its ends, scores within `margin`
+    of it (rival_margin; float32 arithmetic, as the core's)."""
+    out = []
+    for a, b, score in connections:
+        rival = max((s for ca, cb, s in candidates if (ca == a) != (cb == b)),
+                    default=F32(-np.inf))
+        rivalled = F32(rival) >= F32(score) - F32(margin)
+        out.append((a, b, F32(0.0) if rivalled else score))
+    return out
+
+
 def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
-             shared_peak_score=None, join_fragments=None):
+             shared_peak_score=None, join_fragments=None, rival_margin=None):
     """People from connections, limb types in skeleton order: the :class:`_People`
     state after assembly, sharing (`shared_peak_score`, with each limb's candidates
-    best first) and fragment joining (`join_fragments`)."""
+    best first), fragment joining (`join_fragments`) and, with `rival_margin`, no
+    evidence from rivalled connections (:func:`rival_evidence`)."""
     state = _People(skeleton, peaks)
     for limb, connections in enumerate(connections_per_limb):
+        if rival_margin and candidates_per_limb:
+            connections = rival_evidence(connections, candidates_per_limb[limb], rival_margin)
         for a, b, score in connections:
             state.connect(limb, a, b, score)
         if shared_peak_score and not skeleton.redundant[limb] and candidates_per_limb:
@@ -601,7 +617,8 @@ class ReferenceDecoder:
         candidates = [self._candidates(paf, peaks, limb) for limb in range(skeleton.num_limbs)]
         connections = [assign(cands, c.assignment) for cands in candidates]
         state = assemble(connections, skeleton, peaks, candidates_per_limb=candidates,
-                         shared_peak_score=c.shared_peak_score, join_fragments=c.join_fragments)
+                         shared_peak_score=c.shared_peak_score, join_fragments=c.join_fragments,
+                         rival_margin=c.rival_margin)
         people = state.emit(c.min_keypoints, c.min_person_score)
         keypoints = np.zeros((len(people), skeleton.num_keypoints, 3), F32)
         stride = F32(c.stride)

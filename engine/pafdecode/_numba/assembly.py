@@ -185,19 +185,53 @@ def _merge(people, pa, pb, score):
 
 
 @jit
-def _connect_all(people, kp, oa, ob, conns, nconn, peak_v, redundant):
+def _rival_scores(c_s, c_a, c_b, nc, conn_a, conn_b, nconn, na, nb, a_s, a_b, b_s, b_a):
+    """pd_rival_scores: each end's chosen partner (a_b, b_a; -1 when unchosen) and the
+    best score among its other candidates (a_s, b_s; -inf where none)."""
+    a_b[:na] = -1
+    a_s[:na] = -np.inf
+    b_a[:nb] = -1
+    b_s[:nb] = -np.inf
+    for c in range(nconn):
+        a_b[conn_a[c]] = conn_b[c]
+        b_a[conn_b[c]] = conn_a[c]
+    for c in range(nc):
+        a = c_a[c]
+        b = c_b[c]
+        score = c_s[c]
+        if a_b[a] != b and score > a_s[a]:
+            a_s[a] = score
+        if b_a[b] != a and score > b_s[b]:
+            b_s[b] = score
+
+
+@inline
+def _connection_evidence(score, rival_a, rival_b, margin):
+    """pd_connection_evidence: 0 when a rival scores within `margin` of the score."""
+    rival = rival_a if rival_a > rival_b else rival_b
+    return F0 if rival >= score - margin else score
+
+
+@jit
+def _connect_all(people, kp, oa, ob, conns, nconn, peak_v, redundant, margin, best):
     """The connections of a limb type (types kp, peaks from oa and ob) into people,
-    best first, with the arrays taken out of the tuples once."""
+    best first, with the arrays taken out of the tuples once; with `margin` > 0 a
+    rivalled connection adds no evidence (best holds _rival_scores' output)."""
     slots, keypoints, connections, evidence = (people.slots, people.keypoints,
                                                people.connections, people.evidence)
     owner, co_owner, n = people.owner, people.co_owner, people.n
     conn_a, conn_b, conn_s = conns.a, conns.b, conns.s
+    rival_a, rival_b = best.a_s, best.b_s
     for c in range(nconn):
         ga = oa + conn_a[c]
         gb = ob + conn_b[c]
+        score = conn_s[c]
+        if margin > F0:
+            score = _connection_evidence(score, rival_a[conn_a[c]], rival_b[conn_b[c]],
+                                         margin)
         if _connect(slots, owner, co_owner, keypoints, connections, evidence, n, kp,
-                    (ga, gb), (peak_v[ga], peak_v[gb]), conn_s[c], redundant):
-            _merge(people, owner[ga], owner[gb], conn_s[c])
+                    (ga, gb), (peak_v[ga], peak_v[gb]), score, redundant):
+            _merge(people, owner[ga], owner[gb], score)
 
 
 @jit
@@ -260,7 +294,11 @@ def assemble_limb(prm, people, kp, redundant, oa, ob, cands, nc, na, nb, conns, 
     """pd_stage_assemble_limb: one limb type's connections (types kp = (ka, kb),
     peaks from oa and ob) into people, then its shared peaks. The helpers get the
     arrays, not the tuples: a call counts a reference to every array of a tuple."""
-    _connect_all(people, kp, oa, ob, conns, nconn, peak_v, redundant)
+    margin = prm.rival_margin
+    if margin > F0:
+        _rival_scores(cands.s, cands.a, cands.b, nc, conns.a, conns.b, nconn, na, nb,
+                      best.a_s, best.a_b, best.b_s, best.b_a)
+    _connect_all(people, kp, oa, ob, conns, nconn, peak_v, redundant, margin, best)
     kb = kp[1]
     share = prm.shared_peak_score
     if share > F0 and not redundant:
