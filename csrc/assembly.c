@@ -266,3 +266,110 @@ int pd_people_emit(const pd_people *people, const pd_peak_set *peaks, const pd_p
     return kept;
 }
 
+
+/* -- the limb length prior ---------------------------------------------------------- */
+
+static double pd_peak_distance(const pd_peak_set *peaks, int32_t g, int32_t h) {
+    const double dx = (double)peaks->x[g] - (double)peaks->x[h];
+    const double dy = (double)peaks->y[g] - (double)peaks->y[h];
+    return sqrt(dx * dx + dy * dy);
+}
+
+/* Each person's scale: the largest, over the limbs with an expected length whose
+ * two keypoints it holds, of their distance over that length; 0 when none. Seen
+ * at an angle a limb only looks shorter, so each ratio is a lower bound on the
+ * scale and the largest is the tightest. */
+static void pd_person_scales(const pd_people *people, const pd_skeleton *s,
+                             const pd_peak_set *peaks, double *scale) {
+    const int K = people->num_keypoints;
+    for (int p = 0; p < people->count; p++) scale[p] = 0.0;
+    for (int m = 0; m < s->num_limbs; m++) {
+        const double expected = (double)s->limb_length[m];
+        if (!(expected > 0.0)) continue;
+        const int ka = s->limb_keypoints[2 * m], kb = s->limb_keypoints[2 * m + 1];
+        for (int p = 0; p < people->count; p++) {
+            const int32_t ga = people->slots[(size_t)p * K + ka];
+            const int32_t gb = people->slots[(size_t)p * K + kb];
+            if (ga < 0 || gb < 0) continue;
+            const double ratio = pd_peak_distance(peaks, ga, gb) / expected;
+            if (ratio > scale[p]) scale[p] = ratio;
+        }
+    }
+}
+
+/* The largest scale among the holders of peak g, 0 when none has one. */
+static double pd_holder_scale(const pd_people *people, const double *scale, int32_t g) {
+    double best = 0.0;
+    const int h = people->owner[g], c = people->co_owner[g];
+    if (h >= 0 && scale[h] > best) best = scale[h];
+    if (c >= 0 && scale[c] > best) best = scale[c];
+    return best;
+}
+
+/* 1 when x comes after y in the candidates' order (score descending, a, b). */
+static inline int pd_after(const pd_candidate *x, const pd_candidate *y) {
+    if (x->score != y->score) return x->score < y->score;
+    return x->a != y->a ? x->a > y->a : x->b > y->b;
+}
+
+/* The m penalised candidates into the candidates' order: the radix sort orders the
+ * scores (ties as they came), then an insertion pass orders the ties by (a, b),
+ * O(m) when they are few. `scratch` holds m items. */
+static void pd_sort_penalised(pd_candidate *moved, int m, pd_candidate *scratch) {
+    pd_sort_candidates_stable(moved, m, scratch);
+    for (int i = 1; i < m; i++) {
+        pd_candidate item = moved[i];
+        int j = i - 1;
+        for (; j >= 0 && pd_after(&moved[j], &item); j--) moved[j + 1] = moved[j];
+        moved[j + 1] = item;
+    }
+}
+
+/* Candidates [0, kept) and the penalised ones in `moved` [0, m), each sorted, into
+ * one sorted list of kept + m in `candidates`, merged from the back (in place: the
+ * write position never passes the read position of `candidates`). */
+static void pd_merge_penalised(pd_candidate *candidates, int kept, const pd_candidate *moved,
+                               int m) {
+    int i = kept - 1, j = m - 1, o = kept + m - 1;
+    while (j >= 0) {
+        const int take_kept = i >= 0 && pd_after(&candidates[i], &moved[j]);
+        candidates[o--] = take_kept ? candidates[i--] : moved[j--];
+    }
+}
+
+int pd_stage_limb_prior(const pd_params *params, const pd_people *people, const pd_skeleton *s,
+                        int l, const pd_peak_set *peaks, pd_candidate *candidates, int nc,
+                        double *scale, pd_candidate *moved) {
+    if (!(params->limb_length_prior > 0.0f) || !s->limb_length || nc <= 0) return 0;
+    const double expected = (double)s->limb_length[l];
+    if (!(expected > 0.0)) return 0;
+    pd_person_scales(people, s, peaks, scale);
+    const double reach = (double)params->limb_length_prior * expected;
+    const int ka = s->limb_keypoints[2 * l], kb = s->limb_keypoints[2 * l + 1];
+    const int32_t oa = (int32_t)((size_t)ka * peaks->max_peaks);
+    const int32_t ob = (int32_t)((size_t)kb * peaks->max_peaks);
+    /* The candidates left alone stay in order at the front; the penalised ones move
+     * to `moved`, are sorted there and merged back. */
+    int kept = 0, penalised = 0;
+    for (int c = 0; c < nc; c++) {
+        pd_candidate cand = candidates[c];
+        const int32_t ga = oa + cand.a, gb = ob + cand.b;
+        double known = pd_holder_scale(people, scale, ga);
+        const double other = pd_holder_scale(people, scale, gb);
+        if (other > known) known = other;
+        const double bound = reach * known;
+        const double length = known > 0.0 ? pd_peak_distance(peaks, ga, gb) : 0.0;
+        if (!(known > 0.0) || !(length > bound)) {
+            candidates[kept++] = cand;
+            continue;
+        }
+        const double fit = bound / length;
+        cand.score = (float)((double)cand.score * fit * fit);
+        moved[penalised++] = cand;
+    }
+    if (penalised == 0) return 0;
+    /* candidates [kept, nc) is free until the merge: the sort's scratch. */
+    pd_sort_penalised(moved, penalised, candidates + kept);
+    pd_merge_penalised(candidates, kept, moved, penalised);
+    return penalised;
+}

@@ -57,6 +57,8 @@ typedef struct {
     pd_candidate *best_of_a, *best_of_b; /* each end's best candidate           */
     pd_people people;
     pd_candidate *order, *order_scratch; /* the output ranking, per person      */
+    double *person_scale; /* per person, with limb_length_prior             */
+    pd_candidate *penalised; /* max_peaks^2, with limb_length_prior             */
 } pd_frame;
 
 /* The one layout of the workspace, measured by pd_workspace_size and followed by
@@ -82,6 +84,9 @@ static void pd_frame_layout(pd_frame *f, const pd_skeleton *s, const pd_params *
     f->join_ws = pd_take_block(arena, p->join_fragments > 0.0f
                                           ? pd_join_workspace_size(K, f->people.capacity, total)
                                           : 0);
+    const int prior = p->limb_length_prior > 0.0f;
+    f->person_scale = pd_take(arena, prior ? (size_t)f->people.capacity * sizeof(double) : 0);
+    f->penalised = pd_take(arena, prior ? (size_t)mp * (size_t)mp * sizeof(pd_candidate) : 0);
 }
 
 size_t pd_workspace_size(const pd_skeleton *s, const pd_params *p, int height, int width) {
@@ -116,6 +121,9 @@ static int pd_decode_limb(const pd_skeleton *s, const pd_params *p, const pd_fie
                                  f->score_ws.size);
     if (nc < 0) return nc;
     stats->candidates += nc;
+    if (p->limb_length_prior > 0.0f)
+        pd_stage_limb_prior(p, &f->people, s, l, &f->peaks, f->candidates, nc, f->person_scale,
+                            f->penalised);
     int nconn = pd_stage_connections(p, f->candidates, nc, na, nb, f->chosen, f->assign_ws.base,
                                      f->assign_ws.size);
     if (nconn < 0) return nconn;

@@ -151,6 +151,15 @@ void pd_stage_assemble_limb(const pd_params *params, pd_people *people, const pd
                             int nc, const pd_candidate *chosen, int nconn,
                             pd_candidate *best_of_a, pd_candidate *best_of_b);
 
+/* assembly.c, the limb length prior (limb_length_prior in pafdecode.h), run
+ * between scoring and assignment of limb l when it is on: penalises limb l's nc
+ * candidates (best first) too long for the people holding their ends, and sorts
+ * them again. `scale` has room for people->count doubles, `moved` for nc
+ * candidates. Returns how many it penalised. */
+int pd_stage_limb_prior(const pd_params *params, const pd_people *people, const pd_skeleton *s,
+                        int limb, const pd_peak_set *peaks, pd_candidate *candidates, int nc,
+                        double *scale, pd_candidate *moved);
+
 /* join.c: fragment joining (join_fragments in pafdecode.h) when it is on; PD_OK
  * or a PD_ERR. `workspace` holds pd_join_workspace_size(K, capacity, total) bytes
  * for people->capacity <= capacity. */

@@ -43,6 +43,13 @@ typedef struct {
     const int32_t *limb_keypoints;  /* 2 * num_limbs: (a, b) per limb          */
     const int32_t *limb_paf;        /* 2 * num_limbs: (x, y) PAF channel       */
     const uint8_t *limb_redundant;  /* num_limbs: 1 for limbs beyond a tree    */
+    /* num_limbs or NULL: each limb's expected length relative to a body scale
+     * (pafdecode.Skeleton.limb_lengths: fractions of stature), read only by the
+     * limb_length_prior option; a value that is not > 0, and every limb when
+     * NULL, has no expectation. Added after the first four fields: initialise
+     * the whole struct (pd_skeleton s = {0}, or a brace list, which zeroes the
+     * fields it omits) so that code written before it gets NULL. */
+    const float *limb_length;
 } pd_skeleton;
 
 /* The options, one field per row of pd_params.def in table order (its header
@@ -185,6 +192,15 @@ int pd_max_people(const pd_skeleton *skeleton, const pd_params *params);
  * assignment (assignment.c, pd_assign_limb) and assembly (assembly.c: connections
  * become people; with shared_peak_score a peak may go to two people); then
  * joining (join.c, when join_fragments is on); then the output filters.
+ *
+ * Limb length prior (limb_length_prior = f > 0, for a limb l with
+ * e = skeleton->limb_length[l] > 0), between scoring and assignment of l: a
+ * person's scale is the largest, over the limbs m with limb_length[m] > 0 whose
+ * two keypoints it holds, of their distance over limb_length[m] (foreshortening
+ * only shortens a limb, so each is a lower bound on the scale). A candidate of
+ * length d whose ends' holders have a largest scale S > 0 and d > f * e * S =
+ * bound has its score multiplied by (bound / d)^2 (in double, rounded to float),
+ * and the candidates are sorted again; candidates no holder scales are unchanged.
  *
  * Joining: a host is a person holding both ends of a tree limb (a limb not
  * flagged redundant); its reach is the longest such limb. A fragment is a person

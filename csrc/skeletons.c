@@ -61,6 +61,12 @@ static const int32_t pd_coco18_pafs[2 * 19] = {
 static const uint8_t pd_coco18_redundant[19] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1};
 
+/* Expected limb lengths as fractions of stature: skeleton.py's generic human
+ * proportions (_SEGMENT_RATIOS, after Drillis & Contini 1966 and Winter 2009). */
+static const float pd_coco18_lengths[19] = {
+    0.130f, 0.130f, 0.186f, 0.146f, 0.186f, 0.146f, 0.303f, 0.245f, 0.246f, 0.303f,
+    0.245f, 0.246f, 0.085f, 0.038f, 0.053f, 0.038f, 0.053f, 0.146f, 0.146f};
+
 /* -- OpenPose's BODY_25 ---------------------------------------------------------- */
 
 static const char *const pd_body25_names[25] = {
@@ -83,6 +89,11 @@ static const int32_t pd_body25_pafs[2 * 26] = {
 static const uint8_t pd_body25_redundant[26] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0};
 
+static const float pd_body25_lengths[26] = {
+    0.288f, 0.130f, 0.130f, 0.186f, 0.146f, 0.186f, 0.146f, 0.096f, 0.245f, 0.246f,
+    0.096f, 0.245f, 0.246f, 0.085f, 0.038f, 0.053f, 0.038f, 0.053f, 0.146f, 0.146f,
+    0.128f, 0.055f, 0.049f, 0.128f, 0.055f, 0.049f};
+
 /* -- the table of built-ins -------------------------------------------------------- */
 
 typedef struct {
@@ -94,9 +105,9 @@ typedef struct {
 
 static const pd_builtin pd_builtins[] = {
     {"COCO-18", pd_coco18_names, 38,
-     {18, 19, pd_coco18_limbs, pd_coco18_pafs, pd_coco18_redundant}},
+     {18, 19, pd_coco18_limbs, pd_coco18_pafs, pd_coco18_redundant, pd_coco18_lengths}},
     {"BODY_25", pd_body25_names, 52,
-     {25, 26, pd_body25_limbs, pd_body25_pafs, pd_body25_redundant}},
+     {25, 26, pd_body25_limbs, pd_body25_pafs, pd_body25_redundant, pd_body25_lengths}},
 };
 
 enum { PD_NUM_BUILTINS = (int)(sizeof pd_builtins / sizeof pd_builtins[0]) };

@@ -30,7 +30,8 @@ class _Skeleton(ctypes.Structure):
     _fields_ = [("num_keypoints", ctypes.c_int), ("num_limbs", ctypes.c_int),
                 ("limb_keypoints", ctypes.POINTER(ctypes.c_int32)),
                 ("limb_paf", ctypes.POINTER(ctypes.c_int32)),
-                ("limb_redundant", ctypes.POINTER(ctypes.c_uint8))]
+                ("limb_redundant", ctypes.POINTER(ctypes.c_uint8)),
+                ("limb_length", ctypes.POINTER(ctypes.c_float))]
 
 
 @pytest.fixture(scope="module")
@@ -205,6 +206,8 @@ def test_builtin_skeletons_are_the_python_presets(lib, which):
     assert _array(c.limb_paf, 2 * c.num_limbs).tolist() == skeleton.paf_channels.ravel().tolist()
     assert (_array(c.limb_redundant, c.num_limbs).astype(bool).tolist()
             == skeleton.redundant.tolist())
+    assert (_array(c.limb_length, c.num_limbs).astype(np.float32).tolist()
+            == skeleton.limb_lengths.tolist())
     names = tuple(lib.pd_builtin_keypoint_name(which, k).decode()
                   for k in range(c.num_keypoints))
     assert names == skeleton.keypoints

@@ -79,3 +79,45 @@ def test_every_stage_matches_given_the_same_input(index, config_name, skeleton_n
     scratch = np.empty(core.workspace_bytes(*heat.shape[1:]), np.uint8)
     whole_keypoints, whole_scores, _ = core.decode(heat, paf, scratch)
     assert np.array_equal(whole_keypoints, keypoints) and np.array_equal(whole_scores, scores)
+
+
+@pytest.mark.parametrize("index, assignment", [(0, "greedy"), (1, "hungarian"), (2, "greedy")])
+def test_the_limb_prior_stage_matches_given_the_same_input(index, assignment):
+    """Limb by limb (the prior reads the people the limbs before it assembled): the
+    C core's candidates, people and connections feed both backends' prior stage; the
+    chain ends in the decode's people."""
+    skeleton = SKELETONS["body25" if index == 2 else "coco18"]
+    scene = synth.crowd_scene(30 + 10 * index, 700 + index, skeleton=skeleton, occlusion=0.08)
+    heat = np.ascontiguousarray(scene.heatmaps[: skeleton.num_keypoints], np.float32)
+    paf = np.ascontiguousarray(scene.pafs, np.float32)
+    record = to_record(DecoderConfig(assignment=assignment, limb_length_prior=1.2,
+                                     split_merged_peaks=0.3))
+    limbs = np.asarray(skeleton.limbs, np.int32)
+    redundant = np.asarray(skeleton.redundant, np.uint8)
+    lengths = skeleton.limb_lengths
+    peaks, counts = _kernels.stage_peaks(heat, record)
+    scored = _kernels.stage_candidates(paf, limbs, np.asarray(skeleton.paf_channels, np.int32),
+                                       peaks, counts, record)
+    none = (np.zeros((0, 2), np.int32), np.zeros(0, np.float32))
+    cands, conns = [none] * len(limbs), [none] * len(limbs)
+    changed = 0
+    for limb in range(len(limbs)):
+        people = _kernels.stage_assembly(cands, conns, peaks, counts, limbs, redundant, record)
+        _same_people(people, _numba.stage_assembly(cands, conns, peaks, counts, limbs,
+                                                   redundant, record), f"assembly {limb}")
+        got = _kernels.stage_limb_prior(scored[limb], people, limb, peaks, counts, limbs,
+                                        lengths, record)
+        _same_pairs([got], [_numba.stage_limb_prior(scored[limb], people, limb, peaks, counts,
+                                                    limbs, lengths, record)], f"prior {limb}")
+        changed += not np.array_equal(got[1], scored[limb][1])
+        cands[limb] = got
+        conns[limb] = _kernels.stage_connections(cands, counts, limbs, record)[limb]
+    assert changed > 0  # the scene is one the prior changes
+    people = _kernels.stage_assembly(cands, conns, peaks, counts, limbs, redundant, record)
+    joined = _kernels.stage_join(people, peaks, counts, limbs, redundant, record)
+    keypoints, scores = _kernels.stage_emit(joined, peaks, counts, record)
+    core = _kernels.CoreDecoder(skeleton.limbs, skeleton.paf_channels, skeleton.redundant,
+                                skeleton.num_keypoints, record, limb_lengths=lengths)
+    scratch = np.empty(core.workspace_bytes(*heat.shape[1:]), np.uint8)
+    whole_keypoints, whole_scores, _ = core.decode(heat, paf, scratch)
+    assert np.array_equal(whole_keypoints, keypoints) and np.array_equal(whole_scores, scores)

@@ -53,6 +53,7 @@ cdef extern from "pafdecode.h" nogil:
         const int32_t *limb_keypoints
         const int32_t *limb_paf
         const uint8_t *limb_redundant
+        const float *limb_length
 
     # Only the fields the bindings read; the layout is the header's (pd_params.def).
     ctypedef struct pd_params:
@@ -149,6 +150,10 @@ cdef extern from "internal.h" nogil:
                                 int limb, const pd_peak_set *peaks, const pd_candidate *candidates,
                                 int nc, const pd_candidate *chosen, int nconn,
                                 pd_candidate *best_of_a, pd_candidate *best_of_b)
+    int pd_stage_limb_prior(const pd_params *params, const pd_people *people,
+                            const pd_skeleton *s, int limb, const pd_peak_set *peaks,
+                            pd_candidate *candidates, int nc, double *scale,
+                            pd_candidate *moved)
     size_t pd_score_workspace_size(int height, int width, int paf_samples, int max_peaks)
     size_t pd_join_workspace_size(int num_keypoints, int capacity, int total_peaks)
     int pd_stage_join(const pd_params *params, pd_people *people, const pd_skeleton *s,
@@ -388,15 +393,34 @@ cdef void _view(pd_fields *view, const float[:, :, :] arr, str what) except *:
     view.stride_x = _elements(arr.strides[2], what)
 
 
+cdef object _limb_lengths(object limb_lengths, Py_ssize_t num_limbs):
+    """pd_skeleton.limb_length as a float32 array (one per limb), or None for NULL."""
+    if limb_lengths is None:
+        return None
+    out = np.array(limb_lengths, np.float32).reshape(-1)
+    if out.shape[0] != num_limbs:
+        raise ValueError(f"limb_lengths has {out.shape[0]} values; expected one per limb "
+                         f"({num_limbs})")
+    return out
+
+
+cdef const float *_lengths_address(object lengths) except? NULL:
+    if lengths is None or lengths.shape[0] == 0:
+        return NULL
+    cdef float[::1] view = lengths
+    return &view[0]
+
+
 cdef class CoreDecoder:
     """Holds a skeleton and parameters in C form; decodes frames without the GIL."""
 
     cdef pd_skeleton skel
     cdef pd_params params
-    cdef object _limb_keypoints, _limb_paf, _limb_redundant
+    cdef object _limb_keypoints, _limb_paf, _limb_redundant, _limb_length
     cdef readonly int max_people
 
-    def __init__(self, limbs, paf_channels, redundant, int num_keypoints, record):
+    def __init__(self, limbs, paf_channels, redundant, int num_keypoints, record,
+                 limb_lengths=None):
         self._limb_keypoints = np.array(limbs, np.int32).reshape(-1)
         self._limb_paf = np.array(paf_channels, np.int32).reshape(-1)
         self._limb_redundant = np.array(redundant, np.uint8).reshape(-1)
@@ -408,6 +432,8 @@ cdef class CoreDecoder:
         self.skel.limb_keypoints = &lk[0] if lk.shape[0] > 0 else NULL
         self.skel.limb_paf = &lp[0] if lp.shape[0] > 0 else NULL
         self.skel.limb_redundant = &lr[0] if lr.shape[0] > 0 else NULL
+        self._limb_length = _limb_lengths(limb_lengths, lr.shape[0])
+        self.skel.limb_length = _lengths_address(self._limb_length)
         _load_params(&self.params, record)
         if pd_check_params(&self.skel, &self.params) != PD_OK:
             _raise_for(PD_ERR_ARGUMENT, "Decoder skeleton", _skeleton_refusal(&self.skel))
@@ -575,10 +601,10 @@ cdef class _Stage:
     cdef pd_params params
     cdef pd_skeleton skel
     cdef pd_peak_set peaks
-    cdef object _keep
+    cdef object _keep, _lengths
 
     def __init__(self, record, int num_keypoints, limbs=(), paf_channels=None, redundant=None,
-                 peaks=None, counts=None):
+                 peaks=None, counts=None, limb_lengths=None):
         _load_params(&self.params, record)
         # Copies: the stage keeps them alive and writable whatever the caller passed.
         lk = np.array(limbs, np.int32).reshape(-1, 2)
@@ -596,6 +622,8 @@ cdef class _Stage:
         self.skel.limb_keypoints = &vk[0] if n > 0 else NULL
         self.skel.limb_paf = &vp[0] if n > 0 else NULL
         self.skel.limb_redundant = &vr[0] if n > 0 else NULL
+        self._lengths = _limb_lengths(limb_lengths, n)
+        self.skel.limb_length = _lengths_address(self._lengths)
         if pd_check_params(&self.skel, &self.params) != PD_OK:
             _raise_for(PD_ERR_ARGUMENT, "stage skeleton", _skeleton_refusal(&self.skel))
         mp = self.params.max_peaks
@@ -869,6 +897,37 @@ def stage_assembly(candidates, connections, peaks, counts, limbs, redundant, rec
                                    nc, chosen, nconn, best_of_a, best_of_b)
             pd_leave_flush_denormals(saved)
     return people.as_dict()
+
+
+def stage_limb_prior(candidates, people, int limb, peaks, counts, limbs, limb_lengths, record):
+    """Between stages 2 and 3 of limb `limb`: its candidates (ab, score) after the limb
+    length prior, the people (stage_assembly's dict) being those the limbs before it
+    assembled; the same candidates when the option is off."""
+    peaks = np.asarray(peaks, np.float32)
+    cdef int K = peaks.shape[0]
+    cdef _Stage st = _Stage(record, K, limbs, None, None, peaks, counts, limb_lengths)
+    if not 0 <= limb < st.skel.num_limbs:
+        raise ValueError(f"limb must be in 0..{st.skel.num_limbs - 1}, got {limb}")
+    cdef _People state = _People(K, K * st.params.max_peaks, people)
+    cdef int na = st.peaks.count[st.skel.limb_keypoints[2 * limb]]
+    cdef int nb = st.peaks.count[st.skel.limb_keypoints[2 * limb + 1]]
+    items = _to_candidates(candidates, na, nb)
+    cdef int nc = items.shape[0]
+    if nc == 0:
+        return _candidate_list(NULL, 0)
+    scale = np.zeros(max(state.people.count, 1), np.float64)
+    cdef double[::1] sv = scale
+    cdef uint8_t[::1] raw = items.view(np.uint8).reshape(-1)
+    cdef pd_candidate *cands = <pd_candidate *>&raw[0]
+    spare = _workspace(<size_t>nc * sizeof(pd_candidate))
+    cdef pd_candidate *moved = <pd_candidate *>_address(spare)
+    cdef unsigned saved
+    with nogil:
+        saved = pd_enter_flush_denormals()
+        pd_stage_limb_prior(&st.params, &state.people, &st.skel, limb, &st.peaks, cands, nc,
+                            &sv[0], moved)
+        pd_leave_flush_denormals(saved)
+    return _candidate_list(cands, nc)
 
 
 def stage_join(people, peaks, counts, limbs, redundant, record):

@@ -228,7 +228,7 @@ class Decoder:
         self._backend = resolve_backend(backend)
         self._core = load_backend(self._backend).CoreDecoder(
             skeleton.limbs, skeleton.paf_channels, skeleton.redundant, skeleton.num_keypoints,
-            to_record(self._config))
+            to_record(self._config), limb_lengths=skeleton.limb_lengths)
         # Scratch memory per thread, kept between calls: a decode then allocates only
         # its results, and threads never share a workspace.
         self._local = threading.local()

@@ -427,6 +427,32 @@ class _People:
                 if len(self.holders[(kb, b)]) < 2:
                     self.take(h, kb, b, self.value(kb, b), score)
 
+    def add_limb(self, limb, connections, candidates, shared_peak_score, rival_margin=None):
+        """One limb type's connections (with `rival_margin`, rivalled ones adding no
+        evidence: :func:`rival_evidence`), then (a tree limb, sharing on) its shared peaks."""
+        if rival_margin and candidates:
+            connections = rival_evidence(connections, candidates, rival_margin)
+        for a, b, score in connections:
+            self.connect(limb, a, b, score)
+        if shared_peak_score and not self.skeleton.redundant[limb] and candidates:
+            self.share(limb, candidates, shared_peak_score)
+
+    def distance(self, ka, a, kb, b):
+        """Map-cell distance between peak a of type ka and peak b of type kb (double)."""
+        dx = float(self.peaks[ka][a, 0]) - float(self.peaks[kb][b, 0])
+        dy = float(self.peaks[ka][a, 1]) - float(self.peaks[kb][b, 1])
+        return math.sqrt(dx * dx + dy * dy)
+
+    def scale(self, person):
+        """The person's scale: the largest distance over expected length of the limbs
+        (with one) whose two keypoints it holds; 0 when none."""
+        slots, best = person["slots"], 0.0
+        for (ka, kb), expected in zip(self.skeleton.limbs.tolist(),
+                                      self.skeleton.limb_lengths.tolist()):
+            if expected > 0 and ka in slots and kb in slots:
+                best = max(best, self.distance(ka, slots[ka], kb, slots[kb]) / expected)
+        return best
+
     def emit(self, min_keypoints, min_person_score):
         """(score, slots) of the people that pass the filters, best first."""
         kept = []
@@ -464,15 +490,34 @@ def assemble(connections_per_limb, skeleton, peaks, *, candidates_per_limb=None,
     evidence from rivalled connections (:func:`rival_evidence`)."""
     state = _People(skeleton, peaks)
     for limb, connections in enumerate(connections_per_limb):
-        if rival_margin and candidates_per_limb:
-            connections = rival_evidence(connections, candidates_per_limb[limb], rival_margin)
-        for a, b, score in connections:
-            state.connect(limb, a, b, score)
-        if shared_peak_score and not skeleton.redundant[limb] and candidates_per_limb:
-            state.share(limb, candidates_per_limb[limb], shared_peak_score)
+        state.add_limb(limb, connections, candidates_per_limb[limb] if candidates_per_limb
+                       else None, shared_peak_score, rival_margin)
     if join_fragments:
         join_fragments_into(state, join_fragments)
     return state
+
+
+def limb_prior(state, limb, candidates, prior):
+    """The limb length prior: a candidate of `limb` longer than bound = prior x its
+    expected length x the largest scale of the people holding its ends has its score
+    times (bound / length)^2; the candidates come back sorted best first. Unchanged
+    when `prior` is None or the limb has no expected length."""
+    (ka, kb), expected = state.skeleton.limbs[limb], float(state.skeleton.limb_lengths[limb])
+    if not prior or not expected > 0:
+        return candidates
+    scales = [state.scale(person) for person in state.people]
+    reach = float(F32(prior)) * expected
+    out = []
+    for a, b, score in candidates:
+        holders = state.holders.get((ka, a), []) + state.holders.get((kb, b), [])
+        known = max([scales[h] for h in holders], default=0.0)
+        if known > 0:
+            bound, length = reach * known, state.distance(ka, a, kb, b)
+            if length > bound:
+                fit = bound / length
+                score = F32(float(score) * fit * fit)
+        out.append((a, b, score))
+    return sorted(out, key=lambda c: (-c[2], c[0], c[1]))
 
 
 def tree_middles(skeleton):
@@ -614,11 +659,17 @@ class ReferenceDecoder:
         peaks = [find_peaks(heat[k], c.peak_threshold, c.peak_radius, c.max_peaks,
                             c.split_merged_peaks or 0.0, c.peak_support or 0.0)
                  for k in range(skeleton.num_keypoints)]
-        candidates = [self._candidates(paf, peaks, limb) for limb in range(skeleton.num_limbs)]
-        connections = [assign(cands, c.assignment) for cands in candidates]
-        state = assemble(connections, skeleton, peaks, candidates_per_limb=candidates,
-                         shared_peak_score=c.shared_peak_score, join_fragments=c.join_fragments,
-                         rival_margin=c.rival_margin)
+        # Limb types in order, each scored, weighed against the people so far (the
+        # limb length prior), assigned and assembled before the next.
+        state, candidates, connections = _People(skeleton, peaks), [], []
+        for limb in range(skeleton.num_limbs):
+            cands = limb_prior(state, limb, self._candidates(paf, peaks, limb),
+                               c.limb_length_prior)
+            candidates.append(cands)
+            connections.append(assign(cands, c.assignment))
+            state.add_limb(limb, connections[-1], cands, c.shared_peak_score, c.rival_margin)
+        if c.join_fragments:
+            join_fragments_into(state, c.join_fragments)
         people = state.emit(c.min_keypoints, c.min_person_score)
         keypoints = np.zeros((len(people), skeleton.num_keypoints, 3), F32)
         stride = F32(c.stride)

@@ -20,7 +20,7 @@ __all__ = [
     "COCO18_PAF_CHANNELS", "BODY25_KEYPOINTS", "BODY25_LIMBS", "BODY25_PAF_CHANNELS",
     "CROWDPOSE14_KEYPOINTS", "CROWDPOSE14_LIMBS", "COCO_SIGMAS", "CROWDPOSE_SIGMAS",
     "KEYPOINT_ALIASES", "COCO18_TO_COCO17", "BODY25_TO_COCO17", "keypoint_index_map",
-    "flip_pairs_from_names",
+    "flip_pairs_from_names", "limb_lengths_by_name",
 ]
 
 # -- keypoint sets -------------------------------------------------------------------
@@ -191,6 +191,78 @@ def _coco_sigmas_by_name(names):
     return sigmas
 
 
+# -- generic human proportions ---------------------------------------------------------
+
+# Expected limb lengths as fractions of stature H, for the limb_length_prior option: the
+# length an unforeshortened limb of an average adult has, so a longer candidate is
+# suspect. From Drillis & Contini (1966), "Body segment parameters", as drawn in Winter,
+# "Biomechanics and Motor Control of Human Movement" (4th ed., 2009, Fig. 4.1): heights
+# of the shoulder 0.818 H, hip 0.530 H, knee 0.285 H, ankle 0.039 H, chin 0.870 H,
+# eye 0.936 H; widths of the shoulders 0.259 H and hips 0.191 H; upper arm 0.186 H,
+# forearm 0.146 H; foot length 0.152 H and breadth 0.055 H. The neck is the midpoint of
+# the shoulders, the mid-hip that of the hips. The face is not in that figure: head
+# breadth 0.087 H (ear to ear) and interpupillary distance 0.036 H are adult means of
+# Pheasant & Haslegrave, "Bodyspace" (3rd ed., 2006), over a 1.75 m stature; the nose
+# is taken halfway between eye and chin heights. Lengths are frontal-plane distances
+# between those landmarks, except eye to ear, which is 3-D (the ear sits about 0.046 H
+# behind the eye, so a profile shows it longer than a frontal view does). Keys are body
+# parts without their side; "across" pairs join a part to its mirror image.
+_SEGMENT_RATIOS = {
+    ("neck", "shoulder"): 0.130,       # half the shoulder width
+    ("elbow", "shoulder"): 0.186,      # upper arm
+    ("elbow", "wrist"): 0.146,         # forearm
+    ("mid_hip", "neck"): 0.288,        # shoulder height - hip height
+    ("hip", "neck"): 0.303,            # trunk height and half the hip width
+    ("hip", "mid_hip"): 0.096,         # half the hip width
+    ("hip", "shoulder"): 0.290,        # trunk height, shoulder - hip half-widths
+    ("hip", "knee"): 0.245,            # thigh: 0.530 - 0.285
+    ("ankle", "knee"): 0.246,          # shank: 0.285 - 0.039
+    ("neck", "nose"): 0.085,           # nose height 0.903 - shoulder height
+    ("head", "neck"): 0.182,           # top of the head (CrowdPose's "head") to neck
+    ("eye", "nose"): 0.038,            # 0.033 down, 0.018 across
+    ("ear", "eye"): 0.053,             # 0.026 across, 0.046 deep
+    ("ear", "shoulder"): 0.146,        # 0.118 down, 0.086 across
+    ("ankle", "big_toe"): 0.128,       # foot length less the heel behind the ankle
+    ("ankle", "heel"): 0.049,          # ankle height, heel 0.030 behind
+    ("big_toe", "small_toe"): 0.055,   # foot breadth
+}
+_ACROSS_RATIOS = {"shoulder": 0.259, "hip": 0.191, "eye": 0.036, "ear": 0.087}
+
+
+def _side_and_part(name):
+    text = _canonical_name(name, KEYPOINT_ALIASES)
+    for side in ("left", "right"):
+        if text.startswith(side + "_"):
+            return side, text[len(side) + 1:]
+    return None, text
+
+
+def limb_lengths_by_name(names, limbs):
+    """Each limb's expected length as a fraction of stature (the generic proportions
+    above), 0 where the names are not known body parts or join parts of opposite sides
+    other than a part and its mirror image.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Keypoint names (matched as :func:`keypoint_index_map` matches them).
+    limbs : sequence of (int, int)
+        Keypoint index pairs.
+
+    Returns
+    -------
+    ndarray of float32, shape (L,)
+    """
+    out = np.zeros(len(limbs), np.float32)
+    for i, (a, b) in enumerate(limbs):
+        (side_a, part_a), (side_b, part_b) = _side_and_part(names[a]), _side_and_part(names[b])
+        if side_a and side_b and side_a != side_b:
+            out[i] = _ACROSS_RATIOS.get(part_a, 0.0) if part_a == part_b else 0.0
+        else:
+            out[i] = _SEGMENT_RATIOS.get(tuple(sorted((part_a, part_b))), 0.0)
+    return out
+
+
 def flip_pairs_from_names(names):
     """The (left, right) keypoint index pairs of a skeleton, found by name.
 
@@ -291,16 +363,21 @@ def _check_paf_channels(paf_channels, num_limbs):
     return _pair_array(pairs)
 
 
+def _float_vector(values, what, length, each):
+    """`values` as float64 of shape (length,), or ValueError naming `what`."""
+    try:
+        arr = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a sequence of numbers") from None
+    if arr.shape != (length,):
+        raise ValueError(f"{what} must have shape ({length},), one per {each}, got {arr.shape}")
+    return arr
+
+
 def _check_sigmas(sigmas, names):
     if sigmas is None:
         return _coco_sigmas_by_name(names)
-    try:
-        arr = np.array(sigmas, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError("sigmas must be a sequence of numbers") from None
-    if arr.shape != (len(names),):
-        raise ValueError(f"sigmas must have shape ({len(names)},), one per keypoint, got "
-                         f"{arr.shape}")
+    arr = _float_vector(sigmas, "sigmas", len(names), "keypoint")
     bad = np.flatnonzero(~(np.isfinite(arr) & (arr > 0)))
     if bad.size:
         raise ValueError(f"sigmas[{bad[0]}] = {arr[bad[0]]!r} is not a finite positive number")
@@ -325,6 +402,17 @@ def _check_flip_pairs(flip_pairs, num_keypoints):
                                  f"already in flip_pairs[{used[k]}]")
             used[k] = i
     return _pair_array(pairs)
+
+
+def _check_limb_lengths(limb_lengths, names, limbs):
+    if limb_lengths is None:
+        return limb_lengths_by_name(names, limbs.tolist())
+    arr = _float_vector(limb_lengths, "limb_lengths", len(limbs), "limb")
+    bad = np.flatnonzero(~(np.isfinite(arr) & (arr >= 0) & (arr <= 1e30)))
+    if bad.size:
+        raise ValueError(f"limb_lengths[{bad[0]}] = {arr[bad[0]]!r} is not a finite number "
+                         ">= 0 (0: no expected length)")
+    return arr.astype(np.float32)
 
 
 def _read_only(array, dtype):
@@ -357,6 +445,11 @@ class Skeleton:
         theirs by name (:func:`flip_pairs_from_names`).
     name : str, optional
         A label for messages and ``repr`` (the presets have one); not part of equality.
+    limb_lengths : sequence of L floats, optional
+        Each limb's expected length relative to a body scale, read by the
+        ``limb_length_prior`` option; 0 for a limb with no expectation. By default the
+        generic human proportions of :func:`limb_lengths_by_name` (fractions of stature,
+        found from the keypoint names; 0 where the names are unknown).
 
     Attributes
     ----------
@@ -368,6 +461,8 @@ class Skeleton:
         Each keypoint's OKS sigma (read-only).
     flip_pairs : ndarray of int64, shape (F, 2)
         The ``(left, right)`` mirror pairs, (0, 2) when none are known (read-only).
+    limb_lengths : ndarray of float32, shape (L,)
+        Each limb's expected length relative to the body scale, 0 if unknown (read-only).
 
     Raises
     ------
@@ -376,11 +471,12 @@ class Skeleton:
         out-of-range or repeated keypoint index, a repeated limb, a limb from a
         keypoint to itself, a PAF channel outside 0..2**31 - 2 or used twice, sigmas
         that are not K finite positive numbers, or flip pairs out of range, repeating
-        a keypoint or pairing one with itself.
+        a keypoint or pairing one with itself, or limb lengths that are not L finite
+        numbers >= 0.
     """
 
     def __init__(self, keypoints, limbs, paf_channels=None, *, sigmas=None,
-                 flip_pairs=None, name=None):
+                 flip_pairs=None, name=None, limb_lengths=None):
         names = [str(k) for k in keypoints]
         if not names:
             raise ValueError("keypoints must name at least one keypoint")
@@ -396,6 +492,8 @@ class Skeleton:
         self._redundant = _read_only(self._find_redundant(len(names), limb_arr), bool)
         self._sigmas = _read_only(_check_sigmas(sigmas, names), np.float64)
         self._flip_pairs = _read_only(_check_flip_pairs(flip_pairs, len(names)), np.int64)
+        self._limb_lengths = _read_only(_check_limb_lengths(limb_lengths, names, limb_arr),
+                                        np.float32)
 
     @staticmethod
     def _find_redundant(num_keypoints, limbs):
@@ -491,6 +589,12 @@ class Skeleton:
         return self._flip_pairs
 
     @property
+    def limb_lengths(self) -> np.ndarray:
+        """float32 array (L,): each limb's expected length relative to the body scale
+        (a fraction of stature by default), 0 where unknown (read-only)."""
+        return self._limb_lengths
+
+    @property
     def num_keypoints(self) -> int:
         return len(self._keypoints)
 
@@ -583,7 +687,8 @@ class Skeleton:
                 and np.array_equal(self._limbs, other._limbs)
                 and np.array_equal(self._paf_channels, other._paf_channels)
                 and np.array_equal(self._sigmas, other._sigmas)
-                and np.array_equal(self._flip_pairs, other._flip_pairs))
+                and np.array_equal(self._flip_pairs, other._flip_pairs)
+                and np.array_equal(self._limb_lengths, other._limb_lengths))
 
     def __hash__(self):
         return hash((self._keypoints, self._limbs.tobytes(), self._paf_channels.tobytes()))

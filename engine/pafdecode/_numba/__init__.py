@@ -57,11 +57,11 @@ from .fp import fp_mode_entry, set_fp_mode_entry
 from .params import prepared
 from .peaks import find_peaks_entry
 from .stages import (stage_assembly, stage_candidates, stage_connections, stage_emit,
-                     stage_join, stage_peaks)
+                     stage_join, stage_limb_prior, stage_peaks)
 
 __all__ = ["find_peaks", "linear_sum_assignment", "assign_limb", "CoreDecoder",
            "STAT_FIELDS", "stage_peaks", "stage_candidates", "stage_connections",
-           "stage_assembly", "stage_join", "stage_emit"]
+           "stage_assembly", "stage_limb_prior", "stage_join", "stage_emit"]
 
 STAT_FIELDS = ("peaks", "candidates", "connections", "people")
 
@@ -84,7 +84,7 @@ _SIGNATURES = {
                     types.int64, types.int64, types.int64),
     decode_entry: (_ro(types.float32, 4), _ro(types.float32, 4), _ro(types.int32, 2),
                     _ro(types.int32, 2), _ro(types.uint8, 1), types.int64,
-                    types.Array(types.uint8, 1, "C", readonly=True)),
+                    types.Array(types.uint8, 1, "C", readonly=True), _ro(types.float32, 1)),
     fp_mode_entry: (),
     set_fp_mode_entry: (types.uint32,),
 }
@@ -184,13 +184,21 @@ def _c_int(value, name):
 class CoreDecoder:
     """Holds a skeleton and parameters; decodes frames without the GIL (Numba)."""
 
-    def __init__(self, limbs, paf_channels, redundant, num_keypoints, record):
+    def __init__(self, limbs, paf_channels, redundant, num_keypoints, record,
+                 limb_lengths=None):
         self._limb_kp = np.array(limbs, np.int32).reshape(-1, 2)
         self._limb_paf = np.array(paf_channels, np.int32).reshape(-1, 2)
         self._limb_redundant = np.array(redundant, np.uint8).reshape(-1)
         num_limbs = self._limb_redundant.shape[0]
         self._limb_kp = self._limb_kp[:num_limbs]
         self._limb_paf = self._limb_paf[:num_limbs]
+        # pd_skeleton.limb_length: none (NULL) is an empty array.
+        self._limb_len = np.zeros(0, np.float32)
+        if limb_lengths is not None:
+            self._limb_len = np.array(limb_lengths, np.float32).reshape(-1)
+            if self._limb_len.shape[0] != num_limbs:
+                raise ValueError(f"limb_lengths has {self._limb_len.shape[0]} values; "
+                                 f"expected one per limb ({num_limbs})")
         K = _c_int(num_keypoints, "num_keypoints")
         self._num_keypoints = K
         self._check_skeleton()
@@ -247,7 +255,7 @@ class CoreDecoder:
         saved = _fp_mode()
         try:
             return decode(heat4, paf4, self._limb_kp, self._limb_paf, self._limb_redundant,
-                          self._num_keypoints, self._record_bytes)
+                          self._num_keypoints, self._record_bytes, self._limb_len)
         except BaseException:
             # Only an allocation failure can stop a decode half way: the thread
             # must not keep the flush mode.

@@ -8,7 +8,7 @@ from collections import namedtuple
 import numpy as np
 
 from .fp import F0, FHALF, inline, jit
-from .sort import new_cands, sort_candidates
+from .sort import before, new_cands, sort_candidates
 
 # The people of a frame (pd_people): per person its K slots (global peak or -1),
 # keypoints held (0 once merged away), connections and evidence (peak values plus
@@ -363,3 +363,105 @@ def people_emit(people, peaks, prm, out_kp, out_sc):
             out_kp[i, k, 2] = pv[g]
         out_sc[i] = o_s[i]
     return kept
+
+
+# -- the limb length prior ------------------------------------------------------------
+
+@inline
+def _peak_distance(x, y, g, h):
+    dx = np.float64(x[g]) - np.float64(x[h])
+    dy = np.float64(y[g]) - np.float64(y[h])
+    return np.sqrt(dx * dx + dy * dy)
+
+
+@jit
+def _person_scales(slots, count, limb_kp, limb_len, x, y, scale):
+    """pd_person_scales: per person the largest distance over expected length of
+    the limbs (with one) whose two keypoints it holds; 0 when none."""
+    scale[:count] = 0.0
+    for m in range(limb_kp.shape[0]):
+        expected = np.float64(limb_len[m])
+        if not (expected > 0.0):
+            continue
+        ka = limb_kp[m, 0]
+        kb = limb_kp[m, 1]
+        for p in range(count):
+            ga = slots[p, ka]
+            gb = slots[p, kb]
+            if ga < 0 or gb < 0:
+                continue
+            ratio = _peak_distance(x, y, ga, gb) / expected
+            if ratio > scale[p]:
+                scale[p] = ratio
+
+
+@inline
+def _holder_scale(owner, co_owner, scale, g):
+    best = 0.0
+    h = owner[g]
+    c = co_owner[g]
+    if h >= 0 and scale[h] > best:
+        best = scale[h]
+    if c >= 0 and scale[c] > best:
+        best = scale[c]
+    return best
+
+
+@jit
+def _merge_penalised(s, a, b, kept, ms, ma, mb, m):
+    """pd_merge_penalised: the kept candidates [0, kept) and the sorted penalised ones
+    into one sorted list, merged from the back."""
+    i = kept - 1
+    j = m - 1
+    o = kept + m - 1
+    while j >= 0:
+        if i >= 0 and before(ms[j], ma[j], mb[j], s[i], a[i], b[i]):
+            s[o], a[o], b[o] = s[i], a[i], b[i]
+            i -= 1
+        else:
+            s[o], a[o], b[o] = ms[j], ma[j], mb[j]
+            j -= 1
+        o -= 1
+
+
+@jit
+def limb_prior(prm, people, limb_kp, limb_len, l, found, cands, nc, scale):
+    """pd_stage_limb_prior: limb l's nc candidates too long for the people holding
+    their ends get their score times (bound / length)^2 and move, sorted, among the
+    others. Returns how many were penalised."""
+    prior = prm.limb_length_prior
+    if not (prior > F0) or limb_len.shape[0] == 0 or nc <= 0:
+        return 0
+    expected = np.float64(limb_len[l])
+    if not (expected > 0.0):
+        return 0
+    x, y, owner, co_owner = found.x, found.y, people.owner, people.co_owner
+    _person_scales(people.slots, people.n[0], limb_kp, limb_len, x, y, scale)
+    reach = np.float64(prior) * expected
+    mp = x.shape[0] // found.num.shape[0]
+    oa = limb_kp[l, 0] * mp
+    ob = limb_kp[l, 1] * mp
+    s, a, b = cands.s, cands.a, cands.b
+    moved = new_cands(nc)
+    kept = 0
+    m = 0
+    for c in range(nc):
+        ga = oa + a[c]
+        gb = ob + b[c]
+        known = max(_holder_scale(owner, co_owner, scale, ga),
+                    _holder_scale(owner, co_owner, scale, gb))
+        bound = reach * known
+        length = _peak_distance(x, y, ga, gb) if known > 0.0 else 0.0
+        if not (known > 0.0) or not (length > bound):
+            s[kept], a[kept], b[kept] = s[c], a[c], b[c]
+            kept += 1
+            continue
+        fit = bound / length
+        moved.s[m] = np.float32(np.float64(s[c]) * fit * fit)
+        moved.a[m] = a[c]
+        moved.b[m] = b[c]
+        m += 1
+    if m > 0:
+        sort_candidates(moved.s, moved.a, moved.b, m)
+        _merge_penalised(s, a, b, kept, moved.s, moved.a, moved.b, m)
+    return m

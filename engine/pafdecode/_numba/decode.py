@@ -8,7 +8,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from .assembly import assemble_limb, new_best, new_people, people_clear, people_emit
+from .assembly import (assemble_limb, limb_prior, new_best, new_people, people_clear,
+                       people_emit)
 from .assignment import HUNGARIAN, assign_limb, assign_work
 from .fp import F0, enter_flush_denormals, jit, leave_flush_denormals
 from .join import stage_join
@@ -17,9 +18,9 @@ from .peaks import new_peaks, peak_work, stage_peaks
 from .scoring import limb_candidates, scoring_work
 from .sort import new_cands
 
-# The skeleton (pd_skeleton): per limb its keypoint types, PAF channels and whether
-# it lies beyond the tree; K keypoint types.
-Skeleton = namedtuple("Skeleton", ["limb_kp", "limb_paf", "redundant", "K"])
+# The skeleton (pd_skeleton): per limb its keypoint types, PAF channels, whether it
+# lies beyond the tree and its expected length (empty: none); K keypoint types.
+Skeleton = namedtuple("Skeleton", ["limb_kp", "limb_paf", "redundant", "K", "limb_len"])
 
 # One frame's workspace and state, reused by the frames of a batch; the candidate
 # and assignment scratch grow with the largest limb, so they travel separately.
@@ -69,10 +70,12 @@ def decode_frame(heat, paf, sk, prm, fr, cands, aw, stats):
     mp = found.x.shape[0] // sk.K
     n_cands = 0
     n_conn = 0
+    scale = np.empty(people.slots.shape[0] if prm.limb_length_prior > F0 else 0, np.float64)
     for l in range(limb_kp.shape[0]):
         cands, nc = limb_candidates(paf, limb_kp, limb_paf, l, found, sc, cands)
         if nc == 0:
             continue
+        limb_prior(prm, people, limb_kp, sk.limb_len, l, found, cands, nc, scale)
         ka = limb_kp[l, 0]
         kb = limb_kp[l, 1]
         nconn, aw = assign_limb(cands, nc, num[ka], num[kb], prm.assignment, conns, aw)
@@ -125,14 +128,15 @@ def _decode_frames(heat, paf, sk, prm):
 
 
 @jit
-def decode_entry(heat, paf, limb_kp, limb_paf, redundant, K, rec_bytes):
+def decode_entry(heat, paf, limb_kp, limb_paf, redundant, K, rec_bytes, limb_len):
     """pd_decode_batch over frames heat[f], paf[f] ((C, H, W) views of any strides),
-    with denormals flushed as in C; rec_bytes holds the pd_params record (params.record_in).
+    with denormals flushed as in C; rec_bytes holds the pd_params record (params.record_in);
+    limb_len the skeleton's expected limb lengths (pd_skeleton.limb_length, empty for NULL).
 
     Returns (keypoints (P, K, 3), scores (P,), counts (F,), stats (F, 4)) with the
     people of all frames one after another."""
     saved = enter_flush_denormals()
-    result = _decode_frames(heat, paf, Skeleton(limb_kp, limb_paf, redundant, K),
+    result = _decode_frames(heat, paf, Skeleton(limb_kp, limb_paf, redundant, K, limb_len),
                             record_in(rec_bytes))
     leave_flush_denormals(saved)
     return result

@@ -104,6 +104,14 @@ def _assembly_kernel(cands, offsets, conns, conn_offsets, found, limb_kp, redund
 
 
 @jit
+def _limb_prior_kernel(cands, nc, people, l, found, limb_kp, limb_len, rec):
+    saved = fp.enter_flush_denormals()
+    scale = np.zeros(max(people.n[0], 1), np.float64)
+    assembly.limb_prior(rec[0], people, limb_kp, limb_len, l, found, cands, nc, scale)
+    fp.leave_flush_denormals(saved)
+
+
+@jit
 def _join_kernel(people, found, limb_kp, redundant, rec):
     saved = fp.enter_flush_denormals()
     join.stage_join(rec[0], people, found, limb_kp, redundant)
@@ -223,6 +231,21 @@ def stage_assembly(candidates, connections, peaks_kmp3, counts, limbs, redundant
                       _peaks_in(peaks_kmp3, counts), _limbs(limbs),
                       np.asarray(redundant, np.uint8).reshape(-1).copy(), prepared(record))
     return _people_out(people)
+
+
+def stage_limb_prior(candidates, people, limb, peaks_kmp3, counts, limbs, limb_lengths,
+                     record):
+    """Between stages 2 and 3 of limb `limb`: its candidates (ab, score) after the limb
+    length prior, given the people the limbs before it assembled (a people dict)."""
+    limb_kp = _limbs(limbs)
+    if not 0 <= limb < limb_kp.shape[0]:
+        raise ValueError(f"limb must be in 0..{limb_kp.shape[0] - 1}, got {limb}")
+    cands, offsets = _pairs_in([candidates])
+    lengths = np.zeros(0, np.float32) if limb_lengths is None else \
+        np.ascontiguousarray(limb_lengths, np.float32).reshape(-1)
+    _flushed(_limb_prior_kernel, cands, offsets[1], _people_in(people), limb,
+             _peaks_in(peaks_kmp3, counts), limb_kp, lengths, prepared(record))
+    return _pairs_out(cands, offsets)[0]
 
 
 def stage_join(people, peaks_kmp3, counts, limbs, redundant, record):
