@@ -533,7 +533,8 @@ class Tracker:
         if self.motion is None:
             return planes[:, _X:_Y + 1].copy()
         # A track without a velocity yet (NaN) stays where it was seen.
-        velocity = np.nan_to_num(self._motion[:, :2])
+        velocity = self._motion[:, :2].copy()
+        velocity[np.isnan(velocity)] = 0.0
         return planes[:, _X:_Y + 1] + velocity[:, :, None] * (t - planes[:, None, _SEEN])
 
     def _match(self, people_planes, found, predicted):
@@ -606,10 +607,12 @@ class Tracker:
         # (judged before this frame's count and scores are learnt).
         whole = n_found[cols] >= self.min_keypoint_share * self._motion[rows, _COUNT]
         whole &= self._well_scored(np.asarray(poses.scores, np.float64), cols)
+        xy = people_planes[cols]
+        # Each matched keypoint's OKS exponent against its track's prediction.
+        e = self._exponents(xy, predicted[rows], areas[rows])
         learn = found[cols] & _clear_matches(sim, rows, cols)[:, None]
-        learn &= ~self._rivals_closer(sim, rows, cols, people_planes, predicted, areas)
-        self._learn(rows, people_planes[cols], learn, n_found[cols], t, predicted[rows],
-                    areas[rows])
+        learn &= ~self._rivals_closer(sim, rows, cols, xy, predicted, areas, e)
+        self._learn(rows, xy, learn, n_found[cols], t, e)
         missed = np.ones(n_tracks, bool)
         missed[rows] = False
         self._counts[missed, _MISSED] += 1
@@ -677,45 +680,52 @@ class Tracker:
         if len(scores) == 0:
             return np.ones(len(cols), bool)
         usual = self._usual_score
-        median = float(np.median(scores))
+        ordered = np.sort(scores)
+        median = float(ordered[(len(ordered) - 1) // 2] + ordered[len(ordered) // 2]) / 2.0
         self._usual_score = median if usual is None else usual + _SCORE_WEIGHT * (
             median - usual)
         if usual is None:
             return np.ones(len(cols), bool)
         return scores[cols] >= self.min_score_share * usual
 
-    def _rivals_closer(self, sim, rows, cols, people_planes, predicted, areas):
+    def _exponents(self, xy, predicted, areas):
+        """(M, K) OKS exponents of (M, 2, K) keypoints `xy` against (M, 2, K)
+        predictions of tracks with box `areas` (M,)."""
+        d = xy - predicted
+        d *= d
+        e = d[:, 0]
+        e += d[:, 1]
+        e *= self._inv_scale
+        e /= (areas + _EPS)[:, None]
+        return e
+
+    def _rivals_closer(self, sim, rows, cols, xy, predicted, areas, e):
         """(M, K): where the strongest rival of each matched person (the other track
-        most similar to it) predicts the person's keypoint better, by its OKS term,
-        than the matched track does (a keypoint the track does not know: never)."""
+        most similar to it) predicts the person's keypoint `xy` (M, 2, K) better, by
+        its OKS term, than the matched track does with exponents `e` (a keypoint the
+        matched track or the rival does not know: never)."""
         if len(rows) == 0:
             return np.zeros((0, self.skeleton.num_keypoints), bool)
         others = sim[:, cols]                                    # (T, M)
         pairs = np.arange(len(rows))
         others[rows, pairs] = -1.0
         rival = others.argmax(axis=0)
-        known = self._planes[:, _AGE] < _KEYPOINT_MEMORY
-        xy = people_planes[cols]
-        e = []
-        for track in (rows, rival):
-            d = xy - predicted[track]
-            d *= d
-            exponent = (d[:, 0] + d[:, 1]) * self._inv_scale / (areas[track][:, None] + _EPS)
-            e.append(np.where(known[track], exponent, np.inf))
-        return (others[rival, pairs] > 0)[:, None] & known[rows] & (e[1] < e[0])
+        has = others[rival, pairs] > 0
+        if not has.any():
+            return np.zeros(e.shape, bool)
+        age = self._planes[:, _AGE]
+        known = (age[rows] < _KEYPOINT_MEMORY) & (age[rival] < _KEYPOINT_MEMORY)
+        closer = self._exponents(xy, predicted[rival], areas[rival]) < e
+        return has[:, None] & known & closer
 
-    def _learn(self, rows, xy, found, n_found, t, predicted, areas):
-        """Matched tracks take their people's (M, 2, K) keypoints `xy` where `found`."""
+    def _learn(self, rows, xy, found, n_found, t, e):
+        """Matched tracks take their people's (M, 2, K) keypoints `xy` where `found`
+        (`e`: their OKS exponents against the tracks' predictions)."""
         if len(rows) == 0:
             return
         state = self._planes[rows]                               # (M, planes, K)
         age = state[:, _AGE]
         if _OUTLIER_SIMILARITY > 0:
-            dx = xy[:, 0] - predicted[:, 0]
-            dy = xy[:, 1] - predicted[:, 1]
-            dx *= dx
-            dx += dy * dy
-            e = dx * self._inv_scale / (areas[:, None] + _EPS)
             found = found & ~((age < _KEYPOINT_MEMORY) & (e > _OUTLIER_E))
         ever = age < np.inf
         both = ever & found
