@@ -1,3 +1,4 @@
+import importlib.util
 import math
 
 import numpy as np
@@ -222,6 +223,42 @@ def test_a_fragment_of_a_tracked_person_is_followed_but_shown_without_the_id():
         assert tracker.num_tracks == 1
 
 
+def test_a_keypoint_a_rival_track_predicts_better_is_not_learnt():
+    # Two still people 10 px apart (each track's similarity to the other person, 0.42,
+    # passes match_threshold: a rival); in frame 5 the decoder gives A the right wrist
+    # of B (near enough to A's own to pass the far-keypoint guard, and the match itself
+    # is clear). B's track predicts that wrist better than A's, so A's track keeps its
+    # own estimate; the rest of A's keypoints are learnt as usual.
+    wrist = SK.keypoints.index("r_wrist")
+    a = _person(100, 50)
+    b = a + np.array([10.0, 0, 0])
+    mixed = a.copy()
+    mixed[wrist] = b[wrist]
+    moved = mixed + np.array([0.0, 1.0, 0.0])            # every keypoint 1 px lower
+    tracker = Tracker(SK, min_hits=1, motion=None)
+    for _ in range(5):
+        assert tracker.update(_poses([a, b])).track_ids.tolist() == [0, 1]
+    assert tracker.update(_poses([moved, b])).track_ids.tolist() == [0, 1]
+    estimate = tracker.predicted(tracker._time)[0]
+    np.testing.assert_allclose(estimate[wrist], a[wrist, :2], atol=1e-6)
+    others = np.arange(K) != wrist
+    np.testing.assert_allclose(estimate[others], moved[others, :2], atol=1e-6)
+
+
+def test_a_person_scoring_far_below_the_stream_is_followed_but_shown_without_the_id():
+    # A whole person scoring 0.9 for 5 frames, then 0.3 (below half the stream's usual
+    # score) for 3, then 0.9 again: the low-scored frames keep the track but show -1;
+    # with min_score_share=0 they show the id. The share is
+    # relative to the stream: every score halved gives the same ids.
+    kp = _person(100, 50)
+    scores = [0.9] * 5 + [0.3] * 3 + [0.9] * 3
+    for share, scale, during in ((0.5, 1.0, -1), (0.5, 0.5, -1), (0.0, 1.0, 0)):
+        tracker = Tracker(SK, min_hits=1, min_score_share=share)
+        ids = [tracker.update(_poses([kp], [scale * s])).track_ids[0] for s in scores]
+        assert ids == [0] * 5 + [during] * 3 + [0] * 3
+        assert tracker.num_tracks == 1
+
+
 def test_update_validates_input():
     tracker = Tracker(SK)
     with pytest.raises(ValueError, match="poses must be a pafdecode.Poses"):
@@ -240,6 +277,7 @@ def test_update_validates_input():
     ("min_cutoff", 0.0, "min_cutoff"), ("beta", -1.0, "beta"), ("d_cutoff", -2.0, "d_cutoff"),
     ("fps", 0, "fps"), ("sigmas", [0.1] * 3, "sigmas"), ("backend", "gpu", "backend"),
     ("min_keypoint_share", 1.5, "min_keypoint_share"),
+    ("min_score_share", -0.1, "min_score_share"), ("min_score_share", 2.0, "min_score_share"),
 ])
 def test_options_are_validated(option, value, message):
     with pytest.raises(ValueError, match=message):
@@ -351,6 +389,40 @@ def test_score_tracking_on_hand_made_cases():
     s = mot.score_tracking(truth, missing, SK.sigmas)
     assert s["misses"] == 1 and s["mota"] == pytest.approx(7 / 8)
     assert s["idf1"] == pytest.approx(2 * 7 / (8 + 7))
+
+
+def test_identity_errors_on_hand_made_cases():
+    a, b, c = _person(20, 20), _person(250, 20), _person(20, 250)
+    truth = np.stack([np.stack([a, b, c])] * 4)                # 4 frames, 3 people
+    truth[:, 2, :, 2] = 0                                      # c absent...
+    truth[3, 2, :, 2] = 2                                      # ...but in the last frame
+    far = _person(300, 300)                                    # covers nobody
+    tracked = ([(np.stack([a, b]), np.array([7, 9]))] * 2      # right ids
+               + [(np.stack([a, b, far]), np.array([9, 7, 4]))]  # swapped, a stray
+               + [(np.stack([a, b]), np.array([7, -1]))])      # b withheld, c undecoded
+    e = mot.identity_errors(truth, tracked, SK.sigmas)
+    # 9 true person-frames, 8 with ids; ids 7 -> a and 9 -> b count frames 0, 1 and a's 3.
+    assert (e["objects"], e["detections"], e["idtp"]) == (9, 8, 5)
+    assert (e["fn_undecoded"], e["fn_withheld"], e["fn_other_id"]) == (1, 1, 2)
+    assert (e["fp_no_person"], e["fp_other_person"]) == (1, 2)
+    assert e["idf1"] == pytest.approx(2 * 5 / (9 + 8))
+    if importlib.util.find_spec("motmetrics"):
+        assert mot.score_tracking(truth, tracked, SK.sigmas)["idf1"] == pytest.approx(e["idf1"])
+
+
+def test_identity_errors_agree_with_motmetrics_on_a_tracked_crowd():
+    pytest.importorskip("motmetrics")
+    crowd = mot.walking_crowd(12, 30, 21, occlusion=0.1)
+    decoder = Decoder(SK)
+    out = mot.track_scenes(crowd, Tracker(SK, motion=None, max_age=0, min_hits=1), decoder)
+    e = mot.identity_errors(crowd.people, out, SK.sigmas)
+    s = mot.score_tracking(crowd.people, out, SK.sigmas)
+    assert e["idf1"] == pytest.approx(s["idf1"], abs=1e-12)
+    assert e["objects"] == s["objects"]
+    lost_true = e["fn_undecoded"] + e["fn_withheld"] + e["fn_other_id"]
+    lost_tracked = e["fp_no_person"] + e["fp_other_person"]
+    assert lost_true == e["objects"] - e["idtp"] and lost_tracked == e["detections"] - e["idtp"]
+    assert e["fn_other_id"] > 0, "the frame-to-frame baseline swaps ids in a 12-person crowd"
 
 
 def test_walking_crowd_moves_people_and_hides_joints():

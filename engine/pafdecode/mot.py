@@ -7,7 +7,8 @@ keypoint in each frame with probability `occlusion`. :meth:`WalkingCrowd.fields`
 renders a frame into heatmaps and PAFs. :func:`score_tracking` scores tracked people
 against the true identities with CLEAR-MOT and identity measures (MOTA, IDF1, identity
 switches), computed by the ``motmetrics`` package (an optional dependency: the
-``video`` and ``test`` extras install it).
+``video`` and ``test`` extras install it); :func:`identity_errors` says where the identity
+measure loses its credit (needs no ``motmetrics``).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import metrics, synth
+from .backends import load_backend, resolve_backend
 from .skeleton import Skeleton
 from ._validate import integer, real
 
-__all__ = ["WalkingCrowd", "walking_crowd", "score_tracking", "track_scenes"]
+__all__ = ["WalkingCrowd", "walking_crowd", "score_tracking", "identity_errors",
+           "track_scenes"]
 
 _ARM = ("elbow", "wrist")
 _LEG = ("knee", "ankle", "big_toe", "small_toe", "heel")
@@ -200,6 +203,13 @@ def _import_motmetrics():
     return motmetrics
 
 
+def _true_areas(truth):
+    """(F, P) area of each true person's box over all its keypoints, at least 1."""
+    all_xy = truth[..., :2]
+    span = all_xy.max(axis=2) - all_xy.min(axis=2)                      # (F, P, 2)
+    return np.maximum(span[..., 0] * span[..., 1], 1.0)
+
+
 def score_tracking(truth, tracked, sigmas, min_oks=0.5):
     """CLEAR-MOT and identity scores of tracked people against the true identities.
 
@@ -233,9 +243,7 @@ def score_tracking(truth, tracked, sigmas, min_oks=0.5):
     if len(tracked) != len(truth):
         raise ValueError(f"tracked has {len(tracked)} frames but truth has {len(truth)}")
     acc = mm.MOTAccumulator(auto_id=True)
-    all_xy = truth[..., :2]
-    span = all_xy.max(axis=2) - all_xy.min(axis=2)                      # (F, P, 2)
-    areas = np.maximum(span[..., 0] * span[..., 1], 1.0)
+    areas = _true_areas(truth)
     for f, frame in enumerate(tracked):
         if hasattr(frame, "track_ids"):
             kp, ids = np.asarray(frame.keypoints), np.asarray(frame.track_ids)
@@ -267,6 +275,96 @@ def score_tracking(truth, tracked, sigmas, min_oks=0.5):
     return result
 
 
+def _frame_of(frame):
+    """(keypoints, track ids) of a tracked frame (Poses or a pair)."""
+    if hasattr(frame, "track_ids"):
+        return np.asarray(frame.keypoints), np.asarray(frame.track_ids)
+    kp, ids = frame
+    return np.asarray(kp), np.asarray(ids)
+
+
+def _covers(truth, tracked, sigmas, min_oks):
+    """Per frame: (track ids of every tracked person, indices of the present true
+    people, bool (people, present) OKS >= min_oks), as score_tracking pairs them."""
+    areas = _true_areas(truth)
+    out = []
+    for f, frame in enumerate(tracked):
+        kp, ids = _frame_of(frame)
+        kp = kp.reshape(-1, truth.shape[2], 3)
+        present = np.flatnonzero((truth[f, :, :, 2] > 0).any(axis=1))
+        cover = np.zeros((len(kp), len(present)), bool)
+        if len(kp) and len(present):
+            cover = metrics.oks(kp, truth[f, present], areas[f, present], sigmas) >= min_oks
+        out.append((ids.astype(np.int64), present, cover))
+    return out
+
+
+def _identity_map(frames, n_true):
+    """The one-to-one map of track ids to true people with the most frames in which
+    the id's person covers the true one (IDF1's): {id: true person}."""
+    hyp = sorted({int(i) for ids, _, _ in frames for i in ids if i >= 0})
+    column = {h: j for j, h in enumerate(hyp)}
+    together = np.zeros((n_true, len(hyp)))
+    for ids, present, cover in frames:
+        for d in np.flatnonzero(ids >= 0):
+            together[present[cover[d]], column[int(ids[d])]] += 1
+    if not hyp or n_true == 0:
+        return {}
+    lsa = load_backend(resolve_backend("auto")).linear_sum_assignment
+    col = np.asarray(lsa(np.ascontiguousarray(-together)), np.intp)
+    return {hyp[c]: o for o, c in enumerate(col) if c >= 0 and together[o, c] > 0}
+
+
+def identity_errors(truth, tracked, sigmas, min_oks=0.5):
+    """Where IDF1 loses its credit: the true and tracked person-frames it does not
+    count, by cause.
+
+    A tracked person (``track_id >= 0``) covers a true one in a frame when their OKS is
+    at least `min_oks` (as in :func:`score_tracking`); each id stands for the true
+    person it covers most often (one id per person, IDF1's one-to-one map), and a
+    frame counts (an identity true positive) where the id's person covers it.
+
+    Returns
+    -------
+    dict
+        ``idf1``, ``idtp`` and the ``objects`` (true person-frames) and
+        ``detections`` (tracked person-frames with an id) it did not count: of the
+        true ones ``fn_undecoded`` (no decoded person, with or without an id, covers
+        it: the decoder's loss), ``fn_withheld`` (covered only by people with
+        ``track_id`` -1) and ``fn_other_id`` (covered by an id standing for another
+        person or for none); of the tracked ones ``fp_no_person`` (covering no
+        true person: a fragment or a merge) and ``fp_other_person`` (covering true
+        people, but not the one its id stands for).
+    """
+    truth = np.asarray(truth, dtype=np.float64)
+    if truth.ndim != 4 or truth.shape[-1] != 3:
+        raise ValueError(f"truth must have shape (F, P, K, 3), got {truth.shape}")
+    if len(tracked) != len(truth):
+        raise ValueError(f"tracked has {len(tracked)} frames but truth has {len(truth)}")
+    min_oks = real(min_oks, "min_oks", 0.0, 1.0, min_inclusive=False)
+    frames = _covers(truth, tracked, sigmas, min_oks)
+    owner = _identity_map(frames, truth.shape[1])
+    keys = ("fn_undecoded", "fn_withheld", "fn_other_id", "fp_no_person", "fp_other_person")
+    out = dict.fromkeys(("idtp", "objects", "detections") + keys, 0)
+    for ids, present, cover in frames:
+        mapped = np.array([owner.get(int(i), -1) for i in ids], np.int64)
+        credit = cover & (mapped[:, None] == present[None])          # (people, present)
+        named = ids >= 0
+        out["idtp"] += int(credit.sum())
+        out["objects"] += len(present)
+        out["detections"] += int(named.sum())
+        got = credit.any(axis=0)
+        out["fn_undecoded"] += int((~cover.any(axis=0)).sum())
+        out["fn_withheld"] += int((cover.any(axis=0) & ~cover[named].any(axis=0)).sum())
+        out["fn_other_id"] += int((cover[named].any(axis=0) & ~got).sum())
+        lost = named & ~credit.any(axis=1)
+        out["fp_no_person"] += int((lost & ~cover.any(axis=1)).sum())
+        out["fp_other_person"] += int((lost & cover.any(axis=1)).sum())
+    total = out["objects"] + out["detections"]
+    out["idf1"] = 2.0 * out["idtp"] / total if total else 1.0
+    return out
+
+
 def track_scenes(crowd, tracker, decoder):
     """Render, decode and track every frame of `crowd`: the list of tracked Poses.
 
@@ -274,6 +372,6 @@ def track_scenes(crowd, tracker, decoder):
     """
     out = []
     for f in range(crowd.num_frames):
-        heatmaps, pafs = crowd.fields(f, stride=int(decoder.stride))
+        heatmaps, pafs = crowd.fields(f, stride=int(decoder.config.stride))
         out.append(tracker.update(decoder(heatmaps, pafs), timestamp=f / crowd.fps))
     return out

@@ -17,13 +17,21 @@ each person an identity (``Poses.track_ids``). Each frame:
 3. A matched track takes the person's keypoints, with two guards against learning a
    bad decode: a keypoint far from the track's prediction (its OKS term below 0.05)
    is not learnt while the track saw that keypoint in its last 10 matched frames
-   (after that it is, so a limb that truly moved is followed again); and a match that
-   is ambiguous (its similarity beats the best rival pairing of the track or of the
-   person by less than 0.1: two people overlapping) teaches the track nothing, which
-   coasts on its prediction for that frame. A track unmatched for more than
+   (after that it is, so a limb that truly moved is followed again); a keypoint that
+   the person's strongest rival track (the other track most similar to the person)
+   predicts better than the matched track does (a higher OKS term) is not learnt
+   either: where two people overlap the decoder often gives one of them a limb of
+   the other, and a track that learnt it would drift onto its neighbour; and a match
+   that is ambiguous (its similarity beats the best rival pairing of the track or of
+   the person by less than 0.1: two people overlapping) teaches the track nothing,
+   which coasts on its prediction for that frame. A track unmatched for more than
    `max_age` frames ends (a tentative one ends at its first miss); a person left
    unmatched starts a tentative track, which is confirmed, and given the next free
    identity, once it has been matched in `min_hits` frames.
+4. A matched person is followed but shown without the identity (``track_id`` -1)
+   when it looks like a bad decode: fewer keypoints than `min_keypoint_share` of its
+   track's usual count, or a score below `min_score_share` of the stream's usual
+   person score (see :class:`Tracker`).
 
 With ``smoothing="one_euro"`` the keypoints of confirmed people are replaced by the
 output of a 1-Euro filter (:class:`OneEuroFilter`) per keypoint coordinate (a keypoint
@@ -69,6 +77,9 @@ _CLEAR_MARGIN = 0.1
 # A track's usual keypoint count is the running mean of its people's with this weight
 # on the newest.
 _COUNT_WEIGHT = 0.1
+# The stream's usual person score is the running mean of each frame's median person
+# score with this weight on the newest frame.
+_SCORE_WEIGHT = 0.05
 _EPS = np.spacing(1)
 # Largest OKS exponent passed to exp, per float type (see _similarity_terms).
 _MAX_E = {np.float32: 80.0, np.float64: 700.0}
@@ -392,6 +403,14 @@ class Tracker:
         count (a running mean) is followed but shown without the identity
         (``track_id`` -1): most such people are fragments the decoder split off
         someone, or figures cut short where two people overlap. 0 shows every one.
+    min_score_share : float, default 0.5
+        A matched person whose score (``Poses.scores``) is below this share of the
+        stream's usual person score (the running mean, 0.05 on the newest frame, of
+        each frame's median score) is followed but shown without the identity
+        (``track_id`` -1): on decoded walking crowds fewer than half such people
+        are whole people with the right identity (fragments, and tracks that grew
+        from fragments). Relative to the stream, so the same share suits decoders
+        and networks whose scores differ in scale. 0 shows every one.
     sigmas : array_like, shape (K,), optional
         Per-keypoint OKS constants; default ``skeleton.sigmas``.
     backend : {"auto", "c", "numba"}, default "auto"
@@ -409,8 +428,8 @@ class Tracker:
 
     def __init__(self, skeleton, *, match_threshold=0.3, max_age=30, min_hits=3,
                  motion="constant_velocity", smoothing=None, min_cutoff=1.0, beta=0.05,
-                 d_cutoff=1.0, fps=30.0, min_keypoint_share=0.5, sigmas=None,
-                 backend="auto"):
+                 d_cutoff=1.0, fps=30.0, min_keypoint_share=0.5, min_score_share=0.5,
+                 sigmas=None, backend="auto"):
         if not isinstance(skeleton, Skeleton):
             raise ValueError(f"skeleton must be a pafdecode.Skeleton, got "
                              f"{type(skeleton).__name__}")
@@ -430,6 +449,7 @@ class Tracker:
         self.min_cutoff, self.beta, self.d_cutoff = probe.min_cutoff, probe.beta, probe.d_cutoff
         self.fps = real(fps, "fps", minimum=0.0, min_inclusive=False)
         self.min_keypoint_share = real(min_keypoint_share, "min_keypoint_share", 0.0, 1.0)
+        self.min_score_share = real(min_score_share, "min_score_share", 0.0, 1.0)
         k = skeleton.num_keypoints
         if sigmas is None:
             sigmas = skeleton.sigmas
@@ -451,6 +471,8 @@ class Tracker:
         self._frames = 0
         self._time = None
         self._next_id = 0
+        # The stream's usual person score (None: no person yet), see min_score_share.
+        self._usual_score = None
         # Per track and keypoint, as planes (see the _X.. constants): last seen
         # position, when, matched frames since (inf: never seen) and the 1-Euro state.
         self._planes = np.zeros((0, _N_PLANES, k))
@@ -511,7 +533,8 @@ class Tracker:
         if self.motion is None:
             return planes[:, _X:_Y + 1].copy()
         # A track without a velocity yet (NaN) stays where it was seen.
-        velocity = np.nan_to_num(self._motion[:, :2])
+        velocity = self._motion[:, :2].copy()
+        velocity[np.isnan(velocity)] = 0.0
         return planes[:, _X:_Y + 1] + velocity[:, :, None] * (t - planes[:, None, _SEEN])
 
     def _match(self, people_planes, found, predicted):
@@ -566,8 +589,8 @@ class Tracker:
         Poses
             A new Poses with the same people in the same order, ``track_ids`` set
             (-1 for a person on a tentative track, with no keypoint, or withheld as
-            a fragment, see `min_keypoint_share`) and, with smoothing, the keypoints
-            of people with an identity filtered. ``stats`` gains ``tracks``
+            a likely bad decode, see `min_keypoint_share` and `min_score_share`)
+            and, with smoothing, the keypoints of people with an identity filtered. ``stats`` gains ``tracks``
             (confirmed tracks alive after this frame). `poses` is kept.
         """
         kp = self._check_poses(poses)
@@ -579,12 +602,17 @@ class Tracker:
 
         n_tracks = self.num_tracks
         n_found = found.sum(axis=1)
-        # A person with far fewer keypoints than its track usually has is followed but
-        # shown without the identity (judged before this frame's count is learnt).
+        # A person with far fewer keypoints than its track usually has, or scoring far
+        # below the stream's usual person, is followed but shown without the identity
+        # (judged before this frame's count and scores are learnt).
         whole = n_found[cols] >= self.min_keypoint_share * self._motion[rows, _COUNT]
-        learn = _clear_matches(sim, rows, cols)
-        self._learn(rows, people_planes[cols], found[cols] & learn[:, None], n_found[cols],
-                    t, predicted[rows], areas[rows])
+        whole &= self._well_scored(np.asarray(poses.scores, np.float64), cols)
+        xy = people_planes[cols]
+        # Each matched keypoint's OKS exponent against its track's prediction.
+        e = self._exponents(xy, predicted[rows], areas[rows])
+        learn = found[cols] & _clear_matches(sim, rows, cols)[:, None]
+        learn &= ~self._rivals_closer(sim, rows, cols, xy, predicted, areas, e)
+        self._learn(rows, xy, learn, n_found[cols], t, e)
         missed = np.ones(n_tracks, bool)
         missed[rows] = False
         self._counts[missed, _MISSED] += 1
@@ -646,18 +674,58 @@ class Tracker:
         track_ids[has_track] = counts[rows, _ID]
         return track_ids
 
-    def _learn(self, rows, xy, found, n_found, t, predicted, areas):
-        """Matched tracks take their people's (M, 2, K) keypoints `xy` where `found`."""
+    def _well_scored(self, scores, cols):
+        """Which of the people `cols` score at least min_score_share of the stream's
+        usual person score; then the usual score learns this frame's."""
+        if len(scores) == 0:
+            return np.ones(len(cols), bool)
+        usual = self._usual_score
+        ordered = np.sort(scores)
+        median = float(ordered[(len(ordered) - 1) // 2] + ordered[len(ordered) // 2]) / 2.0
+        self._usual_score = median if usual is None else usual + _SCORE_WEIGHT * (
+            median - usual)
+        if usual is None:
+            return np.ones(len(cols), bool)
+        return scores[cols] >= self.min_score_share * usual
+
+    def _exponents(self, xy, predicted, areas):
+        """(M, K) OKS exponents of (M, 2, K) keypoints `xy` against (M, 2, K)
+        predictions of tracks with box `areas` (M,)."""
+        d = xy - predicted
+        d *= d
+        e = d[:, 0]
+        e += d[:, 1]
+        e *= self._inv_scale
+        e /= (areas + _EPS)[:, None]
+        return e
+
+    def _rivals_closer(self, sim, rows, cols, xy, predicted, areas, e):
+        """(M, K): where the strongest rival of each matched person (the other track
+        most similar to it) predicts the person's keypoint `xy` (M, 2, K) better, by
+        its OKS term, than the matched track does with exponents `e` (a keypoint the
+        matched track or the rival does not know: never)."""
+        if len(rows) == 0:
+            return np.zeros((0, self.skeleton.num_keypoints), bool)
+        others = sim[:, cols]                                    # (T, M)
+        pairs = np.arange(len(rows))
+        others[rows, pairs] = -1.0
+        rival = others.argmax(axis=0)
+        has = others[rival, pairs] > 0
+        if not has.any():
+            return np.zeros(e.shape, bool)
+        age = self._planes[:, _AGE]
+        known = (age[rows] < _KEYPOINT_MEMORY) & (age[rival] < _KEYPOINT_MEMORY)
+        closer = self._exponents(xy, predicted[rival], areas[rival]) < e
+        return has[:, None] & known & closer
+
+    def _learn(self, rows, xy, found, n_found, t, e):
+        """Matched tracks take their people's (M, 2, K) keypoints `xy` where `found`
+        (`e`: their OKS exponents against the tracks' predictions)."""
         if len(rows) == 0:
             return
         state = self._planes[rows]                               # (M, planes, K)
         age = state[:, _AGE]
         if _OUTLIER_SIMILARITY > 0:
-            dx = xy[:, 0] - predicted[:, 0]
-            dy = xy[:, 1] - predicted[:, 1]
-            dx *= dx
-            dx += dy * dy
-            e = dx * self._inv_scale / (areas[:, None] + _EPS)
             found = found & ~((age < _KEYPOINT_MEMORY) & (e > _OUTLIER_E))
         ever = age < np.inf
         both = ever & found
