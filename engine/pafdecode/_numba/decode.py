@@ -11,15 +11,15 @@ import numpy as np
 from .assembly import assemble_limb, new_best, new_people, people_clear, people_emit
 from .assignment import HUNGARIAN, assign_limb, assign_work
 from .fp import F0, enter_flush_denormals, jit, leave_flush_denormals
-from .join import stage_join
+from .join import join_with, tree_of
 from .params import record_in
 from .peaks import new_peaks, peak_work, stage_peaks
 from .scoring import limb_candidates, scoring_work
 from .sort import new_cands
 
 # The skeleton (pd_skeleton): per limb its keypoint types, PAF channels and whether
-# it lies beyond the tree; K keypoint types.
-Skeleton = namedtuple("Skeleton", ["limb_kp", "limb_paf", "redundant", "K"])
+# it lies beyond the tree; K keypoint types; the tree as joining reads it.
+Skeleton = namedtuple("Skeleton", ["limb_kp", "limb_paf", "redundant", "K", "tree"])
 
 # One frame's workspace and state, reused by the frames of a batch; the candidate
 # and assignment scratch grow with the largest limb, so they travel separately.
@@ -80,7 +80,7 @@ def decode_frame(heat, paf, sk, prm, fr, cands, aw, stats):
                       nc, num[ka], num[kb], conns, nconn, peak_v, best)
         n_cands += nc
         n_conn += nconn
-    stage_join(prm, people, found, limb_kp, redundant)
+    join_with(prm, people, found, limb_kp, redundant, sk.tree)
     stats[1] = n_cands
     stats[2] = n_conn
     return cands, aw
@@ -104,7 +104,8 @@ def _decode_frames(heat, paf, sk, prm):
     frames = heat.shape[0]
     fr = new_frame(sk, prm, heat.shape[2], heat.shape[3])
     mp = fr.peaks.x.shape[0] // sk.K
-    cands = new_cands(min(mp * mp, 4096))
+    # Candidates of a limb, with as much again for their sort (limb_candidates).
+    cands = new_cands(2 * min(mp * mp, 4096))
     aw = assign_work(mp, mp, min(mp * mp, 4096), prm.assignment == HUNGARIAN)
     counts = np.zeros(frames, np.int64)
     stats = np.zeros((frames, 4), np.int64)
@@ -125,14 +126,15 @@ def _decode_frames(heat, paf, sk, prm):
 
 
 @jit
-def decode_entry(heat, paf, limb_kp, limb_paf, redundant, K, rec_bytes):
+def decode_entry(heat, paf, limb_kp, limb_paf, redundant, K, tree, rec_bytes):
     """pd_decode_batch over frames heat[f], paf[f] ((C, H, W) views of any strides),
-    with denormals flushed as in C; rec_bytes holds the pd_params record (params.record_in).
+    with denormals flushed as in C; tree is the skeleton's join.tree_table; rec_bytes
+    holds the pd_params record (params.record_in).
 
     Returns (keypoints (P, K, 3), scores (P,), counts (F,), stats (F, 4)) with the
     people of all frames one after another."""
     saved = enter_flush_denormals()
-    result = _decode_frames(heat, paf, Skeleton(limb_kp, limb_paf, redundant, K),
-                            record_in(rec_bytes))
+    result = _decode_frames(heat, paf, Skeleton(limb_kp, limb_paf, redundant, K,
+                                                tree_of(tree, K)), record_in(rec_bytes))
     leave_flush_denormals(saved)
     return result
