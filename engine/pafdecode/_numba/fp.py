@@ -132,11 +132,6 @@ def flat_plane(src):
 
 
 @jit
-def finite_or_zero(v):
-    return v if v - v == F0 else F0
-
-
-@jit
 def fp_mode_entry():
     return get_fp_mode()
 

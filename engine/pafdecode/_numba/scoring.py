@@ -13,7 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 from .fp import F0, FINF, borrowing, flat_plane, jit, row_of
-from .sort import Cands, new_cands, sort_candidates_stable
+from .sort import new_cands, sort_candidates_stable
 
 FMAX64 = float(np.finfo(np.float32).max)
 
