@@ -10,7 +10,7 @@ import numpy as np
 
 from .assembly import assemble_limb, new_best, new_people, people_clear, people_emit
 from .assignment import HUNGARIAN, assign_limb, assign_work
-from .fp import F0, enter_flush_denormals, jit, leave_flush_denormals
+from .fp import F0, borrowing, enter_flush_denormals, jit, leave_flush_denormals
 from .join import join_with, tree_of
 from .params import record_in
 from .peaks import new_peaks, peak_work, stage_peaks
@@ -53,6 +53,17 @@ def new_frame(sk, prm, height, width):
                  new_people(capacity(sk.K, mp), sk.K, total))
 
 
+@borrowing
+def _only_connection(cands, conns):
+    """A limb type's one candidate is its connection, greedy or optimal: assign_limb's
+    result without its call (which counts every array of its scratch), a good share
+    of a sparse frame's cost."""
+    conns.s[0] = cands.s[0]
+    conns.a[0] = cands.a[0]
+    conns.b[0] = cands.b[0]
+    return 1
+
+
 @jit
 def decode_frame(heat, paf, sk, prm, fr, cands, aw, stats):
     """pd_decode_frame_flushed up to the people (fr.people after joining); stats
@@ -75,7 +86,10 @@ def decode_frame(heat, paf, sk, prm, fr, cands, aw, stats):
             continue
         ka = limb_kp[l, 0]
         kb = limb_kp[l, 1]
-        nconn, aw = assign_limb(cands, nc, num[ka], num[kb], prm.assignment, conns, aw)
+        if nc == 1:
+            nconn = _only_connection(cands, conns)
+        else:
+            nconn, aw = assign_limb(cands, nc, num[ka], num[kb], prm.assignment, conns, aw)
         assemble_limb(prm, people, (ka, kb), redundant[l] != 0, ka * mp, kb * mp, cands,
                       nc, num[ka], num[kb], conns, nconn, peak_v, best)
         n_cands += nc
