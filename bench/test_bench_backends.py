@@ -1,13 +1,17 @@
-"""The two backends side by side: decode time, and Numba's compile time and cache.
+"""The two backends side by side: decode time, Numba/C from alternating calls, and
+Numba's compile time and cache.
 
 Run: python -m pytest bench/test_bench_backends.py --benchmark-only
      --benchmark-columns=median,iqr,rounds
+(-s prints the ratios of test_numba_over_c_interleaved.)
 """
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -26,6 +30,36 @@ def test_backend_decode(benchmark, crowd, backend, n_people, assignment):
     decoder = Decoder(COCO, assignment=assignment, backend=backend)
     decoder(scene.heatmaps, scene.pafs)  # Numba compiles or loads its cache here
     benchmark(decoder, scene.heatmaps, scene.pafs)
+
+
+@pytest.mark.skipif(len(BACKENDS) < 2, reason="needs both backends")
+@pytest.mark.parametrize("assignment", ["greedy", "hungarian"])
+@pytest.mark.parametrize("n_people", [1, 20, 100])
+def test_numba_over_c_interleaved(benchmark, crowd, n_people, assignment):
+    """Numba/C from calls that alternate between the backends on one scene, so that
+    load which comes and goes on a shared machine hits both alike: the ratio of the
+    two medians goes to extra_info and is printed (the figure pytest-benchmark
+    shows is the time of the whole alternation)."""
+    scene = crowd(n_people)
+    decoders = [Decoder(COCO, assignment=assignment, backend=b) for b in ("c", "numba")]
+    for decoder in decoders:
+        decoder(scene.heatmaps, scene.pafs)  # Numba compiles or loads its cache here
+    pairs = 200 if n_people < 100 else 50
+
+    def alternate():
+        times = ([], [])
+        for _ in range(pairs):
+            for decoder, spent in zip(decoders, times):
+                t0 = time.perf_counter()
+                decoder(scene.heatmaps, scene.pafs)
+                spent.append(time.perf_counter() - t0)
+        return [statistics.median(spent) for spent in times]
+
+    c_median, numba_median = benchmark.pedantic(alternate, rounds=1, iterations=1)
+    benchmark.extra_info.update(c_median_us=1e6 * c_median, numba_median_us=1e6 * numba_median,
+                                numba_over_c=numba_median / c_median)
+    print(f"\n{n_people} people, {assignment}: C {1e6 * c_median:.1f} us, Numba "
+          f"{1e6 * numba_median:.1f} us, Numba/C {numba_median / c_median:.2f}")
 
 
 FIRST_CALL = """

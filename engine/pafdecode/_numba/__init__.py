@@ -38,7 +38,11 @@ the one pd_params record, read by field name. Two costs of that, both Numba's:
 
 * a call that is passed a tuple counts a reference to every array in it (inlining
   does not remove that), so the loops that call a helper per item take the arrays
-  they need out of the tuples once and pass those, or small groups of them;
+  they need out of the tuples once and pass those, or small groups of them, and the
+  steps that allocate nothing (peak finding but for the plane's copy and the split,
+  the per-pair loops of scoring, the sorts, joining's weighing) are compiled without
+  reference counting (fp.borrowing; what they call inherits it, so nothing below
+  them may allocate);
 * the on-disk cache keys each module on its own source file only: a function whose
   callee in another module changed is not recompiled. A reinstall rewrites every
   file, so only an installed copy edited in place needs its __pycache__ cleared.
@@ -54,6 +58,7 @@ from numba import types
 from .assignment import GREEDY, HUNGARIAN, assign_entry, lsa_entry
 from .decode import decode_entry
 from .fp import fp_mode_entry, set_fp_mode_entry
+from .join import tree_table
 from .params import prepared
 from .peaks import find_peaks_entry
 from .stages import (stage_assembly, stage_candidates, stage_connections, stage_emit,
@@ -84,6 +89,7 @@ _SIGNATURES = {
                     types.int64, types.int64, types.int64),
     decode_entry: (_ro(types.float32, 4), _ro(types.float32, 4), _ro(types.int32, 2),
                     _ro(types.int32, 2), _ro(types.uint8, 1), types.int64,
+                    types.Array(types.int32, 1, "C"),
                     types.Array(types.uint8, 1, "C", readonly=True), _ro(types.float32, 1)),
     fp_mode_entry: (),
     set_fp_mode_entry: (types.uint32,),
@@ -202,6 +208,8 @@ class CoreDecoder:
         K = _c_int(num_keypoints, "num_keypoints")
         self._num_keypoints = K
         self._check_skeleton()
+        # Joining's view of the skeleton, worked out once (join.tree_table).
+        self._tree = tree_table(self._limb_kp, self._limb_redundant, K)
         self._record = prepared(record)
         # The decode takes the record as its bytes (see params.record_in).
         self._record_bytes = self._record.view(np.uint8)
@@ -255,7 +263,8 @@ class CoreDecoder:
         saved = _fp_mode()
         try:
             return decode(heat4, paf4, self._limb_kp, self._limb_paf, self._limb_redundant,
-                          self._num_keypoints, self._record_bytes, self._limb_len)
+                          self._num_keypoints, self._tree, self._record_bytes,
+                          self._limb_len)
         except BaseException:
             # Only an allocation failure can stop a decode half way: the thread
             # must not keep the flush mode.

@@ -11,16 +11,18 @@ import numpy as np
 from .assembly import (assemble_limb, limb_prior, new_best, new_people, people_clear,
                        people_emit)
 from .assignment import HUNGARIAN, assign_limb, assign_work
-from .fp import F0, enter_flush_denormals, jit, leave_flush_denormals
-from .join import stage_join
+from .fp import F0, borrowing, enter_flush_denormals, jit, leave_flush_denormals
+from .join import join_with, tree_of
 from .params import record_in
 from .peaks import new_peaks, peak_work, stage_peaks
 from .scoring import limb_candidates, scoring_work
 from .sort import new_cands
 
 # The skeleton (pd_skeleton): per limb its keypoint types, PAF channels, whether it
-# lies beyond the tree and its expected length (empty: none); K keypoint types.
-Skeleton = namedtuple("Skeleton", ["limb_kp", "limb_paf", "redundant", "K", "limb_len"])
+# lies beyond the tree and its expected length (empty: none); K keypoint types; the
+# tree as joining reads it.
+Skeleton = namedtuple("Skeleton", ["limb_kp", "limb_paf", "redundant", "K", "tree",
+                                   "limb_len"])
 
 # One frame's workspace and state, reused by the frames of a batch; the candidate
 # and assignment scratch grow with the largest limb, so they travel separately.
@@ -54,6 +56,17 @@ def new_frame(sk, prm, height, width):
                  new_people(capacity(sk.K, mp), sk.K, total))
 
 
+@borrowing
+def _only_connection(cands, conns):
+    """A limb type's one candidate is its connection, greedy or optimal: assign_limb's
+    result without its call (which counts every array of its scratch), a good share
+    of a sparse frame's cost."""
+    conns.s[0] = cands.s[0]
+    conns.a[0] = cands.a[0]
+    conns.b[0] = cands.b[0]
+    return 1
+
+
 @jit
 def decode_frame(heat, paf, sk, prm, fr, cands, aw, stats):
     """pd_decode_frame_flushed up to the people (fr.people after joining); stats
@@ -78,12 +91,15 @@ def decode_frame(heat, paf, sk, prm, fr, cands, aw, stats):
         limb_prior(prm, people, limb_kp, sk.limb_len, l, found, cands, nc, scale)
         ka = limb_kp[l, 0]
         kb = limb_kp[l, 1]
-        nconn, aw = assign_limb(cands, nc, num[ka], num[kb], prm.assignment, conns, aw)
+        if nc == 1:
+            nconn = _only_connection(cands, conns)
+        else:
+            nconn, aw = assign_limb(cands, nc, num[ka], num[kb], prm.assignment, conns, aw)
         assemble_limb(prm, people, (ka, kb), redundant[l] != 0, ka * mp, kb * mp, cands,
                       nc, num[ka], num[kb], conns, nconn, peak_v, best)
         n_cands += nc
         n_conn += nconn
-    stage_join(prm, people, found, limb_kp, redundant)
+    join_with(prm, people, found, limb_kp, redundant, sk.tree)
     stats[1] = n_cands
     stats[2] = n_conn
     return cands, aw
@@ -107,7 +123,8 @@ def _decode_frames(heat, paf, sk, prm):
     frames = heat.shape[0]
     fr = new_frame(sk, prm, heat.shape[2], heat.shape[3])
     mp = fr.peaks.x.shape[0] // sk.K
-    cands = new_cands(min(mp * mp, 4096))
+    # Candidates of a limb, with as much again for their sort (limb_candidates).
+    cands = new_cands(2 * min(mp * mp, 4096))
     aw = assign_work(mp, mp, min(mp * mp, 4096), prm.assignment == HUNGARIAN)
     counts = np.zeros(frames, np.int64)
     stats = np.zeros((frames, 4), np.int64)
@@ -128,15 +145,17 @@ def _decode_frames(heat, paf, sk, prm):
 
 
 @jit
-def decode_entry(heat, paf, limb_kp, limb_paf, redundant, K, rec_bytes, limb_len):
+def decode_entry(heat, paf, limb_kp, limb_paf, redundant, K, tree, rec_bytes, limb_len):
     """pd_decode_batch over frames heat[f], paf[f] ((C, H, W) views of any strides),
-    with denormals flushed as in C; rec_bytes holds the pd_params record (params.record_in);
-    limb_len the skeleton's expected limb lengths (pd_skeleton.limb_length, empty for NULL).
+    with denormals flushed as in C; tree is the skeleton's join.tree_table; rec_bytes
+    holds the pd_params record (params.record_in); limb_len the skeleton's expected
+    limb lengths (pd_skeleton.limb_length, empty for NULL).
 
     Returns (keypoints (P, K, 3), scores (P,), counts (F,), stats (F, 4)) with the
     people of all frames one after another."""
     saved = enter_flush_denormals()
-    result = _decode_frames(heat, paf, Skeleton(limb_kp, limb_paf, redundant, K, limb_len),
+    result = _decode_frames(heat, paf, Skeleton(limb_kp, limb_paf, redundant, K,
+                                                tree_of(tree, K), limb_len),
                             record_in(rec_bytes))
     leave_flush_denormals(saved)
     return result

@@ -31,7 +31,9 @@ inline = njit(nogil=True, cache=True, error_model="numpy", inline="always")
 # without the runtime's reference counting (Numba's `_nrt` option), so that neither a
 # call nor an inlined helper counts a reference to each array it is passed, an atomic
 # operation per array per call (most of the joining pass's time on a crowded map
-# before this). Such a function must not create an array that outlives it.
+# before this). Such a function must not create an array that outlives it, nor
+# call one that allocates or returns an array it did not get: the jit functions it
+# calls are compiled without reference counting too (Numba passes the option on).
 borrowing = njit(nogil=True, cache=True, error_model="numpy", _nrt=False)
 
 PD_OK = 0
@@ -127,11 +129,6 @@ def flat_plane(src):
     """A 2-D float32 array that is C-contiguous (a channel of a CHW array) as a flat
     C array over the same memory."""
     return numba.carray(f32_pointer(np.intp(src.ctypes.data)), src.shape[0] * src.shape[1])
-
-
-@jit
-def finite_or_zero(v):
-    return v if v - v == F0 else F0
 
 
 @jit

@@ -87,6 +87,26 @@ def new_tree(limb_kp, limb_redundant, K):
 
 
 @jit
+def tree_table(limb_kp, limb_redundant, K):
+    """The Tree of a skeleton in one int32 array (middles, partner_start, partners),
+    worked out once per decoder: tree_of reads it."""
+    tree = new_tree(limb_kp, limb_redundant, K)
+    n = tree.partner_start[K]
+    table = np.empty(K * K + K + 1 + n, np.int32)
+    table[:K * K] = tree.middles.ravel()
+    table[K * K:K * K + K + 1] = tree.partner_start
+    table[K * K + K + 1:] = tree.partners[:n]
+    return table
+
+
+@jit
+def tree_of(table, K):
+    """The Tree that tree_table laid out, as views of it."""
+    return Tree(table[:K * K].reshape((K, K)), table[K * K:K * K + K + 1],
+                table[K * K + K + 1:])
+
+
+@jit
 def new_state(count, K, total):
     """The workspace of pd_join_layout for `count` people and `total` peak slots."""
     cap = max(count, 1)
@@ -535,13 +555,12 @@ def _apply(people, peaks, st):
 
 
 @jit
-def join_fragments(people, peaks, limb_kp, limb_redundant, margin):
+def join_fragments(people, peaks, limb_kp, limb_redundant, tree, margin):
     """pd_stage_join's rounds until none joins: the pieces of one person are rivals
     as hosts until they have joined each other, and each round joins a fragment
     away, so the rounds end."""
     K = people.slots.shape[1]
     count = people.n[0]
-    tree = new_tree(limb_kp, limb_redundant, K)
     st = new_state(count, K, peaks.x.shape[0])
     px, py = peaks.x, peaks.y
     rnd = 0
@@ -560,7 +579,15 @@ def join_fragments(people, peaks, limb_kp, limb_redundant, margin):
 
 
 @jit
+def join_with(prm, people, peaks, limb_kp, limb_redundant, tree):
+    """pd_stage_join with the skeleton's tree worked out before (tree_of)."""
+    if prm.join_fragments > F0:
+        join_fragments(people, peaks, limb_kp, limb_redundant, tree, prm.join_fragments)
+
+
+@jit
 def stage_join(prm, people, peaks, limb_kp, limb_redundant):
     """pd_stage_join: joining when join_fragments is on."""
     if prm.join_fragments > F0:
-        join_fragments(people, peaks, limb_kp, limb_redundant, prm.join_fragments)
+        join_with(prm, people, peaks, limb_kp, limb_redundant,
+                  new_tree(limb_kp, limb_redundant, people.slots.shape[1]))

@@ -6,7 +6,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .fp import F0, F2, FHALF, FINF, FMAX, PD_ERR_ARGUMENT, PD_OK, jit, row_of
+from .fp import F0, F2, FHALF, FINF, FMAX, PD_ERR_ARGUMENT, PD_OK, borrowing, jit, row_of
 from .sort import sort_candidates
 
 _INT_MAX = 2**31 - 1
@@ -89,7 +89,7 @@ def _window_bounds(x, y, radius, height, width):
             min(y + radius, height - 1))
 
 
-@jit
+@borrowing
 def _max3(left, mid, right, out, n):
     """out[i] = max(left[i], mid[i], right[i]): a long loop over shifted slices (no
     negative offsets), which LLVM vectorises."""
@@ -106,7 +106,7 @@ def _max2(a, b):
     return a if a > b else b
 
 
-@jit
+@borrowing
 def _window_max_r1(plane, row_max, window, height, width):
     """Radius 1 by shifted slices; the rows' and columns' ends are fixed after."""
     cells = height * width
@@ -137,7 +137,7 @@ def _max_count(m, c, v, n):
     return m, c
 
 
-@jit
+@borrowing
 def _line_max(src, src_c, use_c, base, step, count, radius, out, out_c, lv, lc):
     """pd_line_max: van Herk / Gil-Werman window maxima with counts along one line
     (count items `step` apart from `base` in the flat arrays); lv, lc hold the
@@ -174,7 +174,7 @@ def _line_max(src, src_c, use_c, base, step, count, radius, out, out_c, lv, lc):
         out_c[base + i * step] = c
 
 
-@jit
+@borrowing
 def _window_max_count(plane, height, width, radius, w, window, count):
     """pd_window_max_count: a row pass and a column pass of _line_max, O(cells)."""
     for y in range(height):
@@ -185,7 +185,7 @@ def _window_max_count(plane, height, width, radius, w, window, count):
                   w.line_v, w.line_c)
 
 
-@jit
+@borrowing
 def _window_max(w, height, width, radius):
     """The (2r+1) x (2r+1) window maximum of every cell (pd_window_max); for r > 1
     with the counts of cells reaching it. Only comparisons: any order gives the
@@ -196,7 +196,7 @@ def _window_max(w, height, width, radius):
     _window_max_count(w.plane, height, width, radius, w, w.window, w.count)
 
 
-@jit
+@borrowing
 def _equal_count(plane, height, width, idx, radius, w, counted):
     """pd_equal_count: cells of candidate idx's window at its value, itself included."""
     if counted:
@@ -213,7 +213,7 @@ def _equal_count(plane, height, width, idx, radius, w, counted):
     return n
 
 
-@jit
+@borrowing
 def _find_root(uf, p):
     while uf[p] != p:
         uf[p] = uf[uf[p]]
@@ -221,7 +221,7 @@ def _find_root(uf, p):
     return p
 
 
-@jit
+@borrowing
 def _union(uf, a, b):
     a = _find_root(uf, a)
     b = _find_root(uf, b)
@@ -231,7 +231,7 @@ def _union(uf, a, b):
         uf[a] = b
 
 
-@jit
+@borrowing
 def _plateau_cover(height, width, radius, count_max, sums, cover):
     """pd_plateau_cover: the doubled grid covered by squares [2c, 2c + 2r] around
     the candidates that have another in their window."""
@@ -259,7 +259,7 @@ def _plateau_cover(height, width, radius, count_max, sums, cover):
             cover[py * wd + px] = 1 if running > 0 else 0
 
 
-@jit
+@borrowing
 def _label_plateaus(height, width, threshold, radius, w, counted):
     """pd_label_plateaus: per plateau root, w.grid holds 2 * its first cell + 1 when
     it is no maximum; w.count_max > 1 marks the cells that have one."""
@@ -290,7 +290,7 @@ def _label_plateaus(height, width, threshold, radius, w, counted):
     _plateau_verdicts(height, width, w)
 
 
-@jit
+@borrowing
 def _plateau_verdicts(height, width, w):
     """Per plateau root: 2 * its first cell + 1 when a cell of it is bad."""
     wd = 2 * width - 1
@@ -308,7 +308,7 @@ def _plateau_verdicts(height, width, w):
                 w.grid[root] |= bad
 
 
-@jit
+@borrowing
 def _is_supported(plane, height, width, x, y, support):
     """pd_is_supported: the 1-2-1 weighted 3x3 mean around (x, y) exceeds `support`,
     summed in float32 in C's order."""
@@ -331,7 +331,7 @@ def _is_supported(plane, height, width, x, y, support):
     return _is_supported_wide(plane, height, width, x, y, support)
 
 
-@jit
+@borrowing
 def _is_supported_wide(plane, height, width, x, y, support):
     """pd_is_supported_wide: the same test in float64, where float32 overflows."""
     total = 0.0
@@ -367,7 +367,7 @@ def _copy_plane(src, height, width, plane):
                 out[x] = v if v - v == F0 else F0
 
 
-@jit
+@borrowing
 def _log_curvature(plane, idx, step, v):
     """The second difference of log values across idx along `step`, or 0 when a
     neighbour is not positive."""
@@ -376,10 +376,11 @@ def _log_curvature(plane, idx, step, v):
     return F0
 
 
-@jit
-def _channel_sigma2(plane, height, width, f_idx, num, curvature):
+@borrowing
+def _channel_sigma2(plane, height, width, f_idx, num, curvature, tie_a, tie_b):
     """The channel's squared Gaussian width, from the median curvature of its peaks
-    (none when no peak is curved). `curvature` holds 2 * num floats."""
+    (none when no peak is curved). `curvature`, tie_a and tie_b hold 2 * num items
+    (tie_a, tie_b the sort's, whose order of equal values does not matter)."""
     m = 0
     for i in range(num):
         idx = f_idx[i]
@@ -400,11 +401,13 @@ def _channel_sigma2(plane, height, width, f_idx, num, curvature):
                 m += 1
     if m == 0:
         return False, F0
-    ranked = np.sort(curvature[:m])  # ascending: C's descending median is m - 1 - m // 2
-    return True, np.float32(-1.0) / ranked[m - 1 - m // 2]
+    tie_a[:m] = 0
+    tie_b[:m] = 0
+    sort_candidates(curvature, tie_a, tie_b, m)  # descending, as in C
+    return True, np.float32(-1.0) / curvature[m // 2]
 
 
-@jit
+@borrowing
 def _tops_its_neighbours(plane, height, width, nx, ny, cx, cy, hn):
     """No cell around (nx, ny) but its peak's (cx, cy) is higher than hn."""
     for e in range(8):
@@ -424,7 +427,7 @@ def _inside(x, y, height, width):
     return 0 <= x < width and 0 <= y < height
 
 
-@jit
+@borrowing
 def _hidden_peak(plane, height, width, idx, d, threshold, margin, sigma2, marks):
     """The cell in direction d of peak idx when a second Gaussian hides there, or -1."""
     cy = idx // width
@@ -451,12 +454,14 @@ def _hidden_peak(plane, height, width, idx, d, threshold, margin, sigma2, marks)
     return n
 
 
-@jit
+@borrowing
 def _split_merged(plane, height, width, threshold, margin, w, num):
     """pd_split_merged: appends to w.f_idx (raster order so far) the cells of peaks
     hidden next to the peaks found, with f_b 1 + the direction from their peak;
     returns the new count and the channel's squared width."""
-    curved, sigma2 = _channel_sigma2(plane, height, width, w.f_idx, num, w.row_max)
+    # row_max, row_count and count are free once the maxima are found.
+    curved, sigma2 = _channel_sigma2(plane, height, width, w.f_idx, num, w.row_max,
+                                     w.row_count, w.count)
     if not curved:
         return num, F0
     marks = w.visited
@@ -480,7 +485,7 @@ def _split_merged(plane, height, width, threshold, margin, w, num):
     return num, sigma2
 
 
-@jit
+@borrowing
 def _fit_far_side(plane, idx, step, inside, v, sigma2):
     """pd_fit_far_side: a Gaussian's offset from its neighbour `step` cells away."""
     if not inside or not v > F0 or not plane[idx + step] > F0:
@@ -494,7 +499,7 @@ def _fit_far_side(plane, idx, step, inside, v, sigma2):
     return t if step > 0 else -t
 
 
-@jit
+@borrowing
 def _is_peak(plane, height, width, idx, radius, support, w, labelled):
     """pd_is_peak: whether candidate idx is a peak, and whether it belongs to a
     plateau seen before the plateaus were labelled (then it is no peak yet)."""
@@ -513,7 +518,7 @@ def _is_peak(plane, height, width, idx, radius, support, w, labelled):
     return True, False
 
 
-@jit
+@borrowing
 def _local_maxima_pass(height, width, threshold, radius, support, w, labelled):
     """The peaks of w.plane in raster order into w.f_val, f_idx, f_b; their count and
     whether a plateau was seen unlabelled."""
@@ -549,7 +554,7 @@ def _local_maxima_pass(height, width, threshold, radius, support, w, labelled):
     return num, plateaus
 
 
-@jit
+@borrowing
 def _local_maxima(height, width, threshold, radius, support, w):
     """pd_collect_peaks: one pass when no candidate has an equal cell in its window;
     otherwise the plateaus are labelled and the pass runs again. O(cells) for any
@@ -562,7 +567,7 @@ def _local_maxima(height, width, threshold, radius, support, w):
     return num
 
 
-@jit
+@borrowing
 def _fit_peak(plane, height, width, idx, v, b, sigma2):
     """A peak's sub-cell offsets (dx, dy). A split peak is fitted from the far side
     along axes toward its peak."""
@@ -591,6 +596,16 @@ def find_peaks_core(src, height, width, threshold, radius, max_peaks, split_marg
                     support, w, out_x, out_y, out_v):
     """pd_find_peaks on one (H, W) view of any strides. Returns the number kept."""
     _copy_plane(src, height, width, w.plane)
+    return _plane_peaks(height, width, threshold, radius, max_peaks, split_margin, support, w,
+                        out_x, out_y, out_v)
+
+
+@borrowing
+def _plane_peaks(height, width, threshold, radius, max_peaks, split_margin, support, w,
+                 out_x, out_y, out_v):
+    """find_peaks_core on the plane copied into w.plane, without reference counting:
+    each call below would count every array of w. (The copy reads the map through
+    fp.row_of, which needs the counting.)"""
     _window_max(w, height, width, radius)
     num = _local_maxima(height, width, threshold, radius, support, w)
     sigma2 = F0
@@ -638,12 +653,14 @@ def stage_peaks(heat, prm, w, peaks):
     mp = peaks.x.shape[0] // peaks.num.shape[0]
     cap = min(mp, np.int64(prm.max_peaks))
     total = 0
+    plane = w.plane
     for k in range(peaks.num.shape[0]):
         off = k * mp
-        got = find_peaks_core(heat[k], height, width, prm.peak_threshold,
-                              np.int64(prm.peak_radius), cap, prm.split_merged_peaks,
-                              prm.peak_support, w, peaks.x[off:off + mp],
-                              peaks.y[off:off + mp], peaks.v[off:off + mp])
+        # find_peaks_core's two steps: w is counted once per frame, not per channel.
+        _copy_plane(heat[k], height, width, plane)
+        got = _plane_peaks(height, width, prm.peak_threshold, np.int64(prm.peak_radius), cap,
+                           prm.split_merged_peaks, prm.peak_support, w, peaks.x[off:off + mp],
+                           peaks.y[off:off + mp], peaks.v[off:off + mp])
         peaks.num[k] = got
         total += got
     return total

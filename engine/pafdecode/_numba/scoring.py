@@ -12,8 +12,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from .fp import F0, FINF, flat_plane, jit, row_of
-from .sort import Cands, new_cands, sort_candidates
+from .fp import F0, FINF, borrowing, flat_plane, jit, row_of
+from .sort import new_cands, sort_candidates_stable
 
 FMAX64 = float(np.finfo(np.float32).max)
 
@@ -23,20 +23,21 @@ _BATCH = 256  # pairs scored together, as in scoring.c
 
 # The settings scoring derives from the record, and its scratch: the sample order
 # (middle out) and positions, the support mask and flat copies of the fields, the
-# pairs of one a, the ends' fields and the batch. The tuples are unpacked once per
+# pairs of one a, the ends' fields, the batch and the histogram of the sort. The tuples are unpacked once per
 # limb: the helpers called per a, per batch or per pair take the arrays they read,
 # because a call counts a reference to every array of every tuple it is passed,
 # which costs more than the work of a small one.
 Scoring = namedtuple("Scoring", [
     "n", "min_inliers", "threshold", "max_length", "max_candidates",
-    "samples", "dots", "mask", "gx", "gy", "pairs", "ends", "batch"])
+    "samples", "dots", "mask", "gx", "gy", "pairs", "ends", "batch", "hist"])
 # order[s]: the sample taken s-th; t[k]: sample k's position; t_order[s] = t[order[s]].
 Samples = namedtuple("Samples", ["order", "t", "t_order"])
 # Per b of the current a: offset to b, sure misses so far, which b, and scratch.
 Pairs = namedtuple("Pairs", ["rel_x", "rel_y", "misses", "alive", "cell"])
 # Per b: the field at b and the slack under which the last sample fails for sure.
 Ends = namedtuple("Ends", ["vb_x", "vb_y", "slack2_b"])
-# bi rows a, b, slot, failures; bf rows x0, y0, dx, dy, ux, uy; bdots per sample.
+# bi rows a, b, slot, failures, cell x, cell y; bf rows x0, y0, dx, dy, ux, uy and
+# the offsets in the cell fx, fy; bdots per sample.
 Batch = namedtuple("Batch", ["bi", "bf", "bdots"])
 
 
@@ -87,12 +88,13 @@ def scoring_work(prm, cells, mp):
     pairs = Pairs(np.empty(mp, np.float32), np.empty(mp, np.float32), np.empty(mp, np.int64),
                   np.empty(mp, np.int64), np.empty(mp, np.int64))
     ends = Ends(np.empty(mp, np.float32), np.empty(mp, np.float32), np.empty(mp, np.float64))
-    batch = Batch(np.empty((4, _BATCH), np.int64), np.empty((6, _BATCH), np.float32),
+    batch = Batch(np.empty((6, _BATCH), np.int64), np.empty((8, _BATCH), np.float32),
                   np.empty((n, _BATCH), np.float32))
     return Scoring(n, np.int64(min_inliers(prm)), prm.paf_threshold, max_length(prm),
                    np.int64(prm.max_candidates), Samples(order, t, t_order),
                    np.empty(n, np.float64), np.empty(cells, np.uint8),
-                   np.empty(cells, np.float32), np.empty(cells, np.float32), pairs, ends, batch)
+                   np.empty(cells, np.float32), np.empty(cells, np.float32), pairs, ends, batch,
+                   np.empty(257, np.int64))
 
 
 @jit
@@ -170,21 +172,6 @@ def _dot_strided(fx, fy, height, width, px, py, ux, uy):
 
 
 @jit
-def _dot_flat(gx, gy, height, width, px, py, ux, uy):
-    """The same from flat C planes gx, gy (the fields or copies of them)."""
-    x0, x1, y0, y1, wx, wy = _cell(px, py, height, width)
-    r0 = y0 * width
-    r1 = y1 * width
-    vx = _lerp2(gx[r0 + x0], gx[r0 + x1], gx[r1 + x0], gx[r1 + x1], wx, wy)
-    vy = _lerp2(gy[r0 + x0], gy[r0 + x1], gy[r1 + x0], gy[r1 + x1], wx, wy)
-    dot = vx * ux + vy * uy
-    if dot - dot == F0:
-        return dot
-    return _dot_wide((gx[r0 + x0], gx[r0 + x1], gx[r1 + x0], gx[r1 + x1]),
-                     (gy[r0 + x0], gy[r0 + x1], gy[r1 + x0], gy[r1 + x1]), wx, wy, ux, uy)
-
-
-@jit
 def _is_c_plane(src):
     return src.strides[1] == 4 and src.strides[0] == 4 * src.shape[1]
 
@@ -203,7 +190,7 @@ def _copy_raw(src, height, width, out):
                 row[x] = src[y, x]
 
 
-@jit
+@borrowing
 def _support_mask(gx, gy, height, width, threshold, mask):
     """Marks, on the flat PAF planes gx, gy, the cells (x, y) whose bilinear square
     [x, x+1] x [y, y+1] has a corner whose vector is longer than a hair below the
@@ -243,7 +230,7 @@ def _pair_score(total, n, height, length):
     return score if score > 0.0 else -1.0
 
 
-@jit
+@borrowing
 def _score_pair(fx, fy, x0, y0, dx, dy, order, t, dots, max_failures, threshold):
     """pd_score_pair on the views fx, fy (any strides): the exact score of a pair,
     or -1 when it is no candidate. `dots` is scratch for the n samples."""
@@ -277,7 +264,7 @@ def _sure_slack2(threshold, margin):
     return slack * slack * (1.0 - 1e-5) if slack > 0.0 else -1.0
 
 
-@jit
+@borrowing
 def _end_fields(gx, gy, height, width, bx, by, nb, threshold, ends):
     """The field at each b, and the slack under which the last sample of a pair
     ending at b fails for sure. That sample lands on b only up to the rounding of
@@ -302,13 +289,59 @@ def _end_fields(gx, gy, height, width, bx, by, nb, threshold, ends):
             ends.slack2_b[j] = -1.0
 
 
-@jit
+@borrowing
+def _sample_cells(count, tk, height, width, x0, y0, dx, dy, cell_x, cell_y, frac_x, frac_y):
+    """pd_sample_cells: the cell and the offsets in it of sample tk of each pair (the
+    clamps and corners of pd_bilinear), a loop that vectorises."""
+    xmax = np.float32(width - 1)
+    ymax = np.float32(height - 1)
+    for q in range(count):
+        x = x0[q] + dx[q] * tk
+        y = y0[q] + dy[q] * tk
+        x = F0 if x < F0 else x
+        y = F0 if y < F0 else y
+        x = xmax if x > xmax else x
+        y = ymax if y > ymax else y
+        cx = np.int32(x)
+        cy = np.int32(y)
+        cell_x[q] = cx
+        cell_y[q] = cy
+        frac_x[q] = x - np.float32(cx)
+        frac_y[q] = y - np.float32(cy)
+
+
+@borrowing
+def _sample_dots(gx, gy, height, width, count, cell_x, cell_y, frac_x, frac_y, ux, uy, slot,
+                 failures, dots_k, threshold):
+    """Sample k of each pair from its cell (pd_score_batch's inner loop): the dot
+    products into dots_k by slot, the failures counted."""
+    for q in range(count):
+        cx = cell_x[q]
+        cy = cell_y[q]
+        o00 = cy * width + cx
+        o01 = o00 + (1 if cx + 1 < width else 0)
+        o10 = o00 + (width if cy + 1 < height else 0)
+        o11 = o10 + (o01 - o00)
+        fx = frac_x[q]
+        fy = frac_y[q]
+        vx = _lerp2(gx[o00], gx[o01], gx[o10], gx[o11], fx, fy)
+        vy = _lerp2(gy[o00], gy[o01], gy[o10], gy[o11], fx, fy)
+        dot = vx * ux[q] + vy * uy[q]
+        if not (dot - dot == F0):
+            dot = _dot_wide((gx[o00], gx[o01], gx[o10], gx[o11]),
+                            (gy[o00], gy[o01], gy[o10], gy[o11]), fx, fy, ux[q], uy[q])
+        dots_k[slot[q]] = dot
+        failures[q] += np.int64(not (dot > threshold))
+
+
+@borrowing
 def _batch_samples(gx, gy, height, width, count, order, t, bi, bf, bdots, max_failures,
                    threshold):
     """Every sample of the batched pairs, sample-major, three samples a pass, the
     pairs with too many failures dropped after each pass; returns the live count."""
-    a, b, slot, failures = bi[0], bi[1], bi[2], bi[3]
-    x0, y0, dx, dy, ux, uy = bf[0], bf[1], bf[2], bf[3], bf[4], bf[5]
+    a, b, slot, failures, cell_x, cell_y = bi[0], bi[1], bi[2], bi[3], bi[4], bi[5]
+    x0, y0, dx, dy, ux, uy, frac_x, frac_y = bf[0], bf[1], bf[2], bf[3], bf[4], bf[5], \
+        bf[6], bf[7]
     n = order.shape[0]
     live = count
     s0 = 0
@@ -316,13 +349,10 @@ def _batch_samples(gx, gy, height, width, count, order, t, bi, bf, bdots, max_fa
         s1 = min(s0 + 3, n)
         for s in range(s0, s1):
             k = order[s]
-            tk = t[k]
-            dots_k = bdots[k]
-            for q in range(live):
-                dot = _dot_flat(gx, gy, height, width, x0[q] + dx[q] * tk, y0[q] + dy[q] * tk,
-                                ux[q], uy[q])
-                dots_k[slot[q]] = dot
-                failures[q] += np.int64(not (dot > threshold))
+            _sample_cells(live, t[k], height, width, x0, y0, dx, dy, cell_x, cell_y, frac_x,
+                          frac_y)
+            _sample_dots(gx, gy, height, width, live, cell_x, cell_y, frac_x, frac_y, ux, uy,
+                         slot, failures, bdots[k], threshold)
         kept = 0
         for q in range(live):
             a[kept] = a[q]
@@ -337,7 +367,7 @@ def _batch_samples(gx, gy, height, width, count, order, t, bi, bf, bdots, max_fa
     return live
 
 
-@jit
+@borrowing
 def _score_batch(gx, gy, height, width, count, order, t, bi, bf, bdots, max_failures,
                  threshold, cand_s, cand_a, cand_b, out):
     """pd_score_batch: scores the `count` pairs batched in (bi, bf) from all n
@@ -371,7 +401,7 @@ def _score_batch(gx, gy, height, width, count, order, t, bi, bf, bdots, max_fail
     return written
 
 
-@jit
+@borrowing
 def _start_slack(gx, gy, height, width, x0, y0, threshold):
     """The field at a and the slack under which the first sample (a itself: only
     the dot product's rounding needs a margin) fails for sure. Non-finite fields
@@ -391,7 +421,7 @@ def _start_slack(gx, gy, height, width, x0, y0, threshold):
     return va_x, va_y, slack2_a
 
 
-@jit
+@borrowing
 def _end_misses(x0, y0, va_x, va_y, slack2_a, bx, by, max_length2, vb_x, vb_y, slack2_b,
                 rel_x, rel_y, misses, alive, cell):
     """Dense first, as in scoring.c: the end samples sit on a and b, and a dot
@@ -424,7 +454,7 @@ def _end_misses(x0, y0, va_x, va_y, slack2_a, bx, by, max_length2, vb_x, vb_y, s
     return live
 
 
-@jit
+@borrowing
 def _sure_misses(x0, y0, live, height, width, max_failures, order, t_order, mask, rel_x,
                  rel_y, misses, alive, cell):
     """The other samples fail for sure in unsupported squares: counts them for all
@@ -461,7 +491,7 @@ def _sure_misses(x0, y0, live, height, width, max_failures, order, t_order, mask
     return live
 
 
-@jit
+@borrowing
 def _in_range_pairs(x0, y0, bx, by, max_length2, rel_x, rel_y, alive):
     """Without the prefilter: only the pairs too short or too long are dropped."""
     live = 0
@@ -477,21 +507,20 @@ def _in_range_pairs(x0, y0, bx, by, max_length2, rel_x, rel_y, alive):
 
 
 @jit
-def _planes(fx, fy, use_mask, sc):
+def _planes(fx, fy, use_mask, gx, gy):
     """Samples are read from flat planes: the fields themselves when each channel
-    is C-contiguous (CHW), else copies when there are many pairs to score; flat
-    is False when the views are read as they are."""
+    is C-contiguous (CHW), else copies into gx, gy when there are many pairs to
+    score; flat is False when the views are read as they are."""
     height, width = fx.shape
     if _is_c_plane(fx) and _is_c_plane(fy):
         return True, flat_plane(fx), flat_plane(fy)
     if use_mask:
-        _copy_raw(fx, height, width, sc.gx)
-        _copy_raw(fy, height, width, sc.gy)
-        return True, sc.gx, sc.gy
-    return False, sc.gx, sc.gy
+        _copy_raw(fx, height, width, gx)
+        _copy_raw(fy, height, width, gy)
+    return use_mask, gx, gy
 
 
-@jit
+@borrowing
 def _fill_batch(i, x0, y0, q, live, rel_x, rel_y, alive, bi, bf, batched):
     """Batches a's live pairs from q on, across a in (a, b) order as scoring.c
     does, until the batch is full: (the next pair, the batch's fill)."""
@@ -507,7 +536,7 @@ def _fill_batch(i, x0, y0, q, live, rel_x, rel_y, alive, bi, bf, batched):
     return q, batched
 
 
-@jit
+@borrowing
 def _score_pairs(fx, fy, i, x0, y0, live, rel_x, rel_y, alive, order, t, dots, max_failures,
                  threshold, cand_s, cand_a, cand_b, count):
     """Scores a's live pairs one by one from the views; returns the candidate count."""
@@ -523,16 +552,15 @@ def _score_pairs(fx, fy, i, x0, y0, live, rel_x, rel_y, alive, order, t, dots, m
     return count
 
 
-@jit
-def score_limb(fx, fy, ax, ay, bx, by, sc, cands):
+@borrowing
+def score_limb(fx, fy, flat, gx, gy, use_mask, ax, ay, bx, by, sc, cands):
     """pd_score_limb: the candidates between peaks (ax, ay) and (bx, by) into
-    `cands`, sorted; returns their count."""
+    `cands`, sorted; returns their count. Samples are read from gx, gy when flat
+    (_planes), and the mask is used when use_mask. No reference counting: a call
+    per a, batch or pair would count every array it is passed."""
     height, width = fx.shape
     na = ax.shape[0]
     max_length2 = sc.max_length * sc.max_length if sc.max_length > F0 else FINF
-    # The mask only skips work; it pays when there are many pairs.
-    use_mask = sc.threshold >= F0 and na * bx.shape[0] * 32 > height * width
-    flat, gx, gy = _planes(fx, fy, use_mask, sc)
     prefilter = False
     if use_mask:
         marked = _support_mask(gx, gy, height, width, sc.threshold, sc.mask)
@@ -576,7 +604,10 @@ def score_limb(fx, fy, ax, ay, bx, by, sc, cands):
     if batched > 0:
         count += _score_batch(gx, gy, height, width, batched, order, t, bi, bf, bdots,
                               max_failures, threshold, cand_s, cand_a, cand_b, count)
-    sort_candidates(cands.s, cands.a, cands.b, count)
+    # Written in (a, b) order: a stable sort on the score completes the order. The
+    # arrays have room for twice the pairs (limb_candidates): the sort's scratch.
+    sort_candidates_stable(cands.s, cands.a, cands.b, count,
+                           (cands.s[count:], cands.a[count:], cands.b[count:]), sc.hist)
     return count
 
 
@@ -599,9 +630,14 @@ def limb_candidates(paf, limb_kp, limb_paf, l, peaks, sc, cands):
     nb = peaks.num[kb]
     if na == 0 or nb == 0:
         return cands, 0
-    cands = room(cands, na * nb)
+    cands = room(cands, 2 * na * nb)
     oa = ka * mp
     ob = kb * mp
-    nc = score_limb(paf[limb_paf[l, 0]], paf[limb_paf[l, 1]], peaks.x[oa:oa + na],
-                    peaks.y[oa:oa + na], peaks.x[ob:ob + nb], peaks.y[ob:ob + nb], sc, cands)
+    fx = paf[limb_paf[l, 0]]
+    fy = paf[limb_paf[l, 1]]
+    # The mask only skips work; it pays when there are many pairs.
+    use_mask = sc.threshold >= F0 and na * nb * 32 > fx.shape[0] * fx.shape[1]
+    flat, gx, gy = _planes(fx, fy, use_mask, sc.gx, sc.gy)
+    nc = score_limb(fx, fy, flat, gx, gy, use_mask, peaks.x[oa:oa + na], peaks.y[oa:oa + na],
+                    peaks.x[ob:ob + nb], peaks.y[ob:ob + nb], sc, cands)
     return cands, min(nc, sc.max_candidates)

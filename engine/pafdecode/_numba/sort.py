@@ -6,7 +6,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .fp import jit
+from .fp import borrowing, jit
 
 # Candidate limbs: score and the ranks of their two peaks (pd_candidate).
 Cands = namedtuple("Cands", ["s", "a", "b"])
@@ -17,7 +17,7 @@ def new_cands(n):
     return Cands(np.empty(n, np.float32), np.empty(n, np.int32), np.empty(n, np.int32))
 
 
-@jit
+@borrowing
 def before(s1, a1, b1, s2, a2, b2):
     """pd_before: score descending, then a ascending, then b ascending."""
     if s1 != s2:
@@ -27,14 +27,14 @@ def before(s1, a1, b1, s2, a2, b2):
     return b1 < b2
 
 
-@jit
+@borrowing
 def _swap(s, a, b, i, j):
     ts, ta, tb = s[i], a[i], b[i]
     s[i], a[i], b[i] = s[j], a[j], b[j]
     s[j], a[j], b[j] = ts, ta, tb
 
 
-@jit
+@borrowing
 def _sift_down(s, a, b, root, n):
     while True:
         child = 2 * root + 1
@@ -49,7 +49,7 @@ def _sift_down(s, a, b, root, n):
         root = child
 
 
-@jit
+@borrowing
 def _insertion_sort(s, a, b, n):
     for i in range(1, n):
         si, ai, bi = s[i], a[i], b[i]
@@ -60,7 +60,7 @@ def _insertion_sort(s, a, b, n):
         s[j + 1], a[j + 1], b[j + 1] = si, ai, bi
 
 
-@jit
+@borrowing
 def sort_candidates(s, a, b, n):
     """pd_sort_candidates on parallel arrays (score float32, a, b int32), the same
     insertion sort / heapsort, so even a non-total order (NaN) sorts identically."""
@@ -74,3 +74,60 @@ def sort_candidates(s, a, b, n):
     for end in range(n - 1, 0, -1):
         _swap(s, a, b, 0, end)
         _sift_down(s, a, b, np.int64(0), end)
+
+
+@borrowing
+def _descending_key(bits):
+    """pd_descending_key: a float's bits as a key that orders like the float, inverted
+    so that ascending keys mean descending scores."""
+    bits = ~bits if (bits & np.uint32(0x80000000)) != 0 else bits | np.uint32(0x80000000)
+    return ~bits
+
+
+@borrowing
+def _radix_pass(src, dst, n, shift, count):
+    """One byte of pd_sort_candidates_stable from the Cands-like triple src to dst;
+    False when that byte is the same everywhere (nothing moved)."""
+    src_s, src_a, src_b = src
+    dst_s, dst_a, dst_b = dst
+    keys = src_s[:n].view(np.uint32)
+    count[:] = 0
+    for i in range(n):
+        count[((_descending_key(keys[i]) >> shift) & np.uint32(0xFF)) + 1] += 1
+    for c in range(1, 257):
+        if count[c] == n:
+            return False
+    for c in range(256):
+        count[c + 1] += count[c]
+    for i in range(n):
+        at = count[(_descending_key(keys[i]) >> shift) & np.uint32(0xFF)]
+        count[(_descending_key(keys[i]) >> shift) & np.uint32(0xFF)] = at + 1
+        dst_s[at] = src_s[i]
+        dst_a[at] = src_a[i]
+        dst_b[at] = src_b[i]
+    return True
+
+
+@borrowing
+def sort_candidates_stable(s, a, b, n, scratch, count):
+    """pd_sort_candidates_stable: an LSD radix sort on the score, a byte a pass, so
+    items that arrive in (a, b) order leave in the full order of sort_candidates
+    (32 items or fewer: sort_candidates itself). scratch: three arrays of n items;
+    count: 257 int64."""
+    if n <= 32:
+        sort_candidates(s, a, b, n)
+        return
+    items = (s, a, b)
+    in_scratch = False
+    for shift in range(0, 32, 8):
+        if in_scratch:
+            moved = _radix_pass(scratch, items, n, np.uint32(shift), count)
+        else:
+            moved = _radix_pass(items, scratch, n, np.uint32(shift), count)
+        if moved:
+            in_scratch = not in_scratch
+    if in_scratch:
+        for i in range(n):
+            s[i] = scratch[0][i]
+            a[i] = scratch[1][i]
+            b[i] = scratch[2][i]
