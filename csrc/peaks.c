@@ -375,19 +375,28 @@ static float pd_fit_far_side(const float *plane, int idx, int step, int inside, 
 }
 
 /* One strided read into a clean contiguous plane: every later pass is
- * unit-stride, and NaN and Inf are zeros from here on. */
-static void pd_read_plane(const float *map, int height, int width, ptrdiff_t sy, ptrdiff_t sx,
-                          float *plane) {
+ * unit-stride, and NaN and Inf are zeros from here on. Returns 1 when a cell
+ * exceeds `threshold` (every peak does), 0 when the plane can hold no peak. */
+static int pd_read_plane(const float *map, int height, int width, ptrdiff_t sy, ptrdiff_t sx,
+                         float threshold, float *plane) {
     const size_t cells = (size_t)height * (size_t)width;
+    int above = 0;
     if (sx == 1 && sy == width) {
-        for (size_t i = 0; i < cells; i++) plane[i] = pd_finite_or_zero(map[i]);
-        return;
+        for (size_t i = 0; i < cells; i++) {
+            plane[i] = pd_finite_or_zero(map[i]);
+            above |= plane[i] > threshold;
+        }
+        return above;
     }
     for (int y = 0; y < height; y++) {
         const float *src = map + (ptrdiff_t)y * sy;
         float *dst = plane + (size_t)y * width;
-        for (int x = 0; x < width; x++) dst[x] = pd_finite_or_zero(src[(ptrdiff_t)x * sx]);
+        for (int x = 0; x < width; x++) {
+            dst[x] = pd_finite_or_zero(src[(ptrdiff_t)x * sx]);
+            above |= dst[x] > threshold;
+        }
     }
+    return above;
 }
 
 /* What the search for local maxima reads. */
@@ -595,7 +604,9 @@ int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff
     pd_arena_init(&arena, workspace, workspace_size);
     pd_peaks_layout(&w, height, width, &arena);
     if (!pd_arena_ok(&arena)) return PD_ERR_WORKSPACE;
-    pd_read_plane(map, height, width, sy, sx, w.plane);
+    /* No cell above the threshold (an empty channel): no peak, and nothing to
+     * suppress. */
+    if (!pd_read_plane(map, height, width, sy, sx, threshold, w.plane)) return 0;
     pd_window_max(&w, height, width, radius);
     const pd_nms q = {height, width, radius, threshold, peak_support};
     int num_found = pd_collect_peaks(&q, &w);
