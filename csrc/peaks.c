@@ -375,29 +375,33 @@ static float pd_fit_far_side(const float *plane, int idx, int step, int inside, 
 }
 
 /* One strided read into a clean contiguous plane: every later pass is
- * unit-stride, and NaN and Inf are zeros from here on. Returns 1 when a cell
- * exceeds `threshold` (every peak does), 0 when the plane can hold no peak. */
-static int pd_read_plane(const float *map, int height, int width, ptrdiff_t sy, ptrdiff_t sx,
-                         float threshold, float *plane) {
+ * unit-stride, and NaN and Inf are zeros from here on. */
+static void pd_read_plane(const float *map, int height, int width, ptrdiff_t sy, ptrdiff_t sx,
+                          float *plane) {
     const size_t cells = (size_t)height * (size_t)width;
-    int above = 0;
     if (sx == 1 && sy == width) {
-        for (size_t i = 0; i < cells; i++) {
-            plane[i] = pd_finite_or_zero(map[i]);
-            above |= plane[i] > threshold;
-        }
-        return above;
+        for (size_t i = 0; i < cells; i++) plane[i] = pd_finite_or_zero(map[i]);
+        return;
     }
     for (int y = 0; y < height; y++) {
         const float *src = map + (ptrdiff_t)y * sy;
         float *dst = plane + (size_t)y * width;
-        for (int x = 0; x < width; x++) {
-            dst[x] = pd_finite_or_zero(src[(ptrdiff_t)x * sx]);
-            above |= dst[x] > threshold;
-        }
+        for (int x = 0; x < width; x++) dst[x] = pd_finite_or_zero(src[(ptrdiff_t)x * sx]);
     }
+}
+
+/* 1 when a cell of the plane exceeds `threshold` (every peak does), 0 when the
+ * plane can hold no peak. */
+static int pd_any_above(const float *plane, size_t cells, float threshold) {
+    int above = 0;
+    for (size_t i = 0; i < cells; i++) above |= plane[i] > threshold;
     return above;
 }
+
+/* Maps up to this many cells test for an empty channel before the suppression,
+ * which then costs more than the test (a tiny map's setup); on larger maps the
+ * test would cost a frame with peaks about as much as it saves an empty one. */
+#define PD_SMALL_MAP 1024
 
 /* What the search for local maxima reads. */
 typedef struct {
@@ -606,7 +610,9 @@ int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff
     if (!pd_arena_ok(&arena)) return PD_ERR_WORKSPACE;
     /* No cell above the threshold (an empty channel): no peak, and nothing to
      * suppress. */
-    if (!pd_read_plane(map, height, width, sy, sx, threshold, w.plane)) return 0;
+    pd_read_plane(map, height, width, sy, sx, w.plane);
+    const size_t cells = (size_t)height * (size_t)width;
+    if (cells <= PD_SMALL_MAP && !pd_any_above(w.plane, cells, threshold)) return 0;
     pd_window_max(&w, height, width, radius);
     const pd_nms q = {height, width, radius, threshold, peak_support};
     int num_found = pd_collect_peaks(&q, &w);
