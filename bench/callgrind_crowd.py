@@ -4,7 +4,8 @@ both backends timed.
     python bench/callgrind_crowd.py --people 1 5 20 50 100 200
     python bench/callgrind_crowd.py --people 20 100 --assignment hungarian --time
 
-Each crowd is the benchmarks' (``synth.crowd_scene(n, 1000 + n)``, 368x656, stride 8),
+Each crowd is the benchmarks' (``synth.crowd_scene(n, 1000 + n)``, 368x656, stride 8;
+``--size-model shrinking`` for the crowds of people who shrink as the crowd grows),
 rendered once and cached in ``--cache`` (default: a folder in the temporary directory).
 Counting: a small C program linked against the installed ``libpafdecode`` reads the
 cached fields and decodes them twice; ``valgrind --tool=callgrind`` counts only the
@@ -79,22 +80,24 @@ int main(int argc, char **argv) {
 """
 
 
-def scene_fields(n_people, cache):
+def scene_fields(n_people, cache, size_model="constant"):
     """The crowd's heatmaps (K, H, W) and PAFs, from the cache when rendered before."""
-    path = Path(cache) / f"crowd-{n_people}.npz"
+    suffix = "" if size_model == "constant" else f"-{size_model}"
+    path = Path(cache) / f"crowd-{n_people}{suffix}.npz"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        scene = synth.crowd_scene(n_people, 1000 + n_people, image_size=IMAGE_SIZE)
+        scene = synth.crowd_scene(n_people, 1000 + n_people, image_size=IMAGE_SIZE,
+                                  size_model=size_model)
         np.savez(path, heatmaps=scene.heatmaps, pafs=scene.pafs)
     with np.load(path) as data:
         return data["heatmaps"], data["pafs"]
 
 
-def frame_file(n_people, cache, assignment):
-    heat, paf = scene_fields(n_people, cache)
+def frame_file(n_people, cache, assignment, size_model="constant"):
+    heat, paf = scene_fields(n_people, cache, size_model)
     heat = np.ascontiguousarray(heat[:COCO.num_keypoints], np.float32)
     paf = np.ascontiguousarray(paf, np.float32)
-    path = Path(cache) / f"crowd-{n_people}-{assignment}.bin"
+    path = Path(cache) / f"crowd-{n_people}-{size_model}-{assignment}.bin"
     head = [COCO.num_keypoints, len(COCO.limbs), paf.shape[0], heat.shape[1], heat.shape[2],
             ["greedy", "hungarian"].index(assignment)]
     with open(path, "wb") as out:
@@ -133,9 +136,9 @@ def count_instructions(binary, frame):
     return int(match.group(1)) // 2, int(run.stdout.split()[-1])
 
 
-def median_ms(n_people, cache, assignment, repeat):
+def median_ms(n_people, cache, assignment, repeat, size_model="constant"):
     """Median ms per backend, calls of the two interleaved."""
-    heat, paf = scene_fields(n_people, cache)
+    heat, paf = scene_fields(n_people, cache, size_model)
     decoders = {b: Decoder(COCO, backend=b, assignment=assignment) for b in ("c", "numba")}
     times = {b: [] for b in decoders}
     for decoder in decoders.values():
@@ -152,6 +155,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, nargs="+", default=[1, 5, 20, 50, 100, 200])
     parser.add_argument("--assignment", choices=["greedy", "hungarian"], default="greedy")
+    parser.add_argument("--size-model", choices=["constant", "shrinking"], default="constant",
+                        help="synth.crowd_scene's size_model (people who keep their size, "
+                             "or who shrink as the crowd grows, the model before 2026-12-03)")
     parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(),
                                                         "pafdecode-crowds"))
     parser.add_argument("--time", action="store_true",
@@ -163,12 +169,13 @@ def main(argv=None):
     rows = []
     for n in args.people:
         if args.time:
-            row = {"people": n, **median_ms(n, args.cache, args.assignment, args.repeat)}
+            row = {"people": n, **median_ms(n, args.cache, args.assignment, args.repeat,
+                                                    args.size_model)}
             print(f"{n:4d} people  C {row['c_ms']:8.3f} ms ({row['c_ms'] / max(n, 1):.4f} a"
                   f" person)  Numba {row['numba_ms']:8.3f} ms"
                   f" ({row['numba_ms'] / max(n, 1):.4f} a person)", flush=True)
         else:
-            frame = frame_file(n, args.cache, args.assignment)
+            frame = frame_file(n, args.cache, args.assignment, args.size_model)
             instructions, found = count_instructions(binary, frame)
             row = {"people": n, "found": found, "instructions": instructions}
             print(f"{n:4d} people  {found:4d} found  {instructions:12,d} instructions"

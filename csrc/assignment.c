@@ -15,6 +15,13 @@ typedef struct {
     const double *cost;
     ptrdiff_t ld;
     int n, m, transposed;
+    /* Optional (see pd_lsa_shortcut): per row i, the columns whose cost may be
+     * non-zero, row_cols[row_start[i - 1] .. row_start[i]); and the columns whose v
+     * ever changed, `moved` (flagged in moved_flag). */
+    const int32_t *row_start, *row_cols;
+    int32_t *moved;
+    uint8_t *moved_flag;
+    int num_moved;
 } pd_lsa;
 
 static void pd_lsa_layout(pd_lsa *s, int n, int m, pd_arena *arena) {
@@ -24,6 +31,8 @@ static void pd_lsa_layout(pd_lsa *s, int n, int m, pd_arena *arena) {
     s->p = pd_take(arena, ((size_t)m + 1) * sizeof(int32_t));
     s->way = pd_take(arena, ((size_t)m + 1) * sizeof(int32_t));
     s->used = pd_take(arena, (size_t)m + 1);
+    s->moved = pd_take(arena, ((size_t)m + 1) * sizeof(int32_t));
+    s->moved_flag = pd_take(arena, (size_t)m + 1);
 }
 
 size_t pd_lsa_workspace_size(int rows, int cols) {
@@ -86,12 +95,110 @@ static int pd_lsa_augment(pd_lsa *s, int i) {
         }
         j0 = j1;
     } while (s->p[j0] != 0);
+    /* The columns reached (column 0 aside, which is no real column) are those
+     * whose v this search moved. */
+    for (int j = 1; j <= s->m; j++) {
+        if (s->used[j] && !s->moved_flag[j]) {
+            s->moved_flag[j] = 1;
+            s->moved[s->num_moved++] = j;
+        }
+    }
     do {
         int j1 = s->way[j0];
         s->p[j0] = s->p[j1];
         j0 = j1;
     } while (j0 != 0);
     return PD_OK;
+}
+
+/* Row i's augmentation when its first Dijkstra step ends it, done without
+ * visiting every column; returns 1 when it did so, 0 when the full step must run
+ * (nothing is changed then).
+ *
+ * Exactness. The first step of pd_lsa_augment computes, for every column j, the
+ * reduced cost (c(i, j) - u[i]) - v[j] (minv starts infinite, so each becomes its
+ * minv), picks the lowest-numbered column j1 of least value, and ends when j1 is
+ * free (p[j1] == 0), having added delta (that value) to u[i] and taken it from
+ * v[0]; the path is then j1 alone. A column whose cost is 0 and whose v never
+ * changed (v[j] is still the 0.0 it started at) has the value (0.0 - u[i]) - 0.0,
+ * the same for all of them. So when the least value over the other columns (row
+ * i's listed ones and every column whose v moved, computed by the same
+ * expression) is strictly below that common value, no unlisted unmoved column
+ * can be j1 or tie with it, and the lowest-numbered column of least value among
+ * the others is the step's j1. If it is free, the step's effects on u, v, p (the
+ * only state that outlives an augmentation: minv and way are rewritten before
+ * they are read again) are written here; otherwise the full step runs. */
+static int pd_lsa_shortcut(pd_lsa *s, int i) {
+    const double ui = s->u[i], rest = (0.0 - ui) - 0.0;
+    double best = INFINITY;
+    int j1 = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const int32_t *list = pass ? s->moved : s->row_cols + s->row_start[i - 1];
+        const int count = pass ? s->num_moved : s->row_start[i] - s->row_start[i - 1];
+        for (int q = 0; q < count; q++) {
+            const int j = list[q];
+            const double cur = pd_lsa_cost(s, i, j) - ui - s->v[j];
+            if (cur < best || (cur == best && j < j1)) {
+                best = cur;
+                j1 = j;
+            }
+        }
+    }
+    if (!(best < rest) || s->p[j1] != 0) return 0;
+    s->u[i] += best;
+    s->v[0] -= best;
+    s->p[0] = i;
+    s->way[j1] = 0;
+    s->p[j1] = i;
+    return 1;
+}
+
+/* The solver over a laid-out pd_lsa (rows the shorter side), from zero
+ * potentials; with s->row_start set, rows take pd_lsa_shortcut where it applies. */
+static int pd_lsa_run(pd_lsa *s, int32_t *col_of_row, int rows) {
+    for (int i = 0; i <= s->n; i++) s->u[i] = 0.0;
+    for (int j = 0; j <= s->m; j++) {
+        s->v[j] = 0.0;
+        s->p[j] = 0;
+        s->way[j] = 0;
+        s->moved_flag[j] = 0;
+    }
+    s->num_moved = 0;
+    for (int i = 1; i <= s->n; i++) {
+        if (s->row_start && pd_lsa_shortcut(s, i)) continue;
+        int rc = pd_lsa_augment(s, i);
+        if (rc != PD_OK) return rc;
+    }
+    for (int i = 0; i < rows; i++) col_of_row[i] = -1;
+    for (int j = 1; j <= s->m; j++) {
+        if (s->p[j] == 0) continue;
+        if (s->transposed)
+            col_of_row[j - 1] = s->p[j] - 1;
+        else
+            col_of_row[s->p[j] - 1] = j - 1;
+    }
+    return PD_OK;
+}
+
+/* The solver on `cost` (rows x cols, row stride ld) with the rows' listed
+ * columns (see pd_lsa_shortcut; NULL: none, every row takes the full search);
+ * PD_OK or a PD_ERR. */
+static int pd_lsa_solve(const double *cost, int rows, int cols, ptrdiff_t ld,
+                        const int32_t *row_start, const int32_t *row_cols, int32_t *col_of_row,
+                        void *workspace, size_t workspace_size) {
+    pd_lsa s;
+    s.transposed = rows > cols;
+    s.n = s.transposed ? cols : rows;
+    s.m = s.transposed ? rows : cols;
+    s.cost = cost;
+    s.ld = ld;
+    s.row_start = row_start;
+    s.row_cols = row_cols;
+    pd_arena arena;
+    pd_arena_init(&arena, workspace, workspace_size);
+    pd_lsa_layout(&s, s.n, s.m, &arena);
+    if (!pd_arena_ok(&arena)) return PD_ERR_WORKSPACE;
+    return pd_lsa_run(&s, col_of_row, rows);
 }
 
 /* The shortest augmenting path method with potentials (Kuhn-Munkres as
@@ -102,34 +209,7 @@ int pd_linear_sum_assignment(const double *cost, int rows, int cols, ptrdiff_t l
     if (rows < 0 || cols < 0 || (rows > 0 && cols > 0 && !cost)) return PD_ERR_ARGUMENT;
     for (int i = 0; i < rows; i++) col_of_row[i] = -1;
     if (rows == 0 || cols == 0) return PD_OK;
-    pd_lsa s;
-    s.transposed = rows > cols;
-    s.n = s.transposed ? cols : rows;
-    s.m = s.transposed ? rows : cols;
-    s.cost = cost;
-    s.ld = ld;
-    pd_arena arena;
-    pd_arena_init(&arena, workspace, workspace_size);
-    pd_lsa_layout(&s, s.n, s.m, &arena);
-    if (!pd_arena_ok(&arena)) return PD_ERR_WORKSPACE;
-    for (int i = 0; i <= s.n; i++) s.u[i] = 0.0;
-    for (int j = 0; j <= s.m; j++) {
-        s.v[j] = 0.0;
-        s.p[j] = 0;
-        s.way[j] = 0;
-    }
-    for (int i = 1; i <= s.n; i++) {
-        int rc = pd_lsa_augment(&s, i);
-        if (rc != PD_OK) return rc;
-    }
-    for (int j = 1; j <= s.m; j++) {
-        if (s.p[j] == 0) continue;
-        if (s.transposed)
-            col_of_row[j - 1] = s.p[j] - 1;
-        else
-            col_of_row[s.p[j] - 1] = j - 1;
-    }
-    return PD_OK;
+    return pd_lsa_solve(cost, rows, cols, ld, NULL, NULL, col_of_row, workspace, workspace_size);
 }
 
 /* The optimal assignment's workspace for na x nb peaks and num candidates:
@@ -138,7 +218,7 @@ int pd_linear_sum_assignment(const double *cost, int rows, int cols, ptrdiff_t l
  * solver's own workspace. */
 typedef struct {
     int32_t *parent, *component_of, *member_of, *local, *start, *fill, *root_of, *grouped;
-    int32_t *comp_rows, *comp_cols, *block_candidate, *solution;
+    int32_t *comp_rows, *comp_cols, *block_candidate, *solution, *row_start, *row_cols;
     double *block;
     pd_block lsa;
 } pd_optimal_ws;
@@ -158,6 +238,8 @@ static void pd_optimal_layout(pd_optimal_ws *w, int na, int nb, int num, pd_aren
     w->block = pd_take(arena, cells * sizeof(double));
     w->block_candidate = pd_take(arena, cells * sizeof(int32_t));
     w->solution = pd_take(arena, (size_t)(na > nb ? na : nb) * sizeof(int32_t));
+    w->row_start = pd_take(arena, ((size_t)(na > nb ? na : nb) + 1) * sizeof(int32_t));
+    w->row_cols = pd_take(arena, (size_t)num * sizeof(int32_t));
     w->lsa = pd_take_block(arena, pd_lsa_workspace_size(na, nb));
 }
 
@@ -232,6 +314,31 @@ static int pd_components(const pd_candidate *cands, int num, int na, int nb, pd_
     return components;
 }
 
+/* Component k's candidates as the solver's rows (the shorter side of its rows x
+ * cols block) list them: w->row_start and w->row_cols, 1-based columns. */
+static void pd_solver_rows(const pd_candidate *cands, int na, int k, int rows, int cols,
+                           pd_optimal_ws *w) {
+    const int32_t *members = w->grouped + w->start[k];
+    const int size = w->start[k + 1] - w->start[k], transposed = rows > cols;
+    const int n = transposed ? cols : rows;
+    for (int i = 0; i <= n; i++) w->row_start[i] = 0;
+    for (int m = 0; m < size; m++) {
+        const pd_candidate *cand = &cands[members[m]];
+        int r = w->local[cand->a], c = w->local[na + cand->b];
+        w->row_start[(transposed ? c : r) + 1]++;
+    }
+    for (int i = 0; i < n; i++) w->row_start[i + 1] += w->row_start[i];
+    for (int m = 0; m < size; m++) {
+        const pd_candidate *cand = &cands[members[m]];
+        int r = w->local[cand->a], c = w->local[na + cand->b];
+        int row = transposed ? c : r;
+        /* row_start[row] counts the row's entries placed so far; shifted back below */
+        w->row_cols[w->row_start[row]++] = (transposed ? r : c) + 1;
+    }
+    for (int i = n; i > 0; i--) w->row_start[i] = w->row_start[i - 1];
+    w->row_start[0] = 0;
+}
+
 /* Component k's optimal matching: flags its chosen candidates in w->root_of. */
 static int pd_solve_component(const pd_candidate *cands, int na, int k, pd_optimal_ws *w) {
     const int32_t *members = w->grouped + w->start[k];
@@ -263,8 +370,11 @@ static int pd_solve_component(const pd_candidate *cands, int na, int k, pd_optim
         w->block[at] = -(double)cand->score;
         w->block_candidate[at] = members[m];
     }
-    int rc = pd_linear_sum_assignment(w->block, rows, cols, cols, w->solution, w->lsa.base,
-                                      w->lsa.size);
+    pd_solver_rows(cands, na, k, rows, cols, w);
+    /* The dense solver's assignment, ties included (pd_lsa_shortcut): the rows
+     * list the columns of their candidates, every other cost is 0. */
+    int rc = pd_lsa_solve(w->block, rows, cols, cols, w->row_start, w->row_cols, w->solution,
+                          w->lsa.base, w->lsa.size);
     if (rc != PD_OK) return rc;
     for (int r = 0; r < rows; r++) {
         int col = w->solution[r];

@@ -89,13 +89,19 @@ static void pd_frame_layout(pd_frame *f, const pd_skeleton *s, const pd_params *
     f->penalised = pd_take(arena, prior ? (size_t)mp * (size_t)mp * sizeof(pd_candidate) : 0);
 }
 
-size_t pd_workspace_size(const pd_skeleton *s, const pd_params *p, int height, int width) {
-    if (pd_check_params(s, p) != PD_OK || height <= 0 || width <= 0) return 0;
+/* pd_workspace_size for a skeleton and params already checked. */
+static size_t pd_frame_workspace_size(const pd_skeleton *s, const pd_params *p, int height,
+                                      int width) {
     pd_frame frame;
     pd_arena arena;
     pd_arena_measuring(&arena);
     pd_frame_layout(&frame, s, p, height, width, &arena);
     return pd_arena_size(&arena);
+}
+
+size_t pd_workspace_size(const pd_skeleton *s, const pd_params *p, int height, int width) {
+    if (pd_check_params(s, p) != PD_OK || height <= 0 || width <= 0) return 0;
+    return pd_frame_workspace_size(s, p, height, width);
 }
 
 static int pd_check_fields(const pd_skeleton *s, const pd_fields *heatmaps, const pd_fields *pafs) {
@@ -167,7 +173,7 @@ int pd_decode_frame(const pd_skeleton *s, const pd_params *p, const pd_fields *h
     if (pd_check_params(s, p) != PD_OK || pd_check_fields(s, heatmaps, pafs) != PD_OK ||
         !out_keypoints || !out_scores)
         return PD_ERR_ARGUMENT;
-    if (workspace_size < pd_workspace_size(s, p, heatmaps->height, heatmaps->width))
+    if (workspace_size < pd_frame_workspace_size(s, p, heatmaps->height, heatmaps->width))
         return PD_ERR_WORKSPACE;
     unsigned saved = pd_enter_flush_denormals();
     int rc = pd_decode_frame_flushed(s, p, heatmaps, pafs, workspace, workspace_size,
@@ -185,7 +191,7 @@ int pd_decode_batch(const pd_skeleton *s, const pd_params *p, const pd_fields *h
         pd_check_fields(s, heatmaps, pafs) != PD_OK || !out_counts ||
         (num_frames > 0 && (!out_keypoints || !out_scores)))
         return PD_ERR_ARGUMENT;
-    if (workspace_size < pd_workspace_size(s, p, heatmaps->height, heatmaps->width))
+    if (workspace_size < pd_frame_workspace_size(s, p, heatmaps->height, heatmaps->width))
         return PD_ERR_WORKSPACE;
     const size_t max_people = (size_t)pd_max_people(s, p);
     unsigned saved = pd_enter_flush_denormals();

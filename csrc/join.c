@@ -13,26 +13,30 @@ typedef struct {
 
 void pd_tree_middles(const pd_skeleton *s, uint8_t *adjacent, int32_t *middle) {
     const int K = s->num_keypoints;
-    for (size_t c = 0; c < (size_t)K * K; c++) adjacent[c] = 0;
+    for (size_t c = 0; c < (size_t)K * K; c++) {
+        adjacent[c] = 0;
+        middle[c] = -1;
+    }
     for (int l = 0; l < s->num_limbs; l++) {
         if (s->limb_redundant && s->limb_redundant[l]) continue;
         int a = s->limb_keypoints[2 * l], b = s->limb_keypoints[2 * l + 1];
         adjacent[(size_t)a * K + b] = adjacent[(size_t)b * K + a] = 1;
     }
-    for (int i = 0; i < K; i++) {
-        for (int j = 0; j < K; j++) {
-            int32_t m = -1;
-            /* Two tree limbs apart: not neighbours, and a neighbour of i (the first
-             * in limb order) is one of j's. */
-            for (int l = 0; l < s->num_limbs && m < 0 && i != j &&
-                            !adjacent[(size_t)i * K + j];
-                 l++) {
-                if (s->limb_redundant && s->limb_redundant[l]) continue;
-                int a = s->limb_keypoints[2 * l], b = s->limb_keypoints[2 * l + 1];
-                int v = a == i ? b : b == i ? a : -1;
-                if (v >= 0 && adjacent[(size_t)v * K + j]) m = v;
+    /* Two tree limbs apart: i and j are not neighbours, and a neighbour v of i is
+     * one of j's; v is the first such in limb order. Walking the tree limbs in
+     * order and, at each, both of its ends as i, the first limb to name a middle
+     * for (i, j) is the first limb of i whose other end neighbours j: the middle a
+     * search of i's limbs in order for each pair would find, in O(L K), not
+     * O(K^2 L). */
+    for (int l = 0; l < s->num_limbs; l++) {
+        if (s->limb_redundant && s->limb_redundant[l]) continue;
+        for (int end = 0; end < 2; end++) {
+            const int i = s->limb_keypoints[2 * l + end], v = s->limb_keypoints[2 * l + 1 - end];
+            for (int j = 0; j < K; j++) {
+                const size_t ij = (size_t)i * K + j;
+                if (j != i && !adjacent[ij] && adjacent[(size_t)v * K + j] && middle[ij] < 0)
+                    middle[ij] = v;
             }
-            middle[(size_t)i * K + j] = m;
         }
     }
 }
@@ -500,6 +504,11 @@ int pd_stage_join(const pd_params *params, pd_people *people, const pd_skeleton 
     pd_arena_init(&arena, workspace, workspace_size);
     pd_join_layout(&j, K, people->count, K * peaks->max_peaks, &arena);
     if (!pd_arena_ok(&arena)) return PD_ERR_WORKSPACE;
+    /* A host holds two keypoints at least (a reach > 0): without one, no fragment
+     * has anywhere to go and the rounds below would join nothing. */
+    int any_host = 0;
+    for (int p = 0; p < people->count && !any_host; p++) any_host = people->keypoints[p] >= 2;
+    if (!any_host) return PD_OK;
     j.people = people;
     j.s = s;
     j.peak_x = peaks->x;

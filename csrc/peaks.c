@@ -390,6 +390,19 @@ static void pd_read_plane(const float *map, int height, int width, ptrdiff_t sy,
     }
 }
 
+/* 1 when a cell of the plane exceeds `threshold` (every peak does), 0 when the
+ * plane can hold no peak. */
+static int pd_any_above(const float *plane, size_t cells, float threshold) {
+    int above = 0;
+    for (size_t i = 0; i < cells; i++) above |= plane[i] > threshold;
+    return above;
+}
+
+/* Maps up to this many cells test for an empty channel before the suppression,
+ * which then costs more than the test (a tiny map's setup); on larger maps the
+ * test would cost a frame with peaks about as much as it saves an empty one. */
+#define PD_SMALL_MAP 1024
+
 /* What the search for local maxima reads. */
 typedef struct {
     int height, width, radius;
@@ -595,7 +608,11 @@ int pd_find_peaks(const float *map, int height, int width, ptrdiff_t sy, ptrdiff
     pd_arena_init(&arena, workspace, workspace_size);
     pd_peaks_layout(&w, height, width, &arena);
     if (!pd_arena_ok(&arena)) return PD_ERR_WORKSPACE;
+    /* No cell above the threshold (an empty channel): no peak, and nothing to
+     * suppress. */
     pd_read_plane(map, height, width, sy, sx, w.plane);
+    const size_t cells = (size_t)height * (size_t)width;
+    if (cells <= PD_SMALL_MAP && !pd_any_above(w.plane, cells, threshold)) return 0;
     pd_window_max(&w, height, width, radius);
     const pd_nms q = {height, width, radius, threshold, peak_support};
     int num_found = pd_collect_peaks(&q, &w);

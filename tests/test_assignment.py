@@ -68,3 +68,73 @@ def test_greedy_limb_assignment_takes_best_free_pairs(kernels, graph):
             used_b.add(b[i])
             want.append((a[i], b[i]))
     assert [tuple(map(int, row[:2])) for row in chosen] == [tuple(map(int, p)) for p in want]
+
+
+def _dense_per_component(kernels, a, b, score):
+    """The optimal assignment as pd_assign_optimal defines it, written plainly with the
+    dense solver (kernels.linear_sum_assignment, which takes no shortcut): candidates
+    sorted by (-score, a, b), their connected components, each component's rows and
+    columns in first-seen order, a star's best edge, else the dense block of -score.
+    Returns the chosen (a, b) pairs as a set."""
+    order = sorted(range(len(a)), key=lambda i: (-score[i], a[i], b[i]))
+    parent = {}
+
+    def root(node):
+        while parent.setdefault(node, node) != node:
+            node = parent[node]
+        return node
+
+    for i in order:
+        ra, rb = root(("a", a[i])), root(("b", b[i]))
+        if ra != rb:
+            parent[ra] = rb
+    members = {}
+    for i in order:
+        members.setdefault(root(("a", a[i])), []).append(i)
+    chosen = set()
+    for group in members.values():
+        rows = list(dict.fromkeys(int(a[i]) for i in group))
+        cols = list(dict.fromkeys(int(b[i]) for i in group))
+        if len(rows) == 1 or len(cols) == 1:
+            chosen.add((int(a[group[0]]), int(b[group[0]])))
+            continue
+        block = np.zeros((len(rows), len(cols)))
+        for i in group:
+            block[rows.index(int(a[i])), cols.index(int(b[i]))] = -np.float64(score[i])
+        col_of_row = kernels.linear_sum_assignment(block)
+        for r, c in enumerate(col_of_row):
+            if c >= 0 and block[r, c] != 0.0:
+                chosen.add((rows[r], cols[c]))
+    return chosen
+
+
+def _tie_heavy_graphs():
+    """Candidate graphs whose matchings tie: scores from four values, random graphs up
+    to 40 x 40 (large components), and chains where every peak has two equal edges."""
+    rng = np.random.default_rng(20261203)
+    levels = np.array([0.25, 0.5, 0.75, 1.0], np.float32)
+    graphs = []
+    for _ in range(40):
+        na, nb = rng.integers(2, 41, size=2)
+        is_candidate = rng.random((na, nb)) < rng.uniform(0.05, 0.5)
+        a, b = np.nonzero(is_candidate)
+        graphs.append((int(na), int(nb), a, b, rng.choice(levels, size=len(a))))
+    for n in (3, 8, 25, 40):
+        a = np.concatenate([np.arange(n), np.arange(n - 1)])
+        b = np.concatenate([np.arange(n), np.arange(1, n)])
+        graphs.append((n, n, a, b, np.full(len(a), 0.5, np.float32)))
+    return graphs
+
+
+def test_optimal_limb_assignment_is_the_dense_solvers_in_ties(kernels):
+    """The solver's shortcut for rows whose first step ends their search
+    (pd_lsa_shortcut) picks what the dense solver picks, ties included."""
+    for na, nb, a, b, score in _tie_heavy_graphs():
+        chosen = kernels.assign_limb(a.astype(np.int32), b.astype(np.int32),
+                                      score.astype(np.float32), na, nb, "hungarian")
+        got = {(int(i), int(j)) for i, j in chosen[:, :2]}
+        assert got == _dense_per_component(kernels, a, b, score)
+        dense = np.zeros((na, nb))
+        dense[a, b] = score
+        want = dense[linear_sum_assignment(dense, maximize=True)].sum()
+        assert abs(chosen[:, 2].sum() - want) <= 1e-4

@@ -16,8 +16,9 @@ from .sort import Cands, sort_candidates
 GREEDY = 0
 HUNGARIAN = 1
 
-# The shortest augmenting path solver's scratch (pd_linear_sum_assignment).
-LsaWork = namedtuple("LsaWork", ["u", "v", "minv", "p", "way", "used"])
+# The shortest augmenting path solver's scratch (pd_linear_sum_assignment), with the
+# columns whose v ever moved (`moved`, flagged in moved_flag) for pd_lsa_shortcut.
+LsaWork = namedtuple("LsaWork", ["u", "v", "minv", "p", "way", "used", "moved", "moved_flag"])
 
 # Scratch of one limb type's assignment over at most mp peaks a side: greedy's used
 # marks, the optimal assignment's union-find (parent), component membership and
@@ -25,7 +26,7 @@ LsaWork = namedtuple("LsaWork", ["u", "v", "minv", "p", "way", "used"])
 # solution, and per candidate its root and the next candidate of its component.
 AssignWork = namedtuple("AssignWork", [
     "used_a", "used_b", "parent", "member_of", "local", "comp_rows", "comp_cols",
-    "block", "solution", "lsa", "root_of", "next_of", "head"])
+    "block", "solution", "lsa", "root_of", "next_of", "head", "row_start", "row_cols"])
 
 
 @jit
@@ -33,7 +34,8 @@ def lsa_work(rows, cols):
     n = min(rows, cols) + 1
     m = max(rows, cols) + 1
     return LsaWork(np.empty(n, np.float64), np.empty(m, np.float64), np.empty(m, np.float64),
-                   np.empty(m, np.int32), np.empty(m, np.int32), np.empty(m, np.uint8))
+                   np.empty(m, np.int32), np.empty(m, np.int32), np.empty(m, np.uint8),
+                   np.empty(m, np.int32), np.empty(m, np.uint8))
 
 
 @jit
@@ -49,7 +51,8 @@ def assign_work(na, nb, num, optimal):
                       np.empty(nb, np.int32), np.empty(max(min(big, 4096), 1), np.float64),
                       np.empty(max(na, nb), np.int32), lsa_work(na, nb),
                       np.empty(many, np.int32), np.empty(many, np.int32),
-                      np.empty(nodes, np.int32))
+                      np.empty(nodes, np.int32), np.empty(max(na, nb) + 1, np.int32),
+                      np.empty(many, np.int32))
 
 
 @jit
@@ -60,11 +63,14 @@ def _grown(w, rows, cols, num):
     block = w.block if rows * cols <= w.block.shape[0] else np.empty(rows * cols, np.float64)
     root_of = w.root_of
     next_of = w.next_of
+    row_cols = w.row_cols
     if num > root_of.shape[0]:
         root_of = np.empty(num, np.int32)
         next_of = np.empty(num, np.int32)
+        row_cols = np.empty(num, np.int32)
     return AssignWork(w.used_a, w.used_b, w.parent, w.member_of, w.local, w.comp_rows,
-                      w.comp_cols, block, w.solution, w.lsa, root_of, next_of, w.head)
+                      w.comp_cols, block, w.solution, w.lsa, root_of, next_of, w.head,
+                      w.row_start, row_cols)
 
 
 @inline
@@ -73,9 +79,10 @@ def _cost(cost, ld, transposed, i, j):
 
 
 @inline
-def _augment(cost, ld, transposed, m, i, u, v, minv, p, way, used):
-    """One row of the shortest augmenting path solver: PD_OK, or PD_ERR_ARGUMENT
-    when no column can take it (infinite costs)."""
+def _augment(cost, ld, transposed, m, i, u, v, minv, p, way, used, moved, moved_flag,
+             num_moved):
+    """One row of the shortest augmenting path solver: (PD_OK, or PD_ERR_ARGUMENT
+    when no column can take it (infinite costs); the columns in `moved` now)."""
     p[0] = i
     j0 = 0
     for j in range(m + 1):
@@ -97,7 +104,7 @@ def _augment(cost, ld, transposed, m, i, u, v, minv, p, way, used):
                 delta = minv[j]
                 j1 = j
         if j1 == 0:
-            return PD_ERR_ARGUMENT
+            return PD_ERR_ARGUMENT, num_moved
         for j in range(m + 1):
             if used[j] != 0:
                 u[p[j]] += delta
@@ -107,20 +114,59 @@ def _augment(cost, ld, transposed, m, i, u, v, minv, p, way, used):
         j0 = j1
         if p[j0] == 0:
             break
+    # The columns reached (column 0 aside, no real column): those whose v moved.
+    for j in range(1, m + 1):
+        if used[j] != 0 and moved_flag[j] == 0:
+            moved_flag[j] = 1
+            moved[num_moved] = j
+            num_moved += 1
     while True:
         j1 = way[j0]
         p[j0] = p[j1]
         j0 = j1
         if j0 == 0:
-            return PD_OK
+            return PD_OK, num_moved
+
+
+@inline
+def _shortcut(cost, ld, transposed, i, u, v, p, way, row_start, row_cols, moved, num_moved):
+    """pd_lsa_shortcut: row i's augmentation when its first step ends it, from its
+    listed columns and the moved ones alone (exact: see assignment.c); False when
+    the full step must run (nothing changed)."""
+    ui = u[i]
+    rest = (0.0 - ui) - 0.0
+    best = np.inf
+    j1 = 0
+    for q in range(row_start[i - 1], row_start[i]):
+        j = row_cols[q]
+        cur = _cost(cost, ld, transposed, i - 1, j - 1) - ui - v[j]
+        if cur < best or (cur == best and j < j1):
+            best = cur
+            j1 = j
+    for q in range(num_moved):
+        j = moved[q]
+        cur = _cost(cost, ld, transposed, i - 1, j - 1) - ui - v[j]
+        if cur < best or (cur == best and j < j1):
+            best = cur
+            j1 = j
+    if not (best < rest) or p[j1] != 0:
+        return False
+    u[i] += best
+    v[0] -= best
+    p[0] = i
+    way[j1] = 0
+    p[j1] = i
+    return True
 
 
 @jit
-def lsa(cost, rows, cols, ld, col_of_row, u, v, minv, p, way, used):
-    """pd_linear_sum_assignment on a flat row-major float64 cost with row stride ld;
-    u .. used the solver's scratch (LsaWork), passed as arrays: a call counts a
-    reference to every array of a tuple it is passed, which costs as much as a
-    small component's solve."""
+def lsa(cost, rows, cols, ld, col_of_row, u, v, minv, p, way, used, moved, moved_flag,
+        row_start, row_cols, sparse):
+    """pd_linear_sum_assignment on a flat row-major float64 cost with row stride ld
+    (with `sparse`, pd_lsa_sparse: row_start / row_cols list the solver rows'
+    non-zero columns); u .. moved_flag the solver's scratch (LsaWork), passed as
+    arrays: a call counts a reference to every array of a tuple it is passed, which
+    costs as much as a small component's solve."""
     for i in range(rows):
         col_of_row[i] = -1
     if rows == 0 or cols == 0:
@@ -132,8 +178,15 @@ def lsa(cost, rows, cols, ld, col_of_row, u, v, minv, p, way, used):
     v[:m + 1] = 0.0
     p[:m + 1] = 0
     way[:m + 1] = 0
+    moved_flag[:m + 1] = 0
+    num_moved = 0
     for i in range(1, n + 1):
-        if _augment(cost, ld, transposed, m, i, u, v, minv, p, way, used) != PD_OK:
+        if sparse and _shortcut(cost, ld, transposed, i, u, v, p, way, row_start, row_cols,
+                                moved, num_moved):
+            continue
+        rc, num_moved = _augment(cost, ld, transposed, m, i, u, v, minv, p, way, used, moved,
+                                 moved_flag, num_moved)
+        if rc != PD_OK:
             return PD_ERR_ARGUMENT
     for j in range(1, m + 1):
         if p[j] == 0:
@@ -155,8 +208,10 @@ def lsa_entry(cost):
     for i in range(rows):
         for j in range(cols):
             dense[i * cols + j] = cost[i, j]
-    u, v, minv, p, way, used = lsa_work(rows, cols)
-    rc = lsa(dense, rows, cols, cols, col_of_row, u, v, minv, p, way, used)
+    u, v, minv, p, way, used, moved, moved_flag = lsa_work(rows, cols)
+    none = np.empty(1, np.int32)
+    rc = lsa(dense, rows, cols, cols, col_of_row, u, v, minv, p, way, used, moved, moved_flag,
+             none, none, False)
     return rc, col_of_row
 
 
@@ -240,9 +295,37 @@ def _gather(c_a, c_b, c0, root, na, member_of, local, comp_rows, comp_cols, next
 
 
 @jit
+def _solver_rows(c_a, c_b, c0, rows, cols, na, local, next_of, row_start, row_cols):
+    """pd_solver_rows: the component's candidates listed by the solver's rows (the
+    shorter side), 1-based columns."""
+    transposed = rows > cols
+    n = cols if transposed else rows
+    row_start[:n + 1] = 0
+    c = c0
+    while c >= 0:
+        r = local[c_a[c]]
+        k = local[na + c_b[c]]
+        row_start[(k if transposed else r) + 1] += 1
+        c = next_of[c]
+    for i in range(n):
+        row_start[i + 1] += row_start[i]
+    c = c0
+    while c >= 0:
+        r = local[c_a[c]]
+        k = local[na + c_b[c]]
+        row = k if transposed else r
+        row_cols[row_start[row]] = (r if transposed else k) + 1
+        row_start[row] += 1
+        c = next_of[c]
+    for i in range(n, 0, -1):
+        row_start[i] = row_start[i - 1]
+    row_start[0] = 0
+
+
+@jit
 def _solve_component(c_s, c_a, c_b, c0, rows, cols, na, out_s, out_a, out_b, count, block,
                      local, next_of, solution, comp_rows, comp_cols, u, v, minv, p, way,
-                     used):
+                     used, moved, moved_flag, row_start, row_cols):
     """The component's optimal connections appended to out: the new count, or a
     negative error. It takes arrays, not the AssignWork and LsaWork tuples: a call
     counts a reference to every array of a tuple it is passed, which costs as much
@@ -252,7 +335,9 @@ def _solve_component(c_s, c_a, c_b, c0, rows, cols, na, out_s, out_a, out_b, cou
     while c >= 0:
         block[local[c_a[c]] * cols + local[na + c_b[c]]] = -np.float64(c_s[c])
         c = next_of[c]
-    rc = lsa(block, rows, cols, cols, solution, u, v, minv, p, way, used)
+    _solver_rows(c_a, c_b, c0, rows, cols, na, local, next_of, row_start, row_cols)
+    rc = lsa(block, rows, cols, cols, solution, u, v, minv, p, way, used, moved, moved_flag,
+             row_start, row_cols, True)
     if rc != PD_OK:
         return rc
     for r in range(rows):
@@ -276,7 +361,8 @@ def _assign_optimal(cands, num, na, nb, out, w):
     root_of, head, member_of, local, next_of = w.root_of, w.head, w.member_of, w.local, \
         w.next_of
     comp_rows, comp_cols, block, solution = w.comp_rows, w.comp_cols, w.block, w.solution
-    u, v, minv, p, way, used = w.lsa
+    u, v, minv, p, way, used, moved, moved_flag = w.lsa
+    row_start, row_cols = w.row_start, w.row_cols
     out_s, out_a, out_b = out
     count = 0
     for c0 in range(num):
@@ -290,7 +376,8 @@ def _assign_optimal(cands, num, na, nb, out, w):
             continue
         count = _solve_component(c_s, c_a, c_b, c0, rows, cols, na, out_s, out_a, out_b,
                                  count, block, local, next_of, solution, comp_rows,
-                                 comp_cols, u, v, minv, p, way, used)
+                                 comp_cols, u, v, minv, p, way, used, moved, moved_flag,
+                                 row_start, row_cols)
         if count < 0:
             return count, w
     sort_candidates(out_s, out_a, out_b, count)
