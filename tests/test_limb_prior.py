@@ -60,8 +60,10 @@ def test_the_option_refuses_ratios_below_one_and_non_finite(value):
         DecoderConfig(limb_length_prior=value)
 
 
-def test_the_option_is_off_by_default_and_takes_ratios_from_one():
-    assert DecoderConfig().limb_length_prior is None
+def test_the_option_is_on_by_default_and_takes_ratios_from_one():
+    assert DecoderConfig().limb_length_prior == pytest.approx(1.2)
+    assert DecoderConfig(limb_length_prior=None).limb_length_prior is None
+    assert DecoderConfig.openpose().limb_length_prior is None
     assert DecoderConfig(limb_length_prior=1.0).limb_length_prior == 1.0
     assert DecoderConfig(limb_length_prior=1.4).limb_length_prior == pytest.approx(1.4)
 
@@ -94,7 +96,7 @@ def _knee(poses):
 @pytest.mark.parametrize("assignment", ["greedy", "hungarian"])
 def test_a_candidate_too_long_for_its_person_loses_to_one_that_fits(make_decoder, assignment):
     heat, paf = _hand_made_fields()
-    plain = make_decoder(HAND, assignment=assignment)(heat, paf)
+    plain = make_decoder(HAND, assignment=assignment, limb_length_prior=None)(heat, paf)
     prior = make_decoder(HAND, assignment=assignment, limb_length_prior=1.4)(heat, paf)
     reference = ReferenceDecoder(HAND, assignment=assignment, limb_length_prior=1.4)(heat, paf)
     np.testing.assert_allclose(_knee(plain), FAR_KNEE, atol=2.0)
@@ -117,7 +119,8 @@ def test_unknown_names_leave_a_crowd_decode_unchanged(make_decoder):
     unnamed = Skeleton([f"k{i}" for i in range(coco.num_keypoints)], coco.limbs,
                        coco.paf_channels)
     scene = synth.crowd_scene(40, 11, skeleton=coco, occlusion=0.08)
-    off = make_decoder(unnamed, split_merged_peaks=0.3)(scene.heatmaps, scene.pafs)
+    off = make_decoder(unnamed, split_merged_peaks=0.3, limb_length_prior=None)(
+        scene.heatmaps, scene.pafs)
     on = make_decoder(unnamed, split_merged_peaks=0.3, limb_length_prior=1.2)(
         scene.heatmaps, scene.pafs)
     named = make_decoder(coco, split_merged_peaks=0.3, limb_length_prior=1.2)(
@@ -142,7 +145,7 @@ def test_a_core_without_limb_lengths_ignores_the_option(backend):
 
     on = DecoderConfig(limb_length_prior=1.2)
     without = decode(on)
-    plain = decode(DecoderConfig())
+    plain = decode(DecoderConfig(limb_length_prior=None))
     with_lengths = decode(on, limb_lengths=coco.limb_lengths)
     assert all(np.array_equal(x, y) for x, y in zip(without, plain))
     assert not np.array_equal(with_lengths[0], plain[0])

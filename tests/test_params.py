@@ -44,7 +44,9 @@ def test_config_fields_are_the_table_in_order():
 def test_presets():
     openpose, crowd, noisy = DecoderConfig.openpose(), DecoderConfig.crowd(), DecoderConfig.noisy()
     assert openpose.shared_peak_score is None and openpose.join_fragments is None
-    assert crowd.split_merged_peaks == 0.6 and crowd.join_fragments == 0.6
+    assert openpose.limb_length_prior is None and openpose.rival_margin is None
+    assert crowd.split_merged_peaks == 0.3 and crowd.join_fragments == 0.6
+    assert crowd.limb_length_prior == 1.2 and crowd.rival_margin == 0.01
     assert noisy.peak_support == 0.15 and noisy.split_merged_peaks == 1.0
     assert len({openpose, crowd, noisy, DecoderConfig()}) == 4
 
@@ -55,7 +57,7 @@ def test_config_is_frozen_and_replace_validates():
         config.peak_radius = 2
     changed = config.replace(assignment="hungarian", peak_radius=2.0)
     assert changed.peak_radius == 2 and isinstance(changed.peak_radius, int)
-    assert changed.split_merged_peaks == 0.6 and config.assignment == "greedy"
+    assert changed.split_merged_peaks == 0.3 and config.assignment == "greedy"
     with pytest.raises(ValueError, match="peak_radius must be an integer in 1..64, got 99"):
         config.replace(peak_radius=99)
     with pytest.raises(TypeError):

@@ -48,8 +48,10 @@ def by_neck_x(poses):
 
 def test_a_person_with_a_close_rival_limb_ranks_below_one_without(make_decoder):
     heat, paf = rival_scene()
-    off_scores, off_order = by_neck_x(make_decoder(COCO)(heat, paf))
-    on = make_decoder(COCO, rival_margin=0.02)(heat, paf)
+    # The limb length prior off: the stray arm C is what it would weigh (tests/test_limb_prior.py).
+    off_scores, off_order = by_neck_x(make_decoder(COCO, rival_margin=None,
+                                                   limb_length_prior=None)(heat, paf))
+    on = make_decoder(COCO, rival_margin=0.02, limb_length_prior=None)(heat, paf)
     on_scores, on_order = by_neck_x(on)
     # Without the option A's merged (brighter) wrist puts it first; with it A loses its
     # forearm's evidence and B, the same pose without a rival, ranks first.
@@ -71,7 +73,7 @@ def test_a_person_with_a_close_rival_limb_ranks_below_one_without(make_decoder):
     s = float(score[np.flatnonzero(ab[:, 0] == a_elbow)[0]])
     assert off_scores[180] - on_scores[180] == pytest.approx(s / (18 + 19), abs=1e-5)
     # The reference decoder agrees.
-    ref = ReferenceDecoder(COCO, rival_margin=0.02)(heat, paf)
+    ref = ReferenceDecoder(COCO, rival_margin=0.02, limb_length_prior=None)(heat, paf)
     np.testing.assert_allclose(ref.scores, on.scores, atol=1e-5, rtol=0)
 
 
@@ -95,8 +97,10 @@ def test_rival_margin_is_validated(value):
         Decoder(COCO, rival_margin=value)
 
 
-def test_rival_margin_is_off_by_default_and_type_checked():
-    assert DecoderConfig().rival_margin is None
+def test_rival_margin_is_on_by_default_and_type_checked():
+    assert DecoderConfig().rival_margin == pytest.approx(0.01)
+    assert DecoderConfig(rival_margin=None).rival_margin is None
+    assert DecoderConfig.openpose().rival_margin is None
     assert DecoderConfig(rival_margin=1).rival_margin == 1.0
     with pytest.raises(TypeError, match="rival_margin"):
         DecoderConfig(rival_margin="0.02")
@@ -112,7 +116,7 @@ def test_rivals_only_lower_scores_and_the_reference_agrees(make_decoder, assignm
                                                            n, seed, occlusion):
     scene = synth.crowd_scene(n, seed, skeleton=skeleton, occlusion=occlusion)
     options = dict(assignment=assignment, split_merged_peaks=0.3, max_peaks=2 * n + 28)
-    off = make_decoder(skeleton, **options)(scene.heatmaps, scene.pafs)
+    off = make_decoder(skeleton, rival_margin=None, **options)(scene.heatmaps, scene.pafs)
     on = make_decoder(skeleton, rival_margin=0.02, **options)(scene.heatmaps, scene.pafs)
     # Evidence is all a rival changes: the people are the same (none falls below
     # min_person_score here), their scores never higher, some lower.
