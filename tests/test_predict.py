@@ -251,9 +251,11 @@ def test_decoder_flags_config_and_backend(run_cli, tmp_path, model, coco):
     base = results()
     assert len(results("--min-person-score", "5")) == 0 < len(base)
     assert results("--config", "default") == base
-    # OpenPose's rules (no shared peaks, no fragment joining) are the flags' sum too
-    assert results("--config", "openpose") == results("--shared-peak-score", "none",
-                                                      "--join-fragments", "none")
+    # OpenPose's rules (no shared peaks, no fragment joining, no limb length prior, no
+    # rival margin) are the flags' sum too
+    assert results("--config", "openpose") == results(
+        "--shared-peak-score", "none", "--join-fragments", "none", "--limb-length-prior", "none",
+        "--rival-margin", "none")
     from pafdecode import available_backends
     for backend in available_backends():
         assert results("--backend", backend) == base
