@@ -306,25 +306,6 @@ static double pd_holder_scale(const pd_people *people, const double *scale, int3
     return best;
 }
 
-/* 1 when x comes after y in the candidates' order (score descending, a, b). */
-static inline int pd_after(const pd_candidate *x, const pd_candidate *y) {
-    if (x->score != y->score) return x->score < y->score;
-    return x->a != y->a ? x->a > y->a : x->b > y->b;
-}
-
-/* The m penalised candidates into the candidates' order: the radix sort orders the
- * scores (ties as they came), then an insertion pass orders the ties by (a, b),
- * O(m) when they are few. `scratch` holds m items. */
-static void pd_sort_penalised(pd_candidate *moved, int m, pd_candidate *scratch) {
-    pd_sort_candidates_stable(moved, m, scratch);
-    for (int i = 1; i < m; i++) {
-        pd_candidate item = moved[i];
-        int j = i - 1;
-        for (; j >= 0 && pd_after(&moved[j], &item); j--) moved[j + 1] = moved[j];
-        moved[j + 1] = item;
-    }
-}
-
 /* Candidates [0, kept) and the penalised ones in `moved` [0, m), each sorted, into
  * one sorted list of kept + m in `candidates`, merged from the back (in place: the
  * write position never passes the read position of `candidates`). */
@@ -332,7 +313,7 @@ static void pd_merge_penalised(pd_candidate *candidates, int kept, const pd_cand
                                int m) {
     int i = kept - 1, j = m - 1, o = kept + m - 1;
     while (j >= 0) {
-        const int take_kept = i >= 0 && pd_after(&candidates[i], &moved[j]);
+        const int take_kept = i >= 0 && pd_before(&moved[j], &candidates[i]);
         candidates[o--] = take_kept ? candidates[i--] : moved[j--];
     }
 }
@@ -368,8 +349,8 @@ int pd_stage_limb_prior(const pd_params *params, const pd_people *people, const 
         moved[penalised++] = cand;
     }
     if (penalised == 0) return 0;
-    /* candidates [kept, nc) is free until the merge: the sort's scratch. */
-    pd_sort_penalised(moved, penalised, candidates + kept);
+    /* (a, b) pairs are unique, so the total order's sort gives what the twin's does. */
+    pd_sort_candidates(moved, penalised);
     pd_merge_penalised(candidates, kept, moved, penalised);
     return penalised;
 }

@@ -79,6 +79,13 @@ static inline pd_block pd_take_block(pd_arena *arena, size_t size) {
     return block;
 }
 
+/* 1 when x comes before y in the decoder's order: score descending, then a, then b. */
+static inline int pd_before(const pd_candidate *x, const pd_candidate *y) {
+    if (x->score != y->score) return x->score > y->score;
+    if (x->a != y->a) return x->a < y->a;
+    return x->b < y->b;
+}
+
 /* Sorts by score descending, then a ascending, then b ascending: a total order,
  * so the result does not depend on the sort's stability. Heapsort: no
  * recursion and no allocation. Peaks reuse it with a = raster index. */

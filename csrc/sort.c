@@ -8,13 +8,6 @@
 #define PD_HAVE_MXCSR 1
 #endif
 
-/* 1 when x comes before y in the decoder's order. */
-static inline int pd_before(const pd_candidate *x, const pd_candidate *y) {
-    if (x->score != y->score) return x->score > y->score;
-    if (x->a != y->a) return x->a < y->a;
-    return x->b < y->b;
-}
-
 static void pd_sift_down(pd_candidate *items, int root, int n) {
     for (;;) {
         int child = 2 * root + 1;
