@@ -86,14 +86,16 @@ static int pd_row_shift(int width) {
 }
 
 /* Pairs awaiting their exact score, gathered across several a so that each
- * sample is taken for many pairs at once: the position arithmetic then
- * vectorises and only the field reads stay scalar. Compaction keeps the
- * pairs in the (a, b) order they were added in. */
+ * sample is taken for many pairs at once: the position arithmetic and the
+ * interpolation then vectorise and only the field reads stay scalar.
+ * Compaction keeps the pairs in the (a, b) order they were added in. */
 #define PD_BATCH 256
 typedef struct {
     int count;
     int32_t *a, *b, *slot, *failures, *cell_x, *cell_y;
     float *x0, *y0, *dx, *dy, *ux, *uy, *frac_x, *frac_y;
+    float *corner[8]; /* a sample's corners: x then y channel, at (0,0) (0,1) (1,0) (1,1) */
+    float *sampled;   /* a sample's dot products, pair by pair in live order */
     float *dots; /* sample k of the pair first added at slot r: dots[k * PD_BATCH + r] */
 } pd_batch;
 
@@ -106,6 +108,8 @@ static void pd_batch_layout(pd_batch *batch, int paf_samples, pd_arena *arena) {
         *ints[k] = pd_take(arena, PD_BATCH * sizeof(int32_t));
     for (size_t k = 0; k < sizeof floats / sizeof floats[0]; k++)
         *floats[k] = pd_take(arena, PD_BATCH * sizeof(float));
+    for (int k = 0; k < 8; k++) batch->corner[k] = pd_take(arena, PD_BATCH * sizeof(float));
+    batch->sampled = pd_take(arena, PD_BATCH * sizeof(float));
     batch->dots = pd_take(arena, (size_t)paf_samples * PD_BATCH * sizeof(float));
     batch->count = 0;
 }
@@ -132,6 +136,55 @@ static void pd_sample_cells(int count, float t, float max_x, float max_y,
     }
 }
 
+/* The four corners of each pair's sample square, both channels, into corner[0..3]
+ * (x) and corner[4..7] (y): only these reads stay scalar. At the far edges the
+ * square's second corner is its first, as in pd_paf_at. */
+static void pd_gather_corners(const float *paf_x, const float *paf_y, int height, int width,
+                              ptrdiff_t sy, ptrdiff_t sx, int count,
+                              const int32_t *restrict cell_x, const int32_t *restrict cell_y,
+                              float *const *corner) {
+    float *restrict x00 = corner[0], *restrict x01 = corner[1], *restrict x10 = corner[2],
+                    *restrict x11 = corner[3], *restrict y00 = corner[4], *restrict y01 = corner[5],
+                    *restrict y10 = corner[6], *restrict y11 = corner[7];
+    for (int q = 0; q < count; q++) {
+        const int cx = cell_x[q], cy = cell_y[q];
+        const ptrdiff_t step = cx + 1 < width ? sx : 0;
+        const ptrdiff_t a = (ptrdiff_t)cy * sy + (ptrdiff_t)cx * sx;
+        const ptrdiff_t b = cy + 1 < height ? a + sy : a;
+        x00[q] = paf_x[a];
+        x01[q] = paf_x[a + step];
+        x10[q] = paf_x[b];
+        x11[q] = paf_x[b + step];
+        y00[q] = paf_y[a];
+        y01[q] = paf_y[a + step];
+        y10[q] = paf_y[b];
+        y11[q] = paf_y[b + step];
+    }
+}
+
+/* Each pair's sample: the field interpolated from its corners, both channels
+ * with one set of weights, dotted with the limb's direction.
+ * Dense arrays in, so the arithmetic vectorises; the order of operations is
+ * pd_paf_at's, so every lane rounds as the scalar code would. */
+static void pd_sample_dots(int count, float *const *corner, const float *restrict frac_x,
+                           const float *restrict frac_y, const float *restrict ux,
+                           const float *restrict uy, float *restrict dots) {
+    const float *restrict x00 = corner[0], *restrict x01 = corner[1], *restrict x10 = corner[2],
+                          *restrict x11 = corner[3], *restrict y00 = corner[4],
+                          *restrict y01 = corner[5], *restrict y10 = corner[6],
+                          *restrict y11 = corner[7];
+    for (int q = 0; q < count; q++) {
+        const float fx = frac_x[q], fy = frac_y[q];
+        float top = x00[q] + (x01[q] - x00[q]) * fx;
+        float bottom = x10[q] + (x11[q] - x10[q]) * fx;
+        const float vx = top + (bottom - top) * fy;
+        top = y00[q] + (y01[q] - y00[q]) * fx;
+        bottom = y10[q] + (y11[q] - y10[q]) * fx;
+        const float vy = top + (bottom - top) * fy;
+        dots[q] = vx * ux[q] + vy * uy[q];
+    }
+}
+
 /* Scores every pair of the batch from all n samples, as the PAF line integral
  * defines it, and appends the candidates to `out`; returns how many. A pair is
  * dropped once more than max_failures samples fail; the survivors' dot
@@ -148,7 +201,7 @@ static int pd_score_batch(const float *paf_x, const float *paf_y, int height, in
     float *restrict dx = batch->dx, *restrict dy = batch->dy;
     float *restrict ux = batch->ux, *restrict uy = batch->uy;
     float *restrict frac_x = batch->frac_x, *restrict frac_y = batch->frac_y;
-    float *restrict dots = batch->dots;
+    float *restrict dots = batch->dots, *restrict sampled = batch->sampled;
     for (int q = 0; q < live; q++) {
         float length = sqrtf(dx[q] * dx[q] + dy[q] * dy[q]);
         ux[q] = dx[q] / length;
@@ -164,25 +217,25 @@ static int pd_score_batch(const float *paf_x, const float *paf_y, int height, in
             const float tk = t[k];
             float *restrict dots_k = dots + (size_t)k * PD_BATCH;
             pd_sample_cells(live, tk, max_x, max_y, x0, y0, dx, dy, cell_x, cell_y, frac_x, frac_y);
+            pd_gather_corners(paf_x, paf_y, height, width, sy, sx, live, cell_x, cell_y,
+                              batch->corner);
+            pd_sample_dots(live, batch->corner, frac_x, frac_y, ux, uy, sampled);
+            int wide = 0;
             for (int q = 0; q < live; q++) {
-                /* Both channels share one set of weights and offsets. */
-                int cx = cell_x[q], cy = cell_y[q];
-                ptrdiff_t step_x = cx + 1 < width ? sx : 0, step_y = cy + 1 < height ? sy : 0;
-                ptrdiff_t o00 = (ptrdiff_t)cy * sy + (ptrdiff_t)cx * sx;
-                ptrdiff_t o01 = o00 + step_x, o10 = o00 + step_y, o11 = o10 + step_x;
-                float fx = frac_x[q], fy = frac_y[q];
-                float top = paf_x[o00] + (paf_x[o01] - paf_x[o00]) * fx;
-                float bottom = paf_x[o10] + (paf_x[o11] - paf_x[o10]) * fx;
-                float vx = top + (bottom - top) * fy;
-                top = paf_y[o00] + (paf_y[o01] - paf_y[o00]) * fx;
-                bottom = paf_y[o10] + (paf_y[o11] - paf_y[o10]) * fx;
-                float vy = top + (bottom - top) * fy;
-                float dot = vx * ux[q] + vy * uy[q];
-                if (!(dot - dot == 0.0f))
-                    dot = pd_sample_wide(paf_x, paf_y, o00, step_x, step_y, fx, fy, ux[q], uy[q]);
-                dots_k[slot[q]] = dot;
-                failures[q] += !(dot > threshold);
+                failures[q] += !(sampled[q] > threshold);
+                wide |= !(sampled[q] - sampled[q] == 0.0f);
             }
+            /* Non-finite dots are replaced, and counted again. */
+            for (int q = 0; q < live && wide; q++) {
+                if (sampled[q] - sampled[q] == 0.0f) continue;
+                const int counted = !(sampled[q] > threshold);
+                const int cx = cell_x[q], cy = cell_y[q];
+                sampled[q] = pd_sample_wide(paf_x, paf_y, (ptrdiff_t)cy * sy + (ptrdiff_t)cx * sx,
+                                            cx + 1 < width ? sx : 0, cy + 1 < height ? sy : 0,
+                                            frac_x[q], frac_y[q], ux[q], uy[q]);
+                failures[q] += !(sampled[q] > threshold) - counted;
+            }
+            for (int q = 0; q < live; q++) dots_k[slot[q]] = sampled[q];
         }
         int kept = 0;
         for (int q = 0; q < live; q++) {
