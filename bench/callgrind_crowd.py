@@ -28,13 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from pafdecode import Decoder, Skeleton, c_api, synth
+from pafdecode import Decoder, DecoderConfig, Skeleton, c_api, synth
 
 COCO = Skeleton.openpose_coco18()
 IMAGE_SIZE = (368, 656)
 
 # The frame file: int32 K, L, C, H, W, assignment; int32 limbs (2L), PAF channels
-# (2L), redundant (L); float32 heatmaps (K, H, W) and PAFs (C, H, W), C order.
+# (2L), redundant (L); float32 limb lengths (L, the limb length prior's), heatmaps
+# (K, H, W) and PAFs (C, H, W), C order.
 HARNESS = r"""
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,13 +58,15 @@ int main(int argc, char **argv) {
     int32_t *redundant32 = read_all(f, L * sizeof(int32_t));
     uint8_t *redundant = malloc(L ? L : 1);
     for (int l = 0; l < L; l++) redundant[l] = (uint8_t)redundant32[l];
+    float *limb_length = read_all(f, L * sizeof(float));
     float *heat = read_all(f, (size_t)K * H * W * sizeof(float));
     float *paf = read_all(f, (size_t)C * H * W * sizeof(float));
     fclose(f);
-    pd_skeleton s = {K, L, limbs, pafc, redundant};
+    pd_skeleton s = {K, L, limbs, pafc, redundant, limb_length};
     pd_params p;
     pd_params_default(&p);
     p.assignment = head[5];
+    /* PRESET */
     pd_fields hf = {heat, K, H, W, (ptrdiff_t)H * W, W, 1};
     pd_fields pf = {paf, C, H, W, (ptrdiff_t)H * W, W, 1};
     size_t ws_size = pd_workspace_size(&s, &p, H, W);
@@ -97,25 +100,35 @@ def frame_file(n_people, cache, assignment, size_model="constant"):
     heat, paf = scene_fields(n_people, cache, size_model)
     heat = np.ascontiguousarray(heat[:COCO.num_keypoints], np.float32)
     paf = np.ascontiguousarray(paf, np.float32)
-    path = Path(cache) / f"crowd-{n_people}-{size_model}-{assignment}.bin"
+    path = Path(cache) / f"crowd-{n_people}-{size_model}-{assignment}-v2.bin"
     head = [COCO.num_keypoints, len(COCO.limbs), paf.shape[0], heat.shape[1], heat.shape[2],
             ["greedy", "hungarian"].index(assignment)]
     with open(path, "wb") as out:
         for part in (head, COCO.limbs.ravel(), COCO.paf_channels.ravel(), COCO.redundant):
             out.write(np.asarray(part, np.int32).tobytes())
+        out.write(np.asarray(COCO.limb_lengths, np.float32).tobytes())
         out.write(heat.tobytes())
         out.write(paf.tobytes())
     return path
 
 
-def build_harness(cache):
+def preset_lines(preset):
+    """C assignments of the options in which DecoderConfig.<preset>() differs from the
+    default (the assignment comes from the frame file)."""
+    config, default = getattr(DecoderConfig, preset)().as_dict(), DecoderConfig().as_dict()
+    return "\n".join(f"    p.{name} = {0 if value is None else value};"
+                     for name, value in config.items()
+                     if value != default[name] and name != "assignment")
+
+
+def build_harness(cache, preset="default"):
     compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if compiler is None:
         raise SystemExit("callgrind_crowd: no C compiler (cc, gcc or clang) on PATH")
     Path(cache).mkdir(parents=True, exist_ok=True)
-    source = Path(cache) / "harness.c"
-    binary = Path(cache) / "harness"
-    source.write_text(HARNESS)
+    source = Path(cache) / f"harness-{preset}.c"
+    binary = Path(cache) / f"harness-{preset}"
+    source.write_text(HARNESS.replace("    /* PRESET */", preset_lines(preset)))
     lib = c_api.library_dir()
     subprocess.run([compiler, "-std=c99", "-O2", str(source), "-o", str(binary),
                     f"-I{c_api.include_dir()}", f"-L{lib}", f"-Wl,-rpath,{lib}", "-lpafdecode"],
@@ -136,10 +149,12 @@ def count_instructions(binary, frame):
     return int(match.group(1)) // 2, int(run.stdout.split()[-1])
 
 
-def median_ms(n_people, cache, assignment, repeat, size_model="constant"):
+def median_ms(n_people, cache, assignment, repeat, size_model="constant", preset="default"):
     """Median ms per backend, calls of the two interleaved."""
     heat, paf = scene_fields(n_people, cache, size_model)
-    decoders = {b: Decoder(COCO, backend=b, assignment=assignment) for b in ("c", "numba")}
+    config = getattr(DecoderConfig, preset)()
+    decoders = {b: Decoder(COCO, config, backend=b, assignment=assignment)
+                for b in ("c", "numba")}
     times = {b: [] for b in decoders}
     for decoder in decoders.values():
         decoder(heat, paf)
@@ -158,6 +173,8 @@ def main(argv=None):
     parser.add_argument("--size-model", choices=["constant", "shrinking"], default="constant",
                         help="synth.crowd_scene's size_model (people who keep their size, "
                              "or who shrink as the crowd grows, the model before 2026-12-03)")
+    parser.add_argument("--preset", choices=["default", "crowd", "noisy", "openpose"],
+                        default="default", help="the DecoderConfig preset decoded with")
     parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(),
                                                         "pafdecode-crowds"))
     parser.add_argument("--time", action="store_true",
@@ -165,12 +182,12 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args(argv)
-    binary = None if args.time else build_harness(args.cache)
+    binary = None if args.time else build_harness(args.cache, args.preset)
     rows = []
     for n in args.people:
         if args.time:
             row = {"people": n, **median_ms(n, args.cache, args.assignment, args.repeat,
-                                                    args.size_model)}
+                                            args.size_model, args.preset)}
             print(f"{n:4d} people  C {row['c_ms']:8.3f} ms ({row['c_ms'] / max(n, 1):.4f} a"
                   f" person)  Numba {row['numba_ms']:8.3f} ms"
                   f" ({row['numba_ms'] / max(n, 1):.4f} a person)", flush=True)

@@ -90,6 +90,9 @@ static int pd_row_shift(int width) {
  * interpolation then vectorise and only the field reads stay scalar.
  * Compaction keeps the pairs in the (a, b) order they were added in. */
 #define PD_BATCH 256
+/* Fewer pairs than this are sampled in one scalar pass: the vector loops'
+ * setup costs more than they save. */
+#define PD_DENSE_MIN 4
 typedef struct {
     int count;
     int32_t *a, *b, *slot, *failures, *cell_x, *cell_y;
@@ -136,6 +139,30 @@ static void pd_sample_cells(int count, float t, float max_x, float max_y,
     }
 }
 
+/* The offsets of the corners (0,0) and (1,0) of the square of cell (cx, cy), and
+ * the step to (0,1) and (1,1): 0 at the far edges, as in pd_paf_at. */
+static inline void pd_square(int cx, int cy, int height, int width, ptrdiff_t sy, ptrdiff_t sx,
+                             ptrdiff_t *o00, ptrdiff_t *o10, ptrdiff_t *step_x) {
+    *o00 = (ptrdiff_t)cy * sy + (ptrdiff_t)cx * sx;
+    *o10 = cy + 1 < height ? *o00 + sy : *o00;
+    *step_x = cx + 1 < width ? sx : 0;
+}
+
+/* The field interpolated from a square's corners (x channel, then y), both
+ * channels with one set of weights, dotted with u; pd_paf_at's order of
+ * operations, so every caller rounds alike. */
+static inline float pd_corner_dot(float x00, float x01, float x10, float x11, float y00,
+                                  float y01, float y10, float y11, float fx, float fy, float ux,
+                                  float uy) {
+    float top = x00 + (x01 - x00) * fx;
+    float bottom = x10 + (x11 - x10) * fx;
+    const float vx = top + (bottom - top) * fy;
+    top = y00 + (y01 - y00) * fx;
+    bottom = y10 + (y11 - y10) * fx;
+    const float vy = top + (bottom - top) * fy;
+    return vx * ux + vy * uy;
+}
+
 /* The four corners of each pair's sample square, both channels, into corner[0..3]
  * (x) and corner[4..7] (y): only these reads stay scalar. At the far edges the
  * square's second corner is its first, as in pd_paf_at. */
@@ -147,10 +174,8 @@ static void pd_gather_corners(const float *paf_x, const float *paf_y, int height
                     *restrict x11 = corner[3], *restrict y00 = corner[4], *restrict y01 = corner[5],
                     *restrict y10 = corner[6], *restrict y11 = corner[7];
     for (int q = 0; q < count; q++) {
-        const int cx = cell_x[q], cy = cell_y[q];
-        const ptrdiff_t step = cx + 1 < width ? sx : 0;
-        const ptrdiff_t a = (ptrdiff_t)cy * sy + (ptrdiff_t)cx * sx;
-        const ptrdiff_t b = cy + 1 < height ? a + sy : a;
+        ptrdiff_t a, b, step;
+        pd_square(cell_x[q], cell_y[q], height, width, sy, sx, &a, &b, &step);
         x00[q] = paf_x[a];
         x01[q] = paf_x[a + step];
         x10[q] = paf_x[b];
@@ -162,10 +187,8 @@ static void pd_gather_corners(const float *paf_x, const float *paf_y, int height
     }
 }
 
-/* Each pair's sample: the field interpolated from its corners, both channels
- * with one set of weights, dotted with the limb's direction.
- * Dense arrays in, so the arithmetic vectorises; the order of operations is
- * pd_paf_at's, so every lane rounds as the scalar code would. */
+/* Each pair's sample dotted with the limb's direction (pd_corner_dot), from
+ * dense arrays, so the arithmetic vectorises. */
 static void pd_sample_dots(int count, float *const *corner, const float *restrict frac_x,
                            const float *restrict frac_y, const float *restrict ux,
                            const float *restrict uy, float *restrict dots) {
@@ -173,16 +196,9 @@ static void pd_sample_dots(int count, float *const *corner, const float *restric
                           *restrict x11 = corner[3], *restrict y00 = corner[4],
                           *restrict y01 = corner[5], *restrict y10 = corner[6],
                           *restrict y11 = corner[7];
-    for (int q = 0; q < count; q++) {
-        const float fx = frac_x[q], fy = frac_y[q];
-        float top = x00[q] + (x01[q] - x00[q]) * fx;
-        float bottom = x10[q] + (x11[q] - x10[q]) * fx;
-        const float vx = top + (bottom - top) * fy;
-        top = y00[q] + (y01[q] - y00[q]) * fx;
-        bottom = y10[q] + (y11[q] - y10[q]) * fx;
-        const float vy = top + (bottom - top) * fy;
-        dots[q] = vx * ux[q] + vy * uy[q];
-    }
+    for (int q = 0; q < count; q++)
+        dots[q] = pd_corner_dot(x00[q], x01[q], x10[q], x11[q], y00[q], y01[q], y10[q], y11[q],
+                                frac_x[q], frac_y[q], ux[q], uy[q]);
 }
 
 /* Scores every pair of the batch from all n samples, as the PAF line integral
@@ -217,9 +233,20 @@ static int pd_score_batch(const float *paf_x, const float *paf_y, int height, in
             const float tk = t[k];
             float *restrict dots_k = dots + (size_t)k * PD_BATCH;
             pd_sample_cells(live, tk, max_x, max_y, x0, y0, dx, dy, cell_x, cell_y, frac_x, frac_y);
-            pd_gather_corners(paf_x, paf_y, height, width, sy, sx, live, cell_x, cell_y,
-                              batch->corner);
-            pd_sample_dots(live, batch->corner, frac_x, frac_y, ux, uy, sampled);
+            if (live >= PD_DENSE_MIN) {
+                pd_gather_corners(paf_x, paf_y, height, width, sy, sx, live, cell_x, cell_y,
+                                  batch->corner);
+                pd_sample_dots(live, batch->corner, frac_x, frac_y, ux, uy, sampled);
+            } else {
+                for (int q = 0; q < live; q++) {
+                    ptrdiff_t o00, o10, step;
+                    pd_square(cell_x[q], cell_y[q], height, width, sy, sx, &o00, &o10, &step);
+                    sampled[q] = pd_corner_dot(paf_x[o00], paf_x[o00 + step], paf_x[o10],
+                                               paf_x[o10 + step], paf_y[o00], paf_y[o00 + step],
+                                               paf_y[o10], paf_y[o10 + step], frac_x[q],
+                                               frac_y[q], ux[q], uy[q]);
+                }
+            }
             int wide = 0;
             for (int q = 0; q < live; q++) {
                 failures[q] += !(sampled[q] > threshold);
@@ -229,10 +256,10 @@ static int pd_score_batch(const float *paf_x, const float *paf_y, int height, in
             for (int q = 0; q < live && wide; q++) {
                 if (sampled[q] - sampled[q] == 0.0f) continue;
                 const int counted = !(sampled[q] > threshold);
-                const int cx = cell_x[q], cy = cell_y[q];
-                sampled[q] = pd_sample_wide(paf_x, paf_y, (ptrdiff_t)cy * sy + (ptrdiff_t)cx * sx,
-                                            cx + 1 < width ? sx : 0, cy + 1 < height ? sy : 0,
-                                            frac_x[q], frac_y[q], ux[q], uy[q]);
+                ptrdiff_t o00, o10, step;
+                pd_square(cell_x[q], cell_y[q], height, width, sy, sx, &o00, &o10, &step);
+                sampled[q] = pd_sample_wide(paf_x, paf_y, o00, step, o10 - o00, frac_x[q],
+                                            frac_y[q], ux[q], uy[q]);
                 failures[q] += !(sampled[q] > threshold) - counted;
             }
             for (int q = 0; q < live; q++) dots_k[slot[q]] = sampled[q];
