@@ -509,12 +509,11 @@ static int pd_prefilter_pairs(const pd_limb_field *f, pd_score_ws *w, float x0, 
             cell[j] = ((int32_t)(y0 + rel_y[j] * tk) << shift) | (int32_t)(x0 + rel_x[j] * tk);
         for (int j = 0; j < nb; j++) misses[j] += mask[cell[j]] == 0;
     }
+    /* Few pairs survive the first samples: only their indices move on, and the
+     * later samples read their offsets and misses through them. */
     int live = 0;
     for (int j = 0; j < nb; j++) {
         int32_t keep = alive[j] & (misses[j] <= f->max_failures);
-        rel_x[live] = rel_x[j];
-        rel_y[live] = rel_y[j];
-        misses[live] = misses[j];
         alive[live] = j;
         live += keep;
     }
@@ -525,17 +524,17 @@ static int pd_prefilter_pairs(const pd_limb_field *f, pd_score_ws *w, float x0, 
             const float tk = w->t[order[s]];
             /* Endpoints are peaks inside the map and t is in [0, 1], so
              * truncation lands in the map: no clamping needed. */
-            for (int q = 0; q < live; q++)
-                cell[q] = ((int32_t)(y0 + rel_y[q] * tk) << shift) | (int32_t)(x0 + rel_x[q] * tk);
-            for (int q = 0; q < live; q++) misses[q] += mask[cell[q]] == 0;
+            for (int q = 0; q < live; q++) {
+                const int j = alive[q];
+                cell[q] = ((int32_t)(y0 + rel_y[j] * tk) << shift) | (int32_t)(x0 + rel_x[j] * tk);
+            }
+            for (int q = 0; q < live; q++) misses[alive[q]] += mask[cell[q]] == 0;
         }
         int kept = 0;
         for (int q = 0; q < live; q++) {
-            alive[kept] = alive[q];
-            rel_x[kept] = rel_x[q];
-            rel_y[kept] = rel_y[q];
-            misses[kept] = misses[q];
-            kept += misses[q] <= f->max_failures;
+            const int j = alive[q];
+            alive[kept] = j;
+            kept += misses[j] <= f->max_failures;
         }
         live = kept;
     }
