@@ -473,10 +473,10 @@ static int pd_square_finite(const pd_limb_field *f, float x, float y) {
  * sure by counting their samples that certainly fail: the two end samples,
  * tested against the fields at a and b, and the others, which land in
  * unsupported squares. A pair with too many is dropped without interpolating
- * anything. The pairs still alive sit in dense arrays in live order, compacted
- * every few samples, so the cell indices of a sample are computed by a loop
- * the compiler vectorises; only the mask reads stay scalar. Returns how many
- * are left, their b in w->alive in increasing order. */
+ * anything. The first samples are counted over dense arrays of all pairs, so
+ * their cell indices come from loops the compiler vectorises; the few pairs
+ * left then move on as indices into those arrays, compacted every few samples.
+ * Returns how many are left, their b in w->alive in increasing order. */
 static int pd_prefilter_pairs(const pd_limb_field *f, pd_score_ws *w, float x0, float y0,
                               const float *bx, const float *by, int nb) {
     int32_t *restrict misses = w->misses, *restrict alive = w->alive, *restrict cell = w->cell;
