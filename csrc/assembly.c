@@ -349,8 +349,9 @@ int pd_stage_limb_prior(const pd_params *params, const pd_people *people, const 
         moved[penalised++] = cand;
     }
     if (penalised == 0) return 0;
-    /* (a, b) pairs are unique, so the total order's sort gives what the twin's does. */
-    pd_sort_candidates(moved, penalised);
+    /* (a, b) pairs are unique, so the total order's sort gives what the twin's does.
+     * The penalised candidates left [kept, nc) free: the sort's scratch. */
+    pd_sort_candidates_any(moved, penalised, candidates + kept);
     pd_merge_penalised(candidates, kept, moved, penalised);
     return penalised;
 }

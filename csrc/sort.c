@@ -55,6 +55,62 @@ static inline uint32_t pd_descending_key(float score) {
     return ~bits;
 }
 
+/* Keys of the radix passes. PD_KEY_EQUAL_ZEROS adds +0 first, which turns -0 into
+ * +0 (IEEE round to nearest): the two compare equal in pd_before, which that sort
+ * must follow exactly. */
+enum { PD_KEY_B, PD_KEY_A, PD_KEY_SCORE, PD_KEY_EQUAL_ZEROS };
+
+static inline uint32_t pd_sort_key(const pd_candidate *c, int field) {
+    return field == PD_KEY_B       ? (uint32_t)c->b
+           : field == PD_KEY_A     ? (uint32_t)c->a
+           : field == PD_KEY_SCORE ? pd_descending_key(c->score)
+                                   : pd_descending_key(c->score + 0.0f);
+}
+
+/* The radix passes are written once for every key field; inlined where the field
+ * is a constant, each loop reads its one key with no switch. */
+#if defined(__GNUC__)
+#define PD_INLINE_ALWAYS static inline __attribute__((always_inline))
+#else
+#define PD_INLINE_ALWAYS static inline
+#endif
+
+/* One stable counting pass of an LSD radix sort on byte `shift / 8` of `field`'s
+ * key, src to dst; 0 (and nothing moved) when that byte is the same everywhere. */
+PD_INLINE_ALWAYS int pd_radix_pass(const pd_candidate *src, pd_candidate *dst, int n, int field,
+                                   int shift) {
+    int count[257] = {0};
+    for (int i = 0; i < n; i++) count[((pd_sort_key(&src[i], field) >> shift) & 0xFFu) + 1]++;
+    int one_bucket = 0;
+    for (int b = 1; b <= 256; b++) one_bucket |= (count[b] == n);
+    if (one_bucket) return 0;
+    for (int b = 0; b < 256; b++) count[b + 1] += count[b];
+    for (int i = 0; i < n; i++)
+        dst[count[(pd_sort_key(&src[i], field) >> shift) & 0xFFu]++] = src[i];
+    return 1;
+}
+
+/* The passes over `field`'s bytes from `shift` up to `end_shift`, ping-ponging
+ * between *src and *dst; *src ends holding the items. */
+PD_INLINE_ALWAYS void pd_radix_passes(pd_candidate **src, pd_candidate **dst, int n, int field,
+                            int end_shift) {
+    for (int shift = 0; shift < end_shift; shift += 8) {
+        if (!pd_radix_pass(*src, *dst, n, field, shift)) continue;
+        pd_candidate *swap = *src;
+        *src = *dst;
+        *dst = swap;
+    }
+}
+
+/* Bits needed for the largest of the non-negative `field` keys, rounded up to bytes. */
+static int pd_key_bits(const pd_candidate *items, int n, int field) {
+    uint32_t all = 0;
+    for (int i = 0; i < n; i++) all |= pd_sort_key(&items[i], field);
+    int bits = 0;
+    while (bits < 32 && (all >> bits)) bits += 8;
+    return bits;
+}
+
 void pd_sort_candidates_stable(pd_candidate *items, int n, pd_candidate *scratch) {
     if (n <= 32) {
         pd_sort_candidates(items, n);
@@ -63,18 +119,21 @@ void pd_sort_candidates_stable(pd_candidate *items, int n, pd_candidate *scratch
     /* LSD radix sort, a byte a pass: stable and branch-free, so items that arrive in
      * (a, b) order leave in the full (score desc, a, b) order. */
     pd_candidate *src = items, *dst = scratch;
-    for (int shift = 0; shift < 32; shift += 8) {
-        int count[257] = {0};
-        for (int i = 0; i < n; i++) count[((pd_descending_key(src[i].score) >> shift) & 0xFFu) + 1]++;
-        int one_bucket = 0;
-        for (int b = 1; b <= 256; b++) one_bucket |= (count[b] == n);
-        if (one_bucket) continue; /* this byte is the same everywhere: nothing to do */
-        for (int b = 0; b < 256; b++) count[b + 1] += count[b];
-        for (int i = 0; i < n; i++) dst[count[(pd_descending_key(src[i].score) >> shift) & 0xFFu]++] = src[i];
-        pd_candidate *swap = src;
-        src = dst;
-        dst = swap;
+    pd_radix_passes(&src, &dst, n, PD_KEY_SCORE, 32);
+    if (src != items) memcpy(items, src, (size_t)n * sizeof(pd_candidate));
+}
+
+void pd_sort_candidates_any(pd_candidate *items, int n, pd_candidate *scratch) {
+    if (n <= 48) {
+        pd_sort_candidates(items, n);
+        return;
     }
+    /* LSD: the least significant key first, so b's passes, then a's, then the score's
+     * leave the items in the full (score desc, a, b) order whatever order they came in. */
+    pd_candidate *src = items, *dst = scratch;
+    pd_radix_passes(&src, &dst, n, PD_KEY_B, pd_key_bits(items, n, PD_KEY_B));
+    pd_radix_passes(&src, &dst, n, PD_KEY_A, pd_key_bits(items, n, PD_KEY_A));
+    pd_radix_passes(&src, &dst, n, PD_KEY_EQUAL_ZEROS, 32);
     if (src != items) memcpy(items, src, (size_t)n * sizeof(pd_candidate));
 }
 

@@ -84,6 +84,8 @@ cdef extern from "pafdecode.h" nogil:
         int32_t a, b
         float score
     void pd_sort_candidates(pd_candidate *items, int n)
+    void pd_sort_candidates_stable(pd_candidate *items, int n, pd_candidate *scratch)
+    void pd_sort_candidates_any(pd_candidate *items, int n, pd_candidate *scratch)
     size_t pd_assign_workspace_size(int max_peaks)
     int pd_assign_limb(const pd_candidate *candidates, int num_candidates, int na, int nb,
                        int mode, pd_candidate *out, void *workspace, size_t workspace_size)
@@ -283,6 +285,39 @@ def linear_sum_assignment(const double[:, :] cost):
     finally:
         free(ws)
     return np.asarray(col_of_row)
+
+
+def sort_candidates(const int32_t[::1] a, const int32_t[::1] b, const float[::1] score,
+                    str method):
+    """(a, b, score) sorted by one of the core's sorts into the decoder's order (score
+    descending, then a, then b): "heap", "any" (radix) or "stable" (radix on the
+    score, for items that come in (a, b) order). Returns three arrays."""
+    cdef int n = a.shape[0], i
+    if b.shape[0] != n or score.shape[0] != n:
+        raise ValueError("a, b and score must have the same length")
+    if method not in ("heap", "any", "stable"):
+        raise ValueError(f"method={method!r}; expected 'heap', 'any' or 'stable'")
+    cdef int kind = ("heap", "any", "stable").index(method)
+    cdef pd_candidate *items = <pd_candidate *>malloc((2 * <size_t>n + 1) * sizeof(pd_candidate))
+    if items == NULL:
+        raise MemoryError()
+    out_a, out_b = np.empty(n, np.int32), np.empty(n, np.int32)
+    out_score = np.empty(n, np.float32)
+    try:
+        for i in range(n):
+            items[i].a, items[i].b, items[i].score = a[i], b[i], score[i]
+        with nogil:
+            if kind == 0:
+                pd_sort_candidates(items, n)
+            elif kind == 1:
+                pd_sort_candidates_any(items, n, items + n)
+            else:
+                pd_sort_candidates_stable(items, n, items + n)
+        for i in range(n):
+            out_a[i], out_b[i], out_score[i] = items[i].a, items[i].b, items[i].score
+    finally:
+        free(items)
+    return out_a, out_b, out_score
 
 
 def assign_limb(const int32_t[::1] a, const int32_t[::1] b, const float[::1] score,

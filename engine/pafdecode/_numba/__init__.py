@@ -61,10 +61,12 @@ from .fp import fp_mode_entry, set_fp_mode_entry
 from .join import tree_table
 from .params import prepared
 from .peaks import find_peaks_entry
+from .sort import sort_entry
 from .stages import (stage_assembly, stage_candidates, stage_connections, stage_emit,
                      stage_join, stage_limb_prior, stage_peaks)
 
-__all__ = ["find_peaks", "linear_sum_assignment", "assign_limb", "CoreDecoder",
+__all__ = ["find_peaks", "linear_sum_assignment", "assign_limb", "sort_candidates",
+           "CoreDecoder",
            "STAT_FIELDS", "stage_peaks", "stage_candidates", "stage_connections",
            "stage_assembly", "stage_limb_prior", "stage_join", "stage_emit"]
 
@@ -178,6 +180,24 @@ def assign_limb(a, b, score, na, nb, mode):
     m, out = _compiled(assign_entry)(a, b, score, na, nb, imode)
     _raise_for(m, "assign_limb")
     return out
+
+
+_SORTS = ("heap", "any", "stable")
+
+
+def sort_candidates(a, b, score, method):
+    """(a, b, score) sorted by one of the core's sorts into the decoder's order (score
+    descending, then a, then b): "heap", "any" (radix) or "stable" (radix on the
+    score, for items that come in (a, b) order). Returns three arrays. Compiled on
+    first use (tests only), not by warm_up."""
+    a = np.ascontiguousarray(a, dtype=np.int32)
+    b = np.ascontiguousarray(b, dtype=np.int32)
+    score = np.ascontiguousarray(score, dtype=np.float32)
+    if b.shape[0] != a.shape[0] or score.shape[0] != a.shape[0]:
+        raise ValueError("a, b and score must have the same length")
+    if method not in _SORTS:
+        raise ValueError(f"method={method!r}; expected 'heap', 'any' or 'stable'")
+    return sort_entry(a, b, score, _SORTS.index(method))
 
 
 def _c_int(value, name):

@@ -8,7 +8,7 @@ from collections import namedtuple
 import numpy as np
 
 from .fp import F0, FHALF, inline, jit
-from .sort import before, new_cands, sort_candidates
+from .sort import before, new_cands, sort_candidates, sort_candidates_any
 
 # The people of a frame (pd_people): per person its K slots (global peak or -1),
 # keypoints held (0 once merged away), connections and evidence (peak values plus
@@ -462,6 +462,8 @@ def limb_prior(prm, people, limb_kp, limb_len, l, found, cands, nc, scale):
         moved.b[m] = b[c]
         m += 1
     if m > 0:
-        sort_candidates(moved.s, moved.a, moved.b, m)
+        # The penalised candidates left [kept, nc) free: the sort's scratch.
+        sort_candidates_any(moved.s, moved.a, moved.b, m,
+                            (s[kept:nc], a[kept:nc], b[kept:nc]), np.zeros(257, np.int64))
         _merge_penalised(s, a, b, kept, moved.s, moved.a, moved.b, m)
     return m

@@ -84,28 +84,65 @@ def _descending_key(bits):
     return ~bits
 
 
+# Keys of the radix passes (sort.c's PD_KEY_*): a's or b's value, or the score's
+# descending key; EQUAL_ZEROS keys -0 as +0 (C adds +0.0f, which does the same).
+KEY_B, KEY_A, KEY_SCORE, KEY_EQUAL_ZEROS = 0, 1, 2, 3
+
+
 @borrowing
-def _radix_pass(src, dst, n, shift, count):
-    """One byte of pd_sort_candidates_stable from the Cands-like triple src to dst;
-    False when that byte is the same everywhere (nothing moved)."""
+def _key(keys, i, field):
+    bits = keys[i]
+    if field == KEY_EQUAL_ZEROS and bits == np.uint32(0x80000000):
+        bits = np.uint32(0)
+    return _descending_key(bits) if field >= KEY_SCORE else bits
+
+
+@borrowing
+def _radix_pass(src, dst, n, shift, count, field):
+    """One byte of pd_radix_pass from the Cands-like triple src to dst; False when
+    that byte is the same everywhere (nothing moved)."""
     src_s, src_a, src_b = src
     dst_s, dst_a, dst_b = dst
-    keys = src_s[:n].view(np.uint32)
+    keys = (src_b if field == KEY_B else src_a if field == KEY_A
+            else src_s.view(np.int32))[:n].view(np.uint32)
     count[:] = 0
     for i in range(n):
-        count[((_descending_key(keys[i]) >> shift) & np.uint32(0xFF)) + 1] += 1
+        count[((_key(keys, i, field) >> shift) & np.uint32(0xFF)) + 1] += 1
     for c in range(1, 257):
         if count[c] == n:
             return False
     for c in range(256):
         count[c + 1] += count[c]
     for i in range(n):
-        at = count[(_descending_key(keys[i]) >> shift) & np.uint32(0xFF)]
-        count[(_descending_key(keys[i]) >> shift) & np.uint32(0xFF)] = at + 1
+        digit = (_key(keys, i, field) >> shift) & np.uint32(0xFF)
+        at = count[digit]
+        count[digit] = at + 1
         dst_s[at] = src_s[i]
         dst_a[at] = src_a[i]
         dst_b[at] = src_b[i]
     return True
+
+
+@borrowing
+def _radix_passes(items, scratch, n, count, field, end_shift, in_scratch):
+    """pd_radix_passes: the passes over field's bytes below end_shift, ping-ponging
+    between items and scratch; returns whether scratch now holds the items."""
+    for shift in range(0, end_shift, 8):
+        if in_scratch:
+            moved = _radix_pass(scratch, items, n, np.uint32(shift), count, field)
+        else:
+            moved = _radix_pass(items, scratch, n, np.uint32(shift), count, field)
+        if moved:
+            in_scratch = not in_scratch
+    return in_scratch
+
+
+@borrowing
+def _copy_back(s, a, b, n, scratch):
+    for i in range(n):
+        s[i] = scratch[0][i]
+        a[i] = scratch[1][i]
+        b[i] = scratch[2][i]
 
 
 @borrowing
@@ -117,17 +154,49 @@ def sort_candidates_stable(s, a, b, n, scratch, count):
     if n <= 32:
         sort_candidates(s, a, b, n)
         return
+    if _radix_passes((s, a, b), scratch, n, count, KEY_SCORE, 32, False):
+        _copy_back(s, a, b, n, scratch)
+
+
+@borrowing
+def _key_bits(keys, n):
+    """pd_key_bits: bits of the largest non-negative key, rounded up to bytes."""
+    every = np.uint32(0)
+    for i in range(n):
+        every |= np.uint32(keys[i])
+    bits = 0
+    while bits < 32 and (every >> np.uint32(bits)) != 0:
+        bits += 8
+    return bits
+
+
+@borrowing
+def sort_candidates_any(s, a, b, n, scratch, count):
+    """pd_sort_candidates_any: the order of sort_candidates for items in any order, by
+    LSD radix passes on b, a, then the score (48 items or fewer: sort_candidates
+    itself). Scores must not be NaN. scratch: three arrays of n items; count: 257
+    int64."""
+    if n <= 48:
+        sort_candidates(s, a, b, n)
+        return
     items = (s, a, b)
-    in_scratch = False
-    for shift in range(0, 32, 8):
-        if in_scratch:
-            moved = _radix_pass(scratch, items, n, np.uint32(shift), count)
-        else:
-            moved = _radix_pass(items, scratch, n, np.uint32(shift), count)
-        if moved:
-            in_scratch = not in_scratch
-    if in_scratch:
-        for i in range(n):
-            s[i] = scratch[0][i]
-            a[i] = scratch[1][i]
-            b[i] = scratch[2][i]
+    in_scratch = _radix_passes(items, scratch, n, count, KEY_B, _key_bits(b, n), False)
+    in_scratch = _radix_passes(items, scratch, n, count, KEY_A, _key_bits(a, n), in_scratch)
+    if _radix_passes(items, scratch, n, count, KEY_EQUAL_ZEROS, 32, in_scratch):
+        _copy_back(s, a, b, n, scratch)
+
+
+@jit
+def sort_entry(a, b, score, method):
+    """The bare sorts (0 heap, 1 any, 2 stable) on copies: (a, b, score) sorted."""
+    n = a.shape[0]
+    s, a, b = score.copy(), a.copy(), b.copy()
+    scratch = new_cands(n)
+    count = np.zeros(257, np.int64)
+    if method == 0:
+        sort_candidates(s, a, b, n)
+    elif method == 1:
+        sort_candidates_any(s, a, b, n, (scratch.s, scratch.a, scratch.b), count)
+    else:
+        sort_candidates_stable(s, a, b, n, (scratch.s, scratch.a, scratch.b), count)
+    return a, b, s
