@@ -306,6 +306,25 @@ static int pd_tops_neighbours(const float *plane, int height, int width, int nx,
     return 1;
 }
 
+/* 1 unless the Gaussian explaining split cell (nx, ny) from its far side, the
+ * cell beyond it in direction d, is centred over half a step back toward the
+ * peak. That fit is pd_fit_far_side's, unclamped and in steps of d:
+ * log hn - log hf = step2 (1 - 2t) / (2 sigma2). A second keypoint's centre lies
+ * within half a step of its cell (t >= -1/2); a lone Gaussian wider or more
+ * elongated along d than the channel's width raises the peak's neighbour above
+ * the curvature test too, but falls from it toward the far side as from a
+ * centre behind it (t < -1/2): that cell is no centre of its own. With no far
+ * cell to fit (the map's edge, a zero there) the split stands. */
+static int pd_centred_at_split(const float *plane, int height, int width, int nx, int ny, int d,
+                               float hn, float step2, float sigma2) {
+    const int fx = nx + pd_dir_x[d], fy = ny + pd_dir_y[d];
+    if (!pd_inside(fx, fy, height, width)) return 1;
+    const float hf = plane[fy * width + fx];
+    if (!(hf > 0.0f)) return 1;
+    float t = 0.5f - sigma2 * (logf(hn) - logf(hf)) / step2;
+    return !(t < -0.5f);
+}
+
 /* The neighbour of peak idx in direction d when it is a second keypoint's
  * centre (see pd_split_merged), else -1. */
 static int pd_split_cell(const float *plane, int height, int width, int idx, int d,
@@ -323,7 +342,15 @@ static int pd_split_cell(const float *plane, int height, int width, int idx, int
     float step2 = (float)(pd_dir_x[d] * pd_dir_x[d] + pd_dir_y[d] * pd_dir_y[d]);
     float excess = logf(hn) + logf(ho) - 2.0f * logf(plane[idx]) + step2 / sigma2;
     if (!(hn >= ho) || !(excess >= margin)) return -1;
+    if (!pd_centred_at_split(plane, height, width, nx, ny, d, hn, step2, sigma2)) return -1;
     return pd_tops_neighbours(plane, height, width, nx, ny, cx, cy, hn) ? n : -1;
+}
+
+/* The sides of a peak that direction d from it points into, as the bits a peak
+ * others were split from keeps in -b (pd_split_merged): 1 +x, 2 -x, 4 +y, 8 -y. */
+static int pd_side_bits(int d) {
+    const int dx = pd_dir_x[d], dy = pd_dir_y[d];
+    return (dx > 0 ? 1 : dx < 0 ? 2 : 0) | (dy > 0 ? 4 : dy < 0 ? 8 : 0);
 }
 
 /* Peaks hidden by a neighbour's: where two keypoints of one type fall within a
@@ -334,7 +361,9 @@ static int pd_split_cell(const float *plane, int height, int width, int idx, int
  * more, the higher of the two, if no lower than any of its own neighbours but
  * the peak, is a second keypoint's centre.
  * Appends those cells to `found`, with b = 1 + the direction from their peak,
- * and returns the new count; *sigma2 gets the channel's squared width. `marks`
+ * and returns the new count; a peak they were split from gets b = -(the sides
+ * holding them, pd_side_bits), so that its fit avoids them (pd_refine_peak).
+ * *sigma2 gets the channel's squared width. `marks`
  * holds a byte per cell, `curvature` room for 2 * num_found items. */
 static int pd_split_merged(const float *plane, int height, int width, float threshold,
                            float margin, pd_candidate *found, int num_found, uint8_t *marks,
@@ -357,6 +386,7 @@ static int pd_split_merged(const float *plane, int height, int width, float thre
             found[num_found].b = 1 + d;
             found[num_found].score = plane[n];
             num_found++;
+            found[i].b = -(-found[i].b | pd_side_bits(d));
         }
     }
     return num_found;
@@ -567,15 +597,29 @@ static int pd_collect_peaks(const pd_nms *q, pd_peaks_ws *w) {
     return pd_collect_peaks_pass(q, w, 1, &plateaus);
 }
 
-/* Sub-pixel position of found peak `peak` (cell idx = peak->a, value v). A
- * split peak's neighbours toward its peak mix two Gaussians: along such an axis
- * it is fitted from the far side alone. */
+/* Along one axis (dir its direction steps, plus_bit its + side's bit in
+ * pd_side_bits), the step toward the one neighbour a found peak with b is
+ * fitted from, or 0 to fit it from both. Between a split peak and its peak,
+ * and its peak and it, the neighbours mix the two Gaussians: a split peak
+ * (b > 0) is fitted from beyond itself, away from its peak, and a peak others
+ * were split from (b < 0) from the side opposite them. With splits on both
+ * sides of the axis neither side is clean: a one-sided fit would read a raised
+ * side as the Gaussian's own, while the two-sided fit sees both raised and
+ * their pulls partly cancel, so it is kept there. */
+static int pd_fit_step(int b, const int *dir, int plus_bit) {
+    if (b > 0) return dir[b - 1];
+    const int sides = (-b / plus_bit) & 3;
+    return sides == 1 ? -1 : sides == 2 ? 1 : 0;
+}
+
+/* Sub-pixel position of found peak `peak` (cell idx = peak->a, value v): along
+ * an axis pd_fit_step names a side for, fitted from that side alone. */
 static void pd_refine_peak(const float *plane, int height, int width, const pd_candidate *peak,
                            float sigma2, float *out_x, float *out_y) {
     const int idx = peak->a, y = idx / width, x = idx % width;
     const float v = peak->score;
-    const int away_x = peak->b ? pd_dir_x[peak->b - 1] : 0;
-    const int away_y = peak->b ? pd_dir_y[peak->b - 1] : 0;
+    const int away_x = pd_fit_step(peak->b, pd_dir_x, 1);
+    const int away_y = pd_fit_step(peak->b, pd_dir_y, 4);
     float dx = 0.0f, dy = 0.0f;
     if (away_x)
         dx = pd_fit_far_side(plane, idx, away_x, x + away_x >= 0 && x + away_x < width, v, sigma2);

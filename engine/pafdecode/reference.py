@@ -51,9 +51,49 @@ def _fit_offset(left, centre, right):
 _DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1), (1, -1), (-1, 1))
 
 
+def _centred_at_split(heatmap, nx, ny, dx, dy, sigma2):
+    """False when the Gaussian fitted to split cell (nx, ny) from the cell beyond it,
+    (dx, dy) further, lies over half a step back toward the peak: the unclamped
+    far-side fit, in steps, log hn - log hf = step^2 (1 - 2t) / (2 sigma2), t < -1/2.
+    A Gaussian wider or longer along the step than the channel's raises the peak's
+    neighbour as a second one would, but falls from it as from a centre behind it."""
+    h, w = heatmap.shape
+    fx, fy = nx + dx, ny + dy
+    if not (0 <= fx < w and 0 <= fy < h) or not heatmap[fy, fx] > 0:
+        return True
+    step2 = F32(dx * dx + dy * dy)
+    diff = F32(np.log(heatmap[ny, nx]) - np.log(heatmap[fy, fx]))
+    t = F32(F32(0.5) - F32(F32(sigma2 * diff) / step2))
+    return not t < F32(-0.5)
+
+
+def _hidden_at(heatmap, cx, cy, dx, dy, threshold, margin, sigma2):
+    """Whether the neighbour (dx, dy) from the peak at (cx, cy) is a second
+    keypoint's centre (see `_split_merged`; marks aside)."""
+    h, w = heatmap.shape
+    log = np.log
+    nx, ny, ox, oy = cx + dx, cy + dy, cx - dx, cy - dy
+    if not (0 <= nx < w and 0 <= ny < h and 0 <= ox < w and 0 <= oy < h):
+        return False
+    hn, ho = heatmap[ny, nx], heatmap[oy, ox]
+    if not hn > threshold or not hn > 0 or not ho > 0:
+        return False
+    step2 = F32(dx * dx + dy * dy)
+    excess = F32(F32(F32(log(hn) + log(ho)) - F32(F32(2) * log(heatmap[cy, cx])))
+                 + F32(step2 / sigma2))
+    if not hn >= ho or not excess >= margin:
+        return False
+    if not _centred_at_split(heatmap, nx, ny, dx, dy, sigma2):
+        return False
+    return not any(heatmap[qy, qx] > hn
+                   for ex, ey in _DIRECTIONS
+                   for qx, qy in [(nx + ex, ny + ey)]
+                   if 0 <= qx < w and 0 <= qy < h and (qx, qy) != (cx, cy))
+
+
 def _split_merged(heatmap, cells, threshold, margin):
-    """The peaks hidden next to the peaks at `cells`, in order, as (cell, dx, dy) with
-    (dx, dy) the step from their peak, and the channel's squared width. Through
+    """The peaks hidden next to the peaks at `cells`, in order, as (cell, dx, dy, peak)
+    with (dx, dy) the step from their peak's cell, and the channel's squared width. Through
     a lone Gaussian's peak, the logs of two opposite neighbours sum to twice the
     peak's minus step^2 / sigma^2, sigma the channel's width (the median over its
     peaks of the log values' curvature); where they sum to `margin` more, the higher
@@ -80,28 +120,14 @@ def _split_merged(heatmap, cells, threshold, margin):
     marked, extra = set(cells), []
     for idx in cells:
         cy, cx = divmod(idx, w)
-        v = heatmap[cy, cx]
-        if not v > 0:
+        if not heatmap[cy, cx] > 0:
             continue
-        log_v = log(v)
         for dx, dy in _DIRECTIONS:
-            nx, ny, ox, oy = cx + dx, cy + dy, cx - dx, cy - dy
-            if not (0 <= nx < w and 0 <= ny < h and 0 <= ox < w and 0 <= oy < h):
+            n = (cy + dy) * w + cx + dx
+            if n in marked or not _hidden_at(heatmap, cx, cy, dx, dy, threshold, margin, sigma2):
                 continue
-            hn, ho = heatmap[ny, nx], heatmap[oy, ox]
-            if ny * w + nx in marked or not hn > threshold or not hn > 0 or not ho > 0:
-                continue
-            step2 = F32(dx * dx + dy * dy)
-            excess = F32(F32(F32(log(hn) + log(ho)) - F32(F32(2) * log_v)) + F32(step2 / sigma2))
-            if not hn >= ho or not excess >= margin:
-                continue
-            if any(heatmap[qy, qx] > hn
-                   for ex, ey in _DIRECTIONS
-                   for qx, qy in [(nx + ex, ny + ey)]
-                   if 0 <= qx < w and 0 <= qy < h and (qx, qy) != (cx, cy)):
-                continue
-            marked.add(ny * w + nx)
-            extra.append((ny * w + nx, dx, dy))
+            marked.add(n)
+            extra.append((n, dx, dy, idx))
     return extra, sigma2
 
 
@@ -115,6 +141,24 @@ def _fit_far_side(heatmap, y, x, ay, ax, sigma2):
     t = F32(F32(0.5) - F32(sigma2 * F32(np.log(v) - np.log(heatmap[y + ay, x + ax]))))
     t = min(max(t, F32(-0.5)), F32(0.5))
     return t if ax + ay > 0 else -t
+
+
+def _fit_sides(split):
+    """{cell: (ax, ay)}: the step along each axis toward the one neighbour a peak is
+    fitted from, or 0 for both. A split peak's neighbours toward its peak, and its
+    peak's toward it, mix the two Gaussians: a split peak is fitted from beyond
+    itself, the peak from the side opposite its splits. Where a peak has splits on
+    both sides of an axis neither side is clean, and the two-sided fit (both raised,
+    their pulls partly cancelling) is kept along it."""
+    away, sides = {}, {}
+    for n, dx, dy, peak in split:
+        away[n] = (dx, dy)
+        sx, sy = sides.setdefault(peak, (set(), set()))
+        sx.add(dx)
+        sy.add(dy)
+    for peak, (sx, sy) in sides.items():
+        away[peak] = tuple(-next(iter(s - {0})) if len(s - {0}) == 1 else 0 for s in (sx, sy))
+    return away
 
 
 def _is_supported(heatmap, y, x, support):
@@ -172,14 +216,15 @@ def find_peaks(heatmap, threshold=0.1, radius=1, max_peaks=128, split_margin=0.0
     found.sort()
     split, sigma2 = (_split_merged(heatmap, found, threshold, F32(split_margin))
                      if split_margin > 0 else ([], F32(0)))
-    away = {idx: (ax, ay) for idx, ax, ay in split}
+    away = _fit_sides(split)
     # Strongest first, ties in raster order.
-    ranked = sorted((-float(heatmap[divmod(idx, w)]), idx) for idx in found + list(away))
+    ranked = sorted((-float(heatmap[divmod(idx, w)]), idx)
+                    for idx in found + [n for n, *_ in split])
     peaks = []
     for _, idx in ranked[:max_peaks]:
         y, x = divmod(idx, w)
         v = heatmap[y, x]
-        # A split peak is fitted from the far side along axes toward its peak.
+        # Along an axis toward a split (or its peak), from the other side alone.
         ax, ay = away.get(idx, (0, 0))
         if ax:
             dx = _fit_far_side(heatmap, y, x, 0, ax, sigma2)

@@ -428,6 +428,31 @@ def _inside(x, y, height, width):
 
 
 @borrowing
+def _centred_at_split(plane, height, width, nx, ny, d, hn, step2, sigma2):
+    """pd_centred_at_split: False when the split cell's far-side fit (unclamped, in
+    steps of d) puts its Gaussian's centre over half a step back toward the peak."""
+    fx = nx + _DIR_X[d]
+    fy = ny + _DIR_Y[d]
+    if not _inside(fx, fy, height, width):
+        return True
+    hf = plane[fy * width + fx]
+    if not hf > F0:
+        return True
+    t = FHALF - sigma2 * (np.log(hn) - np.log(hf)) / step2
+    return not t < -FHALF
+
+
+@jit
+def _side_bits(d):
+    """pd_side_bits: the sides direction d points into, 1 +x, 2 -x, 4 +y, 8 -y."""
+    dx = _DIR_X[d]
+    dy = _DIR_Y[d]
+    bx = 1 if dx > 0 else (2 if dx < 0 else 0)
+    by = 4 if dy > 0 else (8 if dy < 0 else 0)
+    return bx | by
+
+
+@borrowing
 def _hidden_peak(plane, height, width, idx, d, threshold, margin, sigma2, marks):
     """The cell in direction d of peak idx when a second Gaussian hides there, or -1."""
     cy = idx // width
@@ -449,6 +474,8 @@ def _hidden_peak(plane, height, width, idx, d, threshold, margin, sigma2, marks)
     excess = np.log(hn) + np.log(ho) - F2 * np.log(plane[idx]) + step2 / sigma2
     if not (hn >= ho) or not (excess >= margin):
         return -1
+    if not _centred_at_split(plane, height, width, nx, ny, d, hn, step2, sigma2):
+        return -1
     if not _tops_its_neighbours(plane, height, width, nx, ny, cx, cy, hn):
         return -1
     return n
@@ -457,8 +484,9 @@ def _hidden_peak(plane, height, width, idx, d, threshold, margin, sigma2, marks)
 @borrowing
 def _split_merged(plane, height, width, threshold, margin, w, num):
     """pd_split_merged: appends to w.f_idx (raster order so far) the cells of peaks
-    hidden next to the peaks found, with f_b 1 + the direction from their peak;
-    returns the new count and the channel's squared width."""
+    hidden next to the peaks found, with f_b 1 + the direction from their peak, and
+    the peak they were split from f_b -(the sides holding them); returns the new
+    count and the channel's squared width."""
     # row_max, row_count and count are free once the maxima are found.
     curved, sigma2 = _channel_sigma2(plane, height, width, w.f_idx, num, w.row_max,
                                      w.row_count, w.count)
@@ -482,6 +510,7 @@ def _split_merged(plane, height, width, threshold, margin, w, num):
             w.f_val[num] = plane[n]
             w.f_b[num] = 1 + d
             num += 1
+            w.f_b[i] = -(-w.f_b[i] | _side_bits(d))
     return num, sigma2
 
 
@@ -567,19 +596,27 @@ def _local_maxima(height, width, threshold, radius, support, w):
     return num
 
 
+@jit
+def _fit_step(b, direction, plus_bit):
+    """pd_fit_step: along one axis the step toward the one neighbour a peak with f_b
+    b is fitted from (a split peak: beyond itself; a peak split from: opposite its
+    splits), or 0 for both (no split, or splits on both sides)."""
+    if b > 0:
+        return direction[b - 1]
+    sides = ((-b) // plus_bit) & 3
+    return -1 if sides == 1 else (1 if sides == 2 else 0)
+
+
 @borrowing
 def _fit_peak(plane, height, width, idx, v, b, sigma2):
-    """A peak's sub-cell offsets (dx, dy). A split peak is fitted from the far side
-    along axes toward its peak."""
+    """A peak's sub-cell offsets (dx, dy): along an axis _fit_step names a side for,
+    fitted from that side alone."""
     y = idx // width
     x = idx - y * width
     dx = F0
     dy = F0
-    away_x = 0
-    away_y = 0
-    if b > 0:
-        away_x = _DIR_X[b - 1]
-        away_y = _DIR_Y[b - 1]
+    away_x = _fit_step(b, _DIR_X, 1)
+    away_y = _fit_step(b, _DIR_Y, 4)
     if away_x != 0:
         dx = _fit_far_side(plane, idx, away_x, 0 <= x + away_x < width, v, sigma2)
     elif x > 0 and x < width - 1:
