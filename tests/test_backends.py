@@ -123,3 +123,27 @@ def test_numba_core_checks_the_record_by_the_table():
     with pytest.raises(ValueError, match=r"paf_samples is out of range for the Numba core"):
         _numba.CoreDecoder(COCO.limbs, COCO.paf_channels, COCO.redundant, COCO.num_keypoints,
                            rec)
+
+
+def test_numba_cache_filled_from_other_sources_is_emptied(tmp_path):
+    """Numba keys each file's cache on that file alone; a folder stamped with other
+    sources (an upgrade that changed a callee) loses its compiled files, once."""
+    pytest.importorskip("numba")
+    from pafdecode import _numba
+
+    stale = tmp_path / "stale"
+    stale.mkdir()
+    for name in ("decode._decode_frames-121.py311.nbi", "decode._decode_frames-121.py311.1.nbc",
+                 "decode.cpython-311.pyc"):
+        (stale / name).write_bytes(b"old")
+    (stale / _numba._STAMP).write_text("an older fingerprint")
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "peaks.find-1.py311.nbi").write_bytes(b"current")
+    (fresh / _numba._STAMP).write_text("now")
+    _numba._forget_stale_cache([str(stale), str(fresh)], "now")
+    assert sorted(p.name for p in stale.iterdir()) == ["decode.cpython-311.pyc", _numba._STAMP]
+    assert (stale / _numba._STAMP).read_text() == "now"
+    assert (fresh / "peaks.find-1.py311.nbi").read_bytes() == b"current"
+    fingerprint = _numba._sources_fingerprint()
+    assert len(fingerprint) == 64 and fingerprint == _numba._sources_fingerprint()

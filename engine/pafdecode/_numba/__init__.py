@@ -43,13 +43,17 @@ the one pd_params record, read by field name. Two costs of that, both Numba's:
   the per-pair loops of scoring, the sorts, joining's weighing) are compiled without
   reference counting (fp.borrowing; what they call inherits it, so nothing below
   them may allocate);
-* the on-disk cache keys each module on its own source file only: a function whose
-  callee in another module changed is not recompiled. A reinstall rewrites every
-  file, so only an installed copy edited in place needs its __pycache__ cleared.
+* the on-disk cache keys each module on its own file's contents only, so a function
+  whose callee in another module changed would load its old machine code (after an
+  upgrade, or an installed copy edited in place). Each cache folder therefore keeps
+  the fingerprint of all the twin's sources it was filled from, and is emptied of
+  Numba's files when they changed (``_forget_stale_cache``, at import).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 
 import numpy as np
@@ -64,6 +68,54 @@ from .peaks import find_peaks_entry
 from .sort import sort_entry
 from .stages import (stage_assembly, stage_candidates, stage_connections, stage_emit,
                      stage_join, stage_limb_prior, stage_peaks)
+
+_STAMP = "pafdecode-sources.sha256"
+
+
+def _sources_fingerprint():
+    """sha256 of every source file of the twin, names and contents."""
+    digest = hashlib.sha256()
+    folder = os.path.dirname(os.path.abspath(__file__))
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".py"):
+            digest.update(name.encode())
+            with open(os.path.join(folder, name), "rb") as source:
+                digest.update(source.read())
+    return digest.hexdigest()
+
+
+def _forget_stale_cache(folders, fingerprint):
+    """Empties each cache folder of Numba's index and data files unless its stamp says
+    it was filled from the sources with this fingerprint, then stamps it. A folder
+    that cannot be read or written is left alone (Numba then compiles afresh or
+    caches elsewhere)."""
+    for folder in folders:
+        stamp = os.path.join(folder, _STAMP)
+        try:
+            with open(stamp) as saved:
+                if saved.read() == fingerprint:
+                    continue
+        except OSError:
+            pass
+        try:
+            os.makedirs(folder, exist_ok=True)
+            for name in os.listdir(folder):
+                if name.endswith((".nbi", ".nbc")):
+                    os.remove(os.path.join(folder, name))
+            with open(stamp, "w") as out:
+                out.write(fingerprint)
+        except OSError:
+            pass
+
+
+def _cache_folders(dispatchers):
+    """The folders Numba's on-disk cache uses for these dispatchers."""
+    paths = (getattr(getattr(d, "_cache", None), "_cache_path", None) for d in dispatchers)
+    return sorted({p for p in paths if isinstance(p, str)})
+
+
+# The twin's modules share one folder, hence one cache folder: one dispatcher names it.
+_forget_stale_cache(_cache_folders([decode_entry]), _sources_fingerprint())
 
 __all__ = ["find_peaks", "linear_sum_assignment", "assign_limb", "sort_candidates",
            "CoreDecoder",
