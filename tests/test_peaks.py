@@ -153,6 +153,22 @@ def test_split_recovers_a_keypoint_merged_into_a_neighbour(kernels, first, secon
         assert np.min(np.hypot(peaks[:, 0] - cx, peaks[:, 1] - cy)) < 0.02, (cx, cy)
 
 
+def test_split_on_both_sides_keeps_the_two_sided_fit(kernels):
+    # A keypoint with one of its type a cell or so away on either side: both are
+    # split off, and neither of the middle one's x neighbours is clean, so along x
+    # it keeps the two-sided fit (exact here by symmetry; a one-sided fit from
+    # either raised side would put it about half a cell toward that side).
+    trio = [(13.9, 10.0), (15.0, 10.0), (16.1, 10.0)]
+    heatmap = np.max([gaussian((20, 30), x, y, 1.0) for x, y in LONE_KEYPOINTS + trio], axis=0)
+    found = {name: find(heatmap, 0.1, 1, 16, 0.3)
+             for name, find in split_finders(kernels).items()}
+    np.testing.assert_array_equal(found["backend"], found["reference"])
+    peaks = found["backend"]
+    assert len(peaks) == 7
+    for cx, cy in LONE_KEYPOINTS + trio:
+        assert np.min(np.hypot(peaks[:, 0] - cx, peaks[:, 1] - cy)) < 0.02, (cx, cy)
+
+
 @pytest.mark.parametrize("centre, sigmas", [((15.0, 10.0), (1.21, 1.0)),
                                             ((15.01, 10.0), (1.21, 1.0)),
                                             ((14.99, 10.0), (1.2, 1.0)),
