@@ -36,7 +36,7 @@ IMAGE_SIZE = (368, 656)
 # The frame file: int32 K, L, C, H, W, assignment; int32 limbs (2L), PAF channels
 # (2L), redundant (L); float32 limb lengths (L, the limb length prior's), heatmaps
 # (K, H, W) and PAFs (C, H, W), C order.
-HARNESS = r"""
+FRAME_READER = r"""
 #include <stdio.h>
 #include <stdlib.h>
 #include "pafdecode.h"
@@ -47,10 +47,13 @@ static void *read_all(FILE *f, size_t bytes) {
     return p;
 }
 
-int main(int argc, char **argv) {
-    if (argc != 2) return 2;
-    FILE *f = fopen(argv[1], "rb");
-    if (!f) return 2;
+/* A frame file's skeleton, fields and the default params with its assignment.
+ * PD_NO_LIMB_LENGTHS: for cores from before pd_skeleton had limb lengths. */
+typedef struct { pd_skeleton s; pd_params p; pd_fields hf, pf; } frame;
+
+static frame load_frame(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { fprintf(stderr, "cannot open %s\n", path); exit(2); }
     int32_t *head = read_all(f, 6 * sizeof(int32_t));
     int K = head[0], L = head[1], C = head[2], H = head[3], W = head[4];
     int32_t *limbs = read_all(f, 2 * L * sizeof(int32_t));
@@ -62,45 +65,66 @@ int main(int argc, char **argv) {
     float *heat = read_all(f, (size_t)K * H * W * sizeof(float));
     float *paf = read_all(f, (size_t)C * H * W * sizeof(float));
     fclose(f);
+#ifdef PD_NO_LIMB_LENGTHS
+    (void)limb_length;
+    pd_skeleton s = {K, L, limbs, pafc, redundant};
+#else
     pd_skeleton s = {K, L, limbs, pafc, redundant, limb_length};
-    pd_params p;
-    pd_params_default(&p);
-    p.assignment = head[5];
-    /* PRESET */
+#endif
+    frame fr;
+    fr.s = s;
+    pd_params_default(&fr.p);
+    fr.p.assignment = head[5];
     pd_fields hf = {heat, K, H, W, (ptrdiff_t)H * W, W, 1};
     pd_fields pf = {paf, C, H, W, (ptrdiff_t)H * W, W, 1};
-    size_t ws_size = pd_workspace_size(&s, &p, H, W);
-    int max_people = pd_max_people(&s, &p);
+    fr.hf = hf;
+    fr.pf = pf;
+    return fr;
+}
+"""
+
+HARNESS = FRAME_READER + r"""
+int main(int argc, char **argv) {
+    if (argc != 2) return 2;
+    frame fr = load_frame(argv[1]);
+    pd_params p = fr.p;
+    /* PRESET */
+    const int K = fr.s.num_keypoints, H = fr.hf.height, W = fr.hf.width;
+    size_t ws_size = pd_workspace_size(&fr.s, &p, H, W);
+    int max_people = pd_max_people(&fr.s, &p);
     void *ws = malloc(ws_size);
     float *keypoints = malloc((size_t)max_people * K * 3 * sizeof(float));
     float *scores = malloc((size_t)max_people * sizeof(float));
     int n = 0;
     for (int run = 0; run < 2; run++)
-        n = pd_decode_frame(&s, &p, &hf, &pf, ws, ws_size, keypoints, scores, NULL);
+        n = pd_decode_frame(&fr.s, &p, &fr.hf, &fr.pf, ws, ws_size, keypoints, scores, NULL);
     printf("%d\n", n);
     return n < 0;
 }
 """
 
 
-def scene_fields(n_people, cache, size_model="constant"):
-    """The crowd's heatmaps (K, H, W) and PAFs, from the cache when rendered before."""
-    suffix = "" if size_model == "constant" else f"-{size_model}"
+def scene_fields(n_people, cache, size_model="constant", scene=0):
+    """The crowd's heatmaps (K, H, W) and PAFs, from the cache when rendered before;
+    scene 0 is the one these counts use, others (seeds 100000 apart) add frames."""
+    suffix = ("" if size_model == "constant" else f"-{size_model}") + (f"-s{scene}" if scene else "")
     path = Path(cache) / f"crowd-{n_people}{suffix}.npz"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        scene = synth.crowd_scene(n_people, 1000 + n_people, image_size=IMAGE_SIZE,
-                                  size_model=size_model)
+        scene = synth.crowd_scene(n_people, 1000 + n_people + 100000 * scene,
+                                  image_size=IMAGE_SIZE, size_model=size_model)
         np.savez(path, heatmaps=scene.heatmaps, pafs=scene.pafs)
     with np.load(path) as data:
         return data["heatmaps"], data["pafs"]
 
 
-def frame_file(n_people, cache, assignment, size_model="constant"):
-    heat, paf = scene_fields(n_people, cache, size_model)
+def frame_file(n_people, cache, assignment, size_model="constant", scene=0):
+    """The scene as the C harnesses' frame file (format above)."""
+    heat, paf = scene_fields(n_people, cache, size_model, scene)
     heat = np.ascontiguousarray(heat[:COCO.num_keypoints], np.float32)
     paf = np.ascontiguousarray(paf, np.float32)
-    path = Path(cache) / f"crowd-{n_people}-{size_model}-{assignment}-v2.bin"
+    suffix = f"-s{scene}" if scene else ""
+    path = Path(cache) / f"crowd-{n_people}-{size_model}-{assignment}{suffix}-v2.bin"
     head = [COCO.num_keypoints, len(COCO.limbs), paf.shape[0], heat.shape[1], heat.shape[2],
             ["greedy", "hungarian"].index(assignment)]
     with open(path, "wb") as out:
