@@ -100,6 +100,9 @@ typedef struct {
     float *corner[8]; /* a sample's corners: x then y channel, at (0,0) (0,1) (1,0) (1,1) */
     float *sampled;   /* a sample's dot products, pair by pair in live order */
     float *dots; /* sample k of the pair first added at slot r: dots[k * PD_BATCH + r] */
+    /* The field as (x, y) pairs, (height + 1) x (width + 1) cells with the last row
+     * and column repeated (pd_pad_field), or NULL: corners are then read in place. */
+    const float *padded;
 } pd_batch;
 
 static void pd_batch_layout(pd_batch *batch, int paf_samples, pd_arena *arena) {
@@ -115,6 +118,7 @@ static void pd_batch_layout(pd_batch *batch, int paf_samples, pd_arena *arena) {
     batch->sampled = pd_take(arena, PD_BATCH * sizeof(float));
     batch->dots = pd_take(arena, (size_t)paf_samples * PD_BATCH * sizeof(float));
     batch->count = 0;
+    batch->padded = NULL;
 }
 
 /* The cell and the offsets within it of sample t of each pair. */
@@ -187,6 +191,30 @@ static void pd_gather_corners(const float *paf_x, const float *paf_y, int height
     }
 }
 
+/* pd_gather_corners from the padded field: a square's corners are two runs of
+ * four floats, one row apart, with no edge tests (the repeated last row and
+ * column hold what pd_square's zero steps would read). (padded_width = width + 1.) */
+static void pd_gather_padded(const float *restrict padded, int padded_width, int count,
+                             const int32_t *restrict cell_x, const int32_t *restrict cell_y,
+                             float *const *corner) {
+    float *restrict x00 = corner[0], *restrict x01 = corner[1], *restrict x10 = corner[2],
+                    *restrict x11 = corner[3], *restrict y00 = corner[4], *restrict y01 = corner[5],
+                    *restrict y10 = corner[6], *restrict y11 = corner[7];
+    const ptrdiff_t row = 2 * (ptrdiff_t)padded_width;
+    for (int q = 0; q < count; q++) {
+        const float *top = padded + 2 * ((ptrdiff_t)cell_y[q] * padded_width + cell_x[q]);
+        const float *bottom = top + row;
+        x00[q] = top[0];
+        y00[q] = top[1];
+        x01[q] = top[2];
+        y01[q] = top[3];
+        x10[q] = bottom[0];
+        y10[q] = bottom[1];
+        x11[q] = bottom[2];
+        y11[q] = bottom[3];
+    }
+}
+
 /* Each pair's sample dotted with the limb's direction (pd_corner_dot), from
  * dense arrays, so the arithmetic vectorises. */
 static void pd_sample_dots(int count, float *const *corner, const float *restrict frac_x,
@@ -234,8 +262,12 @@ static int pd_score_batch(const float *paf_x, const float *paf_y, int height, in
             float *restrict dots_k = dots + (size_t)k * PD_BATCH;
             pd_sample_cells(live, tk, max_x, max_y, x0, y0, dx, dy, cell_x, cell_y, frac_x, frac_y);
             if (live >= PD_DENSE_MIN) {
-                pd_gather_corners(paf_x, paf_y, height, width, sy, sx, live, cell_x, cell_y,
-                                  batch->corner);
+                if (batch->padded)
+                    pd_gather_padded(batch->padded, width + 1, live, cell_x, cell_y,
+                                     batch->corner);
+                else
+                    pd_gather_corners(paf_x, paf_y, height, width, sy, sx, live, cell_x,
+                                      cell_y, batch->corner);
                 pd_sample_dots(live, batch->corner, frac_x, frac_y, ux, uy, sampled);
             } else {
                 for (int q = 0; q < live; q++) {
@@ -303,7 +335,7 @@ static int pd_score_batch(const float *paf_x, const float *paf_y, int height, in
  * and a sort's scratch for side x side candidates. */
 typedef struct {
     int32_t *mask, *order, *misses, *alive, *cell;
-    float *t, *rel_x, *rel_y, *vb_x, *vb_y, *vb_slack2;
+    float *t, *rel_x, *rel_y, *vb_x, *vb_y, *vb_slack2, *padded;
     pd_candidate *sort_scratch;
     pd_batch batch;
 } pd_score_ws;
@@ -323,6 +355,7 @@ static void pd_score_layout(pd_score_ws *w, int height, int width, int n, int si
     w->vb_y = pd_take(arena, PD_SCORE_MAX_SIDE * sizeof(float));
     w->vb_slack2 = pd_take(arena, PD_SCORE_MAX_SIDE * sizeof(float));
     w->sort_scratch = pd_take(arena, (size_t)side * (size_t)side * sizeof(pd_candidate));
+    w->padded = pd_take(arena, 2 * (size_t)(height + 1) * (size_t)(width + 1) * sizeof(float));
     pd_batch_layout(&w->batch, n, arena);
 }
 
@@ -547,6 +580,23 @@ static int pd_flush_batch(const pd_limb_field *f, pd_score_ws *w, pd_candidate *
                           w->order, w->t, f->n, f->max_failures, f->threshold, out);
 }
 
+/* The field of a limb type copied as (x, y) pairs into (height + 1) x (width + 1)
+ * cells, the last row and column repeated, for pd_gather_padded. Values are copied
+ * as they are, NaN and Inf included. */
+static void pd_pad_field(const float *paf_x, const float *paf_y, int height, int width,
+                         ptrdiff_t sy, ptrdiff_t sx, float *restrict padded) {
+    for (int y = 0; y <= height; y++) {
+        const ptrdiff_t row = (ptrdiff_t)(y < height ? y : height - 1) * sy;
+        float *out = padded + 2 * (ptrdiff_t)y * (width + 1);
+        for (int x = 0; x < width; x++) {
+            out[2 * x] = paf_x[row + (ptrdiff_t)x * sx];
+            out[2 * x + 1] = paf_y[row + (ptrdiff_t)x * sx];
+        }
+        out[2 * width] = out[2 * width - 2];
+        out[2 * width + 1] = out[2 * width - 1];
+    }
+}
+
 /* The mask pays for itself once there are more pairs than a few rows of cells;
  * below that, interpolating every sample is cheaper. It changes only the work
  * done, never the result. Within these bounds the squared threshold and
@@ -591,7 +641,14 @@ int pd_score_limb(const float *paf_x, const float *paf_y, int height, int width,
             float dx = bx[j] - x0, dy = by[j] - y0;
             float length2 = dx * dx + dy * dy;
             if (length2 < f.min_length2 || length2 > f.max_length2) continue;
-            if (w.batch.count == PD_BATCH) count += pd_flush_batch(&f, &w, out + count);
+            if (w.batch.count == PD_BATCH) {
+                /* A limb type that fills batches has pairs enough for the copy to pay. */
+                if (!w.batch.padded) {
+                    pd_pad_field(paf_x, paf_y, height, width, sy, sx, w.padded);
+                    w.batch.padded = w.padded;
+                }
+                count += pd_flush_batch(&f, &w, out + count);
+            }
             int r = w.batch.count++;
             w.batch.a[r] = i;
             w.batch.b[r] = j;
