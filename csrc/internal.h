@@ -95,9 +95,10 @@ void pd_sort_candidates(pd_candidate *items, int n);
  * score, faster for long lists. `scratch` holds n items. */
 void pd_sort_candidates_stable(pd_candidate *items, int n, pd_candidate *scratch);
 
-/* The same order for items in any order: an LSD radix sort on b, a, then the score,
- * O(n) where pd_sort_candidates is O(n log n). Scores must not be NaN (pd_before is
- * no order on NaN); a and b must be >= 0. `scratch` holds n items. */
+/* The same order for items in any order: a radix sort on the score, then runs of
+ * equal scores sorted by pd_sort_candidates; O(n) with few ties, where
+ * pd_sort_candidates is O(n log n). Scores must not be NaN (pd_before is no order
+ * on NaN). `scratch` holds n items. */
 void pd_sort_candidates_any(pd_candidate *items, int n, pd_candidate *scratch);
 
 /* Flush denormals to zero for the duration of a decode (x86 MXCSR is per

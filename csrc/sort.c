@@ -58,13 +58,11 @@ static inline uint32_t pd_descending_key(float score) {
 /* Keys of the radix passes. PD_KEY_EQUAL_ZEROS adds +0 first, which turns -0 into
  * +0 (IEEE round to nearest): the two compare equal in pd_before, which that sort
  * must follow exactly. */
-enum { PD_KEY_B, PD_KEY_A, PD_KEY_SCORE, PD_KEY_EQUAL_ZEROS };
+enum { PD_KEY_SCORE, PD_KEY_EQUAL_ZEROS };
 
 static inline uint32_t pd_sort_key(const pd_candidate *c, int field) {
-    return field == PD_KEY_B       ? (uint32_t)c->b
-           : field == PD_KEY_A     ? (uint32_t)c->a
-           : field == PD_KEY_SCORE ? pd_descending_key(c->score)
-                                   : pd_descending_key(c->score + 0.0f);
+    return field == PD_KEY_SCORE ? pd_descending_key(c->score)
+                                 : pd_descending_key(c->score + 0.0f);
 }
 
 /* The radix passes are written once for every key field; inlined where the field
@@ -102,15 +100,6 @@ PD_INLINE_ALWAYS void pd_radix_passes(pd_candidate **src, pd_candidate **dst, in
     }
 }
 
-/* Bits needed for the largest of the non-negative `field` keys, rounded up to bytes. */
-static int pd_key_bits(const pd_candidate *items, int n, int field) {
-    uint32_t all = 0;
-    for (int i = 0; i < n; i++) all |= pd_sort_key(&items[i], field);
-    int bits = 0;
-    while (bits < 32 && (all >> bits)) bits += 8;
-    return bits;
-}
-
 void pd_sort_candidates_stable(pd_candidate *items, int n, pd_candidate *scratch) {
     if (n <= 32) {
         pd_sort_candidates(items, n);
@@ -128,13 +117,16 @@ void pd_sort_candidates_any(pd_candidate *items, int n, pd_candidate *scratch) {
         pd_sort_candidates(items, n);
         return;
     }
-    /* LSD: the least significant key first, so b's passes, then a's, then the score's
-     * leave the items in the full (score desc, a, b) order whatever order they came in. */
+    /* A stable radix sort on the score, then each run of equal scores (rare: the
+     * scores are products of distinct factors) put in (a, b) order by the heap /
+     * insertion sort, which sees only ties there and so orders them by a, then b. */
     pd_candidate *src = items, *dst = scratch;
-    pd_radix_passes(&src, &dst, n, PD_KEY_B, pd_key_bits(items, n, PD_KEY_B));
-    pd_radix_passes(&src, &dst, n, PD_KEY_A, pd_key_bits(items, n, PD_KEY_A));
     pd_radix_passes(&src, &dst, n, PD_KEY_EQUAL_ZEROS, 32);
     if (src != items) memcpy(items, src, (size_t)n * sizeof(pd_candidate));
+    for (int start = 0, end; start < n; start = end) {
+        for (end = start + 1; end < n && items[end].score == items[start].score; end++) continue;
+        if (end - start > 1) pd_sort_candidates(items + start, end - start);
+    }
 }
 
 unsigned pd_enter_flush_denormals(void) {

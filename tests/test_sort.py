@@ -12,7 +12,7 @@ SCORES = [-2.5, -1e-30, 0.0, 1e-30, 0.25, 0.5, 3.0e38, 7.0]
 
 @st.composite
 def candidate_lists(draw, scores=SCORES + [-0.0]):
-    side = draw(st.sampled_from([3, 40, 300, 70000]))  # keys of one, two and three bytes
+    side = draw(st.sampled_from([3, 40, 300, 70000]))  # indices of one to three bytes
     codes = draw(st.lists(st.integers(0, side * side - 1), max_size=400, unique=True))
     cells = [divmod(code, side) for code in codes]
     return cells, draw(st.lists(st.sampled_from(scores), min_size=len(cells),

@@ -84,9 +84,9 @@ def _descending_key(bits):
     return ~bits
 
 
-# Keys of the radix passes (sort.c's PD_KEY_*): a's or b's value, or the score's
-# descending key; EQUAL_ZEROS keys -0 as +0 (C adds +0.0f, which does the same).
-KEY_B, KEY_A, KEY_SCORE, KEY_EQUAL_ZEROS = 0, 1, 2, 3
+# Keys of the radix passes (sort.c's PD_KEY_*): the score's descending key;
+# EQUAL_ZEROS keys -0 as +0 (C adds +0.0f, which does the same).
+KEY_SCORE, KEY_EQUAL_ZEROS = 0, 1
 
 
 @borrowing
@@ -94,7 +94,7 @@ def _key(keys, i, field):
     bits = keys[i]
     if field == KEY_EQUAL_ZEROS and bits == np.uint32(0x80000000):
         bits = np.uint32(0)
-    return _descending_key(bits) if field >= KEY_SCORE else bits
+    return _descending_key(bits)
 
 
 @borrowing
@@ -103,8 +103,7 @@ def _radix_pass(src, dst, n, shift, count, field):
     that byte is the same everywhere (nothing moved)."""
     src_s, src_a, src_b = src
     dst_s, dst_a, dst_b = dst
-    keys = (src_b if field == KEY_B else src_a if field == KEY_A
-            else src_s.view(np.int32))[:n].view(np.uint32)
+    keys = src_s[:n].view(np.uint32)
     count[:] = 0
     for i in range(n):
         count[((_key(keys, i, field) >> shift) & np.uint32(0xFF)) + 1] += 1
@@ -159,31 +158,24 @@ def sort_candidates_stable(s, a, b, n, scratch, count):
 
 
 @borrowing
-def _key_bits(keys, n):
-    """pd_key_bits: bits of the largest non-negative key, rounded up to bytes."""
-    every = np.uint32(0)
-    for i in range(n):
-        every |= np.uint32(keys[i])
-    bits = 0
-    while bits < 32 and (every >> np.uint32(bits)) != 0:
-        bits += 8
-    return bits
-
-
-@borrowing
 def sort_candidates_any(s, a, b, n, scratch, count):
     """pd_sort_candidates_any: the order of sort_candidates for items in any order, by
-    LSD radix passes on b, a, then the score (48 items or fewer: sort_candidates
-    itself). Scores must not be NaN. scratch: three arrays of n items; count: 257
-    int64."""
+    a stable radix sort on the score, then each run of equal scores sorted by
+    sort_candidates (48 items or fewer: sort_candidates itself). Scores must not be
+    NaN. scratch: three arrays of n items; count: 257 int64."""
     if n <= 48:
         sort_candidates(s, a, b, n)
         return
-    items = (s, a, b)
-    in_scratch = _radix_passes(items, scratch, n, count, KEY_B, _key_bits(b, n), False)
-    in_scratch = _radix_passes(items, scratch, n, count, KEY_A, _key_bits(a, n), in_scratch)
-    if _radix_passes(items, scratch, n, count, KEY_EQUAL_ZEROS, 32, in_scratch):
+    if _radix_passes((s, a, b), scratch, n, count, KEY_EQUAL_ZEROS, 32, False):
         _copy_back(s, a, b, n, scratch)
+    start = 0
+    while start < n:
+        end = start + 1
+        while end < n and s[end] == s[start]:
+            end += 1
+        if end - start > 1:
+            sort_candidates(s[start:end], a[start:end], b[start:end], end - start)
+        start = end
 
 
 @jit
