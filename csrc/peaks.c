@@ -335,13 +335,15 @@ static int pd_split_cell(const float *plane, int height, int width, int idx, int
     if (!pd_inside(nx, ny, height, width) || !pd_inside(ox, oy, height, width)) return -1;
     const int n = ny * width + nx;
     const float hn = plane[n], ho = plane[oy * width + ox];
-    if (marks[n] || !(hn > threshold) || !(hn > 0.0f) || !(ho > 0.0f)) return -1;
+    /* Only the higher of two opposite neighbours can be split (tested first: it
+     * spares half the logarithms). */
+    if (marks[n] || !(hn > threshold) || !(ho > 0.0f) || !(hn >= ho)) return -1;
     /* Along a line through one Gaussian's peak, log values have the curvature
      * -step^2 / sigma^2 wherever its centre lies; the raised side of a flatter
      * line holds a second centre. */
     float step2 = (float)(pd_dir_x[d] * pd_dir_x[d] + pd_dir_y[d] * pd_dir_y[d]);
     float excess = logf(hn) + logf(ho) - 2.0f * logf(plane[idx]) + step2 / sigma2;
-    if (!(hn >= ho) || !(excess >= margin)) return -1;
+    if (!(excess >= margin)) return -1;
     if (!pd_centred_at_split(plane, height, width, nx, ny, d, hn, step2, sigma2)) return -1;
     return pd_tops_neighbours(plane, height, width, nx, ny, cx, cy, hn) ? n : -1;
 }

@@ -468,11 +468,12 @@ def _hidden_peak(plane, height, width, idx, d, threshold, margin, sigma2, marks)
     n = ny * width + nx
     hn = plane[n]
     ho = plane[oy * width + ox]
-    if marks[n] != 0 or not hn > threshold or not hn > F0 or not ho > F0:
+    # Only the higher of two opposite neighbours can be split (tested first, as in C).
+    if marks[n] != 0 or not hn > threshold or not ho > F0 or not hn >= ho:
         return -1
     step2 = np.float32(dx * dx + dy * dy)
     excess = np.log(hn) + np.log(ho) - F2 * np.log(plane[idx]) + step2 / sigma2
-    if not (hn >= ho) or not (excess >= margin):
+    if not (excess >= margin):
         return -1
     if not _centred_at_split(plane, height, width, nx, ny, d, hn, step2, sigma2):
         return -1
