@@ -273,12 +273,13 @@ static int pd_channel_width(const float *plane, int height, int width, const pd_
         int idx = found[i].a, y = idx / width, x = idx % width;
         float v = plane[idx];
         if (!(v > 0.0f)) continue;
+        const float log_v = logf(v);
         if (x > 0 && x < width - 1 && plane[idx - 1] > 0.0f && plane[idx + 1] > 0.0f) {
-            float c = logf(plane[idx - 1]) - 2.0f * logf(v) + logf(plane[idx + 1]);
+            float c = logf(plane[idx - 1]) - 2.0f * log_v + logf(plane[idx + 1]);
             if (c < 0.0f) curvature[m++].score = c;
         }
         if (y > 0 && y < height - 1 && plane[idx - width] > 0.0f && plane[idx + width] > 0.0f) {
-            float c = logf(plane[idx - width]) - 2.0f * logf(v) + logf(plane[idx + width]);
+            float c = logf(plane[idx - width]) - 2.0f * log_v + logf(plane[idx + width]);
             if (c < 0.0f) curvature[m++].score = c;
         }
     }
@@ -316,19 +317,21 @@ static int pd_tops_neighbours(const float *plane, int height, int width, int nx,
  * centre behind it (t < -1/2): that cell is no centre of its own. With no far
  * cell to fit (the map's edge, a zero there) the split stands. */
 static int pd_centred_at_split(const float *plane, int height, int width, int nx, int ny, int d,
-                               float hn, float step2, float sigma2) {
+                               float log_hn, float step2, float sigma2) {
     const int fx = nx + pd_dir_x[d], fy = ny + pd_dir_y[d];
     if (!pd_inside(fx, fy, height, width)) return 1;
     const float hf = plane[fy * width + fx];
     if (!(hf > 0.0f)) return 1;
-    float t = 0.5f - sigma2 * (logf(hn) - logf(hf)) / step2;
+    float t = 0.5f - sigma2 * (log_hn - logf(hf)) / step2;
     return !(t < -0.5f);
 }
 
-/* The neighbour of peak idx in direction d when it is a second keypoint's
- * centre (see pd_split_merged), else -1. */
-static int pd_split_cell(const float *plane, int height, int width, int idx, int d,
-                         float threshold, float margin, float sigma2, const uint8_t *marks) {
+/* The neighbour of peak idx (log value log_peak) in direction d when it is a
+ * second keypoint's centre (see pd_split_merged), else -1. Logarithms are taken
+ * once each and passed on: logf is the costly step here. */
+static int pd_split_cell(const float *plane, int height, int width, int idx, float log_peak,
+                         int d, float threshold, float margin, float sigma2,
+                         const uint8_t *marks) {
     const int cy = idx / width, cx = idx % width;
     const int nx = cx + pd_dir_x[d], ny = cy + pd_dir_y[d];
     const int ox = cx - pd_dir_x[d], oy = cy - pd_dir_y[d];
@@ -342,9 +345,10 @@ static int pd_split_cell(const float *plane, int height, int width, int idx, int
      * -step^2 / sigma^2 wherever its centre lies; the raised side of a flatter
      * line holds a second centre. */
     float step2 = (float)(pd_dir_x[d] * pd_dir_x[d] + pd_dir_y[d] * pd_dir_y[d]);
-    float excess = logf(hn) + logf(ho) - 2.0f * logf(plane[idx]) + step2 / sigma2;
+    const float log_hn = logf(hn);
+    float excess = log_hn + logf(ho) - 2.0f * log_peak + step2 / sigma2;
     if (!(excess >= margin)) return -1;
-    if (!pd_centred_at_split(plane, height, width, nx, ny, d, hn, step2, sigma2)) return -1;
+    if (!pd_centred_at_split(plane, height, width, nx, ny, d, log_hn, step2, sigma2)) return -1;
     return pd_tops_neighbours(plane, height, width, nx, ny, cx, cy, hn) ? n : -1;
 }
 
@@ -380,8 +384,10 @@ static int pd_split_merged(const float *plane, int height, int width, float thre
     for (int i = 0; i < primaries; i++) {
         int idx = found[i].a;
         if (!(plane[idx] > 0.0f)) continue;
+        const float log_peak = logf(plane[idx]);
         for (int d = 0; d < 8; d++) {
-            int n = pd_split_cell(plane, height, width, idx, d, threshold, margin, sigma2, marks);
+            int n = pd_split_cell(plane, height, width, idx, log_peak, d, threshold, margin, sigma2,
+                                  marks);
             if (n < 0) continue;
             marks[n] = 1;
             found[num_found].a = n;

@@ -428,7 +428,7 @@ def _inside(x, y, height, width):
 
 
 @borrowing
-def _centred_at_split(plane, height, width, nx, ny, d, hn, step2, sigma2):
+def _centred_at_split(plane, height, width, nx, ny, d, log_hn, step2, sigma2):
     """pd_centred_at_split: False when the split cell's far-side fit (unclamped, in
     steps of d) puts its Gaussian's centre over half a step back toward the peak."""
     fx = nx + _DIR_X[d]
@@ -438,7 +438,7 @@ def _centred_at_split(plane, height, width, nx, ny, d, hn, step2, sigma2):
     hf = plane[fy * width + fx]
     if not hf > F0:
         return True
-    t = FHALF - sigma2 * (np.log(hn) - np.log(hf)) / step2
+    t = FHALF - sigma2 * (log_hn - np.log(hf)) / step2
     return not t < -FHALF
 
 
@@ -453,8 +453,9 @@ def _side_bits(d):
 
 
 @borrowing
-def _hidden_peak(plane, height, width, idx, d, threshold, margin, sigma2, marks):
-    """The cell in direction d of peak idx when a second Gaussian hides there, or -1."""
+def _hidden_peak(plane, height, width, idx, log_peak, d, threshold, margin, sigma2, marks):
+    """The cell in direction d of peak idx (log value log_peak) when a second Gaussian
+    hides there, or -1; each logarithm taken once, as in C."""
     cy = idx // width
     cx = idx - cy * width
     dx = _DIR_X[d]
@@ -472,10 +473,11 @@ def _hidden_peak(plane, height, width, idx, d, threshold, margin, sigma2, marks)
     if marks[n] != 0 or not hn > threshold or not ho > F0 or not hn >= ho:
         return -1
     step2 = np.float32(dx * dx + dy * dy)
-    excess = np.log(hn) + np.log(ho) - F2 * np.log(plane[idx]) + step2 / sigma2
+    log_hn = np.log(hn)
+    excess = log_hn + np.log(ho) - F2 * log_peak + step2 / sigma2
     if not (excess >= margin):
         return -1
-    if not _centred_at_split(plane, height, width, nx, ny, d, hn, step2, sigma2):
+    if not _centred_at_split(plane, height, width, nx, ny, d, log_hn, step2, sigma2):
         return -1
     if not _tops_its_neighbours(plane, height, width, nx, ny, cx, cy, hn):
         return -1
@@ -502,8 +504,10 @@ def _split_merged(plane, height, width, threshold, margin, w, num):
         idx = w.f_idx[i]
         if not plane[idx] > F0:
             continue
+        log_peak = np.log(plane[idx])
         for d in range(8):
-            n = _hidden_peak(plane, height, width, idx, d, threshold, margin, sigma2, marks)
+            n = _hidden_peak(plane, height, width, idx, log_peak, d, threshold, margin, sigma2,
+                             marks)
             if n < 0:
                 continue
             marks[n] = 1
