@@ -18,15 +18,27 @@ void pd_people_layout(pd_people *people, int num_keypoints, int total_peaks, pd_
     people->evidence = pd_take(arena, capacity * sizeof(double));
     people->owner = pd_take(arena, (size_t)total_peaks * sizeof(int32_t));
     people->co_owner = pd_take(arena, (size_t)total_peaks * sizeof(int32_t));
+    people->grown = NULL;
+    people->num_grown = people->scaled = 0;
 }
 
 void pd_people_clear(pd_people *people) {
     people->count = 0;
+    people->num_grown = people->scaled = 0;
     for (int g = 0; g < people->total_peaks; g++) people->owner[g] = people->co_owner[g] = -1;
+}
+
+/* Notes that person p took a keypoint of type k, for the prior's scales. */
+static inline void pd_person_grew(pd_people *people, int p, int k) {
+    if (!people->grown) return;
+    people->grown[2 * (size_t)people->num_grown] = p;
+    people->grown[2 * (size_t)people->num_grown + 1] = k;
+    people->num_grown++;
 }
 
 void pd_person_take(pd_people *people, int p, int k, int32_t g, float value) {
     people->slots[(size_t)p * people->num_keypoints + k] = g;
+    pd_person_grew(people, p, k);
     if (people->owner[g] < 0)
         people->owner[g] = p;
     else
@@ -59,6 +71,7 @@ void pd_person_absorb(pd_people *people, int to, int from, int link, float score
     for (int k = 0; k < K; k++) {
         if (gone[k] < 0) continue;
         into[k] = gone[k];
+        pd_person_grew(people, to, k);
         if (people->owner[gone[k]] == from)
             people->owner[gone[k]] = to;
         else
@@ -297,6 +310,32 @@ static void pd_person_scales(const pd_people *people, const pd_skeleton *s,
     }
 }
 
+/* pd_person_scales kept up to date: a person's scale is the largest ratio over
+ * the limbs whose two keypoints it holds, and during assembly a person only gains
+ * keypoints (a merged-away person holds no peak, so its scale is never read).
+ * So each keypoint taken since the last call can only add the limbs it
+ * completes, and the largest ratio over the same limbs is the same double. */
+static void pd_grow_scales(pd_people *people, const pd_skeleton *s, const pd_peak_set *peaks,
+                           double *scale) {
+    const int K = people->num_keypoints;
+    for (int p = people->scaled; p < people->count; p++) scale[p] = 0.0;
+    people->scaled = people->count;
+    for (int e = 0; e < people->num_grown; e++) {
+        const int p = people->grown[2 * e], k = people->grown[2 * e + 1];
+        for (int m = 0; m < s->num_limbs; m++) {
+            const int ka = s->limb_keypoints[2 * m], kb = s->limb_keypoints[2 * m + 1];
+            const double expected = (double)s->limb_length[m];
+            if ((ka != k && kb != k) || !(expected > 0.0)) continue;
+            const int32_t ga = people->slots[(size_t)p * K + ka];
+            const int32_t gb = people->slots[(size_t)p * K + kb];
+            if (ga < 0 || gb < 0) continue;
+            const double ratio = pd_peak_distance(peaks, ga, gb) / expected;
+            if (ratio > scale[p]) scale[p] = ratio;
+        }
+    }
+    people->num_grown = 0;
+}
+
 /* The largest scale among the holders of peak g, 0 when none has one. */
 static double pd_holder_scale(const pd_people *people, const double *scale, int32_t g) {
     double best = 0.0;
@@ -318,13 +357,17 @@ static void pd_merge_penalised(pd_candidate *candidates, int kept, const pd_cand
     }
 }
 
-int pd_stage_limb_prior(const pd_params *params, const pd_people *people, const pd_skeleton *s,
+int pd_stage_limb_prior(const pd_params *params, pd_people *people, const pd_skeleton *s,
                         int l, const pd_peak_set *peaks, pd_candidate *candidates, int nc,
                         double *scale, pd_candidate *moved) {
-    if (!(params->limb_length_prior > 0.0f) || !s->limb_length || nc <= 0) return 0;
+    if (!(params->limb_length_prior > 0.0f) || !s->limb_length) return 0;
+    /* Tracked scales take in what grew whether or not this limb needs them, so
+     * the record of growth never holds more than one limb type's. */
+    if (people->grown) pd_grow_scales(people, s, peaks, scale);
+    if (nc <= 0) return 0;
     const double expected = (double)s->limb_length[l];
     if (!(expected > 0.0)) return 0;
-    pd_person_scales(people, s, peaks, scale);
+    if (!people->grown) pd_person_scales(people, s, peaks, scale);
     const double reach = (double)params->limb_length_prior * expected;
     const int ka = s->limb_keypoints[2 * l], kb = s->limb_keypoints[2 * l + 1];
     const int32_t oa = (int32_t)((size_t)ka * peaks->max_peaks);

@@ -59,6 +59,7 @@ typedef struct {
     pd_candidate *order, *order_scratch; /* the output ranking, per person      */
     double *person_scale; /* per person, with limb_length_prior             */
     pd_candidate *penalised; /* max_peaks^2, with limb_length_prior             */
+    int32_t *grown; /* the people's growth record, with limb_length_prior          */
 } pd_frame;
 
 /* The one layout of the workspace, measured by pd_workspace_size and followed by
@@ -87,6 +88,8 @@ static void pd_frame_layout(pd_frame *f, const pd_skeleton *s, const pd_params *
     const int prior = p->limb_length_prior > 0.0f;
     f->person_scale = pd_take(arena, prior ? (size_t)f->people.capacity * sizeof(double) : 0);
     f->penalised = pd_take(arena, prior ? (size_t)mp * (size_t)mp * sizeof(pd_candidate) : 0);
+    f->grown = pd_take(arena, prior ? 2 * pd_people_growth_capacity(&f->people) * sizeof(int32_t)
+                                    : 0);
 }
 
 /* pd_workspace_size for a skeleton and params already checked. */
@@ -155,6 +158,8 @@ static int pd_decode_frame_flushed(const pd_skeleton *s, const pd_params *p,
     if (rc < 0) return rc;
     local.peaks = rc;
     pd_people_clear(&f.people);
+    /* The prior's scales follow what people take (pd_stage_limb_prior). */
+    if (p->limb_length_prior > 0.0f && s->limb_length) f.people.grown = f.grown;
     for (int l = 0; l < s->num_limbs; l++) {
         rc = pd_decode_limb(s, p, paf, l, &f, &local);
         if (rc < 0) return rc;

@@ -129,7 +129,18 @@ typedef struct {
     double *evidence;     /* per person: peak values plus connection scores    */
     int32_t *owner;       /* per global peak: the person holding it, or -1     */
     int32_t *co_owner;    /* per global peak: a second person holding it, or -1 */
+    /* For the limb prior's scales, kept up to date from what people take rather
+     * than recomputed: (person, keypoint type) pairs taken since the prior last
+     * ran, and how many people have a scale; grown is NULL when not tracked. */
+    int32_t *grown;
+    int num_grown, scaled;
 } pd_people;
+
+/* Room for every (person, type) pair one decode can take: each peak is taken at
+ * most twice, and each merge moves at most num_keypoints of them. */
+static inline size_t pd_people_growth_capacity(const pd_people *people) {
+    return 2 * (size_t)people->total_peaks + (size_t)people->capacity * people->num_keypoints;
+}
 
 /* peaks.c: every channel's peaks into `peaks`; the total found, or a PD_ERR.
  * `workspace` holds pd_peaks_workspace_size(H, W, max_peaks) bytes. */
@@ -169,7 +180,7 @@ void pd_stage_assemble_limb(const pd_params *params, pd_people *people, const pd
  * candidates (best first) too long for the people holding their ends, and sorts
  * them again. `scale` has room for people->count doubles, `moved` for nc
  * candidates. Returns how many it penalised. */
-int pd_stage_limb_prior(const pd_params *params, const pd_people *people, const pd_skeleton *s,
+int pd_stage_limb_prior(const pd_params *params, pd_people *people, const pd_skeleton *s,
                         int limb, const pd_peak_set *peaks, pd_candidate *candidates, int nc,
                         double *scale, pd_candidate *moved);
 

@@ -152,7 +152,7 @@ cdef extern from "internal.h" nogil:
                                 int limb, const pd_peak_set *peaks, const pd_candidate *candidates,
                                 int nc, const pd_candidate *chosen, int nconn,
                                 pd_candidate *best_of_a, pd_candidate *best_of_b)
-    int pd_stage_limb_prior(const pd_params *params, const pd_people *people,
+    int pd_stage_limb_prior(const pd_params *params, pd_people *people,
                             const pd_skeleton *s, int limb, const pd_peak_set *peaks,
                             pd_candidate *candidates, int nc, double *scale,
                             pd_candidate *moved)
