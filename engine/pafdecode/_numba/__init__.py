@@ -25,7 +25,10 @@ What differs is only the work done, never a result: limb scoring drops pairs tha
 surely fail with a support mask of its own (exact by construction: float64, a wider
 margin, and skipped where noise marks most of the map; C's float32 mask is not exact
 at extreme scales, see tests/test_parity.py), and the optimal assignment gathers
-each component's candidates in one pass instead of rescanning the list.
+each component's candidates in one pass instead of rescanning the list. The other
+way round, C reads a crowded limb type's samples from a padded copy of its field
+and keeps the limb prior's person scales up to date as people grow; the twin reads
+the field in place and recomputes the scales for each limb type (the same values).
 
 Everything hot runs inside njit functions that release the GIL, one call per frame
 or batch, which allocates its own workspace.
