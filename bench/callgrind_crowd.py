@@ -11,8 +11,9 @@ Counting: a small C program linked against the installed ``libpafdecode`` reads 
 cached fields and decodes them twice; ``valgrind --tool=callgrind`` counts only the
 instructions inside ``pd_decode_frame`` and the script prints half of them (one
 decode). Python never runs under valgrind, so a count takes seconds, not minutes.
-``--time``: the median ms of ``--repeat`` calls of ``Decoder`` per backend (c, numba)
-in this process, interleaved call by call so that both see the same machine load.
+``--time``: the median ms of about ``--repeat`` calls of ``Decoder`` per count and backend
+(c, numba) in this process, in rounds that take every count and backend in turn, a few calls
+in a row each (see ``median_ms``), so that all see the same machine load.
 """
 
 import argparse
@@ -173,21 +174,30 @@ def count_instructions(binary, frame):
     return int(match.group(1)) // 2, int(run.stdout.split()[-1])
 
 
-def median_ms(n_people, cache, assignment, repeat, size_model="constant", preset="default"):
-    """Median ms per backend, calls of the two interleaved."""
-    heat, paf = scene_fields(n_people, cache, size_model)
+BLOCK = 6  # decodes of one crowd in a row, the first of them untimed
+
+
+def median_ms(people, cache, assignment, repeat, size_model="constant", preset="default"):
+    """Median ms per count and backend: {n: {"c_ms": .., "numba_ms": ..}}. Each round
+    decodes every count's crowd with each backend in turn, BLOCK times in a row (the
+    first untimed, so the caches hold that crowd as they would in a stream of like
+    frames), so all of them, and the ratios between counts, see the same load."""
     config = getattr(DecoderConfig, preset)()
-    decoders = {b: Decoder(COCO, config, backend=b, assignment=assignment)
-                for b in ("c", "numba")}
-    times = {b: [] for b in decoders}
-    for decoder in decoders.values():
+    jobs = [(n, backend, Decoder(COCO, config, backend=backend, assignment=assignment),
+             scene_fields(n, cache, size_model))
+            for n in people for backend in ("c", "numba")]
+    times = {(n, backend): [] for n, backend, _, _ in jobs}
+    for _, _, decoder, (heat, paf) in jobs:
         decoder(heat, paf)
-    for _ in range(repeat):
-        for backend, decoder in decoders.items():
-            start = time.perf_counter()
-            decoder(heat, paf)
-            times[backend].append(time.perf_counter() - start)
-    return {f"{b}_ms": 1e3 * float(np.median(t)) for b, t in times.items()}
+    for _ in range(max(1, repeat // (BLOCK - 1))):
+        for n, backend, decoder, (heat, paf) in jobs:
+            for k in range(BLOCK):
+                start = time.perf_counter()
+                decoder(heat, paf)
+                if k:
+                    times[n, backend].append(time.perf_counter() - start)
+    return {n: {f"{b}_ms": 1e3 * float(np.median(times[n, b])) for b in ("c", "numba")}
+            for n in people}
 
 
 def main(argv=None):
@@ -207,11 +217,12 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args(argv)
     binary = None if args.time else build_harness(args.cache, args.preset)
+    timed = (median_ms(args.people, args.cache, args.assignment, args.repeat, args.size_model,
+                       args.preset) if args.time else None)
     rows = []
     for n in args.people:
         if args.time:
-            row = {"people": n, **median_ms(n, args.cache, args.assignment, args.repeat,
-                                            args.size_model, args.preset)}
+            row = {"people": n, **timed[n]}
             print(f"{n:4d} people  C {row['c_ms']:8.3f} ms ({row['c_ms'] / max(n, 1):.4f} a"
                   f" person)  Numba {row['numba_ms']:8.3f} ms"
                   f" ({row['numba_ms'] / max(n, 1):.4f} a person)", flush=True)
