@@ -1,14 +1,13 @@
-"""Decode time of the installed C core against an earlier commit's, on the same frames,
+"""Decode time of this checkout's C core against an earlier commit's, on the same frames,
 in one process, decode by decode.
 
     python bench/paired_time.py --against ac6bce7 --people 20 50 100 --preset crowd
 
 On a shared machine separate runs of two builds see different loads; here one C program
-links both cores (the earlier commit's sources, `git archive`d and compiled with the
-project's flags, its ``pd_`` symbols renamed; the installed ``libpafdecode`` for the
-other), loads each frame once and then times, in turn, a decode by the earlier core
-with its defaults, by the installed core with its defaults, and by the installed core
-with ``--preset``, ``--repeat`` times. Frames: ``--scenes`` crowds per count, as
+links both cores (the earlier commit's csrc, `git archive`d, and this checkout's csrc, both
+compiled with the project's flags, their ``pd_`` symbols renamed), loads each frame once and then times, in turn, a decode by the earlier core
+with its defaults, by this checkout's core with its defaults, and by this checkout's core
+with ``--preset``, ``--repeat`` rounds, each round starting with the next of the three. Frames: ``--scenes`` crowds per count, as
 ``bench/callgrind_crowd.py`` renders them. Prints, per count, the mean over the scenes
 of each one's median ms, and the ratios to the earlier core.
 """
@@ -24,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 import callgrind_crowd as cc
-from pafdecode import c_api
 
 FLAGS = ["-std=c99", "-O3", "-fno-math-errno", "-fno-trapping-math", "-funroll-loops", "-fPIC"]
 
@@ -64,7 +62,7 @@ MAIN = r"""
 #include <stdlib.h>
 #include <time.h>
 void *earlier_init(const char *, int); int earlier_run(void *);
-void *installed_init(const char *, int); int installed_run(void *);
+void *current_init(const char *, int); int current_run(void *);
 static double now_ms(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -80,13 +78,16 @@ int main(int argc, char **argv) {
     double *t[3];
     for (int k = 0; k < 3; k++) t[k] = malloc(repeat * sizeof(double));
     for (int fi = 2; fi < argc; fi++) {
-        void *jobs[3] = {earlier_init(argv[fi], 0), installed_init(argv[fi], 0),
-                         installed_init(argv[fi], 1)};
-        int (*run[3])(void *) = {earlier_run, installed_run, installed_run};
+        void *jobs[3] = {earlier_init(argv[fi], 0), current_init(argv[fi], 0),
+                         current_init(argv[fi], 1)};
+        int (*run[3])(void *) = {earlier_run, current_run, current_run};
         for (int k = 0; k < 3; k++)
             if (run[k](jobs[k]) < 0) { fprintf(stderr, "decode failed\n"); return 1; }
+        /* Each round starts with another decoder: a decode's place in the round
+         * moves its time by a few percent (measured against --against HEAD). */
         for (int r = 0; r < repeat; r++)
-            for (int k = 0; k < 3; k++) {
+            for (int i = 0; i < 3; i++) {
+                const int k = (i + r) % 3;
                 double start = now_ms();
                 run[k](jobs[k]);
                 t[k][r] = now_ms() - start;
@@ -111,35 +112,44 @@ def side_source(folder, name, preset, has_limb_lengths):
     return path
 
 
+def core_objects(csrc, name, preset, folder, compiler):
+    """csrc compiled with the project's flags plus one side's wrapper, linked into one
+    object whose pd_ symbols are renamed <name>_core_pd_..., so two cores can share a
+    program."""
+    work = Path(folder) / name
+    work.mkdir()
+    has_lengths = "limb_length" in (Path(csrc) / "pafdecode.h").read_text()
+    objects = []
+    for source in [*sorted(Path(csrc).glob("*.c")),
+                   side_source(work, name, preset, has_lengths)]:
+        obj = work / f"{source.stem}.o"
+        run([compiler, *FLAGS, f"-I{csrc}", "-c", str(source), "-o", str(obj)])
+        objects.append(str(obj))
+    merged, renamed = work / "all.o", work / "renamed.o"
+    run(["ld", "-r", *objects, "-o", str(merged)])
+    symbols = run(["nm", "--defined-only", "-g", str(merged)]).stdout.split()
+    table = work / "renames.txt"
+    table.write_text("".join(f"{s} {name}_core_{s}\n" for s in symbols if s.startswith("pd_")))
+    run(["objcopy", f"--redefine-syms={table}", str(merged), str(renamed)])
+    return str(renamed)
+
+
 def build(against, preset, folder, compiler):
-    """The paired program: `against`'s core renamed and static, the installed one shared."""
+    """The paired program: `against`'s csrc (git archive) and this checkout's csrc, each
+    compiled the same way and renamed, so that neither side gains from how it was built
+    (the installed library timed 1-4 % faster than the same sources compiled here). Against
+HEAD itself the second decoder times 0.96-1.02 of the first: the tool's own spread."""
     repo = Path(__file__).resolve().parents[1]
-    old = Path(folder) / "earlier"
+    old = Path(folder) / "archive"
     old.mkdir()
     archive = run(["git", "-C", str(repo), "archive", against, "csrc"], text=False)
     run(["tar", "-x", "-C", str(old)], input=archive.stdout, text=False)
-    csrc = old / "csrc"
-    has_lengths = "limb_length" in (csrc / "pafdecode.h").read_text()
-    objects = []
-    for source in [*sorted(csrc.glob("*.c")), side_source(folder, "earlier", "default",
-                                                           has_lengths)]:
-        obj = old / f"{source.stem}.o"
-        run([compiler, *FLAGS, f"-I{csrc}", "-c", str(source), "-o", str(obj)])
-        objects.append(str(obj))
-    merged, renamed = old / "all.o", old / "renamed.o"
-    run(["ld", "-r", *objects, "-o", str(merged)])
-    symbols = run(["nm", "--defined-only", "-g", str(merged)]).stdout.split()
-    table = old / "renames.txt"
-    table.write_text("".join(f"{s} earlier_core_{s}\n" for s in symbols if s.startswith("pd_")))
-    run(["objcopy", f"--redefine-syms={table}", str(merged), str(renamed)])
-    installed = side_source(folder, "installed", preset, True)
+    sides = [core_objects(old / "csrc", "earlier", "default", folder, compiler),
+             core_objects(repo / "csrc", "current", preset, folder, compiler)]
     main = Path(folder) / "main.c"
     main.write_text(MAIN)
     binary = Path(folder) / "paired"
-    lib = c_api.library_dir()
-    run([compiler, *FLAGS[1:], f"-I{c_api.include_dir()}", str(main), str(installed),
-         str(renamed), "-o", str(binary), f"-L{lib}", f"-Wl,-rpath,{lib}", "-lpafdecode",
-         "-lm"])
+    run([compiler, *FLAGS[1:], str(main), *sides, "-o", str(binary), "-lm"])
     return binary
 
 
@@ -148,7 +158,7 @@ def main(argv=None):
     parser.add_argument("--against", required=True, help="the earlier commit (any git rev)")
     parser.add_argument("--people", type=int, nargs="+", default=[20, 50, 100])
     parser.add_argument("--preset", choices=["default", "crowd", "noisy", "openpose"],
-                        default="crowd", help="the installed core's third decoder")
+                        default="crowd", help="the current core's third decoder")
     parser.add_argument("--scenes", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--assignment", choices=["greedy", "hungarian"], default="greedy")
@@ -166,7 +176,7 @@ def main(argv=None):
             raise SystemExit(f"paired_time: {' '.join(error.cmd[:3])} failed: "
                              f"{(error.stderr or b'')[-300:]!r}")
         print(f"median ms per frame, mean over {args.scenes} scenes; {args.against} default |"
-              f" installed default | installed {args.preset}()")
+              f" this checkout's default | its {args.preset}()")
         for n in args.people:
             frames = [str(cc.frame_file(n, args.cache, args.assignment, args.size_model, s))
                       for s in range(args.scenes)]
