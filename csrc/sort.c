@@ -88,16 +88,18 @@ PD_INLINE_ALWAYS int pd_radix_pass(const pd_candidate *src, pd_candidate *dst, i
     return 1;
 }
 
-/* The passes over `field`'s bytes from `shift` up to `end_shift`, ping-ponging
- * between *src and *dst; *src ends holding the items. */
-PD_INLINE_ALWAYS void pd_radix_passes(pd_candidate **src, pd_candidate **dst, int n, int field,
-                            int end_shift) {
-    for (int shift = 0; shift < end_shift; shift += 8) {
-        if (!pd_radix_pass(*src, *dst, n, field, shift)) continue;
-        pd_candidate *swap = *src;
-        *src = *dst;
-        *dst = swap;
+/* A stable LSD radix sort of items on `field`'s key, a byte a pass, ping-ponging
+ * with scratch (n items); the items end back in `items`. */
+PD_INLINE_ALWAYS void pd_radix_sort(pd_candidate *items, int n, pd_candidate *scratch,
+                                    int field) {
+    pd_candidate *src = items, *dst = scratch;
+    for (int shift = 0; shift < 32; shift += 8) {
+        if (!pd_radix_pass(src, dst, n, field, shift)) continue;
+        pd_candidate *swap = src;
+        src = dst;
+        dst = swap;
     }
+    if (src != items) memcpy(items, src, (size_t)n * sizeof(pd_candidate));
 }
 
 void pd_sort_candidates_stable(pd_candidate *items, int n, pd_candidate *scratch) {
@@ -105,11 +107,9 @@ void pd_sort_candidates_stable(pd_candidate *items, int n, pd_candidate *scratch
         pd_sort_candidates(items, n);
         return;
     }
-    /* LSD radix sort, a byte a pass: stable and branch-free, so items that arrive in
-     * (a, b) order leave in the full (score desc, a, b) order. */
-    pd_candidate *src = items, *dst = scratch;
-    pd_radix_passes(&src, &dst, n, PD_KEY_SCORE, 32);
-    if (src != items) memcpy(items, src, (size_t)n * sizeof(pd_candidate));
+    /* Stable and branch-free, so items that arrive in (a, b) order leave in the full
+     * (score desc, a, b) order. */
+    pd_radix_sort(items, n, scratch, PD_KEY_SCORE);
 }
 
 void pd_sort_candidates_any(pd_candidate *items, int n, pd_candidate *scratch) {
@@ -120,9 +120,7 @@ void pd_sort_candidates_any(pd_candidate *items, int n, pd_candidate *scratch) {
     /* A stable radix sort on the score, then each run of equal scores (rare: the
      * scores are products of distinct factors) put in (a, b) order by the heap /
      * insertion sort, which sees only ties there and so orders them by a, then b. */
-    pd_candidate *src = items, *dst = scratch;
-    pd_radix_passes(&src, &dst, n, PD_KEY_EQUAL_ZEROS, 32);
-    if (src != items) memcpy(items, src, (size_t)n * sizeof(pd_candidate));
+    pd_radix_sort(items, n, scratch, PD_KEY_EQUAL_ZEROS);
     for (int start = 0, end; start < n; start = end) {
         for (end = start + 1; end < n && items[end].score == items[start].score; end++) continue;
         if (end - start > 1) pd_sort_candidates(items + start, end - start);

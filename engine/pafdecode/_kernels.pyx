@@ -287,6 +287,9 @@ def linear_sum_assignment(const double[:, :] cost):
     return np.asarray(col_of_row)
 
 
+_SORTS = ("heap", "any", "stable")
+
+
 def sort_candidates(const int32_t[::1] a, const int32_t[::1] b, const float[::1] score,
                     str method):
     """(a, b, score) sorted by one of the core's sorts into the decoder's order (score
@@ -295,9 +298,9 @@ def sort_candidates(const int32_t[::1] a, const int32_t[::1] b, const float[::1]
     cdef int n = a.shape[0], i
     if b.shape[0] != n or score.shape[0] != n:
         raise ValueError("a, b and score must have the same length")
-    if method not in ("heap", "any", "stable"):
+    if method not in _SORTS:
         raise ValueError(f"method={method!r}; expected 'heap', 'any' or 'stable'")
-    cdef int kind = ("heap", "any", "stable").index(method)
+    cdef int kind = _SORTS.index(method)
     cdef pd_candidate *items = <pd_candidate *>malloc((2 * <size_t>n + 1) * sizeof(pd_candidate))
     if items == NULL:
         raise MemoryError()

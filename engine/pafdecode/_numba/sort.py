@@ -123,25 +123,23 @@ def _radix_pass(src, dst, n, shift, count, field):
 
 
 @borrowing
-def _radix_passes(items, scratch, n, count, field, end_shift, in_scratch):
-    """pd_radix_passes: the passes over field's bytes below end_shift, ping-ponging
-    between items and scratch; returns whether scratch now holds the items."""
-    for shift in range(0, end_shift, 8):
+def _radix_sort(s, a, b, n, scratch, count, field):
+    """pd_radix_sort: a stable LSD radix sort on field's key, a byte a pass,
+    ping-ponging with scratch (three arrays of n items); the items end in s, a, b."""
+    items = (s, a, b)
+    in_scratch = False
+    for shift in range(0, 32, 8):
         if in_scratch:
             moved = _radix_pass(scratch, items, n, np.uint32(shift), count, field)
         else:
             moved = _radix_pass(items, scratch, n, np.uint32(shift), count, field)
         if moved:
             in_scratch = not in_scratch
-    return in_scratch
-
-
-@borrowing
-def _copy_back(s, a, b, n, scratch):
-    for i in range(n):
-        s[i] = scratch[0][i]
-        a[i] = scratch[1][i]
-        b[i] = scratch[2][i]
+    if in_scratch:
+        for i in range(n):
+            s[i] = scratch[0][i]
+            a[i] = scratch[1][i]
+            b[i] = scratch[2][i]
 
 
 @borrowing
@@ -153,8 +151,7 @@ def sort_candidates_stable(s, a, b, n, scratch, count):
     if n <= 32:
         sort_candidates(s, a, b, n)
         return
-    if _radix_passes((s, a, b), scratch, n, count, KEY_SCORE, 32, False):
-        _copy_back(s, a, b, n, scratch)
+    _radix_sort(s, a, b, n, scratch, count, KEY_SCORE)
 
 
 @borrowing
@@ -166,8 +163,7 @@ def sort_candidates_any(s, a, b, n, scratch, count):
     if n <= 48:
         sort_candidates(s, a, b, n)
         return
-    if _radix_passes((s, a, b), scratch, n, count, KEY_EQUAL_ZEROS, 32, False):
-        _copy_back(s, a, b, n, scratch)
+    _radix_sort(s, a, b, n, scratch, count, KEY_EQUAL_ZEROS)
     start = 0
     while start < n:
         end = start + 1
