@@ -13,7 +13,9 @@ instructions inside ``pd_decode_frame`` and the script prints half of them (one
 decode). Python never runs under valgrind, so a count takes seconds, not minutes.
 ``--time``: the median ms of about ``--repeat`` calls of ``Decoder`` per count and backend
 (c, numba) in this process, in rounds that take every count and backend in turn, a few calls
-in a row each (see ``median_ms``), so that all see the same machine load.
+in a row each (see ``median_ms``), so that all see the same machine load. ``--scenes N``:
+each figure is the mean over N crowds of that count (scene 0 and N - 1 others), since one
+crowd's cost depends on how its people happen to overlap.
 """
 
 import argparse
@@ -177,27 +179,31 @@ def count_instructions(binary, frame):
 BLOCK = 6  # decodes of one crowd in a row, the first of them untimed
 
 
-def median_ms(people, cache, assignment, repeat, size_model="constant", preset="default"):
-    """Median ms per count and backend: {n: {"c_ms": .., "numba_ms": ..}}. Each round
-    decodes every count's crowd with each backend in turn, BLOCK times in a row (the
-    first untimed, so the caches hold that crowd as they would in a stream of like
-    frames), so all of them, and the ratios between counts, see the same load."""
+def median_ms(people, cache, assignment, repeat, size_model="constant", preset="default",
+              scenes=1):
+    """Median ms per count and backend, averaged over `scenes` crowds of each count:
+    {n: {"c_ms": .., "numba_ms": ..}}. Each round decodes every crowd with each backend
+    in turn, BLOCK times in a row (the first untimed, so the caches hold that crowd as
+    they would in a stream of like frames), so all of them, and the ratios between
+    counts, see the same load."""
     config = getattr(DecoderConfig, preset)()
-    jobs = [(n, backend, Decoder(COCO, config, backend=backend, assignment=assignment),
-             scene_fields(n, cache, size_model))
-            for n in people for backend in ("c", "numba")]
-    times = {(n, backend): [] for n, backend, _, _ in jobs}
-    for _, _, decoder, (heat, paf) in jobs:
-        decoder(heat, paf)
+    decoders = {b: Decoder(COCO, config, backend=b, assignment=assignment)
+                for b in ("c", "numba")}
+    jobs = [(n, s, b, scene_fields(n, cache, size_model, s))
+            for n in people for s in range(scenes) for b in decoders]
+    times = {(n, s, b): [] for n, s, b, _ in jobs}
+    for _, _, b, (heat, paf) in jobs:
+        decoders[b](heat, paf)
     for _ in range(max(1, repeat // (BLOCK - 1))):
-        for n, backend, decoder, (heat, paf) in jobs:
+        for n, s, b, (heat, paf) in jobs:
             for k in range(BLOCK):
                 start = time.perf_counter()
-                decoder(heat, paf)
+                decoders[b](heat, paf)
                 if k:
-                    times[n, backend].append(time.perf_counter() - start)
-    return {n: {f"{b}_ms": 1e3 * float(np.median(times[n, b])) for b in ("c", "numba")}
-            for n in people}
+                    times[n, s, b].append(time.perf_counter() - start)
+    return {n: {f"{b}_ms": 1e3 * float(np.mean([np.median(times[n, s, b])
+                                                 for s in range(scenes)]))
+                for b in decoders} for n in people}
 
 
 def main(argv=None):
@@ -214,11 +220,13 @@ def main(argv=None):
     parser.add_argument("--time", action="store_true",
                         help="median ms per backend instead of instruction counts")
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--scenes", type=int, default=1,
+                        help="crowds per count; each figure is their mean")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args(argv)
     binary = None if args.time else build_harness(args.cache, args.preset)
     timed = (median_ms(args.people, args.cache, args.assignment, args.repeat, args.size_model,
-                       args.preset) if args.time else None)
+                       args.preset, args.scenes) if args.time else None)
     rows = []
     for n in args.people:
         if args.time:
@@ -227,9 +235,13 @@ def main(argv=None):
                   f" person)  Numba {row['numba_ms']:8.3f} ms"
                   f" ({row['numba_ms'] / max(n, 1):.4f} a person)", flush=True)
         else:
-            frame = frame_file(n, args.cache, args.assignment, args.size_model)
-            instructions, found = count_instructions(binary, frame)
-            row = {"people": n, "found": found, "instructions": instructions}
+            counts = [count_instructions(binary, frame_file(n, args.cache, args.assignment,
+                                                            args.size_model, s))
+                      for s in range(args.scenes)]
+            instructions = round(np.mean([c[0] for c in counts]))
+            found = round(np.mean([c[1] for c in counts]))
+            row = {"people": n, "found": found, "instructions": instructions,
+                   "per_scene": counts}
             print(f"{n:4d} people  {found:4d} found  {instructions:12,d} instructions"
                   f"  ({instructions / max(n, 1):,.0f} a person)", flush=True)
         rows.append(row)

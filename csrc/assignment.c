@@ -13,7 +13,7 @@ typedef struct {
     int32_t *p, *way;
     uint8_t *used;
     const double *cost;
-    ptrdiff_t ld;
+    ptrdiff_t step_i, step_j; /* cost of (i, j), 1-based: cost[(i-1) step_i + (j-1) step_j] */
     int n, m, transposed;
     /* Optional (see pd_lsa_shortcut): per row i, the columns whose cost may be
      * non-zero, row_cols[row_start[i - 1] .. row_start[i]); and the columns whose v
@@ -46,19 +46,34 @@ size_t pd_lsa_workspace_size(int rows, int cols) {
 
 /* cost of (row i, column j), 1-based, of the problem with rows the shorter side. */
 static inline double pd_lsa_cost(const pd_lsa *s, int i, int j) {
-    return s->transposed ? s->cost[(ptrdiff_t)(j - 1) * s->ld + (i - 1)]
-                         : s->cost[(ptrdiff_t)(i - 1) * s->ld + (j - 1)];
+    return s->cost[(ptrdiff_t)(i - 1) * s->step_i + (ptrdiff_t)(j - 1) * s->step_j];
 }
 
 /* One Dijkstra step from row i0 (reached through column j0): lowers each unused
  * column's minv, and returns the unused column of least minv (0 when none: only
- * non-finite costs get there), its value in *delta. */
-static int pd_lsa_scan(pd_lsa *s, int i0, int j0, double *delta) {
+ * non-finite costs get there), its value in *delta. First it finishes the step
+ * before (whose delta was `last`, 0.0 before the first step): a used column's v
+ * and its row's u, an unused column's minv, one pass over the columns instead of
+ * two, each value's operations in the same order. j0, just marked used, was
+ * unused in that step and gets nothing: its minv is never read again in this
+ * search, and its row is not yet on the path (its u is what the scan reads).
+ * Adding 0.0 changes nothing: potentials start at +0.0 and so never become -0.0. */
+static int pd_lsa_scan(pd_lsa *s, int i0, int j0, double last, double *delta) {
+    s->u[s->p[0]] += last;
+    s->v[0] -= last;
+    const double ui = s->u[i0];
     int j1 = 0;
     double best = INFINITY;
     for (int j = 1; j <= s->m; j++) {
-        if (s->used[j]) continue;
-        double cur = pd_lsa_cost(s, i0, j) - s->u[i0] - s->v[j];
+        if (s->used[j]) {
+            if (j != j0) {
+                s->u[s->p[j]] += last;
+                s->v[j] -= last;
+            }
+            continue;
+        }
+        s->minv[j] -= last;
+        double cur = pd_lsa_cost(s, i0, j) - ui - s->v[j];
         if (cur < s->minv[j]) {
             s->minv[j] = cur;
             s->way[j] = j0;
@@ -72,7 +87,9 @@ static int pd_lsa_scan(pd_lsa *s, int i0, int j0, double *delta) {
     return j1;
 }
 
-/* Adds row i to the matching along a shortest augmenting path; PD_OK or a PD_ERR. */
+/* Adds row i to the matching along a shortest augmenting path; PD_OK or a PD_ERR.
+ * Each step lowers the potentials of the path so far by its delta; that update
+ * runs inside the next step's scan (pd_lsa_scan), the last one below. */
 static int pd_lsa_augment(pd_lsa *s, int i) {
     s->p[0] = i;
     int j0 = 0;
@@ -80,21 +97,19 @@ static int pd_lsa_augment(pd_lsa *s, int i) {
         s->minv[j] = INFINITY;
         s->used[j] = 0;
     }
+    double delta = 0.0;
     do {
         s->used[j0] = 1;
-        double delta;
-        int j1 = pd_lsa_scan(s, s->p[j0], j0, &delta);
+        int j1 = pd_lsa_scan(s, s->p[j0], j0, delta, &delta);
         if (j1 == 0) return PD_ERR_ARGUMENT;
-        for (int j = 0; j <= s->m; j++) {
-            if (s->used[j]) {
-                s->u[s->p[j]] += delta;
-                s->v[j] -= delta;
-            } else {
-                s->minv[j] -= delta;
-            }
-        }
         j0 = j1;
     } while (s->p[j0] != 0);
+    for (int j = 0; j <= s->m; j++) {
+        if (s->used[j]) {
+            s->u[s->p[j]] += delta;
+            s->v[j] -= delta;
+        }
+    }
     /* The columns reached (column 0 aside, which is no real column) are those
      * whose v this search moved. */
     for (int j = 1; j <= s->m; j++) {
@@ -191,7 +206,8 @@ static int pd_lsa_solve(const double *cost, int rows, int cols, ptrdiff_t ld,
     s.n = s.transposed ? cols : rows;
     s.m = s.transposed ? rows : cols;
     s.cost = cost;
-    s.ld = ld;
+    s.step_i = s.transposed ? 1 : ld;
+    s.step_j = s.transposed ? ld : 1;
     s.row_start = row_start;
     s.row_cols = row_cols;
     pd_arena arena;

@@ -334,7 +334,8 @@ static int pd_score_batch(const float *paf_x, const float *paf_y, int height, in
  * the sample order and positions, the per-b arrays of the prefilter, the batch
  * and a sort's scratch for side x side candidates. */
 typedef struct {
-    int32_t *mask, *order, *misses, *alive, *cell;
+    uint8_t *mask;
+    int32_t *order, *misses, *alive, *cell;
     float *t, *rel_x, *rel_y, *vb_x, *vb_y, *vb_slack2, *padded;
     pd_candidate *sort_scratch;
     pd_batch batch;
@@ -342,8 +343,8 @@ typedef struct {
 
 static void pd_score_layout(pd_score_ws *w, int height, int width, int n, int side,
                             pd_arena *arena) {
-    /* int32 rather than bytes: the marking loops vectorise without packing. */
-    w->mask = pd_take(arena, ((size_t)height << pd_row_shift(width)) * sizeof(int32_t));
+    /* Bytes: a quarter of the cache lines of int32, beside the padded field. */
+    w->mask = pd_take(arena, (size_t)height << pd_row_shift(width));
     w->order = pd_take(arena, (size_t)n * sizeof(int32_t));
     w->t = pd_take(arena, (size_t)n * sizeof(float));
     w->misses = pd_take(arena, PD_SCORE_MAX_SIDE * sizeof(int32_t));
@@ -373,14 +374,14 @@ size_t pd_score_workspace_size(int height, int width, int paf_samples, int max_p
  * vectors no longer than the threshold, so its dot product with any unit
  * vector cannot exceed it: it fails without being interpolated. */
 static void pd_support_mask(const float *paf_x, const float *paf_y, int height, int width,
-                            ptrdiff_t sy, ptrdiff_t sx, float threshold, int32_t *mask,
+                            ptrdiff_t sy, ptrdiff_t sx, float threshold, uint8_t *mask,
                             int shift) {
     /* A hair below the threshold, so rounding in the interpolation can never
      * let an unmarked sample pass. */
     const float limit = threshold * threshold * (1.0f - 1e-5f);
     for (int y = 0; y < height; y++) {
         const float *rx = paf_x + (ptrdiff_t)y * sy, *ry = paf_y + (ptrdiff_t)y * sy;
-        int32_t *restrict row = mask + ((size_t)y << shift);
+        uint8_t *restrict row = mask + ((size_t)y << shift);
         /* NaN fails the magnitude test and Inf passes it; both are marked, and
          * then read as 0 when interpolated, as on the unmasked path. */
         if (sx == 1) {
@@ -398,9 +399,9 @@ static void pd_support_mask(const float *paf_x, const float *paf_y, int height, 
     }
     /* Spread each mark to the squares that have the cell as a corner. */
     for (int y = 0; y < height; y++) {
-        int32_t *restrict row = mask + ((size_t)y << shift);
-        const int32_t *below = y + 1 < height ? row + ((size_t)1 << shift) : row;
-        int32_t last = row[width - 1] | below[width - 1];
+        uint8_t *restrict row = mask + ((size_t)y << shift);
+        const uint8_t *below = y + 1 < height ? row + ((size_t)1 << shift) : row;
+        uint8_t last = row[width - 1] | below[width - 1];
         for (int x = 0; x + 1 < width; x++)
             row[x] = row[x] | row[x + 1] | below[x] | below[x + 1];
         row[width - 1] = last;
@@ -514,7 +515,8 @@ static int pd_prefilter_pairs(const pd_limb_field *f, pd_score_ws *w, float x0, 
                               const float *bx, const float *by, int nb) {
     int32_t *restrict misses = w->misses, *restrict alive = w->alive, *restrict cell = w->cell;
     float *restrict rel_x = w->rel_x, *restrict rel_y = w->rel_y;
-    const int32_t *mask = w->mask, *order = w->order;
+    const uint8_t *mask = w->mask;
+    const int32_t *order = w->order;
     const int n = f->n, shift = f->shift;
     float va_x, va_y;
     pd_paf_at(f->paf_x, f->paf_y, f->height, f->width, f->sy, f->sx, x0, y0, &va_x, &va_y);
@@ -530,11 +532,12 @@ static int pd_prefilter_pairs(const pd_limb_field *f, pd_score_ws *w, float x0, 
     /* alive holds whether each pair is in range until the compaction below. */
     pd_endpoint_misses(nb, bx, by, x0, y0, va_x, va_y, slack2_a, w->vb_x, w->vb_y, w->vb_slack2,
                        f->min_length2, f->max_length2, rel_x, rel_y, misses, alive);
-    /* The first three samples are counted for every pair, dense, and the pairs
+    /* The first four samples are counted for every pair, dense, and the pairs
      * out of range or with too many misses go in the one compaction after: the
      * same pairs survive as when out-of-range pairs go first, with a pass less.
-     * (Any pair's samples lie in the map, in range or not.) */
-    const int first = n < 3 ? n : 3;
+     * (Any pair's samples lie in the map, in range or not.) Four: three leave
+     * more pairs to the sparse rounds, five cost every pair more (measured). */
+    const int first = n < 4 ? n : 4;
     for (int s = 0; s < first; s++) {
         if (order[s] == 0 || order[s] == n - 1) continue; /* counted above */
         const float tk = w->t[order[s]];

@@ -27,8 +27,10 @@ margin, and skipped where noise marks most of the map; C's float32 mask is not e
 at extreme scales, see tests/test_parity.py), and the optimal assignment gathers
 each component's candidates in one pass instead of rescanning the list. The other
 way round, C reads a crowded limb type's samples from a padded copy of its field
-and keeps the limb prior's person scales up to date as people grow; the twin reads
-the field in place and recomputes the scales for each limb type (the same values).
+and keeps the limb prior's person scales up to date as people grow, and its solver
+applies each Dijkstra step's potential update inside the next step's scan; the twin
+reads the field in place, recomputes the scales for each limb type and updates the
+potentials in a pass of their own (the same values, each in the same order).
 
 Everything hot runs inside njit functions that release the GIL, one call per frame
 or batch, which allocates its own workspace.
