@@ -3,6 +3,7 @@ counts of bench/callgrind_crowd.py (the C core's) for the other backend.
 
     python bench/callgrind_numba.py --people 1 5 20 50 100 200 --size-model shrinking
     python bench/callgrind_numba.py --people 20 100 --size-model shrinking --assignment hungarian
+    python bench/callgrind_numba.py --people 20 100 --size-model shrinking --scenes 5
     python bench/callgrind_numba.py --people 20 100 --size-model shrinking --layer decoder
     python bench/callgrind_numba.py --people 20 100 --size-model shrinking --layer decoder \
         --backend c
@@ -107,7 +108,7 @@ def child(args):
     library = str(Path(args.cache) / "libcgmarks.so")
     marks = ctypes.CDLL(library, mode=ctypes.RTLD_GLOBAL)
     ll.load_library_permanently(library)
-    heat, paf = scene_fields(args.people[0], args.cache, args.size_model)
+    heat, paf = scene_fields(args.people[0], args.cache, args.size_model, args.scene)
     decoder = Decoder(COCO, DecoderConfig(), backend=args.backend, assignment=args.assignment)
     if args.count:
         marks.pd_cg_instrument()
@@ -170,7 +171,10 @@ def main(argv=None):
                         help="the Decoder's backend (--layer decoder only)")
     parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(),
                                                         "pafdecode-crowds"))
+    parser.add_argument("--scenes", type=int, default=1,
+                        help="crowds per count, as callgrind_crowd.py's; each figure is their mean")
     parser.add_argument("--json", help="also write the rows to this file")
+    parser.add_argument("--scene", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--count", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--fresh", action="store_true", help=argparse.SUPPRESS)
@@ -185,16 +189,20 @@ def main(argv=None):
             "--assignment", args.assignment, "--size-model", args.size_model,
             "--layer", args.layer, "--backend", args.backend]
     for n in args.people:
-        scene_fields(n, args.cache, args.size_model)
+        for scene in range(args.scenes):
+            scene_fields(n, args.cache, args.size_model, scene)
     # Fills Numba's cache outside valgrind (the wrapper afresh), with the same CPU.
     subprocess.run([*base, "--people", str(args.people[0]), "--fresh"], env=env, check=True,
                    stdout=subprocess.DEVNULL)
     rows = []
     for n in args.people:
-        instructions, found, seconds = count_instructions([*base, "--people", str(n),
-                                                           "--count"], env)
+        counts = [count_instructions([*base, "--people", str(n), "--scene", str(scene),
+                                      "--count"], env) for scene in range(args.scenes)]
+        instructions = round(np.mean([c[0] for c in counts]))
+        found = round(np.mean([c[1] for c in counts]))
+        seconds = sum(c[2] for c in counts)
         rows.append({"people": n, "found": found, "instructions": instructions,
-                     "valgrind_s": round(seconds, 1)})
+                     "valgrind_s": round(seconds, 1), "per_scene": [c[:2] for c in counts]})
         print(f"{n:4d} people  {found:4d} found  {instructions:12,d} instructions"
               f"  ({instructions / max(n, 1):,.0f} a person)  [{seconds:.0f} s under valgrind]",
               flush=True)
