@@ -150,10 +150,16 @@ def preset_lines(preset):
                      if value != default[name] and name != "assignment")
 
 
-def build_harness(cache, preset="default"):
+def c_compiler(tool):
+    """cc, gcc or clang from PATH; exits naming `tool` when there is none."""
     compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if compiler is None:
-        raise SystemExit("callgrind_crowd: no C compiler (cc, gcc or clang) on PATH")
+        raise SystemExit(f"{tool}: no C compiler (cc, gcc or clang) on PATH")
+    return compiler
+
+
+def build_harness(cache, preset="default"):
+    compiler = c_compiler("callgrind_crowd")
     Path(cache).mkdir(parents=True, exist_ok=True)
     source = Path(cache) / f"harness-{preset}.c"
     binary = Path(cache) / f"harness-{preset}"
@@ -165,17 +171,28 @@ def build_harness(cache, preset="default"):
     return binary
 
 
-def count_instructions(binary, frame):
-    """Instructions inside pd_decode_frame for one decode, and the people found."""
+def callgrind_count(command, options=(), env=None):
+    """Half the instructions callgrind collects from `command`, which decodes twice and
+    prints the people found last, and that number."""
     with tempfile.TemporaryDirectory() as tmp:
-        command = ["valgrind", "--tool=callgrind", "--toggle-collect=pd_decode_frame",
-                   f"--callgrind-out-file={Path(tmp) / 'callgrind.out'}", str(binary),
-                   str(frame)]
-        run = subprocess.run(command, capture_output=True, text=True, check=True)
+        run = subprocess.run(["valgrind", "--tool=callgrind", *options,
+                              f"--callgrind-out-file={Path(tmp) / 'callgrind.out'}",
+                              *map(str, command)],
+                             capture_output=True, text=True, env=env, check=True)
     match = re.search(r"Collected : (\d+)", run.stderr)
     if not match:
         raise RuntimeError(f"no instruction count in callgrind's output:\n{run.stderr}")
     return int(match.group(1)) // 2, int(run.stdout.split()[-1])
+
+
+def count_instructions(binary, frame):
+    """Instructions inside pd_decode_frame for one decode, and the people found."""
+    return callgrind_count([binary, frame], ["--toggle-collect=pd_decode_frame"])
+
+
+def scene_means(counts):
+    """The mean instructions and people found over per-scene (instructions, found)."""
+    return (round(np.mean([c[0] for c in counts])), round(np.mean([c[1] for c in counts])))
 
 
 BLOCK = 6  # decodes of one crowd in a row, the first of them untimed
@@ -246,8 +263,7 @@ def main(argv=None):
             counts = [count_instructions(binary, frame_file(n, args.cache, args.assignment,
                                                             args.size_model, s))
                       for s in range(args.scenes)]
-            instructions = round(np.mean([c[0] for c in counts]))
-            found = round(np.mean([c[1] for c in counts]))
+            instructions, found = scene_means(counts)
             row = {"people": n, "found": found, "instructions": instructions,
                    "per_scene": counts}
             print(f"{n:4d} people  {found:4d} found  {instructions:12,d} instructions"

@@ -36,8 +36,6 @@ import argparse
 import ctypes
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,7 +54,8 @@ from pafdecode import Decoder, DecoderConfig, _numba
 from pafdecode._numba.decode import decode_entry
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from callgrind_crowd import COCO, scene_fields  # noqa: E402
+from callgrind_crowd import (COCO, c_compiler, callgrind_count, scene_fields,  # noqa: E402
+                             scene_means)
 
 MARKS = r"""
 #include <valgrind/callgrind.h>
@@ -67,9 +66,7 @@ void pd_cg_instrument(void) { CALLGRIND_START_INSTRUMENTATION; }
 
 def build_marks(cache):
     """The shared library of the two client requests, built in the cache folder."""
-    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if compiler is None:
-        raise SystemExit("callgrind_numba: no C compiler (cc, gcc or clang) on PATH")
+    compiler = c_compiler("callgrind_numba")
     Path(cache).mkdir(parents=True, exist_ok=True)
     source, library = Path(cache) / "cg-marks.c", Path(cache) / "libcgmarks.so"
     source.write_text(MARKS)
@@ -147,17 +144,10 @@ def host_cpu_env():
 
 def count_instructions(command, env):
     """Instructions of one decode collected by callgrind, the people found, the seconds."""
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        run = subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no",
-                              "--collect-atstart=no",
-                              f"--callgrind-out-file={Path(tmp) / 'callgrind.out'}", *command],
-                             capture_output=True, text=True, env=env, check=True)
-        seconds = time.perf_counter() - start
-    match = re.search(r"Collected : (\d+)", run.stderr)
-    if not match:
-        raise RuntimeError(f"no instruction count in callgrind's output:\n{run.stderr}")
-    return int(match.group(1)) // 2, int(run.stdout.split()[-1]), seconds
+    start = time.perf_counter()
+    instructions, found = callgrind_count(command, ["--instr-atstart=no",
+                                                    "--collect-atstart=no"], env)
+    return instructions, found, time.perf_counter() - start
 
 
 def main(argv=None):
@@ -198,8 +188,7 @@ def main(argv=None):
     for n in args.people:
         counts = [count_instructions([*base, "--people", str(n), "--scene", str(scene),
                                       "--count"], env) for scene in range(args.scenes)]
-        instructions = round(np.mean([c[0] for c in counts]))
-        found = round(np.mean([c[1] for c in counts]))
+        instructions, found = scene_means(counts)
         seconds = sum(c[2] for c in counts)
         rows.append({"people": n, "found": found, "instructions": instructions,
                      "valgrind_s": round(seconds, 1), "per_scene": [c[:2] for c in counts]})
