@@ -138,3 +138,95 @@ def test_optimal_limb_assignment_is_the_dense_solvers_in_ties(kernels):
         dense[a, b] = score
         want = dense[linear_sum_assignment(dense, maximize=True)].sum()
         assert abs(chosen[:, 2].sum() - want) <= 1e-4
+
+
+def _large_graphs():
+    """Components past the sparse solver's threshold (24 a side), as crowds make them:
+    a band of neighbours and random extra candidates; continuous scores (one optimum),
+    four score values (ties: the dense solver decides), repeated pairs, and scores
+    from 1e-30 to 1e30 (beyond exact integers: the dense solver decides)."""
+    rng = np.random.default_rng(20261206)
+    graphs = []
+    for kind in ["continuous"] * 12 + ["levels"] * 6 + ["repeats"] * 3 + ["extreme"] * 3:
+        na, nb = (int(x) for x in rng.integers(24, 90, size=2))
+        is_candidate = rng.random((na, nb)) < rng.uniform(0.02, 0.12)
+        diagonal = np.arange(min(na, nb))
+        is_candidate[diagonal, diagonal] = True
+        is_candidate[diagonal[:-1], diagonal[1:]] = True
+        a, b = np.nonzero(is_candidate)
+        if kind == "levels":
+            score = rng.choice(np.array([0.25, 0.5, 0.75, 1.0], np.float32), size=len(a))
+        elif kind == "extreme":
+            score = (10.0 ** rng.uniform(-30, 30, size=len(a))).astype(np.float32)
+        else:
+            score = rng.uniform(0.05, 1.2, size=len(a)).astype(np.float32)
+        if kind == "repeats":
+            again = rng.choice(len(a), size=len(a) // 4)
+            a, b = np.concatenate([a, a[again]]), np.concatenate([b, b[again]])
+            score = np.concatenate([score, rng.uniform(0.05, 1.2, len(again)).astype(np.float32)])
+        graphs.append((kind, na, nb, a, b, score))
+    return graphs
+
+
+def test_large_components_get_the_dense_solvers_assignment(kernels):
+    """Large components go to the sparse solver (pd_sparse_solve) where its answer is
+    provably the dense solver's; either way the result is the dense solver's."""
+    for kind, na, nb, a, b, score in _large_graphs():
+        chosen = kernels.assign_limb(a.astype(np.int32), b.astype(np.int32), score, na, nb,
+                                      "hungarian")
+        got = {(int(i), int(j)) for i, j in chosen[:, :2]}
+        assert got == _dense_per_component(kernels, a, b, score), kind
+        if kind in ("continuous", "levels"):
+            dense = np.zeros((na, nb))
+            dense[a, b] = score
+            want = dense[linear_sum_assignment(dense, maximize=True)].sum()
+            assert abs(chosen[:, 2].sum() - want) <= 1e-4 * max(1.0, want), kind
+
+
+def _optimal_matchings(n, m, row_start, row_cols, row_cost):
+    """Every minimum-cost matching of the listed graph, by brute force: (cost, set of
+    frozensets of (row, column)), rows 1..n, columns 1..m."""
+    best, found = [0], set()
+
+    def visit(row, used, cost, pairs):
+        if row > n:
+            if cost < best[0]:
+                best[0] = cost
+                found.clear()
+            if cost == best[0]:
+                found.add(frozenset(pairs))
+            return
+        visit(row + 1, used, cost, pairs)  # row left unmatched
+        for q in range(row_start[row - 1], row_start[row]):
+            j = int(row_cols[q])
+            if j not in used:
+                visit(row + 1, used | {j}, cost + int(row_cost[q]), pairs + [(row, j)])
+
+    visit(1, frozenset(), 0, [])
+    return best[0], found
+
+
+def test_sparse_solver_knows_when_its_optimum_is_unique():
+    """The twin's sparse solver (C's is the same and meets the dense solver above)
+    against brute force on small graphs with few cost values: it claims uniqueness
+    exactly when one matching is optimal, and then returns it."""
+    from pafdecode._numba import assignment
+
+    rng = np.random.default_rng(7)
+    claims = {True: 0, False: 0}
+    for _ in range(150):
+        n, m = (int(x) for x in rng.integers(1, 6, size=2))
+        lists = [sorted(set(rng.choice(m, size=rng.integers(0, m + 1)) + 1)) for _ in range(n)]
+        row_start = np.cumsum([0] + [len(cols) for cols in lists]).astype(np.int32)
+        row_cols = np.array([j for cols in lists for j in cols], np.int32)
+        row_cost = -rng.choice([2, 3, 4, 5], size=len(row_cols)).astype(np.int64)
+        ints, longs, flags = assignment.sparse_work(n, m)
+        unique = assignment._sparse_solve(row_start, row_cols, row_cost, n, m, ints, longs,
+                                          flags)
+        cost, optima = _optimal_matchings(n, m, row_start, row_cols, row_cost)
+        assert unique == (len(optima) == 1)
+        claims[bool(unique)] += 1
+        if unique:
+            got = frozenset((int(ints[0][j]), j) for j in range(1, m + 1) if ints[0][j])
+            assert got == next(iter(optima))
+    assert min(claims.values()) >= 20  # both answers were put to the test

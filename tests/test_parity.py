@@ -465,6 +465,27 @@ def test_assign_limb_parity(data, mode):
     np.testing.assert_array_equal(got, want)
 
 
+large_candidate_sets = st.tuples(st.integers(24, 40), st.integers(24, 40)).flatmap(
+    lambda s: st.tuples(
+        st.just(s),
+        st.lists(st.tuples(st.integers(0, s[0] - 1), st.integers(0, s[1] - 1),
+                           st.sampled_from([0.25, 0.5, 0.75, 1.0])
+                           | st.floats(2.0 ** -10, 2.0, width=32)),
+                 min_size=3 * min(s), max_size=240)))
+
+
+@given(data=large_candidate_sets)
+def test_assign_limb_parity_large_components(data):
+    """Components past the sparse solver's threshold (24 a side): the same choice,
+    whether the sparse solver or the dense fallback makes it."""
+    (na, nb), cands = data
+    a = np.array([c[0] for c in cands], np.int32)
+    b = np.array([c[1] for c in cands], np.int32)
+    score = np.array([c[2] for c in cands], np.float32)
+    np.testing.assert_array_equal(_numba.assign_limb(a, b, score, na, nb, "hungarian"),
+                                  _kernels.assign_limb(a, b, score, na, nb, "hungarian"))
+
+
 def test_core_decoder_interface():
     sk = SKELETONS["coco18"]
     c_core, n_core = _cores(sk, max_peaks=64, min_keypoints=4)

@@ -1,20 +1,23 @@
 """assignment.c: which candidate limbs become connections, greedily by score or as
 the maximum-weight matching of each connected component (the same union-find,
 component gathering, dense blocks and shortest augmenting path solver as C, so
-ties resolve identically). The optimal assignment gathers each component's
+ties resolve identically; large components first try the same sparse solver, kept
+only where its optimum is unique). The optimal assignment gathers each component's
 candidates in one pass instead of rescanning the list."""
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 
 import numpy as np
 
-from .fp import PD_ERR_ARGUMENT, PD_OK, inline, jit
+from .fp import FMAX, PD_ERR_ARGUMENT, PD_OK, inline, jit
 from .sort import Cands, sort_candidates
 
 GREEDY = 0
 HUNGARIAN = 1
+SPARSE_MIN_SIDE = 24  # assignment.c's PD_SPARSE_MIN_SIDE
 
 # The shortest augmenting path solver's scratch (pd_linear_sum_assignment), with the
 # columns whose v ever moved (`moved`, flagged in moved_flag) for pd_lsa_shortcut.
@@ -23,10 +26,12 @@ LsaWork = namedtuple("LsaWork", ["u", "v", "minv", "p", "way", "used", "moved", 
 # Scratch of one limb type's assignment over at most mp peaks a side: greedy's used
 # marks, the optimal assignment's union-find (parent), component membership and
 # local indices per node, a component's rows and columns, its dense block and
-# solution, and per candidate its root and the next candidate of its component.
+# solution, per candidate its root and the next candidate of its component, the
+# solver rows' lists (columns, candidates, exact costs) and the sparse solver's scratch.
 AssignWork = namedtuple("AssignWork", [
     "used_a", "used_b", "parent", "member_of", "local", "comp_rows", "comp_cols",
-    "block", "solution", "lsa", "root_of", "next_of", "head", "row_start", "row_cols"])
+    "block", "solution", "lsa", "root_of", "next_of", "head", "row_start", "row_cols",
+    "row_member", "row_cost", "sparse"])
 
 
 @jit
@@ -52,7 +57,9 @@ def assign_work(na, nb, num, optimal):
                       np.empty(max(na, nb), np.int32), lsa_work(na, nb),
                       np.empty(many, np.int32), np.empty(many, np.int32),
                       np.empty(nodes, np.int32), np.empty(max(na, nb) + 1, np.int32),
-                      np.empty(many, np.int32))
+                      np.empty(many, np.int32), np.empty(many, np.int32),
+                      np.empty(many, np.int64),
+                      sparse_work(na, nb) if optimal else sparse_work(0, 0))
 
 
 @jit
@@ -63,14 +70,16 @@ def _grown(w, rows, cols, num):
     block = w.block if rows * cols <= w.block.shape[0] else np.empty(rows * cols, np.float64)
     root_of = w.root_of
     next_of = w.next_of
-    row_cols = w.row_cols
+    row_cols, row_member, row_cost = w.row_cols, w.row_member, w.row_cost
     if num > root_of.shape[0]:
         root_of = np.empty(num, np.int32)
         next_of = np.empty(num, np.int32)
         row_cols = np.empty(num, np.int32)
+        row_member = np.empty(num, np.int32)
+        row_cost = np.empty(num, np.int64)
     return AssignWork(w.used_a, w.used_b, w.parent, w.member_of, w.local, w.comp_rows,
                       w.comp_cols, block, w.solution, w.lsa, root_of, next_of, w.head,
-                      w.row_start, row_cols)
+                      w.row_start, row_cols, row_member, row_cost, w.sparse)
 
 
 @inline
@@ -216,6 +225,179 @@ def lsa_entry(cost):
 
 
 @jit
+def sparse_work(rows, cols):
+    """pd_sparse's scratch for up to rows x cols: int32 rows p, way, state, frontier,
+    touched, col_of, stack_row, stack_edge; int64 rows u, v, dist; uint8 rows color,
+    reach (three arrays, not thirteen: see _solve_component)."""
+    c = rows + cols + 1
+    return (np.empty((8, c), np.int32), np.empty((3, c), np.int64),
+            np.empty((2, c), np.uint8))
+
+
+@inline
+def _sparse_edge(row_start, row_cols, row_cost, m, r, q):
+    """pd_sparse_edge: row r's edge q as (column, cost); the last is column m + r."""
+    if q < row_start[r]:
+        return np.int64(row_cols[q]), row_cost[q]
+    return np.int64(m + r), np.int64(0)
+
+
+@inline
+def _sparse_relax(row_start, row_cols, row_cost, m, r, base, source, u, v, dist, way, state,
+                  frontier, touched, num_frontier, num_touched):
+    """pd_sparse_relax: (num_frontier, num_touched) after relaxing row r's edges."""
+    ur = u[r]
+    for q in range(row_start[r - 1], row_start[r] + 1):
+        j, c = _sparse_edge(row_start, row_cols, row_cost, m, r, q)
+        if state[j] == 2:
+            continue
+        d = base + (c - ur - v[j])
+        if state[j] == 0:
+            state[j] = 1
+            frontier[num_frontier] = j
+            num_frontier += 1
+            touched[num_touched] = j
+            num_touched += 1
+        elif d >= dist[j]:
+            continue
+        dist[j] = d
+        way[j] = source
+    return num_frontier, num_touched
+
+
+@jit
+def _sparse_augment(row_start, row_cols, row_cost, m, i, u, v, dist, p, way, state, frontier,
+                    touched):
+    """pd_sparse_augment: row i added along a shortest augmenting path."""
+    p[0] = i
+    num_frontier, num_touched = _sparse_relax(row_start, row_cols, row_cost, m, i,
+                                              np.int64(0), 0, u, v, dist, way, state,
+                                              frontier, touched, 0, 0)
+    while True:
+        best = 0
+        for q in range(1, num_frontier):
+            j = frontier[q]
+            k = frontier[best]
+            if dist[j] < dist[k] or (dist[j] == dist[k] and j < k):
+                best = q
+        end = frontier[best]
+        num_frontier -= 1
+        frontier[best] = frontier[num_frontier]
+        state[end] = 2
+        if p[end] == 0:
+            break
+        num_frontier, num_touched = _sparse_relax(row_start, row_cols, row_cost, m, p[end],
+                                                  dist[end], end, u, v, dist, way, state,
+                                                  frontier, touched, num_frontier,
+                                                  num_touched)
+    total = dist[end]
+    u[i] += total
+    for q in range(num_touched):
+        j = touched[q]
+        if state[j] == 2 and j != end:
+            u[p[j]] += total - dist[j]
+            v[j] -= total - dist[j]
+        state[j] = 0
+    j = end
+    while j != 0:
+        prev = way[j]
+        p[j] = p[prev]
+        j = prev
+
+
+@jit
+def _sparse_unique(row_start, row_cols, row_cost, n, m, u, v, p, col_of, stack_row,
+                   stack_edge, color, reach):
+    """pd_sparse_unique: whether the assignment found is the only optimal one (the
+    argument is in assignment.c)."""
+    for j in range(1, m + n + 1):
+        if p[j] != 0:
+            col_of[p[j]] = j
+    color[:n + 1] = 0
+    reach[:n + 1] = 0
+    for root in range(1, n + 1):
+        if color[root] != 0:
+            continue
+        top = 0
+        color[root] = 1
+        stack_row[top] = root
+        stack_edge[top] = row_start[root - 1]
+        top += 1
+        while top > 0:
+            r = stack_row[top - 1]
+            q = stack_edge[top - 1]
+            if q > row_start[r]:
+                color[r] = 2
+                top -= 1
+                if top > 0 and reach[r] != 0:
+                    reach[stack_row[top - 1]] = 1
+                continue
+            stack_edge[top - 1] = q + 1
+            j, c = _sparse_edge(row_start, row_cols, row_cost, m, r, q)
+            if j == col_of[r] or c - u[r] - v[j] != 0:
+                continue
+            following = p[j]
+            if following == 0:
+                reach[r] = 1
+            elif color[following] == 1:
+                return False
+            elif color[following] == 2:
+                reach[r] |= reach[following]
+            else:
+                color[following] = 1
+                stack_row[top] = following
+                stack_edge[top] = row_start[following - 1]
+                top += 1
+    for r in range(1, n + 1):
+        if reach[r] != 0 and v[col_of[r]] == 0:
+            return False
+    return True
+
+
+@jit
+def _sparse_solve(row_start, row_cols, row_cost, n, m, ints, longs, flags):
+    """pd_sparse_solve on the scratch of sparse_work: True with ints[0] (p) the row of
+    each real column when the assignment is the only optimal one; False too when a
+    row lists a column twice."""
+    p, way, state, frontier, touched = ints[0], ints[1], ints[2], ints[3], ints[4]
+    u, v, dist = longs[0], longs[1], longs[2]
+    u[:n + 1] = 0
+    v[:m + n + 1] = 0
+    p[:m + n + 1] = 0
+    state[:m + n + 1] = 0
+    repeated = False
+    for r in range(1, n + 1):
+        for q in range(row_start[r - 1], row_start[r]):
+            repeated |= state[row_cols[q]] == r
+            state[row_cols[q]] = r
+    state[:m + 1] = 0
+    if repeated:
+        return False
+    for i in range(1, n + 1):
+        _sparse_augment(row_start, row_cols, row_cost, m, i, u, v, dist, p, way, state,
+                        frontier, touched)
+    return _sparse_unique(row_start, row_cols, row_cost, n, m, u, v, p, ints[5], ints[6],
+                          ints[7], flags[0], flags[1])
+
+
+@jit
+def _exact_unit(c_s, c0, next_of):
+    """pd_exact_unit over the component chained from c0: the unit, or 0.0."""
+    least = np.float32(np.inf)
+    most = np.float32(0.0)
+    c = c0
+    while c >= 0:
+        score = c_s[c]
+        if not (score > 0.0 and score <= FMAX):
+            return 0.0
+        least = score if score < least else least
+        most = score if score > most else most
+        c = next_of[c]
+    unit = math.ldexp(1.0, 24 - math.frexp(np.float64(least))[1])
+    return unit if np.float64(most) * unit < 2.0 ** 40 else 0.0
+
+
+@jit
 def _find_root(parent, i):
     while parent[i] != i:
         parent[i] = parent[parent[i]]
@@ -295,9 +477,10 @@ def _gather(c_a, c_b, c0, root, na, member_of, local, comp_rows, comp_cols, next
 
 
 @jit
-def _solver_rows(c_a, c_b, c0, rows, cols, na, local, next_of, row_start, row_cols):
+def _solver_rows(c_s, c_a, c_b, c0, rows, cols, na, local, next_of, row_start, row_cols,
+                 row_member, row_cost, unit):
     """pd_solver_rows: the component's candidates listed by the solver's rows (the
-    shorter side), 1-based columns."""
+    shorter side), 1-based columns, their candidates and (with a unit > 0) costs."""
     transposed = rows > cols
     n = cols if transposed else rows
     row_start[:n + 1] = 0
@@ -314,7 +497,11 @@ def _solver_rows(c_a, c_b, c0, rows, cols, na, local, next_of, row_start, row_co
         r = local[c_a[c]]
         k = local[na + c_b[c]]
         row = k if transposed else r
-        row_cols[row_start[row]] = (r if transposed else k) + 1
+        q = row_start[row]
+        row_cols[q] = (r if transposed else k) + 1
+        row_member[q] = c
+        if unit > 0.0:
+            row_cost[q] = -np.int64(np.float64(c_s[c]) * unit)
         row_start[row] += 1
         c = next_of[c]
     for i in range(n, 0, -1):
@@ -325,17 +512,35 @@ def _solver_rows(c_a, c_b, c0, rows, cols, na, local, next_of, row_start, row_co
 @jit
 def _solve_component(c_s, c_a, c_b, c0, rows, cols, na, out_s, out_a, out_b, count, block,
                      local, next_of, solution, comp_rows, comp_cols, u, v, minv, p, way,
-                     used, moved, moved_flag, row_start, row_cols):
+                     used, moved, moved_flag, row_start, row_cols, row_member, row_cost,
+                     ints, longs, flags):
     """The component's optimal connections appended to out: the new count, or a
-    negative error. It takes arrays, not the AssignWork and LsaWork tuples: a call
-    counts a reference to every array of a tuple it is passed, which costs as much
-    as a small component's solve."""
+    negative error; the sparse solver first where pd_solve_component takes it. It
+    takes arrays, not the AssignWork and LsaWork tuples: a call counts a reference
+    to every array of a tuple it is passed, which costs as much as a small
+    component's solve."""
+    short_side = min(rows, cols)
+    long_side = max(rows, cols)
+    unit = _exact_unit(c_s, c0, next_of) if short_side >= SPARSE_MIN_SIDE else 0.0
+    _solver_rows(c_s, c_a, c_b, c0, rows, cols, na, local, next_of, row_start, row_cols,
+                 row_member, row_cost, unit)
+    if unit > 0.0 and _sparse_solve(row_start, row_cols, row_cost, short_side, long_side, ints,
+                               longs, flags):
+        sparse_p = ints[0]
+        for j in range(1, long_side + 1):
+            r = sparse_p[j]
+            if r == 0:
+                continue
+            for q in range(row_start[r - 1], row_start[r]):
+                if row_cols[q] == j:
+                    c = row_member[q]
+                    count = _emit(out_s, out_a, out_b, count, c_s[c], c_a[c], c_b[c])
+        return count
     block[:rows * cols] = 0.0
     c = c0
     while c >= 0:
         block[local[c_a[c]] * cols + local[na + c_b[c]]] = -np.float64(c_s[c])
         c = next_of[c]
-    _solver_rows(c_a, c_b, c0, rows, cols, na, local, next_of, row_start, row_cols)
     rc = lsa(block, rows, cols, cols, solution, u, v, minv, p, way, used, moved, moved_flag,
              row_start, row_cols, True)
     if rc != PD_OK:
@@ -362,7 +567,9 @@ def _assign_optimal(cands, num, na, nb, out, w):
         w.next_of
     comp_rows, comp_cols, block, solution = w.comp_rows, w.comp_cols, w.block, w.solution
     u, v, minv, p, way, used, moved, moved_flag = w.lsa
-    row_start, row_cols = w.row_start, w.row_cols
+    row_start, row_cols, row_member, row_cost = w.row_start, w.row_cols, w.row_member, \
+        w.row_cost
+    ints, longs, flags = w.sparse
     out_s, out_a, out_b = out
     count = 0
     for c0 in range(num):
@@ -377,7 +584,8 @@ def _assign_optimal(cands, num, na, nb, out, w):
         count = _solve_component(c_s, c_a, c_b, c0, rows, cols, na, out_s, out_a, out_b,
                                  count, block, local, next_of, solution, comp_rows,
                                  comp_cols, u, v, minv, p, way, used, moved, moved_flag,
-                                 row_start, row_cols)
+                                 row_start, row_cols, row_member, row_cost, ints, longs,
+                                 flags)
         if count < 0:
             return count, w
     sort_candidates(out_s, out_a, out_b, count)
