@@ -567,7 +567,7 @@ static void pd_solver_rows(const pd_candidate *cands, int na, int k, int rows, i
 /* The power of two by which component k's scores become exact integer costs for
  * the sparse solver, or 0 when they cannot: every score positive and finite, the
  * unit making the least one's last bit (so every score's, all being >= it) 1, and
- * the largest below 2^40 units. Then the dense solver too computes exactly (see
+ * the largest below 2^50 units. Then the dense solver too computes exactly (see
  * pd_solve_component). A product by a power of two is exact. */
 static double pd_exact_unit(const pd_candidate *cands, const int32_t *members, int size) {
     float least = INFINITY, most = 0.0f;
@@ -580,7 +580,7 @@ static double pd_exact_unit(const pd_candidate *cands, const int32_t *members, i
     int exponent;
     frexp((double)least, &exponent); /* least in [2^(exponent-1), 2^exponent) */
     const double unit = ldexp(1.0, 24 - exponent); /* 2^-104 .. 2^172: a double */
-    return (double)most * unit < 0x1p40 ? unit : 0.0;
+    return (double)most * unit < 0x1p50 ? unit : 0.0;
 }
 
 /* The sparse solver on component k (listed by pd_solver_rows with a unit): flags
@@ -606,14 +606,19 @@ static int pd_sparse_component(const int32_t *row_start, int n, int m, pd_optima
 /* Component k's optimal matching: flags its chosen candidates in w->root_of.
  *
  * Large components take the sparse solver when its answer is the dense one's.
- * Under pd_exact_unit every value the dense solver computes is a multiple of the
- * unit and below 2^43 units, so exact: with a free column f (there is one while
- * rows are added, rows being the shorter side), each matched row has u <= c(i, f)
- * <= 0 and so 0 >= v >= c >= -max score; during a search the path length and its
- * partial sums lie in [-max, 0], so u, v, minv and every reduced cost stay within
- * a few times the largest score (2^40 units). The dense solver then finds an
- * optimal assignment, whose candidate edges are a maximum-weight matching. When
- * that matching is unique (pd_sparse_unique), both solvers give it. */
+ * Under pd_exact_unit (costs c in [-M, 0], M the largest score, below 2^50 units)
+ * every value the dense solver computes is a multiple of the unit within 4 M, so
+ * below 2^52 units and exact. Between searches, with a free column f (there is
+ * one while rows are added, rows being the shorter side), each added row has
+ * u <= c(i, f) - v(f) = c(i, f) <= 0, so v = c - u >= c >= -M on its column, and
+ * v <= 0 (v only falls): u, v in [-M, 0]. In a search from row i0 the first delta
+ * is c - v >= -M, the rest are >= 0, and their sum stays <= c(i0, f) <= 0: every
+ * partial sum lies in [-M, 0]. So a row on the path has u in [-M, M], a column
+ * v in [-2M, 0], a reduced cost c - u - v lies in [-2M, 3M], and minv (lowered by
+ * the deltas, the first of which may be negative) in [-M, 4M]. The dense solver
+ * then finds an optimal assignment, whose candidate edges are a maximum-weight
+ * matching. When that matching is unique (pd_sparse_unique), both solvers give
+ * it. */
 static int pd_solve_component(const pd_candidate *cands, int na, int k, pd_optimal_ws *w) {
     const int32_t *members = w->grouped + w->start[k];
     const int size = w->start[k + 1] - w->start[k];

@@ -394,7 +394,7 @@ def _exact_unit(c_s, c0, next_of):
         most = score if score > most else most
         c = next_of[c]
     unit = math.ldexp(1.0, 24 - math.frexp(np.float64(least))[1])
-    return unit if np.float64(most) * unit < 2.0 ** 40 else 0.0
+    return unit if np.float64(most) * unit < 2.0 ** 50 else 0.0
 
 
 @jit
