@@ -9,7 +9,8 @@
  * solver first (pd_solve_component); below it the dense search with its shortcut
  * costs less. Callgrind, mean instructions per decode over five shrinking crowds of
  * 50 / 100 people with this at 8: 9.01 / 23.70 M, 16: 8.96 / 23.65 M, 24: 8.94 /
- * 23.64 M, 32: 8.93 / 23.65 M, 48: 8.93 / 23.69 M (dense only: 8.93 / 26.47 M). */
+ * 23.64 M, 32: 8.93 / 23.65 M, 48: 8.93 / 23.69 M (at 0b53aa5; the dense solver
+ * alone, 08c463f: 8.92 / 26.47 M). */
 #define PD_SPARSE_MIN_SIDE 24
 
 /* The solver's state: potentials u over rows and v over columns, each

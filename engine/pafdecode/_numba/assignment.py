@@ -381,6 +381,22 @@ def _sparse_solve(row_start, row_cols, row_cost, n, m, ints, longs, flags):
 
 
 @jit
+def _emit_sparse(c_s, c_a, c_b, row_start, row_cols, row_member, p, m, out_s, out_a, out_b,
+                 count):
+    """pd_sparse_component's flagging: the candidate of each matched real column
+    (p, from _sparse_solve) appended to out; the new count."""
+    for j in range(1, m + 1):
+        r = p[j]
+        if r == 0:
+            continue
+        for q in range(row_start[r - 1], row_start[r]):
+            if row_cols[q] == j:
+                c = row_member[q]
+                count = _emit(out_s, out_a, out_b, count, c_s[c], c_a[c], c_b[c])
+    return count
+
+
+@jit
 def _exact_unit(c_s, c0, next_of):
     """pd_exact_unit over the component chained from c0: the unit, or 0.0."""
     least = np.float32(np.inf)
@@ -525,17 +541,9 @@ def _solve_component(c_s, c_a, c_b, c0, rows, cols, na, out_s, out_a, out_b, cou
     _solver_rows(c_s, c_a, c_b, c0, rows, cols, na, local, next_of, row_start, row_cols,
                  row_member, row_cost, unit)
     if unit > 0.0 and _sparse_solve(row_start, row_cols, row_cost, short_side, long_side, ints,
-                               longs, flags):
-        sparse_p = ints[0]
-        for j in range(1, long_side + 1):
-            r = sparse_p[j]
-            if r == 0:
-                continue
-            for q in range(row_start[r - 1], row_start[r]):
-                if row_cols[q] == j:
-                    c = row_member[q]
-                    count = _emit(out_s, out_a, out_b, count, c_s[c], c_a[c], c_b[c])
-        return count
+                                    longs, flags):
+        return _emit_sparse(c_s, c_a, c_b, row_start, row_cols, row_member, ints[0],
+                            long_side, out_s, out_a, out_b, count)
     block[:rows * cols] = 0.0
     c = c0
     while c >= 0:
